@@ -1,0 +1,466 @@
+"""coldfront's Python runtime: a minimal client of the Lambda Runtime API (2018-06-01).
+
+Why it exists: a runtime's own imports are inside every INIT it measures. AWS's
+`awslambdaric` pulls in `http.client` (and with it `email`, `ssl`-adjacent modules)
+and `urllib`; on this machine that is ~30 ms of the bootstrap's own cost that would
+show up in every user's INIT number (REFERENCE.md section 13: `-S -c "import socket"`
+18 ms against `-S -c "import http.client"` 45 ms). This file therefore imports only
+`os`, `sys`, `socket` and `json` at top level and speaks HTTP/1.1 over one keep-alive
+TCP socket itself. Everything else (`traceback`, `time`) is imported lazily on the
+paths that need it. The bundled control function makes whatever this file still
+costs visible, so it can be subtracted.
+
+Contract (what the emulator relies on):
+
+    <python> <dir>/coldfront_bootstrap.py          # cwd = task root
+
+Environment: `_HANDLER` (`module.function`, `pkg.mod.function`, or `dir/mod.function`),
+`AWS_LAMBDA_RUNTIME_API` (`host:port`), `LAMBDA_TASK_ROOT` (defaults to the cwd) and
+the usual `AWS_LAMBDA_*` variables, which are read into the context object.
+`COLDFRONT_BOOTSTRAP_EXIT_BEFORE_NEXT=1` makes the process `os._exit(0)` right after
+the handler has been loaded, without contacting the Runtime API (a benchmark
+baseline: import cost without interpreter shutdown, REFERENCE.md section 13).
+
+Exit status: 1 after an init error has been reported (or could not be reported), 1
+when the Runtime API is unreachable after one reconnect, 0 in the baseline mode.
+Error types posted: `Runtime.MalformedHandlerName`, `Runtime.BuiltInModuleConflict`,
+`Runtime.ImportModuleError`, `Runtime.UserCodeSyntaxError`, `Runtime.HandlerNotFound`
+(init); the exception's class name for any other exception raised while importing the
+handler module (as awslambdaric and Lambda do); `Unhandled` header with the exception's
+class name as `errorType` for handler exceptions; `Runtime.MarshalError` and
+`Runtime.UnmarshalError` for results and events that are not JSON;
+`Runtime.LambdaContextUnmarshalError` for bad client-context/identity headers.
+"""
+
+import os
+import sys
+import socket
+import json
+
+_API_PREFIX = "/2018-06-01/runtime"
+_ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+_USER_AGENT = "coldfront-bootstrap/0.1 python/%d.%d.%d" % sys.version_info[:3]
+
+
+class _ConnectionLost(Exception):
+    """The server closed the connection or the socket failed before a response."""
+
+
+class _RuntimeApi:
+    """HTTP/1.1 over one keep-alive socket to the Runtime API, reconnecting once."""
+
+    def __init__(self, address):
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit():
+            _die("AWS_LAMBDA_RUNTIME_API must be host:port, got %r" % address)
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        self.host_header = address
+        self.addr = (host, int(port))
+        self.sock = None
+        self.rfile = None
+
+    def _connect(self):
+        sock = socket.create_connection(self.addr)
+        # Without TCP_NODELAY a small POST followed by the next GET can stall ~40 ms on
+        # Nagle plus delayed ACK (REFERENCE.md section 13).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = sock
+        self.rfile = sock.makefile("rb")
+
+    def close(self):
+        if self.rfile is not None:
+            try:
+                self.rfile.close()
+            except OSError:
+                pass
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+        self.sock = None
+        self.rfile = None
+
+    def request(self, method, path, body=b"", headers=()):
+        """Send one request; return (status, headers with lower-case names, body)."""
+        head = "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n" % (
+            method, path, self.host_header, _USER_AGENT)
+        for name, value in headers:
+            head += "%s: %s\r\n" % (name, value)
+        if body or method != "GET":
+            head += "Content-Length: %d\r\n" % len(body)
+        data = head.encode("latin-1") + b"\r\n" + body
+        last_error = None
+        for attempt in (1, 2):
+            try:
+                if self.sock is None:
+                    self._connect()
+                return self._exchange(data)
+            except (_ConnectionLost, OSError) as exc:
+                last_error = exc
+                self.close()
+        _die("Runtime API at %s:%d unreachable for %s %s after one reconnect: %s"
+             % (self.addr[0], self.addr[1], method, path, last_error))
+
+    def _exchange(self, data):
+        send_error = None
+        try:
+            self.sock.sendall(data)
+        except OSError as exc:
+            # The server may have answered early (e.g. 413) and closed its side; try to
+            # read that answer before treating the connection as lost.
+            send_error = exc
+        try:
+            response = self._read_response()
+        except OSError as exc:
+            raise _ConnectionLost(send_error or exc)
+        if response is None:
+            raise _ConnectionLost(send_error or "connection closed by server")
+        return response
+
+    def _read_response(self):
+        rfile = self.rfile
+        while True:
+            line = rfile.readline(65537)
+            if not line:
+                return None
+            parts = line.split(None, 2)
+            if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
+                raise _ConnectionLost("malformed status line %r" % line[:100])
+            status = int(parts[1])
+            headers = {}
+            while True:
+                line = rfile.readline(65537)
+                if not line:
+                    raise _ConnectionLost("connection closed inside headers")
+                if line in (b"\r\n", b"\n"):
+                    break
+                name, _, value = line.decode("latin-1").partition(":")
+                name = name.strip().lower()
+                value = value.strip()
+                if name in headers:
+                    headers[name] += ", " + value
+                else:
+                    headers[name] = value
+            if 100 <= status < 200:
+                continue  # interim response (100 Continue): the real one follows
+            break
+        te = headers.get("transfer-encoding", "").lower()
+        if status in (204, 304):
+            body = b""
+        elif "chunked" in te:
+            body = self._read_chunked()
+        elif "content-length" in headers:
+            length = int(headers["content-length"])
+            body = rfile.read(length)
+            if len(body) != length:
+                raise _ConnectionLost("connection closed inside body")
+        else:
+            body = rfile.read()
+            self.close()
+            return status, headers, body
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, headers, body
+
+    def _read_chunked(self):
+        rfile = self.rfile
+        chunks = []
+        while True:
+            line = rfile.readline(65537)
+            if not line:
+                raise _ConnectionLost("connection closed inside chunked body")
+            size = int(line.split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                while True:  # trailers up to the blank line
+                    line = rfile.readline(65537)
+                    if line in (b"\r\n", b"\n", b""):
+                        return b"".join(chunks)
+            chunk = rfile.read(size)
+            if len(chunk) != size:
+                raise _ConnectionLost("connection closed inside chunk")
+            chunks.append(chunk)
+            rfile.readline(65537)  # the CRLF after the chunk
+
+
+class _CognitoIdentity:
+    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+
+    def __init__(self, cognito_identity_id=None, cognito_identity_pool_id=None):
+        self.cognito_identity_id = cognito_identity_id
+        self.cognito_identity_pool_id = cognito_identity_pool_id
+
+
+class _Client:
+    __slots__ = ("installation_id", "app_title", "app_version_name",
+                 "app_version_code", "app_package_name")
+
+
+class _ClientContext:
+    __slots__ = ("custom", "env", "client")
+
+
+def _obj_from_dict(cls, values):
+    if values is None:
+        return None
+    obj = cls()
+    for field in cls.__slots__:
+        setattr(obj, field, values.get(field) if isinstance(values, dict) else None)
+    return obj
+
+
+class LambdaContext:
+    """The `context` argument, shaped like AWS's Python runtime's LambdaContext."""
+
+    def __init__(self, request_id, deadline_ms, function_arn, client_context, identity):
+        env = os.environ
+        self.aws_request_id = request_id
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.invoked_function_arn = function_arn
+        memory = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.memory_limit_in_mb = int(memory) if memory and memory.isdigit() else memory
+        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.client_context = _obj_from_dict(_ClientContext, client_context)
+        if self.client_context is not None:
+            self.client_context.client = _obj_from_dict(_Client, self.client_context.client)
+        identity = identity if isinstance(identity, dict) else {}
+        self.identity = _CognitoIdentity(identity.get("cognitoIdentityId"),
+                                         identity.get("cognitoIdentityPoolId"))
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self):
+        import time  # builtin module, already loaded by site; imported here to keep the top lean
+        remaining = self._deadline_ms - int(time.time() * 1000)
+        return remaining if remaining > 0 else 0
+
+    def __repr__(self):
+        return ("LambdaContext([aws_request_id=%s,log_group_name=%s,log_stream_name=%s,"
+                "function_name=%s,memory_limit_in_mb=%s,function_version=%s,"
+                "invoked_function_arn=%s])" % (
+                    self.aws_request_id, self.log_group_name, self.log_stream_name,
+                    self.function_name, self.memory_limit_in_mb, self.function_version,
+                    self.invoked_function_arn))
+
+
+class _Fault(Exception):
+    def __init__(self, error_type, message, stack=None):
+        Exception.__init__(self, message)
+        self.error_type = error_type
+        self.message = message
+        self.stack = stack if stack is not None else []
+
+
+def _die(message):
+    _flush()
+    sys.stderr.write("coldfront-bootstrap: %s\n" % message)
+    _flush()
+    os._exit(1)
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            try:
+                stream.flush()
+            except Exception:
+                pass
+
+
+def _stack_of(tb):
+    """Formatted frames of `tb` without the leading frames of this file."""
+    import traceback
+    own = __file__
+    while tb is not None and tb.tb_frame.f_code.co_filename == own:
+        tb = tb.tb_next
+    # Import machinery frames say nothing about the user's code; Python's own
+    # traceback printer hides them too.
+    frames = [f for f in traceback.extract_tb(tb)
+              if not f.filename.startswith("<frozen importlib")]
+    return traceback.format_list(frames)
+
+
+def _log_error(error_type, message, stack):
+    lines = ["[ERROR] %s: %s" % (error_type, message), "Traceback (most recent call last):"]
+    for frame in stack:
+        lines.append(frame.rstrip("\n"))
+    sys.stdout.flush()
+    sys.stderr.write("\n".join(lines) + "\n")
+    sys.stderr.flush()
+
+
+def _error_body(error_type, message, stack, request_id=""):
+    return json.dumps({"errorMessage": message, "errorType": error_type,
+                       "requestId": request_id, "stackTrace": stack}).encode("utf-8")
+
+
+def _fix_sys_path(task_root):
+    own_dir = os.path.dirname(os.path.realpath(__file__))
+    path = sys.path
+    if path:
+        first = path[0] or os.getcwd()
+        if os.path.realpath(first) == own_dir and own_dir != os.path.realpath(task_root):
+            del path[0]
+    path[:] = [p for p in path if p != task_root]
+    path.insert(0, task_root)
+
+
+def _load_handler(name):
+    """Import the handler module and return the function, or raise _Fault."""
+    modname, dot, fname = name.rpartition(".")
+    if not dot or not modname or not fname:
+        raise _Fault("Runtime.MalformedHandlerName",
+                     "Bad handler '%s': not enough values to unpack (expected 2, got 1)"
+                     % name)
+    if modname.split(".")[0] in sys.builtin_module_names:
+        raise _Fault("Runtime.BuiltInModuleConflict",
+                     "Cannot use built-in module %s as a handler module" % modname)
+    dotted = modname.replace("/", ".")
+    try:
+        __import__(dotted)
+        module = sys.modules[dotted]
+    except ImportError as exc:
+        raise _Fault("Runtime.ImportModuleError",
+                     "Unable to import module '%s': %s" % (modname, exc),
+                     _stack_of(exc.__traceback__))
+    except SyntaxError as exc:
+        raise _Fault("Runtime.UserCodeSyntaxError",
+                     "Syntax error in module '%s': %s" % (modname, exc),
+                     ['  File "%s" Line %s\n    %s' % (exc.filename, exc.lineno,
+                                                      (exc.text or "").strip())])
+    except Exception as exc:
+        # Lambda and awslambdaric report any other exception under its own class name.
+        raise _Fault(type(exc).__name__, str(exc), _stack_of(exc.__traceback__))
+    try:
+        return getattr(module, fname)
+    except AttributeError:
+        raise _Fault("Runtime.HandlerNotFound",
+                     "Handler '%s' missing on module '%s'" % (fname, modname))
+
+
+def _json_default(obj):
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and isinstance(obj, decimal.Decimal):
+        return int(obj) if obj == obj.to_integral_value() else float(obj)
+    raise TypeError("Object of type %s is not JSON serializable" % type(obj).__name__)
+
+
+def _parse_json_header(value, what):
+    if not value:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise _Fault("Runtime.LambdaContextUnmarshalError",
+                     "Unable to parse %s JSON: %s" % (what, exc))
+
+
+def _invoke(handler, status_headers_body):
+    """Run one invocation; return (path suffix, body, extra headers)."""
+    _, headers, body = status_headers_body
+    request_id = headers.get("lambda-runtime-aws-request-id", "")
+    trace_id = headers.get("lambda-runtime-trace-id")
+    if trace_id:
+        os.environ["_X_AMZN_TRACE_ID"] = trace_id
+    else:
+        os.environ.pop("_X_AMZN_TRACE_ID", None)
+    try:
+        deadline = headers.get("lambda-runtime-deadline-ms", "")
+        context = LambdaContext(
+            request_id,
+            int(deadline) if deadline.isdigit() else 0,
+            headers.get("lambda-runtime-invoked-function-arn"),
+            _parse_json_header(headers.get("lambda-runtime-client-context"), "Client Context"),
+            _parse_json_header(headers.get("lambda-runtime-cognito-identity"),
+                               "Cognito Identity"))
+        content_type = headers.get("content-type", "application/json")
+        if content_type.split(";")[0].strip().lower() == "application/json":
+            try:
+                event = json.loads(body) if body else None
+            except ValueError as exc:
+                raise _Fault("Runtime.UnmarshalError", "Unable to unmarshal input: %s" % exc)
+        else:
+            event = body
+        result = handler(event, context)
+        if isinstance(result, bytes):
+            # As awslambdaric: bytes are sent as they are.
+            return "response", result, (("Content-Type", "application/unknown"),)
+        try:
+            payload = json.dumps(result, default=_json_default, ensure_ascii=False,
+                                 separators=(",", ":")).encode("utf-8")
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+            raise _Fault("Runtime.MarshalError", "Unable to marshal response: %s" % exc)
+        return "response", payload, (("Content-Type", "application/json"),)
+    except _Fault as fault:
+        _log_error(fault.error_type, fault.message, fault.stack)
+        return ("error", _error_body(fault.error_type, fault.message, fault.stack, request_id),
+                ((_ERROR_TYPE_HEADER, fault.error_type),))
+    except Exception as exc:
+        error_type = type(exc).__name__
+        stack = _stack_of(exc.__traceback__)
+        _log_error(error_type, str(exc), stack)
+        return ("error", _error_body(error_type, str(exc), stack, request_id),
+                ((_ERROR_TYPE_HEADER, "Unhandled"),))
+
+
+def main():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(line_buffering=True)
+        except Exception:
+            pass
+
+    task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
+    _fix_sys_path(task_root)
+    exit_before_next = os.environ.get("COLDFRONT_BOOTSTRAP_EXIT_BEFORE_NEXT") == "1"
+    api_address = os.environ.get("AWS_LAMBDA_RUNTIME_API")
+    if not exit_before_next and not api_address:
+        _die("AWS_LAMBDA_RUNTIME_API is not set; it must be host:port of the Runtime API")
+    handler_name = os.environ.get("_HANDLER", "")
+
+    try:
+        handler = _load_handler(handler_name)
+    except _Fault as fault:
+        _log_error(fault.error_type, fault.message, fault.stack)
+        if not exit_before_next:
+            api = _RuntimeApi(api_address)
+            status, _, answer = api.request(
+                "POST", _API_PREFIX + "/init/error",
+                _error_body(fault.error_type, fault.message, fault.stack),
+                ((_ERROR_TYPE_HEADER, fault.error_type),
+                 ("Content-Type", "application/json")))
+            if not 200 <= status < 300:
+                sys.stderr.write("coldfront-bootstrap: POST /runtime/init/error answered %d: %s\n"
+                                 % (status, answer[:500].decode("utf-8", "replace")))
+        _flush()
+        os._exit(1)
+
+    if exit_before_next:
+        _flush()
+        os._exit(0)
+
+    api = _RuntimeApi(api_address)
+    next_path = _API_PREFIX + "/invocation/next"
+    while True:
+        response = api.request("GET", next_path)
+        status = response[0]
+        if status != 200:
+            _die("GET %s answered %d: %s"
+                 % (next_path, status, response[2][:500].decode("utf-8", "replace")))
+        request_id = response[1].get("lambda-runtime-aws-request-id", "")
+        kind, payload, headers = _invoke(handler, response)
+        _flush()
+        path = "%s/invocation/%s/%s" % (_API_PREFIX, request_id, kind)
+        status, _, answer = api.request("POST", path, payload, headers)
+        if not 200 <= status < 300:
+            sys.stderr.write("coldfront-bootstrap: POST %s answered %d: %s\n"
+                             % (path, status, answer[:500].decode("utf-8", "replace")))
+            sys.stderr.flush()
+        # Drop references to this invocation's objects before blocking on the next one.
+        response = payload = answer = None
+
+
+if __name__ == "__main__":
+    main()

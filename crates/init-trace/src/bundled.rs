@@ -1,0 +1,86 @@
+//! The bundled fixture functions (`control`, `wiki`) and the bundled Python bootstrap.
+//!
+//! They are compiled into the crate and written once to a cache directory named by their
+//! content hash, because a runtime process needs real files to import. The directory is
+//! written under a temporary name and renamed into place, so concurrent runs never see a
+//! half-written bundle.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+include!(concat!(env!("OUT_DIR"), "/bundled_files.rs"));
+
+/// The bundled functions, by name, with what each one is for.
+pub const BUNDLED_FUNCTIONS: &[(&str, &str)] = &[
+    ("control", "a minimal Python handler: the seed's control Lambda, the baseline every comparison subtracts"),
+    ("wiki", "a stdlib-only Python handler shaped like Otterwiki: many imports, template compilation, a data directory and an SQLite database at init"),
+];
+
+/// Where the bundle lives: `$COLDFRONT_CACHE_DIR`, else `$XDG_CACHE_HOME/coldfront`, else
+/// `~/.cache/coldfront`, else the system temporary directory.
+fn cache_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("COLDFRONT_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("coldfront");
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        return PathBuf::from(home).join(".cache").join("coldfront");
+    }
+    std::env::temp_dir().join("coldfront")
+}
+
+fn write_bundle(root: &Path) -> std::io::Result<PathBuf> {
+    let target = root.join(format!("bundled-{CONTENT_HASH}"));
+    if target.join(".complete").exists() {
+        return Ok(target);
+    }
+    std::fs::create_dir_all(root)?;
+    let staging = root.join(format!(".bundled-{CONTENT_HASH}.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    for (relative, contents) in FILES {
+        let path = staging.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, contents)?;
+        if relative.ends_with("/bootstrap") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+        }
+    }
+    std::fs::write(staging.join(".complete"), CONTENT_HASH)?;
+    match std::fs::rename(&staging, &target) {
+        Ok(()) => Ok(target),
+        // Another process won the race and its copy is identical.
+        Err(_) if target.join(".complete").exists() => {
+            let _ = std::fs::remove_dir_all(&staging);
+            Ok(target)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// The directory holding the bundled files, written on first use.
+pub fn bundle_dir() -> Result<&'static Path, std::io::Error> {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    if let Some(dir) = DIR.get() {
+        return Ok(dir);
+    }
+    let root = cache_root();
+    let dir = write_bundle(&root).map_err(|err| {
+        std::io::Error::new(err.kind(), format!("cannot write the bundled functions to {}: {err} (set COLDFRONT_CACHE_DIR to a writable directory)", root.display()))
+    })?;
+    Ok(DIR.get_or_init(|| dir))
+}
+
+/// The bundled Python bootstrap.
+pub fn python_bootstrap() -> Result<PathBuf, std::io::Error> {
+    Ok(bundle_dir()?.join("runtimes/python/coldfront_bootstrap.py"))
+}
+
+/// The code directory of a bundled function.
+pub fn fixture_dir(name: &str) -> Result<PathBuf, std::io::Error> {
+    Ok(bundle_dir()?.join("fixtures").join(name))
+}

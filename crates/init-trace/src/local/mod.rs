@@ -1,0 +1,666 @@
+//! The embedded Lambda emulator: starts a function's runtime process cold on loopback and
+//! records what Lambda would.
+//!
+//! One [`LocalEmulator::cold_start`] is one sandbox lifetime: a fresh Runtime API server
+//! and X-Ray listener on ephemeral loopback ports, a fresh cgroup with Lambda's CPU share
+//! and memory limit, a fresh `TMPDIR`, a new process. Init Duration is measured as Lambda
+//! defines it — from spawn to the runtime's first `GET /runtime/invocation/next` — then the
+//! configured invokes run (the first is the cold one) and the whole process tree is killed
+//! and reaped. Every failure ends in a recorded sample, never a hang: INIT and invoke
+//! timeouts are enforced, process exits are noticed at once through `wait4`.
+
+mod cgroup;
+mod process;
+mod runtime_api;
+mod xray;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+pub use cgroup::{CgroupSupport, MB_PER_VCPU, cpu_cores_for};
+pub use process::LaunchCommand;
+pub use runtime_api::MAX_RESPONSE_BYTES;
+pub use xray::{Datagram, parse_datagram};
+
+use crate::clock::{WallAnchor, monotonic_ns, ms_between};
+use crate::interpreter::{InterpreterError, resolve_python};
+use crate::sample::{
+    ApiProblem, ColdStartSample, FunctionError, InitRecord, InitStatus, InvokeRecord, InvokeStatus, ProcessRecord, RuntimeInfo,
+    SAMPLE_SCHEMA_VERSION, SandboxRecord, Throttling,
+};
+use crate::spec::{FunctionSpec, RuntimeKind};
+use crate::telemetry::{self, ReportMetrics, TelemetryEvent};
+use crate::{bundled, ids, platform_log};
+use runtime_api::{ApiEvent, Invocation, RuntimeApi};
+
+/// How the emulator runs functions.
+#[derive(Debug, Clone)]
+pub struct EmulatorOptions {
+    /// Apply Lambda's CPU share and memory limit through cgroups when the machine allows.
+    pub throttle: bool,
+    /// `AWS_REGION`, and the region in ARNs.
+    pub region: String,
+    /// The account id in ARNs.
+    pub account_id: String,
+    /// How much of stdout and of stderr to keep per sample.
+    pub capture_limit_bytes: usize,
+}
+
+impl Default for EmulatorOptions {
+    fn default() -> Self {
+        Self {
+            throttle: true,
+            region: "us-east-1".to_owned(),
+            account_id: "000000000000".to_owned(),
+            capture_limit_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// Failures of the emulator itself (function failures are recorded in the sample).
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    /// The interpreter could not be resolved.
+    #[error(transparent)]
+    Interpreter(#[from] InterpreterError),
+    /// The runtime's executable is missing or not executable.
+    #[error("function {function:?}: cannot start {program}: {reason}")]
+    Launch {
+        /// The function.
+        function: String,
+        /// What was to be run.
+        program: PathBuf,
+        /// Why it could not be.
+        reason: String,
+    },
+    /// A loopback socket or sandbox directory could not be set up.
+    #[error("cannot set up the sandbox: {0}")]
+    Setup(#[from] std::io::Error),
+}
+
+/// Ends a cold start early, keeping what was measured (Ctrl-C).
+#[derive(Debug, Clone)]
+pub struct Cancel(watch::Receiver<bool>);
+
+/// Triggers a [`Cancel`].
+#[derive(Debug)]
+pub struct CancelHandle(watch::Sender<bool>);
+
+impl CancelHandle {
+    /// Asks every cold start holding the paired [`Cancel`] to stop.
+    pub fn cancel(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+/// A linked [`CancelHandle`] and [`Cancel`].
+pub fn cancel_pair() -> (CancelHandle, Cancel) {
+    let (tx, rx) = watch::channel(false);
+    (CancelHandle(tx), Cancel(rx))
+}
+
+impl Cancel {
+    /// A token that is never triggered.
+    pub fn never() -> Self {
+        let (tx, rx) = watch::channel(false);
+        // Keep the sender alive forever so `changed()` never resolves with an error.
+        std::mem::forget(tx);
+        Self(rx)
+    }
+
+    /// Whether cancellation was requested.
+    pub fn is_cancelled(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    async fn cancelled(&mut self) {
+        loop {
+            if *self.0.borrow_and_update() {
+                return;
+            }
+            if self.0.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+/// The command line and runtime description for a function.
+#[derive(Debug, Clone)]
+pub struct LaunchPlan {
+    /// What to execute (environment without the per-sandbox addresses filled in).
+    pub command: LaunchCommand,
+    /// What ran, for the sample.
+    pub runtime: RuntimeInfo,
+}
+
+/// The local backend.
+#[derive(Debug)]
+pub struct LocalEmulator {
+    options: EmulatorOptions,
+    cgroups: Option<CgroupSupport>,
+}
+
+/// Removes the sandbox's temporary directory and kills its process group if a cold start
+/// is abandoned half-way (its future dropped), so nothing outlives it.
+struct SandboxGuard {
+    pgid: Option<i32>,
+    tmp_dir: PathBuf,
+}
+
+impl Drop for SandboxGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.pgid {
+            process::kill_group(pgid);
+        }
+        let _ = std::fs::remove_dir_all(&self.tmp_dir);
+    }
+}
+
+fn sandbox_tmp_dir() -> std::io::Result<PathBuf> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!("coldfront-sandbox-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn log_stream_name() -> String {
+    format!("{}/[$LATEST]{}", chrono::Utc::now().format("%Y/%m/%d"), ids::segment_id() + &ids::segment_id())
+}
+
+/// Everything a cold start accumulates before it becomes a sample.
+struct Recorder {
+    anchor: WallAnchor,
+    platform_log: Vec<String>,
+    telemetry: Vec<TelemetryEvent>,
+    problems: Vec<ApiProblem>,
+    spawn_ns: u64,
+}
+
+impl Recorder {
+    fn at(&self, ns: u64) -> chrono::DateTime<chrono::Utc> {
+        self.anchor.wall_at(ns)
+    }
+
+    fn problem(&mut self, at_ns: u64, method: String, path: String, status: u16, message: String) {
+        tracing::warn!("runtime API: {method} {path} → {status}: {message}");
+        self.problems.push(ApiProblem { at_ms: ms_between(self.spawn_ns, at_ns), method, path, status, message });
+    }
+}
+
+enum Waited {
+    Api(Option<ApiEvent>),
+    Exited(process::ExitInfo),
+    Deadline,
+    Cancelled,
+}
+
+impl LocalEmulator {
+    /// An emulator; detects cgroup support once when throttling is on.
+    pub fn new(options: EmulatorOptions) -> Self {
+        let cgroups = options.throttle.then(CgroupSupport::detect);
+        Self { options, cgroups }
+    }
+
+    /// Whether functions will be throttled, and if not, why.
+    pub fn throttling(&self) -> Throttling {
+        match &self.cgroups {
+            None => Throttling::Disabled,
+            Some(CgroupSupport::Unavailable(reason)) => Throttling::Unavailable(reason.clone()),
+            Some(_) => Throttling::Applied,
+        }
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &EmulatorOptions {
+        &self.options
+    }
+
+    /// Resolves how a function's runtime is started, without starting it. The environment
+    /// is Lambda's, with `runtime_api` and `xray_daemon` (`host:port`) and `tmp_dir` filled
+    /// in; the benchmark uses this to spawn the very same command without a server.
+    pub fn launch_plan(&self, spec: &FunctionSpec, runtime_api: &str, xray_daemon: &str, tmp_dir: &Path) -> Result<LaunchPlan, EmulatorError> {
+        let launch_error = |program: &Path, reason: String| EmulatorError::Launch { function: spec.name.clone(), program: program.to_owned(), reason };
+        let needs_python = spec.runtime != RuntimeKind::Provided || spec.command.as_ref().is_some_and(|c| c.iter().any(|a| a.contains("{python}")));
+        let python = if needs_python { Some(resolve_python(&spec.interpreter)?) } else { None };
+        let bootstrap_dir;
+        let (program, args, runtime_version) = match (&spec.command, spec.runtime) {
+            (Some(command), _) => {
+                let expand = |s: &str| python.as_ref().map_or_else(|| s.to_owned(), |p| s.replace("{python}", &p.path.to_string_lossy()));
+                let program = PathBuf::from(expand(&command[0]));
+                let program = if program.is_relative() && program.components().count() > 1 { spec.code_dir.join(program) } else { program };
+                bootstrap_dir = spec.code_dir.clone();
+                (program, command[1..].iter().map(|a| expand(a)).collect(), "provided:local".to_owned())
+            }
+            (None, RuntimeKind::Python) => {
+                let python = python.as_ref().expect("resolved above");
+                let bootstrap = bundled::python_bootstrap()?;
+                bootstrap_dir = bootstrap.parent().map_or_else(|| spec.code_dir.clone(), Path::to_path_buf);
+                (python.path.clone(), vec![bootstrap.to_string_lossy().into_owned()], format!("python:{}.local", python.major_minor()))
+            }
+            (None, RuntimeKind::PythonAwslambdaric) => {
+                let python = python.as_ref().expect("resolved above");
+                bootstrap_dir = spec.code_dir.clone();
+                (python.path.clone(), vec!["-m".to_owned(), "awslambdaric".to_owned(), spec.handler.clone()], format!("python:{}.awslambdaric", python.major_minor()))
+            }
+            (None, RuntimeKind::Provided) => {
+                bootstrap_dir = spec.code_dir.clone();
+                (spec.code_dir.join("bootstrap"), Vec::new(), "provided:local".to_owned())
+            }
+        };
+        if program.components().count() > 1 && !process::is_executable(&program) {
+            return Err(launch_error(&program, "no such executable file (check `command`, or `chmod +x` the bootstrap)".to_owned()));
+        }
+        let path_dirs = python.as_ref().and_then(|p| p.path.parent()).map(|d| format!("{}:", d.display())).unwrap_or_default();
+        let mut env: Vec<(String, String)> = vec![
+            ("_HANDLER".into(), spec.handler.clone()),
+            ("LAMBDA_TASK_ROOT".into(), spec.code_dir.to_string_lossy().into_owned()),
+            ("LAMBDA_RUNTIME_DIR".into(), bootstrap_dir.to_string_lossy().into_owned()),
+            ("AWS_LAMBDA_RUNTIME_API".into(), runtime_api.to_owned()),
+            ("AWS_LAMBDA_FUNCTION_NAME".into(), spec.name.clone()),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), spec.memory_mb.to_string()),
+            ("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into()),
+            ("AWS_LAMBDA_LOG_GROUP_NAME".into(), format!("/aws/lambda/{}", spec.name)),
+            ("AWS_LAMBDA_LOG_STREAM_NAME".into(), log_stream_name()),
+            ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into()),
+            ("AWS_REGION".into(), self.options.region.clone()),
+            ("AWS_DEFAULT_REGION".into(), self.options.region.clone()),
+            ("AWS_XRAY_DAEMON_ADDRESS".into(), xray_daemon.to_owned()),
+            ("_AWS_XRAY_DAEMON_ADDRESS".into(), xray_daemon.rsplit_once(':').map_or(xray_daemon, |(h, _)| h).to_owned()),
+            ("_AWS_XRAY_DAEMON_PORT".into(), xray_daemon.rsplit_once(':').map_or("2000", |(_, p)| p).to_owned()),
+            ("AWS_XRAY_CONTEXT_MISSING".into(), "LOG_ERROR".into()),
+            ("TZ".into(), ":UTC".into()),
+            ("LANG".into(), "en_US.UTF-8".into()),
+            ("PATH".into(), format!("{path_dirs}/usr/local/bin:/usr/bin:/bin:/opt/bin")),
+            ("TMPDIR".into(), tmp_dir.to_string_lossy().into_owned()),
+        ];
+        if let Some(python) = &python {
+            env.push(("AWS_EXECUTION_ENV".into(), format!("AWS_Lambda_python{}", python.major_minor())));
+            // Lambda's task root is read-only, so Python cannot cache bytecode there either.
+            env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
+            env.push(("PYTHONUNBUFFERED".into(), "1".into()));
+        }
+        for (key, value) in &spec.env {
+            env.retain(|(k, _)| k != key);
+            env.push((key.clone(), value.clone()));
+        }
+        Ok(LaunchPlan {
+            command: LaunchCommand { program: program.clone(), args: args.clone(), env, cwd: spec.code_dir.clone() },
+            runtime: RuntimeInfo { kind: spec.runtime, program, args, interpreter_version: python.map(|p| p.version), runtime_version },
+        })
+    }
+
+    /// Starts `spec` cold, runs its invokes and returns everything observed. Function
+    /// failures (init errors, timeouts, crashes) are recorded in the sample; only failures
+    /// to set up the sandbox are errors.
+    pub async fn cold_start(&self, spec: &FunctionSpec, sample_index: u64, mut cancel: Cancel) -> Result<ColdStartSample, EmulatorError> {
+        let tmp_dir = sandbox_tmp_dir()?;
+        let mut guard = SandboxGuard { pgid: None, tmp_dir: tmp_dir.clone() };
+        let mut api = RuntimeApi::start().await?;
+        let origin_ns = Arc::new(AtomicU64::new(monotonic_ns()));
+        let xray = xray::XrayListener::bind(origin_ns.clone()).await?;
+        let plan = self.launch_plan(spec, &api.addr().to_string(), &xray.addr().to_string(), &tmp_dir)?;
+
+        let (throttling, cgroup) = match &self.cgroups {
+            None => (Throttling::Disabled, None),
+            Some(support) => {
+                let name = format!("{}-{}-{}", std::process::id(), sample_index, ids::segment_id());
+                match cgroup::SandboxCgroup::create(support, &name, spec.memory_mb) {
+                    Ok(group) => (Throttling::Applied, Some(group)),
+                    Err(reason) => (Throttling::Unavailable(reason), None),
+                }
+            }
+        };
+        let procs = cgroup.as_ref().map(cgroup::SandboxCgroup::procs_files).unwrap_or_default();
+        let anchor = WallAnchor::now();
+        let mut child = process::spawn(plan.command.clone(), procs, self.options.capture_limit_bytes).await.map_err(|err| EmulatorError::Launch {
+            function: spec.name.clone(),
+            program: plan.command.program.clone(),
+            reason: err.to_string(),
+        })?;
+        guard.pgid = Some(child.pid);
+        origin_ns.store(child.spawn_ns, Ordering::Relaxed);
+        let spawn_ns = child.spawn_ns;
+        let mut rec = Recorder { anchor, platform_log: Vec::new(), telemetry: Vec::new(), problems: Vec::new(), spawn_ns };
+        let runtime_version_arn = format!("arn:aws:lambda:{}::runtime:{}", self.options.region, plan.runtime.runtime_version.replace([':', '.'], "-"));
+        rec.platform_log.push(platform_log::init_start(&plan.runtime.runtime_version, &runtime_version_arn));
+        rec.telemetry.push(telemetry::init_start(rec.at(spawn_ns), &plan.runtime.runtime_version, &runtime_version_arn));
+
+        let mut exit: Option<process::ExitInfo> = None;
+        let mut last_peak_kb = 0_u64;
+
+        // INIT: wait for the first GET /next, an init error, an exit, the timeout or Ctrl-C.
+        let init_deadline = tokio::time::Instant::now() + Duration::from_millis(spec.init_timeout_ms).saturating_sub(Duration::from_nanos(monotonic_ns().saturating_sub(spawn_ns)));
+        let mut init = InitRecord { status: InitStatus::Success, duration_ms: None, elapsed_ms: 0.0, error: None, spawn_monotonic_ns: spawn_ns, ready_monotonic_ns: None };
+        loop {
+            match wait(&mut api, &mut child, &mut exit, Some(init_deadline), &mut cancel).await {
+                Waited::Api(Some(ApiEvent::Next { at_ns })) => {
+                    init.duration_ms = Some(ms_between(spawn_ns, at_ns));
+                    init.elapsed_ms = ms_between(spawn_ns, at_ns);
+                    init.ready_monotonic_ns = Some(at_ns);
+                    break;
+                }
+                Waited::Api(Some(ApiEvent::InitError { at_ns, error })) => {
+                    init.status = InitStatus::Error;
+                    init.elapsed_ms = ms_between(spawn_ns, at_ns);
+                    init.error = Some(error);
+                    break;
+                }
+                Waited::Api(Some(ApiEvent::Problem { at_ns, method, path, status, message })) => rec.problem(at_ns, method, path, status, message),
+                Waited::Api(Some(other)) => tracing::debug!("ignored during INIT: {other:?}"),
+                Waited::Api(None) => unreachable!("the API server lives as long as the sandbox"),
+                Waited::Exited(info) => {
+                    init.status = InitStatus::Error;
+                    init.elapsed_ms = ms_between(spawn_ns, info.at_ns);
+                    init.error = Some(FunctionError::platform("Runtime.ExitError", format!("Runtime exited during INIT with {}", describe_exit(&info))));
+                    break;
+                }
+                Waited::Deadline => {
+                    init.status = InitStatus::Timeout;
+                    init.elapsed_ms = ms_between(spawn_ns, monotonic_ns());
+                    init.error = Some(FunctionError::platform("Runtime.InitTimeout", format!("INIT did not finish within {:.2} seconds", spec.init_timeout_ms as f64 / 1000.0)));
+                    break;
+                }
+                Waited::Cancelled => {
+                    init.status = InitStatus::Interrupted;
+                    init.elapsed_ms = ms_between(spawn_ns, monotonic_ns());
+                    break;
+                }
+            }
+        }
+        let init_end = rec.at(spawn_ns + (init.elapsed_ms * 1e6) as u64);
+        let init_status_word = match init.status {
+            InitStatus::Success => "success",
+            InitStatus::Timeout => "timeout",
+            InitStatus::Error | InitStatus::Interrupted => "error",
+        };
+        let init_error_type = init.error.as_ref().map(|e| e.error_type.clone());
+        rec.telemetry.push(telemetry::init_runtime_done(init_end, init_status_word, init_error_type.as_deref()));
+        rec.telemetry.push(telemetry::init_report(init_end, init.elapsed_ms, init_status_word));
+        if init.status != InitStatus::Success {
+            rec.platform_log.push(platform_log::init_report(init.elapsed_ms, init_status_word, init_error_type.as_deref()));
+        }
+
+        // Invokes: the first is the cold one.
+        let mut invokes = Vec::new();
+        if init.status == InitStatus::Success {
+            let function_arn = format!("arn:aws:lambda:{}:{}:function:{}", self.options.region, self.options.account_id, spec.name);
+            for index in 0..spec.invokes {
+                if index > 0 {
+                    // The runtime asks for the next event after answering the previous one.
+                    let deadline = tokio::time::Instant::now() + Duration::from_millis(spec.timeout_ms);
+                    let mut ready = false;
+                    loop {
+                        match wait(&mut api, &mut child, &mut exit, Some(deadline), &mut cancel).await {
+                            Waited::Api(Some(ApiEvent::Next { .. })) => {
+                                ready = true;
+                                break;
+                            }
+                            Waited::Api(Some(ApiEvent::Problem { at_ns, method, path, status, message })) => rec.problem(at_ns, method, path, status, message),
+                            Waited::Api(_) => {}
+                            Waited::Exited(_) | Waited::Deadline | Waited::Cancelled => break,
+                        }
+                    }
+                    if !ready {
+                        let reason = exit.map_or_else(
+                            || "the runtime did not ask for the next event".to_owned(),
+                            |info| format!("the runtime exited between invokes with {}", describe_exit(&info)),
+                        );
+                        rec.platform_log.push(format!("coldfront: stopped after {index} invokes: {reason}"));
+                        break;
+                    }
+                }
+                let record = self.invoke(spec, index == 0, &init, &function_arn, &mut api, &mut child, &mut exit, &mut cancel, &mut rec, &mut last_peak_kb).await;
+                let stop = !matches!(record.status, InvokeStatus::Success | InvokeStatus::Error | InvokeStatus::ResponseTooLarge);
+                invokes.push(record);
+                if stop {
+                    break;
+                }
+            }
+        }
+
+        // Teardown: kill the tree, reap it, collect what it left.
+        let killed_by_emulator = exit.is_none();
+        process::kill_group(child.pid);
+        if let Some(group) = &cgroup {
+            group.kill_all();
+        }
+        let exit = match exit {
+            Some(info) => Some(info),
+            None => tokio::time::timeout(Duration::from_secs(5), &mut child.exit).await.ok().and_then(Result::ok),
+        };
+        let mut leftovers = 0_u32;
+        for member in process::group_members(child.pid) {
+            if member.state != 'Z' && process::is_alive(member.pid) {
+                leftovers += 1;
+            }
+        }
+        if leftovers > 0 {
+            process::kill_group(child.pid);
+        }
+        if let Some(group) = &cgroup {
+            leftovers = leftovers.max(group.kill_all() as u32);
+        }
+        let pid = child.pid;
+        let (stdout, stderr) = tokio::task::spawn_blocking(move || child.finish_capture()).await.unwrap_or_default();
+        let (xray_documents, xray_rejected) = xray.finish().await;
+        for reason in xray_rejected {
+            rec.problems.push(ApiProblem { at_ms: 0.0, method: "UDP".into(), path: "x-ray daemon".into(), status: 0, message: reason });
+        }
+        let sandbox = SandboxRecord { throttling, cgroup: cgroup.as_ref().map(cgroup::SandboxCgroup::record) };
+        drop(cgroup);
+        drop(guard);
+        let process = ProcessRecord {
+            pid: u32::try_from(pid).unwrap_or(0),
+            exit_code: exit.and_then(|e| if killed_by_emulator { None } else { e.code }),
+            exit_signal: exit.and_then(|e| if killed_by_emulator { None } else { e.signal }),
+            killed_by_emulator,
+            peak_rss_kb: exit.map_or(0, |e| e.maxrss_kb).max(last_peak_kb),
+            peak_rss_source: "max of wait4 ru_maxrss and the summed VmHWM of the process group".to_owned(),
+            user_cpu_ms: exit.map_or(0.0, |e| e.user_ms),
+            system_cpu_ms: exit.map_or(0.0, |e| e.system_ms),
+            leftover_processes_killed: leftovers,
+        };
+        Ok(ColdStartSample {
+            schema_version: SAMPLE_SCHEMA_VERSION,
+            function: spec.name.clone(),
+            sample_index,
+            started_at: rec.at(spawn_ns),
+            memory_size_mb: spec.memory_mb,
+            backend: "local".to_owned(),
+            runtime: plan.runtime,
+            init,
+            invokes,
+            platform_log: rec.platform_log,
+            telemetry: rec.telemetry,
+            xray_documents,
+            process,
+            sandbox,
+            runtime_api_problems: rec.problems,
+            stdout,
+            stderr,
+        })
+    }
+}
+
+fn describe_exit(info: &process::ExitInfo) -> String {
+    match (info.code, info.signal) {
+        (Some(code), _) => format!("exit status {code}"),
+        (_, Some(signal)) => format!("signal {signal} ({})", nix::sys::signal::Signal::try_from(signal).map_or("unknown", |s| s.as_str())),
+        _ => "an unknown status".to_owned(),
+    }
+}
+
+/// Waits for the next thing that matters: a Runtime API event, the process exiting, a
+/// deadline or cancellation. An exit is remembered so it is reported only once.
+async fn wait(
+    api: &mut RuntimeApi,
+    child: &mut process::Spawned,
+    exit: &mut Option<process::ExitInfo>,
+    deadline: Option<tokio::time::Instant>,
+    cancel: &mut Cancel,
+) -> Waited {
+    let sleep = async {
+        match deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    let exited = async {
+        if exit.is_some() {
+            std::future::pending::<process::ExitInfo>().await
+        } else {
+            match (&mut child.exit).await {
+                Ok(info) => info,
+                Err(_) => std::future::pending().await,
+            }
+        }
+    };
+    // Runtime API events come first: a runtime that posts its error and then exits must be
+    // recorded with the error it reported, not as a bare exit.
+    tokio::select! {
+        biased;
+        event = api.next_event() => Waited::Api(event),
+        info = exited => {
+            *exit = Some(info);
+            Waited::Exited(info)
+        }
+        () = sleep => Waited::Deadline,
+        () = cancel.cancelled() => Waited::Cancelled,
+    }
+}
+
+impl LocalEmulator {
+    #[allow(clippy::too_many_arguments)]
+    async fn invoke(
+        &self,
+        spec: &FunctionSpec,
+        cold: bool,
+        init: &InitRecord,
+        function_arn: &str,
+        api: &mut RuntimeApi,
+        child: &mut process::Spawned,
+        exit: &mut Option<process::ExitInfo>,
+        cancel: &mut Cancel,
+        rec: &mut Recorder,
+        last_peak_kb: &mut u64,
+    ) -> InvokeRecord {
+        let request_id = ids::request_id();
+        let now = chrono::Utc::now();
+        let trace_root = ids::trace_root(now.timestamp());
+        let segment_id = ids::segment_id();
+        let trace_header = ids::trace_header(&trace_root, &segment_id);
+        let invocation = Invocation {
+            request_id: request_id.clone(),
+            deadline_epoch_ms: now.timestamp_millis() + spec.timeout_ms as i64,
+            function_arn: function_arn.to_owned(),
+            trace_header: trace_header.clone(),
+            body: spec.event.clone(),
+        };
+        let start_ns = monotonic_ns();
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(spec.timeout_ms);
+        rec.platform_log.push(platform_log::start(&request_id, "$LATEST"));
+        rec.telemetry.push(telemetry::start(rec.at(start_ns), &request_id, "$LATEST", &trace_header));
+        let mut record = InvokeRecord {
+            request_id: request_id.clone(),
+            trace_header,
+            cold,
+            status: InvokeStatus::Success,
+            duration_ms: 0.0,
+            billed_duration_ms: 0,
+            max_memory_used_mb: 0,
+            response_bytes: 0,
+            response_preview: String::new(),
+            error: None,
+        };
+        let end_ns = if api.deliver(invocation).is_err() {
+            record.status = InvokeStatus::RuntimeExit;
+            record.error = Some(FunctionError::platform("Runtime.ExitError", "the runtime stopped waiting for events before the invoke"));
+            monotonic_ns()
+        } else {
+            loop {
+                match wait(api, child, exit, Some(deadline), cancel).await {
+                    Waited::Api(Some(ApiEvent::Response { request_id: id, at_ns, bytes, preview })) if id == request_id => {
+                        record.response_bytes = bytes;
+                        record.response_preview = preview;
+                        break at_ns;
+                    }
+                    Waited::Api(Some(ApiEvent::InvokeError { request_id: id, at_ns, error })) if id == request_id => {
+                        record.status = InvokeStatus::Error;
+                        record.error = Some(error);
+                        break at_ns;
+                    }
+                    Waited::Api(Some(ApiEvent::ResponseTooLarge { request_id: id, at_ns, bytes })) if id == request_id => {
+                        record.status = InvokeStatus::ResponseTooLarge;
+                        record.response_bytes = bytes;
+                        record.error = Some(FunctionError::platform(
+                            "Function.ResponseSizeTooLarge",
+                            format!("Response payload size ({bytes} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."),
+                        ));
+                        break at_ns;
+                    }
+                    Waited::Api(Some(ApiEvent::Problem { at_ns, method, path, status, message })) => rec.problem(at_ns, method, path, status, message),
+                    Waited::Api(Some(ApiEvent::Next { at_ns })) => {
+                        record.status = InvokeStatus::Error;
+                        record.error = Some(FunctionError::platform("Runtime.InvalidStateTransition", "the runtime asked for the next event without answering this one"));
+                        break at_ns;
+                    }
+                    Waited::Api(_) => {}
+                    Waited::Exited(info) => {
+                        record.status = InvokeStatus::RuntimeExit;
+                        record.error = Some(FunctionError::platform(
+                            "Runtime.ExitError",
+                            format!("RequestId: {request_id} Error: Runtime exited with {}", describe_exit(&info)),
+                        ));
+                        break info.at_ns;
+                    }
+                    Waited::Deadline => {
+                        record.status = InvokeStatus::Timeout;
+                        let seconds = spec.timeout_ms as f64 / 1000.0;
+                        record.error = Some(FunctionError::platform("Sandbox.Timedout", format!("Task timed out after {seconds:.2} seconds")));
+                        rec.platform_log.push(format!("{} {request_id} Task timed out after {seconds:.2} seconds", chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+                        break monotonic_ns();
+                    }
+                    Waited::Cancelled => {
+                        record.status = InvokeStatus::Interrupted;
+                        record.error = Some(FunctionError::platform("Coldfront.Interrupted", "the run was interrupted"));
+                        break monotonic_ns();
+                    }
+                }
+            }
+        };
+        record.duration_ms = ms_between(start_ns, end_ns);
+        let init_ms = if cold { init.duration_ms } else { None };
+        record.billed_duration_ms = ((record.duration_ms + init_ms.unwrap_or(0.0)).ceil() as u64).max(1);
+        if exit.is_none() {
+            *last_peak_kb = (*last_peak_kb).max(process::group_peak_rss_kb(child.pid));
+        }
+        let peak_kb = exit.map_or(0, |e| e.maxrss_kb).max(*last_peak_kb);
+        record.max_memory_used_mb = ((peak_kb as f64 / 1024.0).round() as u64).max(1);
+        let status_word = match record.status {
+            InvokeStatus::Success => "success",
+            InvokeStatus::Timeout => "timeout",
+            InvokeStatus::Error => "error",
+            InvokeStatus::RuntimeExit | InvokeStatus::ResponseTooLarge | InvokeStatus::Interrupted => "failure",
+        };
+        let metrics = ReportMetrics {
+            duration_ms: record.duration_ms,
+            billed_duration_ms: record.billed_duration_ms,
+            init_duration_ms: init_ms,
+            max_memory_used_mb: record.max_memory_used_mb,
+            memory_size_mb: spec.memory_mb,
+        };
+        let end_at = rec.at(end_ns);
+        rec.telemetry.push(telemetry::runtime_done(end_at, &request_id, status_word, record.duration_ms, record.response_bytes));
+        rec.telemetry.push(telemetry::report(end_at, &request_id, status_word, metrics));
+        rec.platform_log.push(platform_log::end(&request_id));
+        rec.platform_log.push(platform_log::report(&request_id, &metrics));
+        rec.platform_log.push(platform_log::xray(&trace_root, &segment_id));
+        record
+    }
+}

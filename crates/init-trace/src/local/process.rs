@@ -1,0 +1,306 @@
+//! Spawning a runtime process, watching it exit, and killing its whole tree.
+//!
+//! Each process gets its own process group (so one signal reaches every descendant), joins
+//! its cgroups before `exec` (so nothing it does is charged elsewhere), and dies with its
+//! parent thread (`PR_SET_PDEATHSIG`), so even a crashed emulator leaves no runtime
+//! behind. A dedicated thread spawns it and then blocks in `wait4`, which also yields the
+//! kernel's peak RSS and CPU times; because that thread lives until the process is reaped,
+//! the parent-death signal never fires early.
+
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::sync::oneshot;
+
+use crate::clock::monotonic_ns;
+use crate::sample::CapturedOutput;
+
+/// What to execute.
+#[derive(Debug, Clone)]
+pub struct LaunchCommand {
+    /// The executable.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// The complete environment (nothing is inherited).
+    pub env: Vec<(String, String)>,
+    /// Working directory.
+    pub cwd: PathBuf,
+}
+
+/// How a process ended, as `wait4` reported it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ExitInfo {
+    pub at_ns: u64,
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub maxrss_kb: u64,
+    pub user_ms: f64,
+    pub system_ms: f64,
+}
+
+/// Output captured from a pipe; keeps the head up to a limit and counts the rest.
+#[derive(Debug, Default)]
+pub(crate) struct Capture {
+    bytes: Vec<u8>,
+    total: u64,
+    limit: usize,
+}
+
+impl Capture {
+    pub(crate) fn snapshot(&self) -> CapturedOutput {
+        CapturedOutput {
+            text: String::from_utf8_lossy(&self.bytes).into_owned(),
+            total_bytes: self.total,
+            truncated: self.total > self.bytes.len() as u64,
+        }
+    }
+}
+
+/// A running runtime process.
+#[derive(Debug)]
+pub(crate) struct Spawned {
+    pub pid: i32,
+    pub spawn_ns: u64,
+    pub exit: oneshot::Receiver<ExitInfo>,
+    pub stdout: Arc<Mutex<Capture>>,
+    pub stderr: Arc<Mutex<Capture>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Spawned {
+    /// Waits (briefly) for the pipes to drain after the process is gone, so the last
+    /// lines it wrote are kept.
+    pub(crate) fn finish_capture(mut self) -> (CapturedOutput, CapturedOutput) {
+        // A descendant that escaped the kill could hold the pipe open forever; give the
+        // readers two seconds and keep what they have by then.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while self.readers.iter().any(|r| !r.is_finished()) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        for reader in self.readers.drain(..).filter(std::thread::JoinHandle::is_finished) {
+            let _ = reader.join();
+        }
+        (
+            self.stdout.lock().expect("capture lock").snapshot(),
+            self.stderr.lock().expect("capture lock").snapshot(),
+        )
+    }
+}
+
+fn read_pipe(mut pipe: impl Read, capture: Arc<Mutex<Capture>>) {
+    let mut buffer = [0_u8; 16 * 1024];
+    loop {
+        match pipe.read(&mut buffer) {
+            Ok(0) => return,
+            Ok(n) => {
+                let mut c = capture.lock().expect("capture lock");
+                c.total += n as u64;
+                let room = c.limit.saturating_sub(c.bytes.len());
+                let keep = room.min(n);
+                c.bytes.extend_from_slice(&buffer[..keep]);
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Writes the decimal pid into `buffer` without allocating (this runs between fork and
+/// exec, where only async-signal-safe work is allowed).
+fn format_pid(pid: i32, buffer: &mut [u8; 16]) -> usize {
+    let mut digits = [0_u8; 16];
+    let mut n = pid.unsigned_abs();
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for i in 0..len {
+        buffer[i] = digits[len - 1 - i];
+    }
+    buffer[len] = b'\n';
+    len + 1
+}
+
+/// Spawns the process on its own thread and returns once it is running.
+pub(crate) async fn spawn(launch: LaunchCommand, cgroup_procs: Vec<PathBuf>, capture_limit: usize) -> std::io::Result<Spawned> {
+    let stdout = Arc::new(Mutex::new(Capture { limit: capture_limit, ..Capture::default() }));
+    let stderr = Arc::new(Mutex::new(Capture { limit: capture_limit, ..Capture::default() }));
+    let (started_tx, started_rx) = oneshot::channel();
+    let (exit_tx, exit_rx) = oneshot::channel();
+    let (out, err) = (stdout.clone(), stderr.clone());
+    std::thread::Builder::new().name("coldfront-sandbox".to_owned()).spawn(move || {
+        let procs: Vec<CString> = cgroup_procs
+            .iter()
+            .map(|p| CString::new(p.as_os_str().as_bytes()).expect("cgroup paths have no NUL"))
+            .collect();
+        let mut command = Command::new(&launch.program);
+        command
+            .args(&launch.args)
+            .env_clear()
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&launch.cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        // SAFETY: the closure runs in the child between fork and exec and only makes
+        // async-signal-safe system calls (getpid, open, write, close, prctl) on memory
+        // prepared before the fork; it allocates nothing.
+        unsafe {
+            command.pre_exec(move || {
+                let mut text = [0_u8; 16];
+                let len = format_pid(libc::getpid(), &mut text);
+                for path in &procs {
+                    let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                    if fd < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    let written = libc::write(fd, text.as_ptr().cast(), len);
+                    libc::close(fd);
+                    if written < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let spawn_ns = monotonic_ns();
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(err) => {
+                let _ = started_tx.send(Err(err));
+                return;
+            }
+        };
+        let pid = child.id() as i32;
+        let mut readers = Vec::new();
+        if let Some(pipe) = child.stdout.take() {
+            readers.push(std::thread::spawn(move || read_pipe(pipe, out)));
+        }
+        if let Some(pipe) = child.stderr.take() {
+            readers.push(std::thread::spawn(move || read_pipe(pipe, err)));
+        }
+        let _ = started_tx.send(Ok((pid, spawn_ns, readers)));
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        loop {
+            // SAFETY: wait4 writes only into the two locals passed by pointer.
+            let reaped = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut usage) };
+            if reaped == pid {
+                break;
+            }
+            if reaped < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            // Someone else reaped it; report what is known.
+            status = 0;
+            break;
+        }
+        let at_ns = monotonic_ns();
+        let to_ms = |tv: libc::timeval| tv.tv_sec as f64 * 1000.0 + tv.tv_usec as f64 / 1000.0;
+        let info = ExitInfo {
+            at_ns,
+            code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+            signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
+            maxrss_kb: usage.ru_maxrss.max(0) as u64,
+            user_ms: to_ms(usage.ru_utime),
+            system_ms: to_ms(usage.ru_stime),
+        };
+        let _ = exit_tx.send(info);
+    })?;
+    let (pid, spawn_ns, readers) = started_rx
+        .await
+        .map_err(|_| std::io::Error::other("sandbox thread ended before spawning"))??;
+    Ok(Spawned { pid, spawn_ns, exit: exit_rx, stdout, stderr, readers })
+}
+
+/// Sends SIGKILL to every process in the group.
+pub(crate) fn kill_group(pgid: i32) {
+    let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+}
+
+/// A process seen in `/proc`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ProcEntry {
+    pub pid: i32,
+    pub state: char,
+}
+
+fn stat_fields(pid: i32) -> Option<(char, i32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces and parentheses; fields resume after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split(' ');
+    let state = fields.next()?.chars().next()?;
+    let _ppid = fields.next()?;
+    let pgrp = fields.next()?.parse().ok()?;
+    Some((state, pgrp))
+}
+
+/// Every live process in the group (zombies included, marked `Z`).
+pub(crate) fn group_members(pgid: i32) -> Vec<ProcEntry> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            let (state, pgrp) = stat_fields(pid)?;
+            (pgrp == pgid).then_some(ProcEntry { pid, state })
+        })
+        .collect()
+}
+
+/// Whether a process exists and is not a zombie.
+pub(crate) fn is_alive(pid: i32) -> bool {
+    stat_fields(pid).is_some_and(|(state, _)| state != 'Z' && state != 'X')
+}
+
+fn vm_hwm_kb(pid: i32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The sum of the peak RSS of every live process in the group, in kB. It is an upper
+/// bound of the tree's peak, exact for a single process.
+pub(crate) fn group_peak_rss_kb(pgid: i32) -> u64 {
+    group_members(pgid).iter().filter_map(|p| vm_hwm_kb(p.pid)).sum()
+}
+
+/// Whether `path` looks like an executable file.
+pub(crate) fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_pids_without_allocating() {
+        let mut buffer = [0_u8; 16];
+        let len = format_pid(40_213, &mut buffer);
+        assert_eq!(&buffer[..len], b"40213\n");
+        let len = format_pid(7, &mut buffer);
+        assert_eq!(&buffer[..len], b"7\n");
+    }
+}

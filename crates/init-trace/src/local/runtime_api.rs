@@ -1,0 +1,283 @@
+//! The Lambda Runtime API (2018-06-01) on loopback, served by axum.
+//!
+//! The server only records and hands over: every request becomes an [`ApiEvent`] on a
+//! channel, and the sandbox decides what happens next. `GET /next` is a long poll that is
+//! answered when the sandbox delivers an invocation. Connections get `TCP_NODELAY`,
+//! because without it a Nagle/delayed-ACK stall of ~40 ms appears between a response and
+//! the next `GET /next` (REFERENCE.md §13).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::clock::monotonic_ns;
+use crate::sample::FunctionError;
+
+/// Lambda's limit for a synchronous response payload: 6 MB.
+pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
+/// How much of an oversize body is read before the connection is given up on.
+const MAX_READ_BYTES: usize = 64 * 1024 * 1024;
+const ERROR_TYPE_HEADER: &str = "lambda-runtime-function-error-type";
+
+/// What the runtime did.
+#[derive(Debug)]
+pub(crate) enum ApiEvent {
+    /// `GET /runtime/invocation/next` arrived.
+    Next { at_ns: u64 },
+    /// A response for an invocation.
+    Response { request_id: String, at_ns: u64, bytes: u64, preview: String },
+    /// A response over the 6 MB limit (answered with 413).
+    ResponseTooLarge { request_id: String, at_ns: u64, bytes: u64 },
+    /// `POST /runtime/invocation/{id}/error`.
+    InvokeError { request_id: String, at_ns: u64, error: FunctionError },
+    /// `POST /runtime/init/error`.
+    InitError { at_ns: u64, error: FunctionError },
+    /// A rejected request.
+    Problem { at_ns: u64, method: String, path: String, status: u16, message: String },
+}
+
+/// One event for the runtime, with Lambda's headers.
+#[derive(Debug, Clone)]
+pub(crate) struct Invocation {
+    pub request_id: String,
+    pub deadline_epoch_ms: i64,
+    pub function_arn: String,
+    pub trace_header: String,
+    pub body: String,
+}
+
+#[derive(Debug)]
+struct ApiState {
+    events: mpsc::UnboundedSender<ApiEvent>,
+    pending_next: Mutex<Option<oneshot::Sender<Invocation>>>,
+    in_flight: Mutex<Option<String>>,
+    init_done: std::sync::atomic::AtomicBool,
+}
+
+impl ApiState {
+    fn reject(&self, method: &Method, uri: &Uri, status: StatusCode, error_type: &str, message: String) -> Response {
+        tracing::debug!(%method, %uri, %status, "runtime API rejected a request: {message}");
+        let _ = self.events.send(ApiEvent::Problem {
+            at_ns: monotonic_ns(),
+            method: method.to_string(),
+            path: uri.path().to_owned(),
+            status: status.as_u16(),
+            message: message.clone(),
+        });
+        (status, [("content-type", "application/json")], json!({"errorMessage": message, "errorType": error_type}).to_string()).into_response()
+    }
+}
+
+/// A running Runtime API server for one sandbox.
+#[derive(Debug)]
+pub(crate) struct RuntimeApi {
+    addr: SocketAddr,
+    state: Arc<ApiState>,
+    events: mpsc::UnboundedReceiver<ApiEvent>,
+    server: JoinHandle<()>,
+}
+
+fn accepted() -> Response {
+    (StatusCode::ACCEPTED, [("content-type", "application/json")], r#"{"status":"OK"}"#).into_response()
+}
+
+/// Reads a body of at most [`MAX_READ_BYTES`]; `None` when it is larger or broken.
+async fn read_body(request: Request) -> Option<axum::body::Bytes> {
+    axum::body::to_bytes(request.into_body(), MAX_READ_BYTES).await.ok()
+}
+
+fn parse_error(headers: &HeaderMap, body: &[u8]) -> FunctionError {
+    let header = headers.get(ERROR_TYPE_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let field = |name: &str| parsed.as_ref().and_then(|v| v.get(name)).and_then(|v| v.as_str()).map(str::to_owned);
+    let stack_trace = parsed
+        .as_ref()
+        .and_then(|v| v.get("stackTrace"))
+        .and_then(|v| v.as_array())
+        .map(|lines| lines.iter().map(|l| l.as_str().map_or_else(|| l.to_string(), str::to_owned)).collect())
+        .unwrap_or_default();
+    FunctionError {
+        error_type: field("errorType").or_else(|| header.clone()).unwrap_or_else(|| "Runtime.Unknown".to_owned()),
+        error_message: field("errorMessage").unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(4096)]).into_owned()),
+        stack_trace,
+        error_type_header: header,
+    }
+}
+
+async fn next(State(state): State<Arc<ApiState>>, method: Method, uri: Uri) -> Response {
+    let at_ns = monotonic_ns();
+    let (tx, rx) = oneshot::channel();
+    {
+        let mut pending = state.pending_next.lock().expect("runtime API lock");
+        if pending.as_ref().is_some_and(|p| !p.is_closed()) {
+            drop(pending);
+            return state.reject(&method, &uri, StatusCode::BAD_REQUEST, "InvalidStateTransition", "a GET /next is already waiting for an event on another connection".to_owned());
+        }
+        *pending = Some(tx);
+    }
+    state.init_done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = state.events.send(ApiEvent::Next { at_ns });
+    let Ok(invocation) = rx.await else {
+        // The sandbox is being torn down; the process is about to be killed.
+        return (StatusCode::GONE, "sandbox shutting down").into_response();
+    };
+    let mut response = Response::new(Body::from(invocation.body));
+    let headers = response.headers_mut();
+    let mut put = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    put("content-type", "application/json");
+    put("lambda-runtime-aws-request-id", &invocation.request_id);
+    put("lambda-runtime-deadline-ms", &invocation.deadline_epoch_ms.to_string());
+    put("lambda-runtime-invoked-function-arn", &invocation.function_arn);
+    put("lambda-runtime-trace-id", &invocation.trace_header);
+    response
+}
+
+fn check_in_flight(state: &ApiState, id: &str, method: &Method, uri: &Uri) -> Result<(), Response> {
+    let in_flight = state.in_flight.lock().expect("runtime API lock").clone();
+    match in_flight {
+        Some(current) if current == id => Ok(()),
+        Some(current) => Err(state.reject(method, uri, StatusCode::BAD_REQUEST, "InvalidRequestID", format!("request id {id:?} is not the invocation in progress ({current})"))),
+        None => Err(state.reject(method, uri, StatusCode::BAD_REQUEST, "InvalidRequestID", format!("request id {id:?} is not an invocation in progress"))),
+    }
+}
+
+async fn response(State(state): State<Arc<ApiState>>, Path(id): Path<String>, request: Request) -> Response {
+    let (method, uri) = (request.method().clone(), request.uri().clone());
+    if let Err(rejection) = check_in_flight(&state, &id, &method, &uri) {
+        return rejection;
+    }
+    let Some(body) = read_body(request).await else {
+        let _ = state.events.send(ApiEvent::ResponseTooLarge { request_id: id.clone(), at_ns: monotonic_ns(), bytes: MAX_READ_BYTES as u64 });
+        *state.in_flight.lock().expect("runtime API lock") = None;
+        return state.reject(&method, &uri, StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", format!("response body over {MAX_READ_BYTES} bytes"));
+    };
+    let at_ns = monotonic_ns();
+    *state.in_flight.lock().expect("runtime API lock") = None;
+    let len = body.len();
+    if len > MAX_RESPONSE_BYTES {
+        let _ = state.events.send(ApiEvent::ResponseTooLarge { request_id: id, at_ns, bytes: len as u64 });
+        return state.reject(&method, &uri, StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", format!("response of {len} bytes exceeds the limit of {MAX_RESPONSE_BYTES} bytes"));
+    }
+    let preview = String::from_utf8_lossy(&body[..body.len().min(256)]).into_owned();
+    let _ = state.events.send(ApiEvent::Response { request_id: id, at_ns, bytes: len as u64, preview });
+    accepted()
+}
+
+async fn invocation_error(State(state): State<Arc<ApiState>>, Path(id): Path<String>, request: Request) -> Response {
+    let (method, uri, headers) = (request.method().clone(), request.uri().clone(), request.headers().clone());
+    if let Err(rejection) = check_in_flight(&state, &id, &method, &uri) {
+        return rejection;
+    }
+    let body = read_body(request).await.unwrap_or_default();
+    *state.in_flight.lock().expect("runtime API lock") = None;
+    let _ = state.events.send(ApiEvent::InvokeError { request_id: id, at_ns: monotonic_ns(), error: parse_error(&headers, &body) });
+    accepted()
+}
+
+async fn init_error(State(state): State<Arc<ApiState>>, request: Request) -> Response {
+    let (method, uri, headers) = (request.method().clone(), request.uri().clone(), request.headers().clone());
+    if state.init_done.load(std::sync::atomic::Ordering::Relaxed) {
+        return state.reject(&method, &uri, StatusCode::FORBIDDEN, "InvalidStateTransition", "init error reported after INIT completed".to_owned());
+    }
+    let body = read_body(request).await.unwrap_or_default();
+    let _ = state.events.send(ApiEvent::InitError { at_ns: monotonic_ns(), error: parse_error(&headers, &body) });
+    accepted()
+}
+
+async fn not_found(State(state): State<Arc<ApiState>>, method: Method, uri: Uri) -> Response {
+    state.reject(&method, &uri, StatusCode::NOT_FOUND, "NotFound", format!("no Runtime API route {method} {}; see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html", uri.path()))
+}
+
+async fn wrong_method(State(state): State<Arc<ApiState>>, method: Method, uri: Uri) -> Response {
+    state.reject(&method, &uri, StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", format!("{method} is not allowed on {}", uri.path()))
+}
+
+impl RuntimeApi {
+    /// Binds an ephemeral port on 127.0.0.1 and starts serving.
+    pub(crate) async fn start() -> std::io::Result<Self> {
+        use axum::serve::ListenerExt;
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let state = Arc::new(ApiState {
+            events: events_tx,
+            pending_next: Mutex::new(None),
+            in_flight: Mutex::new(None),
+            init_done: std::sync::atomic::AtomicBool::new(false),
+        });
+        let base = "/2018-06-01/runtime";
+        let app = Router::new()
+            .route(&format!("{base}/invocation/next"), get(next))
+            .route(&format!("{base}/invocation/{{id}}/response"), post(response))
+            .route(&format!("{base}/invocation/{{id}}/error"), post(invocation_error))
+            .route(&format!("{base}/init/error"), post(init_error))
+            .fallback(not_found)
+            .method_not_allowed_fallback(wrong_method)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { addr, state, events, server })
+    }
+
+    /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The next thing the runtime did.
+    pub(crate) async fn next_event(&mut self) -> Option<ApiEvent> {
+        self.events.recv().await
+    }
+
+    /// Answers the waiting `GET /next` with an invocation. Fails when no `GET /next` is
+    /// waiting (the runtime went away).
+    pub(crate) fn deliver(&self, invocation: Invocation) -> Result<(), Invocation> {
+        let Some(waiter) = self.state.pending_next.lock().expect("runtime API lock").take() else {
+            return Err(invocation);
+        };
+        *self.state.in_flight.lock().expect("runtime API lock") = Some(invocation.request_id.clone());
+        waiter.send(invocation).inspect_err(|_| {
+            *self.state.in_flight.lock().expect("runtime API lock") = None;
+        })
+    }
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_keep_type_message_and_trace() {
+        let mut headers = HeaderMap::new();
+        headers.insert(ERROR_TYPE_HEADER, HeaderValue::from_static("Unhandled"));
+        let e = parse_error(&headers, br#"{"errorMessage":"boom","errorType":"ValueError","stackTrace":["  File x"]}"#);
+        assert_eq!((e.error_type.as_str(), e.error_message.as_str()), ("ValueError", "boom"));
+        assert_eq!(e.error_type_header.as_deref(), Some("Unhandled"));
+        assert_eq!(e.stack_trace, ["  File x"]);
+        let e = parse_error(&HeaderMap::new(), b"not json");
+        assert_eq!((e.error_type.as_str(), e.error_message.as_str()), ("Runtime.Unknown", "not json"));
+    }
+}

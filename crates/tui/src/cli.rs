@@ -1,0 +1,98 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 all cold starts succeeded, 1 some failed (recorded), 2 bad usage or
+configuration, 130 interrupted (everything measured so far is kept).
+
+Environment: NO_COLOR disables colour; COLDFRONT_LOG=debug shows Runtime API traffic;
+COLDFRONT_CACHE_DIR sets where the bundled functions are written.";
+
+/// Measure where a Lambda cold start's INIT time goes, on an embedded Lambda emulator.
+///
+/// With no subcommand, runs the embedded default: the bundled `wiki` and `control`
+/// functions, 10 cold starts each, interleaved.
+#[derive(Debug, Parser)]
+#[command(name = "coldfront", version, after_help = AFTER_HELP)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Start functions cold on the local emulator and report Init Duration
+    #[command(after_help = "\
+Examples:
+  coldfront run                          the bundled wiki and control, 10 cold starts each
+  coldfront run control --cold-starts 30 30 cold starts of the bundled control function
+  coldfront run api --config coldfront.toml --memory 1024 --invokes 3
+  coldfront run wiki --json > summary.json
+
+Samples are appended to a JSONL file (one line per cold start, flushed as each completes),
+so an interrupted run keeps everything it measured.")]
+    Run(RunArgs),
+    /// List the functions that can be run
+    #[command(after_help = "Examples:\n  coldfront functions\n  coldfront functions --config coldfront.toml --json")]
+    Functions(FunctionsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct SpecArgs {
+    /// Function spec file; defaults to ./coldfront.toml when it exists, else the bundled functions
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RunArgs {
+    /// Functions to run, interleaved (default: wiki control)
+    #[arg(value_name = "FUNCTION")]
+    pub functions: Vec<String>,
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Cold starts per function
+    #[arg(short = 'n', long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub cold_starts: u64,
+    /// Invokes per cold start, overriding the spec (the first is the cold one)
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub invokes: Option<u32>,
+    /// Memory size in MB, overriding the spec (sets the CPU share: memory / 1769 MB of a core)
+    #[arg(long, value_parser = clap::value_parser!(u32).range(128..=10_240))]
+    pub memory: Option<u32>,
+    /// JSONL file the samples are appended to [default: coldfront-runs/run-<time>.jsonl]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Run without Lambda's CPU share and memory limit (cgroups)
+    #[arg(long)]
+    pub no_throttle: bool,
+    /// Print the summary as JSON on stdout instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// Do not print per-sample lines (the summary is still printed)
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct FunctionsArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,43 @@
+//! One module per subcommand.
+
+mod functions;
+mod run;
+
+use std::path::Path;
+
+use anyhow::Context;
+use init_trace::spec::SpecSet;
+
+use crate::cli::{Cli, Command, RunArgs, SpecArgs};
+
+pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        None => {
+            // The embedded default: the bundled wiki against its control.
+            let args = RunArgs {
+                functions: Vec::new(),
+                spec: SpecArgs { config: None },
+                cold_starts: 10,
+                invokes: None,
+                memory: None,
+                out: None,
+                no_throttle: false,
+                json: false,
+                quiet: false,
+            };
+            run::run(args).await
+        }
+        Some(Command::Run(args)) => run::run(args).await,
+        Some(Command::Functions(args)) => functions::list(&args),
+    }
+}
+
+/// The functions to choose from: `--config`, else `./coldfront.toml`, else the bundled ones.
+pub(crate) fn load_specs(args: &SpecArgs) -> anyhow::Result<SpecSet> {
+    let default = Path::new("coldfront.toml");
+    match &args.config {
+        Some(path) => Ok(SpecSet::load(path)?),
+        None if default.is_file() => Ok(SpecSet::load(default)?),
+        None => SpecSet::bundled().context("cannot prepare the bundled functions"),
+    }
+}

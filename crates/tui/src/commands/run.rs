@@ -1,0 +1,145 @@
+//! `coldfront run`: N cold starts per function on the local emulator, interleaved.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use init_trace::local::{EmulatorOptions, LocalEmulator, cancel_pair, cpu_cores_for};
+use init_trace::sample::{ColdStartSample, SampleWriter, Throttling};
+use init_trace::spec::FunctionSpec;
+use init_trace::stats::format_ms;
+use serde_json::json;
+
+use crate::cli::RunArgs;
+use crate::exit;
+use crate::summary::{FunctionSummary, comparison};
+
+fn default_out() -> PathBuf {
+    PathBuf::from("coldfront-runs").join(format!("run-{}.jsonl", chrono::Local::now().format("%Y%m%d-%H%M%S")))
+}
+
+fn select_functions(args: &RunArgs) -> anyhow::Result<Vec<FunctionSpec>> {
+    let specs = super::load_specs(&args.spec)?;
+    let names: Vec<String> = if !args.functions.is_empty() {
+        args.functions.clone()
+    } else if specs.source().is_none() {
+        vec!["wiki".to_owned(), "control".to_owned()]
+    } else {
+        specs.functions().map(|f| f.name.clone()).collect()
+    };
+    names
+        .iter()
+        .map(|name| {
+            let mut spec = specs.get(name)?.clone();
+            if let Some(memory) = args.memory {
+                spec.memory_mb = memory;
+            }
+            if let Some(invokes) = args.invokes {
+                spec.invokes = invokes;
+            }
+            Ok(spec)
+        })
+        .collect()
+}
+
+fn sample_line(sample: &ColdStartSample, width: usize) -> String {
+    let init = sample.init.duration_ms.map_or_else(|| format!("({} after {})", sample.init.status_word(), format_ms(sample.init.elapsed_ms)), format_ms);
+    let cold = sample.invokes.first().map_or_else(String::new, |i| format!("  cold invoke {}", format_ms(i.duration_ms)));
+    format!("{:<width$} #{:<4} Init Duration {:>10}{cold}  {}", sample.function, sample.sample_index + 1, init, sample.outcome())
+}
+
+pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
+    let functions = select_functions(&args)?;
+    let emulator = LocalEmulator::new(EmulatorOptions { throttle: !args.no_throttle, ..EmulatorOptions::default() });
+    match emulator.throttling() {
+        Throttling::Applied => {
+            for f in &functions {
+                eprintln!("{}: {} MB → {:.2} vCPU and a {} MB memory limit (Lambda's share, via cgroups)", f.name, f.memory_mb, cpu_cores_for(f.memory_mb), f.memory_mb);
+            }
+        }
+        Throttling::Disabled => eprintln!("note: --no-throttle: functions run with all CPU and memory; INIT will look faster than on Lambda"),
+        Throttling::Unavailable(reason) => {
+            eprintln!("warning: Lambda's CPU share and memory limit are NOT applied ({reason}); functions run unthrottled and INIT will look faster than on Lambda");
+        }
+    }
+    let out = args.out.clone().unwrap_or_else(default_out);
+    let mut writer = SampleWriter::append(&out)?;
+    let (cancel_handle, cancel) = cancel_pair();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ninterrupted: finishing the current cold start's record, then stopping (Ctrl-C again to force)");
+            cancel_handle.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(i32::from(exit::INTERRUPTED));
+            }
+        }
+    });
+
+    let total = args.cold_starts * functions.len() as u64;
+    let progress = ProgressBar::with_draw_target(Some(total), if args.json { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() });
+    progress.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cold starts  {msg}").expect("valid template"));
+    progress.enable_steady_tick(Duration::from_millis(120));
+    let width = functions.iter().map(|f| f.name.len()).max().unwrap_or(8);
+    let mut samples: Vec<ColdStartSample> = Vec::new();
+    let mut index = 0_u64;
+    // Interleave the functions (A B A B ...) so slow drift on the machine hits all alike.
+    'rounds: for _ in 0..args.cold_starts {
+        for spec in &functions {
+            if cancel.is_cancelled() {
+                break 'rounds;
+            }
+            progress.set_message(spec.name.clone());
+            let sample = emulator.cold_start(spec, index, cancel.clone()).await.with_context(|| format!("cold start #{} of {}", index + 1, spec.name))?;
+            index += 1;
+            writer.write(&sample)?;
+            if !args.json && !args.quiet {
+                // Suspending the bar prints whether or not stderr is a terminal.
+                progress.suspend(|| {
+                    println!("{}", sample_line(&sample, width));
+                    for line in sample.platform_log.iter().filter(|l| l.starts_with("REPORT") || l.starts_with("INIT_REPORT")) {
+                        println!("    {}", line.trim_end());
+                    }
+                });
+            }
+            progress.inc(1);
+            samples.push(sample);
+        }
+    }
+    progress.finish_and_clear();
+    let interrupted = cancel.is_cancelled();
+
+    let summaries: Vec<FunctionSummary> = functions
+        .iter()
+        .map(|f| FunctionSummary::of(&f.name, &samples.iter().filter(|s| s.function == f.name).collect::<Vec<_>>()))
+        .collect();
+    let failed = samples.iter().any(|s| !s.succeeded());
+    if args.json {
+        let summary = json!({
+            "samples_file": out,
+            "cold_starts": samples.len(),
+            "interrupted": interrupted,
+            "functions": summaries,
+        });
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!();
+        for s in &summaries {
+            println!("{}", s.render());
+        }
+        if let Some(text) = comparison(&summaries) {
+            println!("{text}");
+        }
+        println!("{} samples written to {}", samples.len(), writer.path().display());
+        if interrupted {
+            println!("Interrupted after {} of {total} cold starts; all of them are in the file.", samples.len());
+        }
+    }
+    Ok(if interrupted {
+        exit::INTERRUPTED
+    } else if failed {
+        exit::FUNCTION_FAILURES
+    } else {
+        exit::OK
+    })
+}

@@ -1,0 +1,48 @@
+//! `coldfront`: measure Lambda cold starts on an embedded emulator (and, later, CDN caching
+//! and edge auth). The subcommands are thin front ends over the library crates.
+
+mod cli;
+mod commands;
+mod summary;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit codes, documented in `--help`.
+pub(crate) mod exit {
+    /// Everything measured succeeded.
+    pub const OK: u8 = 0;
+    /// The run finished but some cold starts failed (init error, timeout, crash).
+    pub const FUNCTION_FAILURES: u8 = 1;
+    /// Bad usage, configuration or environment.
+    pub const USAGE: u8 = 2;
+    /// Interrupted with Ctrl-C; everything measured so far was kept.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COLDFRONT_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    match runtime.block_on(commands::dispatch(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(exit::USAGE)
+        }
+    }
+}

@@ -106,7 +106,7 @@ pub(crate) struct SandboxCgroup {
     dirs: Vec<PathBuf>,
     memory_dir: PathBuf,
     cpu_cores: f64,
-    memory_limit_mb: u32,
+    memory_limit_mb: Option<u32>,
 }
 
 /// The fraction of one core Lambda grants at a memory size.
@@ -114,10 +114,21 @@ pub fn cpu_cores_for(memory_mb: u32) -> f64 {
     f64::from(memory_mb) / MB_PER_VCPU
 }
 
+/// The CFS quota and period for a CPU share. The kernel's smallest quota is 1 ms, so for
+/// small shares (128 MB is 0.072 vCPU) the period is stretched to keep the ratio exact.
+pub(crate) fn cfs_quota_period_us(cpu_cores: f64) -> (u64, u64) {
+    let period_us = ((1_000.0 / cpu_cores).ceil() as u64).max(CFS_PERIOD_US);
+    let quota_us = ((cpu_cores * period_us as f64).round() as u64).max(1_000);
+    (quota_us, period_us)
+}
+
 impl SandboxCgroup {
-    pub(crate) fn create(support: &CgroupSupport, name: &str, memory_mb: u32) -> Result<Self, String> {
-        let cpu_cores = cpu_cores_for(memory_mb);
-        let quota_us = ((cpu_cores * CFS_PERIOD_US as f64).round() as u64).max(1_000);
+    /// Creates the sandbox's group; with `limit_memory_mb` it also gets Lambda's CPU share
+    /// and memory limit for that size, without it the group only tracks processes.
+    pub(crate) fn create(support: &CgroupSupport, name: &str, limit_memory_mb: Option<u32>) -> Result<Self, String> {
+        let memory_mb = limit_memory_mb.unwrap_or(0);
+        let cpu_cores = cpu_cores_for(memory_mb.max(1));
+        let (quota_us, period_us) = cfs_quota_period_us(cpu_cores);
         let memory_bytes = u64::from(memory_mb) * 1024 * 1024;
         let make = |dir: &Path| std::fs::create_dir(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()));
         match support {
@@ -125,8 +136,11 @@ impl SandboxCgroup {
             CgroupSupport::V2 { parent } => {
                 let dir = parent.join(name);
                 make(&dir)?;
-                let group = Self { version: 2, dirs: vec![dir.clone()], memory_dir: dir.clone(), cpu_cores, memory_limit_mb: memory_mb };
-                write(&dir.join("cpu.max"), &format!("{quota_us} {CFS_PERIOD_US}"))?;
+                let group = Self { version: 2, dirs: vec![dir.clone()], memory_dir: dir.clone(), cpu_cores, memory_limit_mb: limit_memory_mb };
+                if limit_memory_mb.is_none() {
+                    return Ok(group);
+                }
+                write(&dir.join("cpu.max"), &format!("{quota_us} {period_us}"))?;
                 write(&dir.join("memory.max"), &memory_bytes.to_string())?;
                 // Not every kernel has swap accounting; without swap there is nothing to limit.
                 let _ = std::fs::write(dir.join("memory.swap.max"), "0");
@@ -136,10 +150,13 @@ impl SandboxCgroup {
                 let cpu = cpu_parent.join(name);
                 let memory = memory_parent.join(name);
                 make(&cpu)?;
-                let mut group = Self { version: 1, dirs: vec![cpu.clone()], memory_dir: memory.clone(), cpu_cores, memory_limit_mb: memory_mb };
+                let mut group = Self { version: 1, dirs: vec![cpu.clone()], memory_dir: memory.clone(), cpu_cores, memory_limit_mb: limit_memory_mb };
                 make(&memory)?;
                 group.dirs.push(memory.clone());
-                write(&cpu.join("cpu.cfs_period_us"), &CFS_PERIOD_US.to_string())?;
+                if limit_memory_mb.is_none() {
+                    return Ok(group);
+                }
+                write(&cpu.join("cpu.cfs_period_us"), &period_us.to_string())?;
                 write(&cpu.join("cpu.cfs_quota_us"), &quota_us.to_string())?;
                 write(&memory.join("memory.limit_in_bytes"), &memory_bytes.to_string())?;
                 let _ = std::fs::write(memory.join("memory.memsw.limit_in_bytes"), memory_bytes.to_string());
@@ -195,14 +212,15 @@ impl SandboxCgroup {
         }
     }
 
-    pub(crate) fn record(&self) -> CgroupRecord {
-        CgroupRecord {
+    /// The record for a sample; `None` for a tracking-only group.
+    pub(crate) fn record(&self) -> Option<CgroupRecord> {
+        Some(CgroupRecord {
             version: self.version,
             cpu_cores: self.cpu_cores,
-            memory_limit_mb: self.memory_limit_mb,
+            memory_limit_mb: self.memory_limit_mb?,
             memory_peak_kb: self.memory_peak_kb(),
             oom_killed: self.oom_killed(),
-        }
+        })
     }
 }
 
@@ -231,6 +249,17 @@ mod tests {
         assert!((cpu_cores_for(1769) - 1.0).abs() < 1e-9);
         assert!((cpu_cores_for(128) - 0.0723).abs() < 1e-3);
         assert!((cpu_cores_for(3538) - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn cfs_quota_keeps_the_ratio_above_the_kernel_minimum() {
+        for memory_mb in [128, 256, 512, 1024, 1769, 3008, 10_240] {
+            let cores = cpu_cores_for(memory_mb);
+            let (quota, period) = cfs_quota_period_us(cores);
+            assert!(quota >= 1_000, "{memory_mb} MB: quota {quota}");
+            let granted = quota as f64 / period as f64;
+            assert!((granted - cores).abs() / cores < 0.01, "{memory_mb} MB: {granted} vs {cores}");
+        }
     }
 
     #[test]

@@ -203,13 +203,14 @@ enum Waited {
 impl LocalEmulator {
     /// An emulator; detects cgroup support once when throttling is on.
     pub fn new(options: EmulatorOptions) -> Self {
-        let cgroups = options.throttle.then(CgroupSupport::detect);
-        Self { options, cgroups }
+        process::become_subreaper();
+        Self { cgroups: Some(CgroupSupport::detect()), options }
     }
 
     /// Whether functions will be throttled, and if not, why.
     pub fn throttling(&self) -> Throttling {
         match &self.cgroups {
+            _ if !self.options.throttle => Throttling::Disabled,
             None => Throttling::Disabled,
             Some(CgroupSupport::Unavailable(reason)) => Throttling::Unavailable(reason.clone()),
             Some(_) => Throttling::Applied,
@@ -306,13 +307,18 @@ impl LocalEmulator {
         let xray = xray::XrayListener::bind(origin_ns.clone()).await?;
         let plan = self.launch_plan(spec, &api.addr().to_string(), &xray.addr().to_string(), &tmp_dir)?;
 
+        // A cgroup is used even unthrottled (without limits), because it is the one sure
+        // way to find every process the sandbox started.
         let (throttling, cgroup) = match &self.cgroups {
             None => (Throttling::Disabled, None),
             Some(support) => {
                 let name = format!("{}-{}-{}", std::process::id(), sample_index, ids::segment_id());
-                match cgroup::SandboxCgroup::create(support, &name, spec.memory_mb) {
-                    Ok(group) => (Throttling::Applied, Some(group)),
-                    Err(reason) => (Throttling::Unavailable(reason), None),
+                let limit = self.options.throttle.then_some(spec.memory_mb);
+                match (cgroup::SandboxCgroup::create(support, &name, limit), self.options.throttle) {
+                    (Ok(group), true) => (Throttling::Applied, Some(group)),
+                    (Ok(group), false) => (Throttling::Disabled, Some(group)),
+                    (Err(reason), true) => (Throttling::Unavailable(reason), None),
+                    (Err(_), false) => (Throttling::Disabled, None),
                 }
             }
         };
@@ -424,27 +430,34 @@ impl LocalEmulator {
             }
         }
 
-        // Teardown: kill the tree, reap it, collect what it left.
+        // Teardown: find every process of the sandbox while they are still alive —
+        // children in the process group, daemons that left it (found by the cgroup and by
+        // the sandbox's environment, which descendants inherit) — then kill them all, and
+        // reap each one that has been re-parented to this process, so no zombie is left.
         let killed_by_emulator = exit.is_none();
+        let marker = format!("AWS_LAMBDA_RUNTIME_API={}", api.addr());
+        let mut left: Vec<i32> = process::group_members(child.pid).iter().map(|m| m.pid).collect();
+        left.extend(process::processes_with_env(&marker));
+        if let Some(group) = &cgroup {
+            left.extend(group.pids());
+        }
         process::kill_group(child.pid);
         if let Some(group) = &cgroup {
             group.kill_all();
+        }
+        for pid in &left {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::Signal::SIGKILL);
         }
         let exit = match exit {
             Some(info) => Some(info),
             None => tokio::time::timeout(Duration::from_secs(5), &mut child.exit).await.ok().and_then(Result::ok),
         };
-        let mut leftovers = 0_u32;
-        for member in process::group_members(child.pid) {
-            if member.state != 'Z' && process::is_alive(member.pid) {
-                leftovers += 1;
-            }
-        }
-        if leftovers > 0 {
-            process::kill_group(child.pid);
-        }
-        if let Some(group) = &cgroup {
-            leftovers = leftovers.max(group.kill_all() as u32);
+        left.sort_unstable();
+        left.dedup();
+        left.retain(|pid| *pid != child.pid);
+        let leftovers = left.len() as u32;
+        if !left.is_empty() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), tokio::task::spawn_blocking(move || left.into_iter().for_each(process::kill_and_reap))).await;
         }
         let pid = child.pid;
         let (stdout, stderr) = tokio::task::spawn_blocking(move || child.finish_capture()).await.unwrap_or_default();
@@ -452,7 +465,7 @@ impl LocalEmulator {
         for reason in xray_rejected {
             rec.problems.push(ApiProblem { at_ms: 0.0, method: "UDP".into(), path: "x-ray daemon".into(), status: 0, message: reason });
         }
-        let sandbox = SandboxRecord { throttling, cgroup: cgroup.as_ref().map(cgroup::SandboxCgroup::record) };
+        let sandbox = SandboxRecord { throttling, cgroup: cgroup.as_ref().and_then(cgroup::SandboxCgroup::record) };
         drop(cgroup);
         drop(guard);
         let process = ProcessRecord {

@@ -285,6 +285,42 @@ pub(crate) fn group_peak_rss_kb(pgid: i32) -> u64 {
     group_members(pgid).iter().filter_map(|p| vm_hwm_kb(p.pid)).sum()
 }
 
+/// Makes this process the reaper of its orphaned descendants. A runtime that daemonises a
+/// helper (double fork, `setsid`) leaves an orphan; without this it would be re-parented to
+/// PID 1, which in containers often never reaps, leaving zombies behind every sample.
+pub(crate) fn become_subreaper() {
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes plain integer arguments.
+    let _ = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
+}
+
+/// Every process whose environment carries `marker` (`NAME=value`). Descendants inherit
+/// the sandbox's environment, so this finds them even after they left the process group.
+pub(crate) fn processes_with_env(marker: &str) -> Vec<i32> {
+    let needle: Vec<u8> = marker.bytes().chain(std::iter::once(0)).collect();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split_inclusive(|&b| b == 0).any(|var| var == needle.as_slice()))
+        })
+        .collect()
+}
+
+fn parent_of(pid: i32) -> Option<i32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("PPid:"))?.trim().parse().ok()
+}
+
+/// Kills `pid` and, when it is (now) this process's child, reaps it so no zombie is left.
+pub(crate) fn kill_and_reap(pid: i32) {
+    let target = Pid::from_raw(pid);
+    let _ = nix::sys::signal::kill(target, Signal::SIGKILL);
+    if parent_of(pid) == Some(std::process::id() as i32) {
+        let _ = nix::sys::wait::waitpid(target, None);
+    }
+}
+
 /// Whether `path` looks like an executable file.
 pub(crate) fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;

@@ -169,7 +169,7 @@ pub struct InvokeRecord {
     pub max_memory_used_mb: u64,
     /// Size of the response body.
     pub response_bytes: u64,
-    /// The first bytes of the response, lossily decoded.
+    /// The first 4 KB of the response, lossily decoded.
     pub response_preview: String,
     /// The error, for every status but success.
     pub error: Option<FunctionError>,

@@ -436,7 +436,7 @@ impl LocalEmulator {
         // reap each one that has been re-parented to this process, so no zombie is left.
         let killed_by_emulator = exit.is_none();
         let marker = format!("AWS_LAMBDA_RUNTIME_API={}", api.addr());
-        let mut left: Vec<i32> = process::group_members(child.pid).iter().map(|m| m.pid).collect();
+        let mut left: Vec<i32> = process::group_members(child.pid);
         left.extend(process::processes_with_env(&marker));
         if let Some(group) = &cgroup {
             left.extend(group.pids());

@@ -238,13 +238,6 @@ pub(crate) fn kill_group(pgid: i32) {
     let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
 }
 
-/// A process seen in `/proc`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ProcEntry {
-    pub pid: i32,
-    pub state: char,
-}
-
 fn stat_fields(pid: i32) -> Option<(char, i32)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may contain spaces and parentheses; fields resume after the last ')'.
@@ -256,21 +249,16 @@ fn stat_fields(pid: i32) -> Option<(char, i32)> {
     Some((state, pgrp))
 }
 
-/// Every live process in the group (zombies included, marked `Z`).
-pub(crate) fn group_members(pgid: i32) -> Vec<ProcEntry> {
+/// Every process in the group, zombies included.
+pub(crate) fn group_members(pgid: i32) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter_map(|pid| {
-            let (state, pgrp) = stat_fields(pid)?;
-            (pgrp == pgid).then_some(ProcEntry { pid, state })
+            let (_state, pgrp) = stat_fields(pid)?;
+            (pgrp == pgid).then_some(pid)
         })
         .collect()
-}
-
-/// Whether a process exists and is not a zombie.
-pub(crate) fn is_alive(pid: i32) -> bool {
-    stat_fields(pid).is_some_and(|(state, _)| state != 'Z' && state != 'X')
 }
 
 fn vm_hwm_kb(pid: i32) -> Option<u64> {
@@ -282,7 +270,7 @@ fn vm_hwm_kb(pid: i32) -> Option<u64> {
 /// The sum of the peak RSS of every live process in the group, in kB. It is an upper
 /// bound of the tree's peak, exact for a single process.
 pub(crate) fn group_peak_rss_kb(pgid: i32) -> u64 {
-    group_members(pgid).iter().filter_map(|p| vm_hwm_kb(p.pid)).sum()
+    group_members(pgid).into_iter().filter_map(vm_hwm_kb).sum()
 }
 
 /// Makes this process the reaper of its orphaned descendants. A runtime that daemonises a

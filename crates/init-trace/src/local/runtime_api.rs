@@ -26,6 +26,8 @@ use crate::sample::FunctionError;
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
 /// How much of an oversize body is read before the connection is given up on.
 const MAX_READ_BYTES: usize = 64 * 1024 * 1024;
+/// How much of each response a sample keeps.
+pub const RESPONSE_PREVIEW_BYTES: usize = 4096;
 const ERROR_TYPE_HEADER: &str = "lambda-runtime-function-error-type";
 
 /// What the runtime did.
@@ -171,7 +173,7 @@ async fn response(State(state): State<Arc<ApiState>>, Path(id): Path<String>, re
         let _ = state.events.send(ApiEvent::ResponseTooLarge { request_id: id, at_ns, bytes: len as u64 });
         return state.reject(&method, &uri, StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", format!("response of {len} bytes exceeds the limit of {MAX_RESPONSE_BYTES} bytes"));
     }
-    let preview = String::from_utf8_lossy(&body[..body.len().min(256)]).into_owned();
+    let preview = String::from_utf8_lossy(&body[..body.len().min(RESPONSE_PREVIEW_BYTES)]).into_owned();
     let _ = state.events.send(ApiEvent::Response { request_id: id, at_ns, bytes: len as u64, preview });
     accepted()
 }

@@ -1,0 +1,150 @@
+//! AWS's official runtime interface clients run unmodified on the emulator, and Init
+//! Duration agrees with the runtime's own clock.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use init_trace::interpreter::resolve_python;
+use init_trace::sample::{InitStatus, InvokeStatus};
+use init_trace::spec::RuntimeKind;
+
+/// The version `.ci/run` installs; keep the two in step.
+const AWSLAMBDARIC: &str = "awslambdaric==4.2.2";
+
+fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    // target/debug/deps/<test binary>
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.ancestors().nth(3).expect("inside target/").to_path_buf()
+}
+
+/// A venv with awslambdaric under target/, created on first use (`.ci/run` creates it up
+/// front). A file lock keeps concurrent test processes from building it twice.
+fn awslambdaric_python() -> PathBuf {
+    let venv = target_dir().join("venv-awslambdaric");
+    let python = venv.join("bin/python");
+    let lock = std::fs::File::create(target_dir().join("venv-awslambdaric.lock")).expect("lock file");
+    lock.lock().expect("lock");
+    let ready = Command::new(&python).args(["-c", "import awslambdaric"]).status().is_ok_and(|s| s.success());
+    if !ready {
+        let base = resolve_python("python3").expect("python3");
+        let ok = Command::new(&base.path).args(["-m", "venv", "--clear"]).arg(&venv).status().expect("venv").success()
+            && Command::new(venv.join("bin/pip")).args(["install", "--quiet", "--disable-pip-version-check", AWSLAMBDARIC]).status().expect("pip").success();
+        assert!(ok, "could not install {AWSLAMBDARIC} into {} (run .ci/run, which installs it)", venv.display());
+    }
+    python
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn awslambdaric_runs_unmodified() {
+    let python = awslambdaric_python();
+    let specs = init_trace::spec::SpecSet::bundled().expect("bundle");
+    let mut spec = specs.get("wiki").expect("bundled").clone();
+    spec.runtime = RuntimeKind::PythonAwslambdaric;
+    spec.interpreter = python.display().to_string();
+    let sample = cold_start(&spec).await;
+    assert!(sample.succeeded(), "{}: {}", sample.outcome(), sample.stderr.text);
+    assert_eq!(sample.invokes.len(), spec.invokes as usize);
+    assert!(sample.invokes[0].response_preview.contains("statusCode"), "{}", sample.invokes[0].response_preview);
+    assert_eq!(sample.runtime.args[..2], ["-m".to_owned(), "awslambdaric".to_owned()]);
+    assert!(sample.runtime_api_problems.is_empty(), "{:?}", sample.runtime_api_problems);
+
+    // Its init errors come through /runtime/init/error with the header AWS defines.
+    let mut broken = python_spec_on(&python, &fixture("import_missing"));
+    broken.runtime = RuntimeKind::PythonAwslambdaric;
+    let sample = cold_start(&broken).await;
+    assert_eq!(sample.init.status, InitStatus::Error, "{}", sample.stderr.text);
+    let error = sample.init.error.as_ref().expect("error");
+    assert_eq!(error.error_type, "Runtime.ImportModuleError");
+    assert_eq!(error.error_type_header.as_deref(), Some("Runtime.ImportModuleError"));
+
+    // Handler errors come through /invocation/{id}/error.
+    let mut failing = python_spec_on(&python, &fixture("handler_error"));
+    failing.runtime = RuntimeKind::PythonAwslambdaric;
+    let sample = cold_start(&failing).await;
+    assert_eq!(sample.invokes[0].status, InvokeStatus::Error);
+    assert_eq!(sample.invokes[0].error.as_ref().expect("error").error_type, "ValueError");
+}
+
+fn python_spec_on(python: &Path, dir: &Path) -> init_trace::spec::FunctionSpec {
+    let mut spec = common::python("ric", dir);
+    spec.interpreter = python.display().to_string();
+    spec
+}
+
+fn rust_function() -> PathBuf {
+    let binary = target_dir().join("debug/coldfront-fixture-rust");
+    if !binary.is_file() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = Command::new(cargo).args(["build", "--quiet", "-p", "coldfront-fixture-rust"]).status().expect("cargo runs");
+        assert!(status.success(), "building the lambda_runtime fixture failed");
+    }
+    binary
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_runtime_crate_runs_unmodified() {
+    let binary = rust_function();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(&binary, dir.path().join("bootstrap")).expect("copy bootstrap");
+    let mut spec = common::python("rust-echo", dir.path());
+    spec.runtime = RuntimeKind::Provided;
+    spec.handler = "bootstrap".to_owned();
+    spec.invokes = 3;
+    spec.event = r#"{"hello":"world"}"#.to_owned();
+    let sample = cold_start(&spec).await;
+    assert!(sample.succeeded(), "{}: {}", sample.outcome(), sample.stderr.text);
+    assert_eq!(sample.runtime.program, dir.path().join("bootstrap"));
+    let echo: serde_json::Value = serde_json::from_str(&sample.invokes[0].response_preview).expect("small JSON response");
+    assert_eq!(echo["echo"]["hello"], "world");
+    assert_eq!(echo["request_id"], sample.invokes[0].request_id.as_str());
+    assert!(echo["function_arn"].as_str().expect("arn").ends_with(":function:rust-echo"));
+    let deadline = echo["deadline_ms"].as_u64().expect("deadline");
+    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).expect("after 1970");
+    assert!(deadline > now_ms && deadline < now_ms + 10_000, "epoch-ms deadline: {deadline} vs now {now_ms}");
+    assert!(echo["xray_trace_id"].as_str().expect("trace").starts_with("Root=1-"));
+    assert!(sample.init.duration_ms.expect("ok") < sample.invokes.iter().map(|i| i.duration_ms).sum::<f64>() + 10_000.0);
+
+    spec.event = r#"{"fail":true}"#.to_owned();
+    spec.invokes = 1;
+    let sample = cold_start(&spec).await;
+    assert_eq!(sample.invokes[0].status, InvokeStatus::Error);
+}
+
+/// Init Duration against an independent clock: the runtime takes `CLOCK_MONOTONIC` at its
+/// first line and just before it sends its first `GET /next`. The emulator's Init Duration
+/// (spawn → GET received) must equal the runtime's own (spawn → about to send) within 2 ms,
+/// and the process must have started after the emulator's spawn timestamp.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_duration_agrees_with_the_runtimes_own_clock() {
+    let mut gaps_ms = Vec::new();
+    for round in 0..7 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let clock_file = dir.path().join("clock.json");
+        let mut spec = provided_python("clock", &fixture("clock"));
+        spec.env.insert("CLOCK_FILE".into(), clock_file.display().to_string());
+        let sample = cold_start_unthrottled(&spec).await;
+        assert!(sample.succeeded(), "{}", sample.stderr.text);
+        let first: serde_json::Value = serde_json::from_slice(&std::fs::read(&clock_file).expect("clock file")).expect("json");
+        let next_path = PathBuf::from(format!("{}.next", clock_file.display()));
+        let next: serde_json::Value = serde_json::from_slice(&std::fs::read(&next_path).expect("clock .next file")).expect("json");
+        let spawn_ns = sample.init.spawn_monotonic_ns;
+        let t_first = first["t_first_ns"].as_u64().expect("t_first_ns");
+        let t_before_next = next["t_before_next_ns"].as_u64().expect("t_before_next_ns");
+        assert_eq!(first["pid"].as_u64(), Some(u64::from(sample.process.pid)), "round {round}");
+        assert!(t_first > spawn_ns, "the process ran after the spawn timestamp");
+        assert!(t_before_next < sample.init.ready_monotonic_ns.expect("ready"));
+        let runtime_view_ms = (t_before_next - spawn_ns) as f64 / 1e6;
+        let emulator_view_ms = sample.init.duration_ms.expect("ok");
+        gaps_ms.push(emulator_view_ms - runtime_view_ms);
+    }
+    gaps_ms.sort_by(f64::total_cmp);
+    let median_gap = gaps_ms[gaps_ms.len() / 2];
+    eprintln!("emulator − runtime clock gaps (ms): {gaps_ms:?}");
+    assert!((0.0..2.0).contains(&median_gap), "emulator − runtime clock gaps (ms): {gaps_ms:?}");
+}

@@ -98,8 +98,13 @@ pub struct InitRecord {
     pub elapsed_ms: f64,
     /// The error the runtime reported, or the emulator's description of the failure.
     pub error: Option<FunctionError>,
-    /// `CLOCK_MONOTONIC` ns just before the process was spawned.
+    /// `CLOCK_MONOTONIC` ns when the runtime process started: in the child, just before
+    /// `execve`, after it joined its cgroups. Init Duration counts from here.
     pub spawn_monotonic_ns: u64,
+    /// Sandbox creation before the runtime started (fork, cgroup join). Lambda leaves
+    /// sandbox creation out of Init Duration, so it is reported apart.
+    #[serde(default)]
+    pub sandbox_setup_ms: f64,
     /// `CLOCK_MONOTONIC` ns when the first `GET /next` arrived.
     pub ready_monotonic_ns: Option<u64>,
 }

@@ -107,6 +107,7 @@ pub(crate) struct SandboxCgroup {
     memory_dir: PathBuf,
     cpu_cores: f64,
     memory_limit_mb: Option<u32>,
+    oom_kills_before: u64,
 }
 
 /// The fraction of one core Lambda grants at a memory size.
@@ -136,7 +137,7 @@ impl SandboxCgroup {
             CgroupSupport::V2 { parent } => {
                 let dir = parent.join(name);
                 make(&dir)?;
-                let group = Self { version: 2, dirs: vec![dir.clone()], memory_dir: dir.clone(), cpu_cores, memory_limit_mb: limit_memory_mb };
+                let group = Self { version: 2, dirs: vec![dir.clone()], memory_dir: dir.clone(), cpu_cores, memory_limit_mb: limit_memory_mb, oom_kills_before: 0 };
                 if limit_memory_mb.is_none() {
                     return Ok(group);
                 }
@@ -150,7 +151,7 @@ impl SandboxCgroup {
                 let cpu = cpu_parent.join(name);
                 let memory = memory_parent.join(name);
                 make(&cpu)?;
-                let mut group = Self { version: 1, dirs: vec![cpu.clone()], memory_dir: memory.clone(), cpu_cores, memory_limit_mb: limit_memory_mb };
+                let mut group = Self { version: 1, dirs: vec![cpu.clone()], memory_dir: memory.clone(), cpu_cores, memory_limit_mb: limit_memory_mb, oom_kills_before: 0 };
                 make(&memory)?;
                 group.dirs.push(memory.clone());
                 if limit_memory_mb.is_none() {
@@ -199,17 +200,36 @@ impl SandboxCgroup {
         Some(bytes / 1024)
     }
 
-    /// Whether the kernel OOM-killed something in the group.
+    /// The group's cumulative OOM-kill count.
+    fn oom_kill_count(&self) -> u64 {
+        let file = if self.version == 2 { "memory.events" } else { "memory.oom_control" };
+        std::fs::read_to_string(self.memory_dir.join(file))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("oom_kill "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Whether the kernel OOM-killed something in the group since it was (re)used.
     pub(crate) fn oom_killed(&self) -> bool {
-        if self.version == 2 {
-            let events = std::fs::read_to_string(self.memory_dir.join("memory.events")).unwrap_or_default();
-            events.lines().any(|l| l.strip_prefix("oom_kill ").is_some_and(|n| n.trim() != "0"))
-        } else {
-            let failures = std::fs::read_to_string(self.memory_dir.join("memory.failcnt")).unwrap_or_default();
-            let control = std::fs::read_to_string(self.memory_dir.join("memory.oom_control")).unwrap_or_default();
-            control.lines().any(|l| l.strip_prefix("oom_kill ").is_some_and(|n| n.trim() != "0"))
-                || (failures.trim() != "0" && !failures.trim().is_empty() && control.contains("under_oom 1"))
+        self.oom_kill_count() > self.oom_kills_before
+    }
+
+    /// Readies a group for its next sandbox: it must be empty; the peak memory is reset
+    /// and the OOM count remembered. `false` when the group cannot be reused.
+    pub(crate) fn recycle(&mut self) -> bool {
+        if !self.pids().is_empty() {
+            return false;
         }
+        let peak = if self.version == 2 { "memory.peak" } else { "memory.max_usage_in_bytes" };
+        // Resetting memory.peak needs Linux 6.12 on v2; where it fails the group is not
+        // reused, so a stale peak is never reported.
+        if self.memory_limit_mb.is_some() && std::fs::write(self.memory_dir.join(peak), "0").is_err() {
+            return false;
+        }
+        self.oom_kills_before = self.oom_kill_count();
+        true
     }
 
     /// The record for a sample; `None` for a tracking-only group.
@@ -268,6 +288,36 @@ mod tests {
         match CgroupSupport::detect_at(dir.path()) {
             CgroupSupport::Unavailable(reason) => assert!(reason.contains("cpu controller"), "{reason}"),
             other => panic!("expected unavailable, got {other:?}"),
+        }
+    }
+}
+
+/// Sandbox groups kept for reuse, by memory limit. Creating and removing cgroup
+/// directories costs milliseconds per cold start (v1 removal waits for RCU), which would
+/// cap how many cold starts per second the emulator sustains.
+#[derive(Debug, Default)]
+pub(crate) struct CgroupPool {
+    idle: std::sync::Mutex<Vec<SandboxCgroup>>,
+}
+
+impl CgroupPool {
+    /// An idle group with this limit, or a new one.
+    pub(crate) fn acquire(&self, support: &CgroupSupport, name: &str, limit_memory_mb: Option<u32>) -> Result<SandboxCgroup, String> {
+        let reused = {
+            let mut idle = self.idle.lock().expect("cgroup pool lock");
+            idle.iter().position(|g| g.memory_limit_mb == limit_memory_mb).map(|i| idle.swap_remove(i))
+        };
+        match reused {
+            Some(group) => Ok(group),
+            None => SandboxCgroup::create(support, name, limit_memory_mb),
+        }
+    }
+
+    /// Returns a group after its sandbox is torn down; one that still holds processes
+    /// (or cannot be reset) is removed instead.
+    pub(crate) fn release(&self, mut group: SandboxCgroup) {
+        if group.recycle() {
+            self.idle.lock().expect("cgroup pool lock").push(group);
         }
     }
 }

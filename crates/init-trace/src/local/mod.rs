@@ -143,6 +143,7 @@ pub struct LaunchPlan {
 pub struct LocalEmulator {
     options: EmulatorOptions,
     cgroups: Option<CgroupSupport>,
+    pool: cgroup::CgroupPool,
 }
 
 /// Removes the sandbox's temporary directory and kills its process group if a cold start
@@ -204,7 +205,7 @@ impl LocalEmulator {
     /// An emulator; detects cgroup support once when throttling is on.
     pub fn new(options: EmulatorOptions) -> Self {
         process::become_subreaper();
-        Self { cgroups: Some(CgroupSupport::detect()), options }
+        Self { cgroups: Some(CgroupSupport::detect()), options, pool: cgroup::CgroupPool::default() }
     }
 
     /// Whether functions will be throttled, and if not, why.
@@ -314,7 +315,7 @@ impl LocalEmulator {
             Some(support) => {
                 let name = format!("{}-{}-{}", std::process::id(), sample_index, ids::segment_id());
                 let limit = self.options.throttle.then_some(spec.memory_mb);
-                match (cgroup::SandboxCgroup::create(support, &name, limit), self.options.throttle) {
+                match (self.pool.acquire(support, &name, limit), self.options.throttle) {
                     (Ok(group), true) => (Throttling::Applied, Some(group)),
                     (Ok(group), false) => (Throttling::Disabled, Some(group)),
                     (Err(reason), true) => (Throttling::Unavailable(reason), None),
@@ -330,8 +331,11 @@ impl LocalEmulator {
             reason: err.to_string(),
         })?;
         guard.pgid = Some(child.pid);
-        origin_ns.store(child.spawn_ns, Ordering::Relaxed);
-        let spawn_ns = child.spawn_ns;
+        origin_ns.store(child.exec_ns, Ordering::Relaxed);
+        // INIT starts when the runtime process starts (exec), as on Lambda, where sandbox
+        // creation is not part of Init Duration.
+        let spawn_ns = child.exec_ns;
+        let sandbox_setup_ms = ms_between(child.spawn_ns, child.exec_ns);
         let mut rec = Recorder { anchor, platform_log: Vec::new(), telemetry: Vec::new(), problems: Vec::new(), spawn_ns };
         let runtime_version_arn = format!("arn:aws:lambda:{}::runtime:{}", self.options.region, plan.runtime.runtime_version.replace([':', '.'], "-"));
         rec.platform_log.push(platform_log::init_start(&plan.runtime.runtime_version, &runtime_version_arn));
@@ -342,7 +346,7 @@ impl LocalEmulator {
 
         // INIT: wait for the first GET /next, an init error, an exit, the timeout or Ctrl-C.
         let init_deadline = tokio::time::Instant::now() + Duration::from_millis(spec.init_timeout_ms).saturating_sub(Duration::from_nanos(monotonic_ns().saturating_sub(spawn_ns)));
-        let mut init = InitRecord { status: InitStatus::Success, duration_ms: None, elapsed_ms: 0.0, error: None, spawn_monotonic_ns: spawn_ns, ready_monotonic_ns: None };
+        let mut init = InitRecord { status: InitStatus::Success, duration_ms: None, elapsed_ms: 0.0, error: None, spawn_monotonic_ns: spawn_ns, sandbox_setup_ms, ready_monotonic_ns: None };
         loop {
             match wait(&mut api, &mut child, &mut exit, Some(init_deadline), &mut cancel).await {
                 Waited::Api(Some(ApiEvent::Next { at_ns })) => {
@@ -466,7 +470,9 @@ impl LocalEmulator {
             rec.problems.push(ApiProblem { at_ms: 0.0, method: "UDP".into(), path: "x-ray daemon".into(), status: 0, message: reason });
         }
         let sandbox = SandboxRecord { throttling, cgroup: cgroup.as_ref().and_then(cgroup::SandboxCgroup::record) };
-        drop(cgroup);
+        if let Some(group) = cgroup {
+            self.pool.release(group);
+        }
         drop(guard);
         let process = ProcessRecord {
             pid: u32::try_from(pid).unwrap_or(0),

@@ -70,7 +70,11 @@ impl Capture {
 #[derive(Debug)]
 pub(crate) struct Spawned {
     pub pid: i32,
+    /// Just before `fork`.
     pub spawn_ns: u64,
+    /// In the child, just before `execve` (after it joined its cgroups): the moment the
+    /// runtime process starts. Equal to `spawn_ns` when the child could not report it.
+    pub exec_ns: u64,
     pub exit: oneshot::Receiver<ExitInfo>,
     pub stdout: Arc<Mutex<Capture>>,
     pub stderr: Arc<Mutex<Capture>>,
@@ -148,6 +152,16 @@ pub(crate) async fn spawn(launch: LaunchCommand, cgroup_procs: Vec<PathBuf>, cap
             .iter()
             .map(|p| CString::new(p.as_os_str().as_bytes()).expect("cgroup paths have no NUL"))
             .collect();
+        // The child reports the instant it is about to exec through this pipe; both ends
+        // are close-on-exec, so the runtime never sees them.
+        let (exec_read, exec_write) = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
+            Ok(pair) => pair,
+            Err(err) => {
+                let _ = started_tx.send(Err(std::io::Error::from(err)));
+                return;
+            }
+        };
+        let exec_write_fd = std::os::fd::AsRawFd::as_raw_fd(&exec_write);
         let mut command = Command::new(&launch.program);
         command
             .args(&launch.args)
@@ -179,6 +193,10 @@ pub(crate) async fn spawn(launch: LaunchCommand, cgroup_procs: Vec<PathBuf>, cap
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
+                let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+                libc::clock_gettime(libc::CLOCK_MONOTONIC, &raw mut now);
+                let exec_ns = (now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64).to_ne_bytes();
+                libc::write(exec_write_fd, exec_ns.as_ptr().cast(), exec_ns.len());
                 Ok(())
             });
         }
@@ -191,6 +209,12 @@ pub(crate) async fn spawn(launch: LaunchCommand, cgroup_procs: Vec<PathBuf>, cap
             }
         };
         let pid = child.id() as i32;
+        drop(exec_write);
+        let mut exec_bytes = [0_u8; 8];
+        let exec_ns = match std::fs::File::from(exec_read).read_exact(&mut exec_bytes) {
+            Ok(()) => u64::from_ne_bytes(exec_bytes),
+            Err(_) => spawn_ns,
+        };
         let mut readers = Vec::new();
         if let Some(pipe) = child.stdout.take() {
             readers.push(std::thread::spawn(move || read_pipe(pipe, out)));
@@ -198,7 +222,7 @@ pub(crate) async fn spawn(launch: LaunchCommand, cgroup_procs: Vec<PathBuf>, cap
         if let Some(pipe) = child.stderr.take() {
             readers.push(std::thread::spawn(move || read_pipe(pipe, err)));
         }
-        let _ = started_tx.send(Ok((pid, spawn_ns, readers)));
+        let _ = started_tx.send(Ok((pid, spawn_ns, exec_ns, readers)));
         let mut status = 0;
         // SAFETY: an all-zero rusage is a valid value of this plain C struct.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -227,10 +251,10 @@ pub(crate) async fn spawn(launch: LaunchCommand, cgroup_procs: Vec<PathBuf>, cap
         };
         let _ = exit_tx.send(info);
     })?;
-    let (pid, spawn_ns, readers) = started_rx
+    let (pid, spawn_ns, exec_ns, readers) = started_rx
         .await
         .map_err(|_| std::io::Error::other("sandbox thread ended before spawning"))??;
-    Ok(Spawned { pid, spawn_ns, exit: exit_rx, stdout, stderr, readers })
+    Ok(Spawned { pid, spawn_ns, exec_ns, exit: exit_rx, stdout, stderr, readers })
 }
 
 /// Sends SIGKILL to every process in the group.

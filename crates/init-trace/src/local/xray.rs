@@ -6,7 +6,7 @@
 //! matched as text), a newline, then one document.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::Value;
 use tokio::net::UdpSocket;
@@ -50,29 +50,45 @@ pub fn parse_datagram(bytes: &[u8]) -> Datagram {
 #[derive(Debug)]
 pub(crate) struct XrayListener {
     addr: SocketAddr,
-    documents: Arc<Mutex<Vec<XrayDocument>>>,
-    rejected: Arc<Mutex<Vec<String>>>,
-    task: JoinHandle<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: JoinHandle<(Vec<XrayDocument>, Vec<String>)>,
 }
 
 impl XrayListener {
     pub(crate) async fn bind(origin_ns: Arc<std::sync::atomic::AtomicU64>) -> std::io::Result<Self> {
         let socket = UdpSocket::bind("127.0.0.1:0").await?;
         let addr = socket.local_addr()?;
-        let documents = Arc::new(Mutex::new(Vec::new()));
-        let rejected = Arc::new(Mutex::new(Vec::new()));
-        let (docs, bad) = (documents.clone(), rejected.clone());
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
+            let mut documents = Vec::new();
+            let mut rejected = Vec::new();
             let mut buffer = vec![0_u8; MAX_DATAGRAM_BYTES];
-            while let Ok((len, _)) = socket.recv_from(&mut buffer).await {
-                let at_ms = ms_between(origin_ns.load(std::sync::atomic::Ordering::Relaxed), monotonic_ns());
-                match parse_datagram(&buffer[..len]) {
-                    Datagram::Document(document) => docs.lock().expect("xray lock").push(XrayDocument { received_ms: at_ms, document }),
-                    Datagram::Rejected(reason) => bad.lock().expect("xray lock").push(reason),
+            let mut take = |bytes: &[u8], documents: &mut Vec<XrayDocument>, rejected: &mut Vec<String>| {
+                let received_ms = ms_between(origin_ns.load(std::sync::atomic::Ordering::Relaxed), monotonic_ns());
+                match parse_datagram(bytes) {
+                    Datagram::Document(document) => documents.push(XrayDocument { received_ms, document }),
+                    Datagram::Rejected(reason) => rejected.push(reason),
+                }
+            };
+            loop {
+                tokio::select! {
+                    received = socket.recv_from(&mut buffer) => match received {
+                        Ok((len, _)) => take(&buffer[..len], &mut documents, &mut rejected),
+                        Err(_) => break,
+                    },
+                    _ = &mut stopped => {
+                        // Whatever the process sent before it died is already queued on
+                        // the socket: drain it without waiting.
+                        while let Ok((len, _)) = socket.try_recv_from(&mut buffer) {
+                            take(&buffer[..len], &mut documents, &mut rejected);
+                        }
+                        break;
+                    }
                 }
             }
+            (documents, rejected)
         });
-        Ok(Self { addr, documents, rejected, task })
+        Ok(Self { addr, stop, task })
     }
 
     pub(crate) fn addr(&self) -> SocketAddr {
@@ -81,16 +97,10 @@ impl XrayListener {
 
     /// Stops listening and returns what arrived: documents, and reasons for rejections.
     pub(crate) async fn finish(self) -> (Vec<XrayDocument>, Vec<String>) {
-        // Datagrams sent just before teardown may still be in the socket buffer.
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-        tokio::task::yield_now().await;
-        self.task.abort();
-        let docs = std::mem::take(&mut *self.documents.lock().expect("xray lock"));
-        let bad = std::mem::take(&mut *self.rejected.lock().expect("xray lock"));
-        (docs, bad)
+        let _ = self.stop.send(());
+        self.task.await.unwrap_or_default()
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

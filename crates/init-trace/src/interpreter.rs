@@ -69,3 +69,53 @@ pub fn resolve_python(requested: &str) -> Result<Interpreter, InterpreterError> 
     cache.lock().expect("interpreter cache lock").insert(requested.to_owned(), found.clone());
     Ok(found)
 }
+
+/// A virtual environment of `base` with nothing in its site-packages, created once under
+/// the cache directory and reused.
+///
+/// Lambda's Python runtime starts from a clean installation: the function's dependencies
+/// come from its task root, not from the interpreter's site-packages. A developer's
+/// interpreter often carries `.pth` files (setuptools' distutils hack, CA injectors) that
+/// run at every start — 40 ms on the machine this was written on — and would be counted as
+/// INIT. A venv without `--system-site-packages` skips them and keeps the same interpreter.
+pub fn clean_python(base: &Interpreter, cache_root: &std::path::Path) -> Result<Interpreter, InterpreterError> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Interpreter>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some(found) = cache.lock().expect("interpreter cache lock").get(&base.path) {
+        return Ok(found.clone());
+    }
+    let fail = |reason: String| InterpreterError { requested: base.path.display().to_string(), reason };
+    let mut hasher = DefaultHasher::new();
+    base.path.hash(&mut hasher);
+    let dir = cache_root.join("python-envs").join(format!("{}-{:016x}", base.version, hasher.finish()));
+    let python = dir.join("bin/python");
+    if !dir.join(".complete").exists() {
+        let staging = cache_root.join("python-envs").join(format!(".staging-{}-{}", std::process::id(), hasher.finish()));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).map_err(|e| fail(format!("cannot create {}: {e}", staging.display())))?;
+        let output = Command::new(&base.path)
+            .args(["-m", "venv", "--without-pip", "--clear"])
+            .arg(&staging)
+            .output()
+            .map_err(|e| fail(format!("cannot run venv: {e}")))?;
+        if !output.status.success() {
+            return Err(fail(format!(
+                "`python -m venv` failed: {} (set `site_packages = true` in coldfront.toml to use the interpreter as it is)",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+        std::fs::write(staging.join(".complete"), base.path.to_string_lossy().as_bytes()).map_err(|e| fail(e.to_string()))?;
+        // A venv finds its interpreter through pyvenv.cfg's absolute `home`, so it keeps
+        // working after the rename; a concurrent process may have won the race.
+        if std::fs::rename(&staging, &dir).is_err() {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+        if !dir.join(".complete").exists() {
+            return Err(fail(format!("cannot create the clean environment {}", dir.display())));
+        }
+    }
+    let found = Interpreter { path: python, version: base.version.clone() };
+    cache.lock().expect("interpreter cache lock").insert(base.path.clone(), found.clone());
+    Ok(found)
+}

@@ -10,6 +10,8 @@
 //! runtime = "python"            # python | python-awslambdaric | provided
 //! code = "src"                  # the task root, relative to this file
 //! handler = "app.handler"       # module.function
+//! interpreter = "python3"       # resolved once to the real executable
+//! site_packages = false         # true: keep the interpreter's site-packages
 //! memory_mb = 512               # 128 ..= 10240
 //! invokes = 3                   # per cold start: 1 cold + 2 warm
 //! timeout_s = 3
@@ -74,6 +76,11 @@ pub struct FunctionSpec {
     pub command: Option<Vec<String>>,
     /// The Python interpreter to resolve (name on PATH or path).
     pub interpreter: String,
+    /// Run the `python` runtime on the interpreter as it is, with its site-packages and
+    /// their `.pth` start-up hooks. By default a clean venv of it is used, as Lambda's
+    /// runtime has nothing installed beyond the standard library and boto3.
+    #[serde(default)]
+    pub site_packages: bool,
     /// Memory size; sets `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` and the CPU share.
     pub memory_mb: u32,
     /// Function timeout per invoke.
@@ -143,6 +150,7 @@ struct FunctionToml {
     handler: Option<Spanned<String>>,
     command: Option<Spanned<Vec<String>>>,
     interpreter: Option<String>,
+    site_packages: Option<bool>,
     memory_mb: Option<Spanned<i64>>,
     timeout_s: Option<Spanned<f64>>,
     init_timeout_s: Option<Spanned<f64>>,
@@ -155,7 +163,7 @@ struct FunctionToml {
 }
 
 const FUNCTION_KEYS: &[&str] = &[
-    "runtime", "code", "handler", "command", "interpreter", "memory_mb", "timeout_s",
+    "runtime", "code", "handler", "command", "interpreter", "site_packages", "memory_mb", "timeout_s",
     "init_timeout_s", "invokes", "event", "event_file", "env", "description",
 ];
 
@@ -214,6 +222,7 @@ impl SpecSet {
                     handler: "handler.handle".to_owned(),
                     command: None,
                     interpreter: "python3".to_owned(),
+                    site_packages: false,
                     // The seed's Phase 0 benchmarks ran at 512 MB (REFERENCE.md §6).
                     memory_mb: 512,
                     timeout_ms: 3_000,
@@ -376,6 +385,7 @@ fn resolve_function(name: &str, raw: FunctionToml, base: &Path, invalid: &Invali
         handler,
         command,
         interpreter: raw.interpreter.unwrap_or_else(|| "python3".to_owned()),
+        site_packages: raw.site_packages.unwrap_or(false),
         memory_mb,
         timeout_ms,
         init_timeout_ms,

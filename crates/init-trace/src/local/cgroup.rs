@@ -108,6 +108,8 @@ pub(crate) struct SandboxCgroup {
     cpu_cores: f64,
     memory_limit_mb: Option<u32>,
     oom_kills_before: u64,
+    /// On v1, a thread already inside the group that forks the runtimes.
+    spawner: Option<super::process::Spawner>,
 }
 
 /// The fraction of one core Lambda grants at a memory size.
@@ -137,7 +139,7 @@ impl SandboxCgroup {
             CgroupSupport::V2 { parent } => {
                 let dir = parent.join(name);
                 make(&dir)?;
-                let group = Self { version: 2, dirs: vec![dir.clone()], memory_dir: dir.clone(), cpu_cores, memory_limit_mb: limit_memory_mb, oom_kills_before: 0 };
+                let group = Self { version: 2, dirs: vec![dir.clone()], memory_dir: dir.clone(), cpu_cores, memory_limit_mb: limit_memory_mb, oom_kills_before: 0, spawner: None };
                 if limit_memory_mb.is_none() {
                     return Ok(group);
                 }
@@ -151,7 +153,7 @@ impl SandboxCgroup {
                 let cpu = cpu_parent.join(name);
                 let memory = memory_parent.join(name);
                 make(&cpu)?;
-                let mut group = Self { version: 1, dirs: vec![cpu.clone()], memory_dir: memory.clone(), cpu_cores, memory_limit_mb: limit_memory_mb, oom_kills_before: 0 };
+                let mut group = Self { version: 1, dirs: vec![cpu.clone()], memory_dir: memory.clone(), cpu_cores, memory_limit_mb: limit_memory_mb, oom_kills_before: 0, spawner: None };
                 make(&memory)?;
                 group.dirs.push(memory.clone());
                 if limit_memory_mb.is_none() {
@@ -166,19 +168,40 @@ impl SandboxCgroup {
         }
     }
 
-    /// The `cgroup.procs` files a new process must join.
+    /// The `cgroup.procs` files a new process must join; empty when the group's spawner
+    /// thread forks it there already.
     pub(crate) fn procs_files(&self) -> Vec<PathBuf> {
+        if self.spawner.is_some() {
+            return Vec::new();
+        }
         self.dirs.iter().map(|d| d.join("cgroup.procs")).collect()
+    }
+
+    /// The thread that forks runtimes inside this group, where there is one.
+    pub(crate) fn spawner(&self) -> Option<&super::process::Spawner> {
+        self.spawner.as_ref()
+    }
+
+    /// Only threads can be placed one by one in v1; v2 moves whole processes, so there
+    /// the runtime joins the group itself before exec.
+    fn start_spawner(&mut self) {
+        if self.version == 1 {
+            self.spawner = super::process::Spawner::start(self.dirs.iter().map(|d| d.join("tasks")).collect()).ok();
+        }
     }
 
     /// Every process still in the group.
     pub(crate) fn pids(&self) -> Vec<i32> {
+        let own = std::process::id() as i32;
         let mut pids: Vec<i32> = self
             .dirs
             .iter()
             .filter_map(|d| std::fs::read_to_string(d.join("cgroup.procs")).ok())
             .flat_map(|text| text.lines().filter_map(|l| l.trim().parse().ok()).collect::<Vec<_>>())
             .collect();
+        // The spawner thread puts this process's id in cgroup.procs; it is not a sandbox
+        // process.
+        pids.retain(|pid| *pid != own);
         pids.sort_unstable();
         pids.dedup();
         pids
@@ -247,6 +270,7 @@ impl SandboxCgroup {
 impl Drop for SandboxCgroup {
     fn drop(&mut self) {
         self.kill_all();
+        drop(self.spawner.take());
         for dir in &self.dirs {
             // A group can only be removed once its last process is gone; killed processes
             // take a moment to exit.
@@ -309,7 +333,11 @@ impl CgroupPool {
         };
         match reused {
             Some(group) => Ok(group),
-            None => SandboxCgroup::create(support, name, limit_memory_mb),
+            None => {
+                let mut group = SandboxCgroup::create(support, name, limit_memory_mb)?;
+                group.start_spawner();
+                Ok(group)
+            }
         }
     }
 

@@ -27,7 +27,7 @@ pub use runtime_api::MAX_RESPONSE_BYTES;
 pub use xray::{Datagram, parse_datagram};
 
 use crate::clock::{WallAnchor, monotonic_ns, ms_between};
-use crate::interpreter::{InterpreterError, resolve_python};
+use crate::interpreter::{InterpreterError, clean_python, resolve_python};
 use crate::sample::{
     ApiProblem, ColdStartSample, FunctionError, InitRecord, InitStatus, InvokeRecord, InvokeStatus, ProcessRecord, RuntimeInfo,
     SAMPLE_SCHEMA_VERSION, SandboxRecord, Throttling,
@@ -229,7 +229,13 @@ impl LocalEmulator {
     pub fn launch_plan(&self, spec: &FunctionSpec, runtime_api: &str, xray_daemon: &str, tmp_dir: &Path) -> Result<LaunchPlan, EmulatorError> {
         let launch_error = |program: &Path, reason: String| EmulatorError::Launch { function: spec.name.clone(), program: program.to_owned(), reason };
         let needs_python = spec.runtime != RuntimeKind::Provided || spec.command.as_ref().is_some_and(|c| c.iter().any(|a| a.contains("{python}")));
-        let python = if needs_python { Some(resolve_python(&spec.interpreter)?) } else { None };
+        let mut python = if needs_python { Some(resolve_python(&spec.interpreter)?) } else { None };
+        if spec.runtime == RuntimeKind::Python && !spec.site_packages {
+            python = match python {
+                Some(base) => Some(clean_python(&base, &bundled::cache_root())?),
+                None => None,
+            };
+        }
         let bootstrap_dir;
         let (program, args, runtime_version) = match (&spec.command, spec.runtime) {
             (Some(command), _) => {
@@ -241,7 +247,7 @@ impl LocalEmulator {
             }
             (None, RuntimeKind::Python) => {
                 let python = python.as_ref().expect("resolved above");
-                let bootstrap = bundled::python_bootstrap()?;
+                let bootstrap = bundled::compiled_python_bootstrap(&python.path)?;
                 bootstrap_dir = bootstrap.parent().map_or_else(|| spec.code_dir.clone(), Path::to_path_buf);
                 (python.path.clone(), vec![bootstrap.to_string_lossy().into_owned()], format!("python:{}.local", python.major_minor()))
             }
@@ -301,6 +307,7 @@ impl LocalEmulator {
     /// failures (init errors, timeouts, crashes) are recorded in the sample; only failures
     /// to set up the sandbox are errors.
     pub async fn cold_start(&self, spec: &FunctionSpec, sample_index: u64, mut cancel: Cancel) -> Result<ColdStartSample, EmulatorError> {
+        let setup_started = std::time::Instant::now();
         let tmp_dir = sandbox_tmp_dir()?;
         let mut guard = SandboxGuard { pgid: None, tmp_dir: tmp_dir.clone() };
         let mut api = RuntimeApi::start().await?;
@@ -323,9 +330,10 @@ impl LocalEmulator {
                 }
             }
         };
+        tracing::debug!(elapsed_ms = setup_started.elapsed().as_secs_f64() * 1000.0, "setup: servers, launch plan and cgroup ready");
         let procs = cgroup.as_ref().map(cgroup::SandboxCgroup::procs_files).unwrap_or_default();
         let anchor = WallAnchor::now();
-        let mut child = process::spawn(plan.command.clone(), procs, self.options.capture_limit_bytes).await.map_err(|err| EmulatorError::Launch {
+        let mut child = process::spawn(plan.command.clone(), procs, self.options.capture_limit_bytes, cgroup.as_ref().and_then(cgroup::SandboxCgroup::spawner)).await.map_err(|err| EmulatorError::Launch {
             function: spec.name.clone(),
             program: plan.command.program.clone(),
             reason: err.to_string(),
@@ -434,6 +442,7 @@ impl LocalEmulator {
             }
         }
 
+        let teardown_started = std::time::Instant::now();
         // Teardown: find every process of the sandbox while they are still alive —
         // children in the process group, daemons that left it (found by the cgroup and by
         // the sandbox's environment, which descendants inherit) — then kill them all, and
@@ -463,17 +472,20 @@ impl LocalEmulator {
         if !left.is_empty() {
             let _ = tokio::time::timeout(Duration::from_secs(5), tokio::task::spawn_blocking(move || left.into_iter().for_each(process::kill_and_reap))).await;
         }
+        tracing::debug!(elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0, "teardown: processes killed and reaped");
         let pid = child.pid;
         let (stdout, stderr) = tokio::task::spawn_blocking(move || child.finish_capture()).await.unwrap_or_default();
         let (xray_documents, xray_rejected) = xray.finish().await;
         for reason in xray_rejected {
             rec.problems.push(ApiProblem { at_ms: 0.0, method: "UDP".into(), path: "x-ray daemon".into(), status: 0, message: reason });
         }
+        tracing::debug!(elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0, "teardown: output and X-Ray collected");
         let sandbox = SandboxRecord { throttling, cgroup: cgroup.as_ref().and_then(cgroup::SandboxCgroup::record) };
         if let Some(group) = cgroup {
             self.pool.release(group);
         }
         drop(guard);
+        tracing::debug!(elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0, "teardown: done");
         let process = ProcessRecord {
             pid: u32::try_from(pid).unwrap_or(0),
             exit_code: exit.and_then(|e| if killed_by_emulator { None } else { e.code }),

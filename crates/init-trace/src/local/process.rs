@@ -141,13 +141,13 @@ fn format_pid(pid: i32, buffer: &mut [u8; 16]) -> usize {
 }
 
 /// Spawns the process on its own thread and returns once it is running.
-pub(crate) async fn spawn(launch: LaunchCommand, cgroup_procs: Vec<PathBuf>, capture_limit: usize) -> std::io::Result<Spawned> {
+pub(crate) async fn spawn(launch: LaunchCommand, cgroup_procs: Vec<PathBuf>, capture_limit: usize, spawner: Option<&Spawner>) -> std::io::Result<Spawned> {
     let stdout = Arc::new(Mutex::new(Capture { limit: capture_limit, ..Capture::default() }));
     let stderr = Arc::new(Mutex::new(Capture { limit: capture_limit, ..Capture::default() }));
     let (started_tx, started_rx) = oneshot::channel();
     let (exit_tx, exit_rx) = oneshot::channel();
     let (out, err) = (stdout.clone(), stderr.clone());
-    std::thread::Builder::new().name("coldfront-sandbox".to_owned()).spawn(move || {
+    let job: Job = Box::new(move || {
         let procs: Vec<CString> = cgroup_procs
             .iter()
             .map(|p| CString::new(p.as_os_str().as_bytes()).expect("cgroup paths have no NUL"))
@@ -250,11 +250,71 @@ pub(crate) async fn spawn(launch: LaunchCommand, cgroup_procs: Vec<PathBuf>, cap
             system_ms: to_ms(usage.ru_stime),
         };
         let _ = exit_tx.send(info);
-    })?;
+    });
+    match spawner {
+        Some(spawner) => spawner.run(job)?,
+        None => {
+            std::thread::Builder::new().name("coldfront-sandbox".to_owned()).spawn(job)?;
+        }
+    }
     let (pid, spawn_ns, exec_ns, readers) = started_rx
         .await
         .map_err(|_| std::io::Error::other("sandbox thread ended before spawning"))??;
     Ok(Spawned { pid, spawn_ns, exec_ns, exit: exit_rx, stdout, stderr, readers })
+}
+
+/// Work for a sandbox thread: fork the runtime, then wait for it in `wait4`.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A long-lived thread that already sits in a sandbox's cgroups, so the runtimes it forks
+/// are born there. Moving a task into a v1 cgroup waits for an RCU grace period — 10 to
+/// 40 ms here — which a fresh process would pay on every cold start; the thread pays it
+/// once. It runs one sandbox at a time, as its cgroup holds one sandbox at a time.
+#[derive(Debug)]
+pub(crate) struct Spawner {
+    jobs: Option<std::sync::mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spawner {
+    /// Starts the thread and moves it into the cgroups whose v1 `tasks` files are given.
+    pub(crate) fn start(tasks_files: Vec<PathBuf>) -> std::io::Result<Self> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new().name("coldfront-spawner".to_owned()).spawn(move || {
+            let tid = nix::unistd::gettid().to_string();
+            for file in &tasks_files {
+                if let Err(err) = std::fs::write(file, &tid) {
+                    let _ = ready_tx.send(Err(std::io::Error::new(err.kind(), format!("cannot join {}: {err}", file.display()))));
+                    return;
+                }
+            }
+            let _ = ready_tx.send(Ok(()));
+            for job in queue {
+                job();
+            }
+        })?;
+        ready_rx.recv().map_err(|_| std::io::Error::other("spawner thread ended early"))??;
+        Ok(Self { jobs: Some(jobs), thread: Some(thread) })
+    }
+
+    fn run(&self, job: Job) -> std::io::Result<()> {
+        self.jobs
+            .as_ref()
+            .and_then(|jobs| jobs.send(job).ok())
+            .ok_or_else(|| std::io::Error::other("spawner thread is gone"))
+    }
+}
+
+impl Drop for Spawner {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread once its current sandbox has been reaped; its
+        // exit takes it out of the cgroup, which can then be removed.
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Sends SIGKILL to every process in the group.

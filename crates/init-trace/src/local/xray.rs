@@ -63,7 +63,7 @@ impl XrayListener {
             let mut documents = Vec::new();
             let mut rejected = Vec::new();
             let mut buffer = vec![0_u8; MAX_DATAGRAM_BYTES];
-            let mut take = |bytes: &[u8], documents: &mut Vec<XrayDocument>, rejected: &mut Vec<String>| {
+            let take = |bytes: &[u8], documents: &mut Vec<XrayDocument>, rejected: &mut Vec<String>| {
                 let received_ms = ms_between(origin_ns.load(std::sync::atomic::Ordering::Relaxed), monotonic_ns());
                 match parse_datagram(bytes) {
                     Datagram::Document(document) => documents.push(XrayDocument { received_ms, document }),

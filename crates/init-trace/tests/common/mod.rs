@@ -22,6 +22,7 @@ pub fn python(name: &str, code_dir: &Path) -> FunctionSpec {
         handler: "handler.handle".to_owned(),
         command: None,
         interpreter: "python3".to_owned(),
+        site_packages: false,
         memory_mb: 1769,
         timeout_ms: 3_000,
         init_timeout_ms: 10_000,

@@ -61,6 +61,8 @@ pub(crate) async fn run(options: &Options, measures: &mut BTreeMap<String, Measu
     let mut sample_wall_ms = Vec::new();
     let mut bare_ms = Vec::new();
     let mut import_ms = Vec::new();
+    let mut invoke_ms = Vec::new();
+    let mut setup_ms = Vec::new();
     for round in 0..warmup + n {
         let started = Instant::now();
         let sample = emulator.cold_start(&control, round as u64, Cancel::never()).await?;
@@ -73,6 +75,8 @@ pub(crate) async fn run(options: &Options, measures: &mut BTreeMap<String, Measu
         if round >= warmup {
             init_ms.push(sample.init.duration_ms.unwrap_or(f64::NAN));
             sample_wall_ms.push(wall_ms);
+            invoke_ms.push(sample.invokes.iter().map(|i| i.duration_ms).sum::<f64>());
+            setup_ms.push(sample.init.sandbox_setup_ms);
             bare_ms.push(bare_round);
             import_ms.push(import_round);
         }
@@ -100,6 +104,8 @@ pub(crate) async fn run(options: &Options, measures: &mut BTreeMap<String, Measu
             "interpreter": plan.runtime.program,
             "control_init_ms": init,
             "control_cold_start_wall_ms": wall,
+            "control_invoke_ms": Summary::of(&invoke_ms),
+            "control_sandbox_setup_ms": Summary::of(&setup_ms),
             "bare_spawn_to_exit_ms": bare_s,
             "import_only_spawn_to_exit_ms": import_s,
         }),

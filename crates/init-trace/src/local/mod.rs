@@ -158,7 +158,9 @@ impl Drop for SandboxGuard {
         if let Some(pgid) = self.pgid {
             process::kill_group(pgid);
         }
-        let _ = std::fs::remove_dir_all(&self.tmp_dir);
+        // Removing the sandbox's files is cleanup, not measurement: nobody waits for it.
+        let tmp_dir = std::mem::take(&mut self.tmp_dir);
+        let _ = std::thread::Builder::new().name("coldfront-cleanup".to_owned()).spawn(move || std::fs::remove_dir_all(tmp_dir));
     }
 }
 
@@ -351,6 +353,8 @@ impl LocalEmulator {
 
         let mut exit: Option<process::ExitInfo> = None;
         let mut last_peak_kb = 0_u64;
+        // Descendants inherit the sandbox's environment; this entry finds them in /proc.
+        let marker = format!("AWS_LAMBDA_RUNTIME_API={}", api.addr());
 
         // INIT: wait for the first GET /next, an init error, an exit, the timeout or Ctrl-C.
         let init_deadline = tokio::time::Instant::now() + Duration::from_millis(spec.init_timeout_ms).saturating_sub(Duration::from_nanos(monotonic_ns().saturating_sub(spawn_ns)));
@@ -433,7 +437,7 @@ impl LocalEmulator {
                         break;
                     }
                 }
-                let record = self.invoke(spec, index == 0, &init, &function_arn, &mut api, &mut child, &mut exit, &mut cancel, &mut rec, &mut last_peak_kb).await;
+                let record = self.invoke(spec, index == 0, &init, &function_arn, &mut api, &mut child, &mut exit, &mut cancel, &mut rec, &mut last_peak_kb, cgroup.as_ref(), &marker).await;
                 let stop = !matches!(record.status, InvokeStatus::Success | InvokeStatus::Error | InvokeStatus::ResponseTooLarge);
                 invokes.push(record);
                 if stop {
@@ -448,12 +452,7 @@ impl LocalEmulator {
         // the sandbox's environment, which descendants inherit) — then kill them all, and
         // reap each one that has been re-parented to this process, so no zombie is left.
         let killed_by_emulator = exit.is_none();
-        let marker = format!("AWS_LAMBDA_RUNTIME_API={}", api.addr());
-        let mut left: Vec<i32> = process::group_members(child.pid);
-        left.extend(process::processes_with_env(&marker));
-        if let Some(group) = &cgroup {
-            left.extend(group.pids());
-        }
+        let mut left = sandbox_pids(child.pid, cgroup.as_ref(), &marker);
         process::kill_group(child.pid);
         if let Some(group) = &cgroup {
             group.kill_all();
@@ -465,6 +464,7 @@ impl LocalEmulator {
             Some(info) => Some(info),
             None => tokio::time::timeout(Duration::from_secs(5), &mut child.exit).await.ok().and_then(Result::ok),
         };
+        tracing::debug!(elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0, "teardown: runtime exited");
         left.sort_unstable();
         left.dedup();
         left.retain(|pid| *pid != child.pid);
@@ -481,6 +481,7 @@ impl LocalEmulator {
         }
         tracing::debug!(elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0, "teardown: output and X-Ray collected");
         let sandbox = SandboxRecord { throttling, cgroup: cgroup.as_ref().and_then(cgroup::SandboxCgroup::record) };
+        tracing::debug!(elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0, "teardown: before cgroup release");
         if let Some(group) = cgroup {
             self.pool.release(group);
         }
@@ -516,6 +517,20 @@ impl LocalEmulator {
             stdout,
             stderr,
         })
+    }
+}
+
+/// Every process of a sandbox. Its cgroup knows them all, even those that left the
+/// process group; without one, the process group and the sandbox's inherited
+/// environment (`marker`) are searched in `/proc`, which is slower.
+fn sandbox_pids(pgid: i32, cgroup: Option<&cgroup::SandboxCgroup>, marker: &str) -> Vec<i32> {
+    match cgroup {
+        Some(group) => group.pids(),
+        None => {
+            let mut pids = process::group_members(pgid);
+            pids.extend(process::processes_with_env(marker));
+            pids
+        }
     }
 }
 
@@ -580,6 +595,8 @@ impl LocalEmulator {
         cancel: &mut Cancel,
         rec: &mut Recorder,
         last_peak_kb: &mut u64,
+        cgroup: Option<&cgroup::SandboxCgroup>,
+        marker: &str,
     ) -> InvokeRecord {
         let request_id = ids::request_id();
         let now = chrono::Utc::now();
@@ -669,7 +686,7 @@ impl LocalEmulator {
         let init_ms = if cold { init.duration_ms } else { None };
         record.billed_duration_ms = ((record.duration_ms + init_ms.unwrap_or(0.0)).ceil() as u64).max(1);
         if exit.is_none() {
-            *last_peak_kb = (*last_peak_kb).max(process::group_peak_rss_kb(child.pid));
+            *last_peak_kb = (*last_peak_kb).max(process::peak_rss_kb(&sandbox_pids(child.pid, cgroup, marker)));
         }
         let peak_kb = exit.map_or(0, |e| e.maxrss_kb).max(*last_peak_kb);
         record.max_memory_used_mb = ((peak_kb as f64 / 1024.0).round() as u64).max(1);

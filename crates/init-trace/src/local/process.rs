@@ -78,21 +78,23 @@ pub(crate) struct Spawned {
     pub exit: oneshot::Receiver<ExitInfo>,
     pub stdout: Arc<Mutex<Capture>>,
     pub stderr: Arc<Mutex<Capture>>,
-    readers: Vec<std::thread::JoinHandle<()>>,
+    /// One message per pipe reader when it reaches end of file.
+    readers_done: std::sync::mpsc::Receiver<()>,
+    readers: usize,
 }
 
 impl Spawned {
     /// Waits (briefly) for the pipes to drain after the process is gone, so the last
     /// lines it wrote are kept.
-    pub(crate) fn finish_capture(mut self) -> (CapturedOutput, CapturedOutput) {
+    pub(crate) fn finish_capture(self) -> (CapturedOutput, CapturedOutput) {
         // A descendant that escaped the kill could hold the pipe open forever; give the
         // readers two seconds and keep what they have by then.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-        while self.readers.iter().any(|r| !r.is_finished()) && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        for reader in self.readers.drain(..).filter(std::thread::JoinHandle::is_finished) {
-            let _ = reader.join();
+        for _ in 0..self.readers {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if self.readers_done.recv_timeout(left).is_err() {
+                break;
+            }
         }
         (
             self.stdout.lock().expect("capture lock").snapshot(),
@@ -215,13 +217,19 @@ pub(crate) async fn spawn(launch: LaunchCommand, cgroup_procs: Vec<PathBuf>, cap
             Ok(()) => u64::from_ne_bytes(exec_bytes),
             Err(_) => spawn_ns,
         };
-        let mut readers = Vec::new();
-        if let Some(pipe) = child.stdout.take() {
-            readers.push(std::thread::spawn(move || read_pipe(pipe, out)));
+        let (done_tx, readers_done) = std::sync::mpsc::channel();
+        let mut readers = 0;
+        for (pipe, capture) in [(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>), out), (child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>), err)] {
+            if let Some(pipe) = pipe {
+                let done = done_tx.clone();
+                readers += 1;
+                std::thread::spawn(move || {
+                    read_pipe(pipe, capture);
+                    let _ = done.send(());
+                });
+            }
         }
-        if let Some(pipe) = child.stderr.take() {
-            readers.push(std::thread::spawn(move || read_pipe(pipe, err)));
-        }
+        let readers = (readers, readers_done);
         let _ = started_tx.send(Ok((pid, spawn_ns, exec_ns, readers)));
         let mut status = 0;
         // SAFETY: an all-zero rusage is a valid value of this plain C struct.
@@ -260,7 +268,8 @@ pub(crate) async fn spawn(launch: LaunchCommand, cgroup_procs: Vec<PathBuf>, cap
     let (pid, spawn_ns, exec_ns, readers) = started_rx
         .await
         .map_err(|_| std::io::Error::other("sandbox thread ended before spawning"))??;
-    Ok(Spawned { pid, spawn_ns, exec_ns, exit: exit_rx, stdout, stderr, readers })
+    let (readers, readers_done) = readers;
+    Ok(Spawned { pid, spawn_ns, exec_ns, exit: exit_rx, stdout, stderr, readers_done, readers })
 }
 
 /// Work for a sandbox thread: fork the runtime, then wait for it in `wait4`.
@@ -351,10 +360,10 @@ fn vm_hwm_kb(pid: i32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// The sum of the peak RSS of every live process in the group, in kB. It is an upper
-/// bound of the tree's peak, exact for a single process.
-pub(crate) fn group_peak_rss_kb(pgid: i32) -> u64 {
-    group_members(pgid).into_iter().filter_map(vm_hwm_kb).sum()
+/// The sum of the peak RSS of the given processes, in kB. For a process tree it is an
+/// upper bound of the tree's peak, exact for a single process.
+pub(crate) fn peak_rss_kb(pids: &[i32]) -> u64 {
+    pids.iter().copied().filter_map(vm_hwm_kb).sum()
 }
 
 /// Makes this process the reaper of its orphaned descendants. A runtime that daemonises a

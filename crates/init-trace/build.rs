@@ -32,12 +32,23 @@ fn main() {
         collect(&root.join(top), &mut files);
     }
     let mut hasher = DefaultHasher::new();
-    let mut code = String::from("/// Every bundled file: path relative to the bundle root, and contents.\npub(crate) static FILES: &[(&str, &[u8])] = &[\n");
+    let mut code = String::from(
+        "/// Every bundled file: path relative to the bundle root, and contents.\npub(crate) static FILES: &[(&str, &[u8])] = &[\n",
+    );
     for path in &files {
-        let relative = path.strip_prefix(&root).expect("under the crate").to_string_lossy().replace('\\', "/");
+        let relative = path
+            .strip_prefix(&root)
+            .expect("under the crate")
+            .to_string_lossy()
+            .replace('\\', "/");
         relative.hash(&mut hasher);
         std::fs::read(path).expect("readable bundled file").hash(&mut hasher);
-        writeln!(code, "    ({relative:?}, include_bytes!({:?})),", path.display().to_string()).expect("write to string");
+        writeln!(
+            code,
+            "    ({relative:?}, include_bytes!({:?})),",
+            path.display().to_string()
+        )
+        .expect("write to string");
         println!("cargo:rerun-if-changed={}", path.display());
     }
     code.push_str("];\n");

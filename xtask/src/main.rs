@@ -24,13 +24,14 @@ fn main() -> ExitCode {
             while let Some(arg) = rest.next() {
                 match arg.as_str() {
                     "--quick" => options.quick = true,
-                    "--out" => match rest.next() {
-                        Some(path) => options.out = Some(path.into()),
-                        None => {
+                    "--out" => {
+                        if let Some(path) = rest.next() {
+                            options.out = Some(path.into())
+                        } else {
                             eprintln!("error: --out needs a file\n{USAGE}");
                             return ExitCode::from(2);
                         }
-                    },
+                    }
                     other => {
                         eprintln!("error: unknown argument {other:?}\n{USAGE}");
                         return ExitCode::from(2);

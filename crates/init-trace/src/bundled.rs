@@ -12,8 +12,14 @@ include!(concat!(env!("OUT_DIR"), "/bundled_files.rs"));
 
 /// The bundled functions, by name, with what each one is for.
 pub const BUNDLED_FUNCTIONS: &[(&str, &str)] = &[
-    ("control", "a minimal Python handler: the seed's control Lambda, the baseline every comparison subtracts"),
-    ("wiki", "a stdlib-only Python handler shaped like Otterwiki: many imports, template compilation, a data directory and an SQLite database at init"),
+    (
+        "control",
+        "a minimal Python handler: the seed's control Lambda, the baseline every comparison subtracts",
+    ),
+    (
+        "wiki",
+        "a stdlib-only Python handler shaped like Otterwiki: many imports, template compilation, a data directory and an SQLite database at init",
+    ),
 ];
 
 /// Where coldfront caches files (the bundle, clean Python environments): `$COLDFRONT_CACHE_DIR`, else `$XDG_CACHE_HOME/coldfront`, else
@@ -70,7 +76,13 @@ pub fn bundle_dir() -> Result<&'static Path, std::io::Error> {
     }
     let root = cache_root();
     let dir = write_bundle(&root).map_err(|err| {
-        std::io::Error::new(err.kind(), format!("cannot write the bundled functions to {}: {err} (set COLDFRONT_CACHE_DIR to a writable directory)", root.display()))
+        std::io::Error::new(
+            err.kind(),
+            format!(
+                "cannot write the bundled functions to {}: {err} (set COLDFRONT_CACHE_DIR to a writable directory)",
+                root.display()
+            ),
+        )
     })?;
     Ok(DIR.get_or_init(|| dir))
 }
@@ -101,13 +113,18 @@ pub fn compiled_python_bootstrap(python: &Path) -> Result<PathBuf, std::io::Erro
     let source = python_bootstrap()?;
     let mut hasher = DefaultHasher::new();
     python.hash(&mut hasher);
-    let dir = cache_root().join("bootstrap-pyc").join(format!("{CONTENT_HASH}-{:016x}", hasher.finish()));
+    let dir = cache_root()
+        .join("bootstrap-pyc")
+        .join(format!("{CONTENT_HASH}-{:016x}", hasher.finish()));
     let target = dir.join("coldfront_bootstrap.pyc");
     if !target.is_file() {
         std::fs::create_dir_all(&dir)?;
         let staging = dir.join(format!(".coldfront_bootstrap.{}.pyc", std::process::id()));
         let status = std::process::Command::new(python)
-            .args(["-c", "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)"])
+            .args([
+                "-c",
+                "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)",
+            ])
             .arg(&source)
             .arg(&staging)
             .stdout(std::process::Stdio::null())
@@ -118,6 +135,9 @@ pub fn compiled_python_bootstrap(python: &Path) -> Result<PathBuf, std::io::Erro
             return Ok(source);
         }
     }
-    compiled.lock().expect("bootstrap cache lock").insert(python.to_owned(), target.clone());
+    compiled
+        .lock()
+        .expect("bootstrap cache lock")
+        .insert(python.to_owned(), target.clone());
     Ok(target)
 }

@@ -12,9 +12,7 @@ use nix::time::{ClockId, clock_gettime};
 pub fn monotonic_ns() -> u64 {
     // CLOCK_MONOTONIC cannot fail on Linux for a valid clock id; a zero would only make a
     // duration look wrong, never crash a run.
-    clock_gettime(ClockId::CLOCK_MONOTONIC)
-        .map(|ts| ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64)
-        .unwrap_or(0)
+    clock_gettime(ClockId::CLOCK_MONOTONIC).map_or(0, |ts| ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64)
 }
 
 /// Milliseconds between two monotonic timestamps, as a float (Lambda reports two decimals).
@@ -34,7 +32,10 @@ pub struct WallAnchor {
 impl WallAnchor {
     /// Anchors now.
     pub fn now() -> Self {
-        Self { monotonic_ns: monotonic_ns(), wall: Utc::now() }
+        Self {
+            monotonic_ns: monotonic_ns(),
+            wall: Utc::now(),
+        }
     }
 
     /// The wall-clock time of a monotonic timestamp.

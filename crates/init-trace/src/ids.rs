@@ -3,7 +3,9 @@
 use rand::Rng;
 
 fn hex(rng: &mut impl Rng, digits: usize) -> String {
-    (0..digits).map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0')).collect()
+    (0..digits)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect()
 }
 
 /// A request id in Lambda's UUID form (`8-4-4-4-12` lowercase hex, version 4).

@@ -24,7 +24,9 @@ pub struct Interpreter {
 impl Interpreter {
     /// `major.minor`, as Lambda's runtime identifiers use it (`python3.11`).
     pub fn major_minor(&self) -> &str {
-        self.version.rsplit_once('.').map_or(self.version.as_str(), |(head, _)| head)
+        self.version
+            .rsplit_once('.')
+            .map_or(self.version.as_str(), |(head, _)| head)
     }
 }
 
@@ -48,13 +50,21 @@ pub fn resolve_python(requested: &str) -> Result<Interpreter, InterpreterError> 
     if let Some(found) = cache.lock().expect("interpreter cache lock").get(requested) {
         return Ok(found.clone());
     }
-    let fail = |reason: String| InterpreterError { requested: requested.to_owned(), reason };
-    let output = Command::new(requested)
-        .args(["-c", PROBE])
-        .output()
-        .map_err(|err| fail(format!("{err} (install Python 3 or set `interpreter` in coldfront.toml to its path)")))?;
+    let fail = |reason: String| InterpreterError {
+        requested: requested.to_owned(),
+        reason,
+    };
+    let output = Command::new(requested).args(["-c", PROBE]).output().map_err(|err| {
+        fail(format!(
+            "{err} (install Python 3 or set `interpreter` in coldfront.toml to its path)"
+        ))
+    })?;
     if !output.status.success() {
-        return Err(fail(format!("probe exited with {}: {}", output.status, String::from_utf8_lossy(&output.stderr).trim())));
+        return Err(fail(format!(
+            "probe exited with {}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut lines = stdout.lines();
@@ -63,10 +73,19 @@ pub fn resolve_python(requested: &str) -> Result<Interpreter, InterpreterError> 
     };
     let path = PathBuf::from(path.trim());
     if path.as_os_str().is_empty() || !path.is_file() {
-        return Err(fail(format!("it reports sys.executable {path:?}, which is not a file")));
+        return Err(fail(format!(
+            "it reports sys.executable {}, which is not a file",
+            path.display()
+        )));
     }
-    let found = Interpreter { path, version: version.trim().to_owned() };
-    cache.lock().expect("interpreter cache lock").insert(requested.to_owned(), found.clone());
+    let found = Interpreter {
+        path,
+        version: version.trim().to_owned(),
+    };
+    cache
+        .lock()
+        .expect("interpreter cache lock")
+        .insert(requested.to_owned(), found.clone());
     Ok(found)
 }
 
@@ -85,13 +104,21 @@ pub fn clean_python(base: &Interpreter, cache_root: &std::path::Path) -> Result<
     if let Some(found) = cache.lock().expect("interpreter cache lock").get(&base.path) {
         return Ok(found.clone());
     }
-    let fail = |reason: String| InterpreterError { requested: base.path.display().to_string(), reason };
+    let fail = |reason: String| InterpreterError {
+        requested: base.path.display().to_string(),
+        reason,
+    };
     let mut hasher = DefaultHasher::new();
     base.path.hash(&mut hasher);
-    let dir = cache_root.join("python-envs").join(format!("{}-{:016x}", base.version, hasher.finish()));
+    let dir = cache_root
+        .join("python-envs")
+        .join(format!("{}-{:016x}", base.version, hasher.finish()));
     let python = dir.join("bin/python");
     if !dir.join(".complete").exists() {
-        let staging = cache_root.join("python-envs").join(format!(".staging-{}-{}", std::process::id(), hasher.finish()));
+        let staging =
+            cache_root
+                .join("python-envs")
+                .join(format!(".staging-{}-{}", std::process::id(), hasher.finish()));
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir_all(&staging).map_err(|e| fail(format!("cannot create {}: {e}", staging.display())))?;
         let output = Command::new(&base.path)
@@ -105,7 +132,8 @@ pub fn clean_python(base: &Interpreter, cache_root: &std::path::Path) -> Result<
                 String::from_utf8_lossy(&output.stderr).trim()
             )));
         }
-        std::fs::write(staging.join(".complete"), base.path.to_string_lossy().as_bytes()).map_err(|e| fail(e.to_string()))?;
+        std::fs::write(staging.join(".complete"), base.path.to_string_lossy().as_bytes())
+            .map_err(|e| fail(e.to_string()))?;
         // A venv finds its interpreter through pyvenv.cfg's absolute `home`, so it keeps
         // working after the rename; a concurrent process may have won the race.
         if std::fs::rename(&staging, &dir).is_err() {
@@ -115,7 +143,13 @@ pub fn clean_python(base: &Interpreter, cache_root: &std::path::Path) -> Result<
             return Err(fail(format!("cannot create the clean environment {}", dir.display())));
         }
     }
-    let found = Interpreter { path: python, version: base.version.clone() };
-    cache.lock().expect("interpreter cache lock").insert(base.path.clone(), found.clone());
+    let found = Interpreter {
+        path: python,
+        version: base.version.clone(),
+    };
+    cache
+        .lock()
+        .expect("interpreter cache lock")
+        .insert(base.path.clone(), found.clone());
     Ok(found)
 }

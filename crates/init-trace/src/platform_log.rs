@@ -79,7 +79,13 @@ pub fn parse_report(line: &str) -> Option<ParsedReport> {
         init_duration_ms: None,
         restore_duration_ms: None,
     };
-    let number = |value: &str, unit: &str| value.trim().strip_suffix(unit).map(str::trim).and_then(|v| v.parse::<f64>().ok());
+    let number = |value: &str, unit: &str| {
+        value
+            .trim()
+            .strip_suffix(unit)
+            .map(str::trim)
+            .and_then(|v| v.parse::<f64>().ok())
+    };
     for field in rest.split('\t').map(str::trim).filter(|f| !f.is_empty()) {
         let (key, value) = field.split_once(':')?;
         match key.trim() {
@@ -152,7 +158,7 @@ mod tests {
             memory_size_mb: 512,
         };
         let parsed = parse_report(&report("abc", &metrics)).expect("parses");
-        assert_eq!(parsed.duration_ms, 3.46);
+        assert!((parsed.duration_ms - 3.46).abs() < 1e-9);
         assert_eq!(parsed.init_duration_ms, Some(81.6));
         assert_eq!(parsed.max_memory_used_mb, 41);
     }

@@ -346,12 +346,18 @@ pub struct SampleWriter {
 impl SampleWriter {
     /// Opens `path` for appending, creating it and its parent directories.
     pub fn append(path: &Path) -> Result<Self, SampleFileError> {
-        let io = |source| SampleFileError::Io { path: path.to_owned(), source };
+        let io = |source| SampleFileError::Io {
+            path: path.to_owned(),
+            source,
+        };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
         let file = OpenOptions::new().create(true).append(true).open(path).map_err(io)?;
-        Ok(Self { path: path.to_owned(), file })
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+        })
     }
 
     /// The file being written.
@@ -367,7 +373,10 @@ impl SampleWriter {
         self.file
             .write_all(&line)
             .and_then(|()| self.file.flush())
-            .map_err(|source| SampleFileError::Io { path: self.path.clone(), source })
+            .map_err(|source| SampleFileError::Io {
+                path: self.path.clone(),
+                source,
+            })
     }
 }
 
@@ -384,14 +393,21 @@ pub struct LoadedSamples {
 /// Reads a JSONL sample file. A cut-off last line is skipped with a warning; a bad line
 /// anywhere else is an error naming the line.
 pub fn read_samples(path: &Path) -> Result<LoadedSamples, SampleFileError> {
-    let io = |source| SampleFileError::Io { path: path.to_owned(), source };
+    let io = |source| SampleFileError::Io {
+        path: path.to_owned(),
+        source,
+    };
     let reader = BufReader::new(File::open(path).map_err(io)?);
     let mut samples = Vec::new();
     let mut pending_error: Option<(usize, String, bool)> = None;
     for (index, line) in reader.split(b'\n').enumerate() {
         let line = line.map_err(io)?;
         if let Some((number, message, _)) = pending_error.take() {
-            return Err(SampleFileError::BadLine { path: path.to_owned(), line: number, message });
+            return Err(SampleFileError::BadLine {
+                path: path.to_owned(),
+                line: number,
+                message,
+            });
         }
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -410,10 +426,17 @@ pub fn read_samples(path: &Path) -> Result<LoadedSamples, SampleFileError> {
             samples.len()
         )),
         Some((number, message, false)) => {
-            return Err(SampleFileError::BadLine { path: path.to_owned(), line: number, message });
+            return Err(SampleFileError::BadLine {
+                path: path.to_owned(),
+                line: number,
+                message,
+            });
         }
     };
-    Ok(LoadedSamples { samples, truncated_tail })
+    Ok(LoadedSamples {
+        samples,
+        truncated_tail,
+    })
 }
 
 impl InitRecord {

@@ -163,8 +163,20 @@ struct FunctionToml {
 }
 
 const FUNCTION_KEYS: &[&str] = &[
-    "runtime", "code", "handler", "command", "interpreter", "site_packages", "memory_mb", "timeout_s",
-    "init_timeout_s", "invokes", "event", "event_file", "env", "description",
+    "runtime",
+    "code",
+    "handler",
+    "command",
+    "interpreter",
+    "site_packages",
+    "memory_mb",
+    "timeout_s",
+    "init_timeout_s",
+    "invokes",
+    "event",
+    "event_file",
+    "env",
+    "description",
 ];
 
 /// A set of functions: from a spec file or the bundled fixtures.
@@ -234,12 +246,18 @@ impl SpecSet {
                 },
             );
         }
-        Ok(Self { source: None, functions })
+        Ok(Self {
+            source: None,
+            functions,
+        })
     }
 
     /// Reads and validates a spec file.
     pub fn load(path: &Path) -> Result<Self, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
@@ -247,37 +265,59 @@ impl SpecSet {
     pub fn parse(text: &str, path: &Path) -> Result<Self, SpecError> {
         let invalid = |span: Option<Range<usize>>, message: String| {
             let (line, column) = span.map_or((1, 1), |s| line_column(text, s.start));
-            SpecError::Invalid { path: path.to_owned(), line, column, message }
+            SpecError::Invalid {
+                path: path.to_owned(),
+                line,
+                column,
+                message,
+            }
         };
         let file: FileToml = toml::from_str(text).map_err(|err| {
             let mut message = err.message().trim_end().to_owned();
-            if let Some(unknown) = message.strip_prefix("unknown field `").and_then(|m| m.split('`').next()) {
-                if let Some(hint) = suggest(unknown, FUNCTION_KEYS) {
-                    message.push_str(&format!(" (did you mean `{hint}`?)"));
-                }
+            if let Some(unknown) = message
+                .strip_prefix("unknown field `")
+                .and_then(|m| m.split('`').next())
+                && let Some(hint) = suggest(unknown, FUNCTION_KEYS)
+            {
+                message.push_str(&format!(" (did you mean `{hint}`?)"));
             }
             invalid(err.span(), message)
         })?;
         let base = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+        let base = if base.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            base
+        };
         let mut functions = BTreeMap::new();
         for (name, spanned) in file.functions {
             let table_span = spanned.span();
             let raw = spanned.into_inner();
-            let spec = resolve_function(&name, raw, &base, &|span, message| invalid(span.or_else(|| Some(table_span.clone())), message))?;
+            let spec = resolve_function(&name, raw, &base, &|span, message| {
+                invalid(span.or_else(|| Some(table_span.clone())), message)
+            })?;
             functions.insert(name, spec);
         }
         if functions.is_empty() {
-            return Err(invalid(None, "no functions defined; add a [functions.NAME] table with at least `runtime` and `code`".to_owned()));
+            return Err(invalid(
+                None,
+                "no functions defined; add a [functions.NAME] table with at least `runtime` and `code`".to_owned(),
+            ));
         }
-        Ok(Self { source: Some(path.to_owned()), functions })
+        Ok(Self {
+            source: Some(path.to_owned()),
+            functions,
+        })
     }
 
     /// The function of that name.
     pub fn get(&self, name: &str) -> Result<&FunctionSpec, SpecError> {
         self.functions.get(name).ok_or_else(|| SpecError::UnknownFunction {
             name: name.to_owned(),
-            source_note: self.source.as_ref().map_or_else(|| " (no spec file given, so only the bundled functions exist)".to_owned(), |p| format!(" in {}", p.display())),
+            source_note: self.source.as_ref().map_or_else(
+                || " (no spec file given, so only the bundled functions exist)".to_owned(),
+                |p| format!(" in {}", p.display()),
+            ),
             known: self.functions.keys().cloned().collect::<Vec<_>>().join(", "),
         })
     }
@@ -295,36 +335,74 @@ impl SpecSet {
 
 type Invalid<'a> = dyn Fn(Option<Range<usize>>, String) -> SpecError + 'a;
 
-fn resolve_function(name: &str, raw: FunctionToml, base: &Path, invalid: &Invalid<'_>) -> Result<FunctionSpec, SpecError> {
+fn resolve_function(
+    name: &str,
+    raw: FunctionToml,
+    base: &Path,
+    invalid: &Invalid<'_>,
+) -> Result<FunctionSpec, SpecError> {
     let runtime = *raw.runtime.get_ref();
     let code_span = raw.code.span();
     let code_dir = base.join(raw.code.into_inner());
     let code_dir = code_dir.canonicalize().map_err(|err| {
-        invalid(Some(code_span.clone()), format!("function {name:?}: code directory {} cannot be used: {err}", code_dir.display()))
+        invalid(
+            Some(code_span.clone()),
+            format!(
+                "function {name:?}: code directory {} cannot be used: {err}",
+                code_dir.display()
+            ),
+        )
     })?;
     if !code_dir.is_dir() {
-        return Err(invalid(Some(code_span), format!("function {name:?}: code {} is not a directory", code_dir.display())));
+        return Err(invalid(
+            Some(code_span),
+            format!("function {name:?}: code {} is not a directory", code_dir.display()),
+        ));
     }
     let handler = match (&raw.handler, runtime) {
         (Some(h), _) => {
             let value = h.get_ref().trim();
-            if runtime != RuntimeKind::Provided && (!value.contains('.') || value.starts_with('.') || value.ends_with('.')) {
-                return Err(invalid(Some(h.span()), format!("function {name:?}: handler {value:?} must be MODULE.FUNCTION, e.g. \"handler.handle\"")));
+            if runtime != RuntimeKind::Provided
+                && (!value.contains('.') || value.starts_with('.') || value.ends_with('.'))
+            {
+                return Err(invalid(
+                    Some(h.span()),
+                    format!("function {name:?}: handler {value:?} must be MODULE.FUNCTION, e.g. \"handler.handle\""),
+                ));
             }
             value.to_owned()
         }
         (None, RuntimeKind::Provided) => String::new(),
-        (None, _) => return Err(invalid(None, format!("function {name:?}: `handler` is required for runtime {:?} (e.g. handler = \"handler.handle\")", runtime.as_str()))),
+        (None, _) => {
+            return Err(invalid(
+                None,
+                format!(
+                    "function {name:?}: `handler` is required for runtime {:?} (e.g. handler = \"handler.handle\")",
+                    runtime.as_str()
+                ),
+            ));
+        }
     };
     let command = match raw.command {
-        Some(c) if c.get_ref().is_empty() => return Err(invalid(Some(c.span()), format!("function {name:?}: `command` must not be empty"))),
+        Some(c) if c.get_ref().is_empty() => {
+            return Err(invalid(
+                Some(c.span()),
+                format!("function {name:?}: `command` must not be empty"),
+            ));
+        }
         Some(c) => Some(c.into_inner()),
         None => None,
     };
     if runtime == RuntimeKind::Provided && command.is_none() {
         let bootstrap = code_dir.join("bootstrap");
         if !bootstrap.is_file() {
-            return Err(invalid(None, format!("function {name:?}: a provided runtime needs an executable {} or a `command`", bootstrap.display())));
+            return Err(invalid(
+                None,
+                format!(
+                    "function {name:?}: a provided runtime needs an executable {} or a `command`",
+                    bootstrap.display()
+                ),
+            ));
         }
     }
     let memory_mb = match raw.memory_mb {
@@ -332,7 +410,12 @@ fn resolve_function(name: &str, raw: FunctionToml, base: &Path, invalid: &Invali
         Some(m) => {
             let value = *m.get_ref();
             if !(i64::from(MIN_MEMORY_MB)..=i64::from(MAX_MEMORY_MB)).contains(&value) {
-                return Err(invalid(Some(m.span()), format!("function {name:?}: memory_mb = {value} is outside Lambda's range {MIN_MEMORY_MB}..={MAX_MEMORY_MB}")));
+                return Err(invalid(
+                    Some(m.span()),
+                    format!(
+                        "function {name:?}: memory_mb = {value} is outside Lambda's range {MIN_MEMORY_MB}..={MAX_MEMORY_MB}"
+                    ),
+                ));
             }
             value as u32
         }
@@ -343,7 +426,10 @@ fn resolve_function(name: &str, raw: FunctionToml, base: &Path, invalid: &Invali
             Some(v) => {
                 let s = *v.get_ref();
                 if !(s > 0.0 && s <= max_s) {
-                    return Err(invalid(Some(v.span()), format!("function {name:?}: {key} = {s} must be above 0 and at most {max_s}")));
+                    return Err(invalid(
+                        Some(v.span()),
+                        format!("function {name:?}: {key} = {s} must be above 0 and at most {max_s}"),
+                    ));
                 }
                 Ok((s * 1000.0).round() as u64)
             }
@@ -356,24 +442,48 @@ fn resolve_function(name: &str, raw: FunctionToml, base: &Path, invalid: &Invali
         Some(n) => {
             let value = *n.get_ref();
             if !(1..=10_000).contains(&value) {
-                return Err(invalid(Some(n.span()), format!("function {name:?}: invokes = {value} must be between 1 and 10000 (the first is the cold one)")));
+                return Err(invalid(
+                    Some(n.span()),
+                    format!(
+                        "function {name:?}: invokes = {value} must be between 1 and 10000 (the first is the cold one)"
+                    ),
+                ));
             }
             value as u32
         }
     };
     let event = match (raw.event, raw.event_file) {
-        (Some(_), Some(f)) => return Err(invalid(Some(f.span()), format!("function {name:?}: give `event` or `event_file`, not both"))),
+        (Some(_), Some(f)) => {
+            return Err(invalid(
+                Some(f.span()),
+                format!("function {name:?}: give `event` or `event_file`, not both"),
+            ));
+        }
         (Some(e), None) => {
             let span = e.span();
             let text = e.into_inner();
-            serde_json::from_str::<serde_json::Value>(&text).map_err(|err| invalid(Some(span), format!("function {name:?}: event is not valid JSON: {err}")))?;
+            serde_json::from_str::<serde_json::Value>(&text)
+                .map_err(|err| invalid(Some(span), format!("function {name:?}: event is not valid JSON: {err}")))?;
             text
         }
         (None, Some(f)) => {
             let span = f.span();
             let file = base.join(f.into_inner());
-            let text = std::fs::read_to_string(&file).map_err(|err| invalid(Some(span.clone()), format!("function {name:?}: event_file {}: {err}", file.display())))?;
-            serde_json::from_str::<serde_json::Value>(&text).map_err(|err| invalid(Some(span), format!("function {name:?}: event_file {} is not valid JSON: {err}", file.display())))?;
+            let text = std::fs::read_to_string(&file).map_err(|err| {
+                invalid(
+                    Some(span.clone()),
+                    format!("function {name:?}: event_file {}: {err}", file.display()),
+                )
+            })?;
+            serde_json::from_str::<serde_json::Value>(&text).map_err(|err| {
+                invalid(
+                    Some(span),
+                    format!(
+                        "function {name:?}: event_file {} is not valid JSON: {err}",
+                        file.display()
+                    ),
+                )
+            })?;
             text
         }
         (None, None) => "{}".to_owned(),
@@ -420,31 +530,58 @@ mod tests {
 
     #[test]
     fn unknown_key_names_line_and_suggests() {
-        let err = parse("[functions.api]\nruntime = \"python\"\ncode = \"src\"\nhandler = \"a.b\"\nmemroy_mb = 512\n").expect_err("invalid");
+        let err = parse("[functions.api]\nruntime = \"python\"\ncode = \"src\"\nhandler = \"a.b\"\nmemroy_mb = 512\n")
+            .expect_err("invalid");
         let text = err.to_string();
         assert!(text.contains("coldfront.toml:5:"), "{text}");
-        assert!(text.contains("memroy_mb") && text.contains("did you mean `memory_mb`"), "{text}");
+        assert!(
+            text.contains("memroy_mb") && text.contains("did you mean `memory_mb`"),
+            "{text}"
+        );
     }
 
     #[test]
     fn bad_values_name_their_line() {
-        let err = parse("[functions.api]\nruntime = \"python\"\ncode = \"src\"\nhandler = \"a.b\"\nmemory_mb = 64\n").expect_err("invalid");
-        assert!(err.to_string().contains(":5:") && err.to_string().contains("128..=10240"), "{err}");
-        let err = parse("[functions.api]\nruntime = \"python\"\ncode = \"src\"\nhandler = \"nodot\"\n").expect_err("invalid");
-        assert!(err.to_string().contains(":4:") && err.to_string().contains("MODULE.FUNCTION"), "{err}");
-        let err = parse("[functions.api]\nruntime = \"jvm\"\ncode = \"src\"\nhandler = \"a.b\"\n").expect_err("invalid");
-        assert!(err.to_string().contains(":2:") && err.to_string().contains("python-awslambdaric"), "{err}");
-        let err = parse("[functions.api]\nruntime = \"python\"\ncode = \"nope\"\nhandler = \"a.b\"\n").expect_err("invalid");
-        assert!(err.to_string().contains(":3:") && err.to_string().contains("nope"), "{err}");
-        let err = parse("[functions.api]\nruntime = \"python\"\ncode = \"src\"\nhandler = \"a.b\"\nevent = '{oops'\n").expect_err("invalid");
-        assert!(err.to_string().contains(":5:") && err.to_string().contains("not valid JSON"), "{err}");
+        let err = parse("[functions.api]\nruntime = \"python\"\ncode = \"src\"\nhandler = \"a.b\"\nmemory_mb = 64\n")
+            .expect_err("invalid");
+        assert!(
+            err.to_string().contains(":5:") && err.to_string().contains("128..=10240"),
+            "{err}"
+        );
+        let err =
+            parse("[functions.api]\nruntime = \"python\"\ncode = \"src\"\nhandler = \"nodot\"\n").expect_err("invalid");
+        assert!(
+            err.to_string().contains(":4:") && err.to_string().contains("MODULE.FUNCTION"),
+            "{err}"
+        );
+        let err =
+            parse("[functions.api]\nruntime = \"jvm\"\ncode = \"src\"\nhandler = \"a.b\"\n").expect_err("invalid");
+        assert!(
+            err.to_string().contains(":2:") && err.to_string().contains("python-awslambdaric"),
+            "{err}"
+        );
+        let err =
+            parse("[functions.api]\nruntime = \"python\"\ncode = \"nope\"\nhandler = \"a.b\"\n").expect_err("invalid");
+        assert!(
+            err.to_string().contains(":3:") && err.to_string().contains("nope"),
+            "{err}"
+        );
+        let err = parse("[functions.api]\nruntime = \"python\"\ncode = \"src\"\nhandler = \"a.b\"\nevent = '{oops'\n")
+            .expect_err("invalid");
+        assert!(
+            err.to_string().contains(":5:") && err.to_string().contains("not valid JSON"),
+            "{err}"
+        );
     }
 
     #[test]
     fn unknown_function_lists_known_ones() {
         let set = parse("[functions.api]\nruntime = \"python\"\ncode = \"src\"\nhandler = \"a.b\"\n").expect("valid");
         let err = set.get("wikki").expect_err("unknown").to_string();
-        assert!(err.contains("\"wikki\"") && err.contains("known functions: api"), "{err}");
+        assert!(
+            err.contains("\"wikki\"") && err.contains("known functions: api"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -48,7 +48,11 @@ impl Summary {
         }
         let n = values.len();
         let mean_ms = values.iter().sum::<f64>() / n as f64;
-        let stddev_ms = if n > 1 { (values.iter().map(|v| (v - mean_ms).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt() } else { 0.0 };
+        let stddev_ms = if n > 1 {
+            (values.iter().map(|v| (v - mean_ms).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+        } else {
+            0.0
+        };
         let mut histogram = duration_histogram();
         for v in &values {
             record_ms(&mut histogram, *v);

@@ -81,7 +81,13 @@ pub fn start(at: DateTime<Utc>, request_id: &str, version: &str, trace_header: &
 }
 
 /// `platform.runtimeDone`; `status` is `success`, `error`, `timeout` or `failure`.
-pub fn runtime_done(at: DateTime<Utc>, request_id: &str, status: &str, duration_ms: f64, produced_bytes: u64) -> TelemetryEvent {
+pub fn runtime_done(
+    at: DateTime<Utc>,
+    request_id: &str,
+    status: &str,
+    duration_ms: f64,
+    produced_bytes: u64,
+) -> TelemetryEvent {
     event(
         at,
         "platform.runtimeDone",
@@ -119,5 +125,9 @@ pub fn report(at: DateTime<Utc>, request_id: &str, status: &str, metrics: Report
     if let Some(init_ms) = metrics.init_duration_ms {
         values["initDurationMs"] = json!(ms3(init_ms));
     }
-    event(at, "platform.report", json!({"requestId": request_id, "status": status, "metrics": values}))
+    event(
+        at,
+        "platform.report",
+        json!({"requestId": request_id, "status": status, "metrics": values}),
+    )
 }

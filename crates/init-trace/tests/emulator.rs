@@ -14,26 +14,46 @@ async fn bundled_functions_cold_start_like_lambda() {
     for name in ["control", "wiki"] {
         let spec = specs.get(name).expect("bundled");
         let sample = cold_start(spec).await;
-        assert!(sample.succeeded(), "{name}: {} / stderr: {}", sample.outcome(), sample.stderr.text);
+        assert!(
+            sample.succeeded(),
+            "{name}: {} / stderr: {}",
+            sample.outcome(),
+            sample.stderr.text
+        );
         let init_ms = sample.init.duration_ms.expect("init duration");
         assert!(init_ms > 1.0 && init_ms < 10_000.0, "{name}: {init_ms}");
         assert_eq!(sample.invokes.len(), spec.invokes as usize);
         assert!(sample.invokes[0].cold && sample.invokes[1..].iter().all(|i| !i.cold));
-        assert!(sample.runtime.program.is_absolute() && !sample.runtime.program.to_string_lossy().contains("shims"), "{:?}", sample.runtime.program);
+        assert!(
+            sample.runtime.program.is_absolute() && !sample.runtime.program.to_string_lossy().contains("shims"),
+            "{:?}",
+            sample.runtime.program
+        );
 
         // Platform log: INIT_START, then START/END/REPORT/XRAY per invoke.
-        assert!(sample.platform_log[0].starts_with("INIT_START Runtime Version: python:3."), "{:?}", sample.platform_log[0]);
+        assert!(
+            sample.platform_log[0].starts_with("INIT_START Runtime Version: python:3."),
+            "{:?}",
+            sample.platform_log[0]
+        );
         let reports: Vec<_> = sample.platform_log.iter().filter_map(|l| parse_report(l)).collect();
         assert_eq!(reports.len(), sample.invokes.len());
         for (report, invoke) in reports.iter().zip(&sample.invokes) {
             assert_eq!(report.request_id, invoke.request_id);
             assert_eq!(report.memory_size_mb, spec.memory_mb);
             assert_eq!(report.max_memory_used_mb, invoke.max_memory_used_mb);
-            assert!(invoke.max_memory_used_mb >= 5, "a Python process uses more than 5 MB: {}", invoke.max_memory_used_mb);
+            assert!(
+                invoke.max_memory_used_mb >= 5,
+                "a Python process uses more than 5 MB: {}",
+                invoke.max_memory_used_mb
+            );
         }
         assert!((reports[0].init_duration_ms.expect("cold REPORT has Init Duration") - init_ms).abs() < 0.006);
         assert!(reports[1..].iter().all(|r| r.init_duration_ms.is_none()));
-        assert!(reports[0].billed_duration_ms as f64 >= init_ms, "INIT is billed on the cold invoke");
+        assert!(
+            reports[0].billed_duration_ms as f64 >= init_ms,
+            "INIT is billed on the cold invoke"
+        );
         assert!(sample.platform_log.iter().any(|l| l.starts_with("XRAY TraceId: 1-")));
 
         // Telemetry API events in Lambda's order.
@@ -52,7 +72,11 @@ async fn bundled_functions_cold_start_like_lambda() {
         assert!(sample.process.killed_by_emulator);
         assert_eq!(sample.process.leftover_processes_killed, 0);
         assert!(sample.process.peak_rss_kb > 5_000);
-        assert!(sample.runtime_api_problems.is_empty(), "{:?}", sample.runtime_api_problems);
+        assert!(
+            sample.runtime_api_problems.is_empty(),
+            "{:?}",
+            sample.runtime_api_problems
+        );
         assert!(crate::common::is_reaped(sample.process.pid as i32));
     }
 }
@@ -63,8 +87,15 @@ async fn wiki_renders_a_page() {
     let sample = cold_start(specs.get("wiki").expect("bundled")).await;
     assert!(sample.succeeded(), "{}", sample.stderr.text);
     let preview = &sample.invokes[0].response_preview;
-    assert!(preview.contains("\"statusCode\": 200") || preview.contains("\"statusCode\":200"), "{preview}");
-    assert!(sample.invokes[0].response_bytes > 1_000, "a rendered page: {} bytes", sample.invokes[0].response_bytes);
+    assert!(
+        preview.contains("\"statusCode\": 200") || preview.contains("\"statusCode\":200"),
+        "{preview}"
+    );
+    assert!(
+        sample.invokes[0].response_bytes > 1_000,
+        "a rendered page: {} bytes",
+        sample.invokes[0].response_bytes
+    );
 }
 
 const INTROSPECT: &str = r#"
@@ -98,21 +129,42 @@ async fn the_function_sees_lambdas_environment_and_headers() {
     assert_eq!(seen["_HANDLER"], "handler.handle");
     assert_eq!(seen["LAMBDA_TASK_ROOT"], dir.path().to_string_lossy().as_ref());
     assert_eq!(seen["cwd"], dir.path().to_string_lossy().as_ref());
-    assert!(seen["AWS_LAMBDA_RUNTIME_API"].as_str().expect("set").starts_with("127.0.0.1:"));
-    assert!(seen["AWS_XRAY_DAEMON_ADDRESS"].as_str().expect("set").starts_with("127.0.0.1:"));
+    assert!(
+        seen["AWS_LAMBDA_RUNTIME_API"]
+            .as_str()
+            .expect("set")
+            .starts_with("127.0.0.1:")
+    );
+    assert!(
+        seen["AWS_XRAY_DAEMON_ADDRESS"]
+            .as_str()
+            .expect("set")
+            .starts_with("127.0.0.1:")
+    );
     assert_eq!(seen["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "1024");
     assert_eq!(seen["AWS_LAMBDA_FUNCTION_NAME"], "introspect");
     assert_eq!(seen["AWS_LAMBDA_FUNCTION_VERSION"], "$LATEST");
     assert_eq!(seen["AWS_LAMBDA_LOG_GROUP_NAME"], "/aws/lambda/introspect");
     assert_eq!(seen["AWS_LAMBDA_INITIALIZATION_TYPE"], "on-demand");
-    assert!(seen["AWS_EXECUTION_ENV"].as_str().expect("set").starts_with("AWS_Lambda_python3."));
+    assert!(
+        seen["AWS_EXECUTION_ENV"]
+            .as_str()
+            .expect("set")
+            .starts_with("AWS_Lambda_python3.")
+    );
     assert_eq!(seen["EXTRA"], "from-spec");
     assert_eq!(seen["request_id"], sample.invokes[0].request_id.as_str());
     assert_eq!(seen["_X_AMZN_TRACE_ID"], sample.invokes[0].trace_header.as_str());
     let trace = seen["_X_AMZN_TRACE_ID"].as_str().expect("set");
-    assert!(trace.starts_with("Root=1-") && trace.contains(";Parent=") && trace.ends_with(";Sampled=1"), "{trace}");
+    assert!(
+        trace.starts_with("Root=1-") && trace.contains(";Parent=") && trace.ends_with(";Sampled=1"),
+        "{trace}"
+    );
     let arn = seen["arn"].as_str().expect("set");
-    assert!(arn.starts_with("arn:aws:lambda:us-east-1:") && arn.ends_with(":function:introspect"), "{arn}");
+    assert!(
+        arn.starts_with("arn:aws:lambda:us-east-1:") && arn.ends_with(":function:introspect"),
+        "{arn}"
+    );
     // The deadline is epoch milliseconds: the remaining time is close to the 3 s timeout.
     let remaining = seen["remaining_ms"].as_i64().expect("number");
     assert!((1_000..=3_000).contains(&remaining), "{remaining}");
@@ -130,16 +182,30 @@ async fn the_function_sees_lambdas_environment_and_headers() {
 async fn init_error_is_reported_with_its_type_and_traceback() {
     // As in AWS's runtime: a failed import is Runtime.ImportModuleError, any other exception
     // at import keeps its own type.
-    for (fixture_name, error_type) in [("init_error", "RuntimeError"), ("import_missing", "Runtime.ImportModuleError")] {
+    for (fixture_name, error_type) in [
+        ("init_error", "RuntimeError"),
+        ("import_missing", "Runtime.ImportModuleError"),
+    ] {
         let sample = cold_start(&python(fixture_name, &fixture(fixture_name))).await;
         assert_eq!(sample.init.status, InitStatus::Error, "{fixture_name}");
         assert!(sample.init.duration_ms.is_none());
         let error = sample.init.error.as_ref().expect("error recorded");
         assert_eq!(error.error_type, error_type, "{fixture_name}: {error:?}");
         assert!(sample.invokes.is_empty());
-        assert!(sample.stderr.text.contains("Traceback"), "{fixture_name}: {}", sample.stderr.text);
-        let line = sample.platform_log.iter().find(|l| l.starts_with("INIT_REPORT")).expect("INIT_REPORT");
-        assert!(line.contains(&format!("Phase: init\tStatus: error\tError Type: {error_type}")), "{line}");
+        assert!(
+            sample.stderr.text.contains("Traceback"),
+            "{fixture_name}: {}",
+            sample.stderr.text
+        );
+        let line = sample
+            .platform_log
+            .iter()
+            .find(|l| l.starts_with("INIT_REPORT"))
+            .expect("INIT_REPORT");
+        assert!(
+            line.contains(&format!("Phase: init\tStatus: error\tError Type: {error_type}")),
+            "{line}"
+        );
         assert_eq!(sample.telemetry[1].record["status"], "error");
         assert!(is_reaped(sample.process.pid as i32));
     }
@@ -162,10 +228,18 @@ async fn init_timeout_kills_the_runtime() {
     spec.init_timeout_ms = 1_000;
     let started = std::time::Instant::now();
     let sample = cold_start(&spec).await;
-    assert!(started.elapsed() < std::time::Duration::from_secs(8), "no hang: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "no hang: {:?}",
+        started.elapsed()
+    );
     assert_eq!(sample.init.status, InitStatus::Timeout);
     assert!(sample.init.elapsed_ms >= 1_000.0, "{}", sample.init.elapsed_ms);
-    let line = sample.platform_log.iter().find(|l| l.starts_with("INIT_REPORT")).expect("INIT_REPORT");
+    let line = sample
+        .platform_log
+        .iter()
+        .find(|l| l.starts_with("INIT_REPORT"))
+        .expect("INIT_REPORT");
     assert!(line.contains("Status: timeout"), "{line}");
     assert!(sample.process.killed_by_emulator);
     assert!(is_reaped(sample.process.pid as i32));
@@ -181,11 +255,22 @@ async fn handler_error_keeps_the_sandbox_alive() {
     for invoke in &sample.invokes {
         assert_eq!(invoke.status, InvokeStatus::Error);
         let error = invoke.error.as_ref().expect("error");
-        assert_eq!((error.error_type.as_str(), error.error_message.as_str()), ("ValueError", "boom"));
+        assert_eq!(
+            (error.error_type.as_str(), error.error_message.as_str()),
+            ("ValueError", "boom")
+        );
         assert!(!error.stack_trace.is_empty());
     }
     assert_eq!(sample.outcome(), "invoke error: ValueError");
-    assert_eq!(sample.telemetry.iter().filter(|e| e.event_type == "platform.runtimeDone").next().expect("runtimeDone").record["status"], "error");
+    assert_eq!(
+        sample
+            .telemetry
+            .iter()
+            .find(|e| e.event_type == "platform.runtimeDone")
+            .expect("runtimeDone")
+            .record["status"],
+        "error"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,9 +281,19 @@ async fn exit_mid_invoke_is_recorded() {
     assert_eq!(sample.invokes.len(), 1, "the sandbox is gone after the crash");
     let invoke = &sample.invokes[0];
     assert_eq!(invoke.status, InvokeStatus::RuntimeExit);
-    assert!(invoke.error.as_ref().expect("error").error_message.contains("exit status 7"));
+    assert!(
+        invoke
+            .error
+            .as_ref()
+            .expect("error")
+            .error_message
+            .contains("exit status 7")
+    );
     assert_eq!(sample.process.exit_code, Some(7));
-    assert!(sample.platform_log.iter().any(|l| l.starts_with("REPORT")), "a failed invoke still has a REPORT line");
+    assert!(
+        sample.platform_log.iter().any(|l| l.starts_with("REPORT")),
+        "a failed invoke still has a REPORT line"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,7 +307,14 @@ async fn invoke_timeout_is_enforced() {
     assert_eq!(sample.invokes.len(), 1);
     assert_eq!(sample.invokes[0].status, InvokeStatus::Timeout);
     assert!(sample.invokes[0].duration_ms >= 1_000.0);
-    assert!(sample.platform_log.iter().any(|l| l.ends_with("Task timed out after 1.00 seconds")), "{:?}", sample.platform_log);
+    assert!(
+        sample
+            .platform_log
+            .iter()
+            .any(|l| l.ends_with("Task timed out after 1.00 seconds")),
+        "{:?}",
+        sample.platform_log
+    );
     assert!(is_reaped(sample.process.pid as i32));
 }
 
@@ -222,7 +324,10 @@ async fn response_over_six_megabytes_is_rejected() {
     spec.invokes = 2;
     let sample = cold_start(&spec).await;
     assert_eq!(sample.invokes[0].status, InvokeStatus::ResponseTooLarge);
-    assert_eq!(sample.invokes[0].error.as_ref().expect("error").error_type, "Function.ResponseSizeTooLarge");
+    assert_eq!(
+        sample.invokes[0].error.as_ref().expect("error").error_type,
+        "Function.ResponseSizeTooLarge"
+    );
     assert!(sample.invokes[0].response_bytes > 6 * 1024 * 1024);
     assert!(sample.runtime_api_problems.iter().any(|p| p.status == 413));
 }
@@ -243,12 +348,26 @@ async fn daemonised_grandchildren_are_killed_and_reaped() {
         let dir = tempfile::tempdir().expect("tempdir");
         let pid_file = dir.path().join("grandchild.pid");
         let mut spec = python("grandchild", &fixture("grandchild"));
-        spec.env.insert("GRANDCHILD_PID_FILE".into(), pid_file.display().to_string());
+        spec.env
+            .insert("GRANDCHILD_PID_FILE".into(), pid_file.display().to_string());
         spec.env.insert("GRANDCHILD_NEW_SESSION".into(), new_session.into());
         for sample in [cold_start(&spec).await, cold_start_unthrottled(&spec).await] {
             assert!(sample.succeeded(), "{}", sample.stderr.text);
-            let pid: i32 = std::fs::read_to_string(&pid_file).expect("pid written").trim().parse().expect("pid");
-            assert!(is_reaped(pid), "grandchild {pid} (new session {new_session}) is still there: {:?} leftovers {}", std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default().lines().take(7).collect::<Vec<_>>(), sample.process.leftover_processes_killed);
+            let pid: i32 = std::fs::read_to_string(&pid_file)
+                .expect("pid written")
+                .trim()
+                .parse()
+                .expect("pid");
+            assert!(
+                is_reaped(pid),
+                "grandchild {pid} (new session {new_session}) is still there: {:?} leftovers {}",
+                std::fs::read_to_string(format!("/proc/{pid}/status"))
+                    .unwrap_or_default()
+                    .lines()
+                    .take(7)
+                    .collect::<Vec<_>>(),
+                sample.process.leftover_processes_killed
+            );
             assert!(sample.process.leftover_processes_killed >= 1);
         }
     }
@@ -275,15 +394,29 @@ def handle(event, context):
     );
     let sample = cold_start(&python("xray", dir.path())).await;
     assert!(sample.succeeded(), "{}", sample.stderr.text);
-    let names: Vec<&str> = sample.xray_documents.iter().filter_map(|d| d.document["name"].as_str()).collect();
+    let names: Vec<&str> = sample
+        .xray_documents
+        .iter()
+        .filter_map(|d| d.document["name"].as_str())
+        .collect();
     assert_eq!(names, ["config", "segment"]);
-    assert!(sample.xray_documents.iter().all(|d| d.received_ms > 0.0 && d.received_ms < sample.init.duration_ms.expect("ok")));
-    assert!(sample.runtime_api_problems.iter().any(|p| p.method == "UDP"), "the garbage datagram is logged");
+    assert!(
+        sample
+            .xray_documents
+            .iter()
+            .all(|d| d.received_ms > 0.0 && d.received_ms < sample.init.duration_ms.expect("ok"))
+    );
+    assert!(
+        sample.runtime_api_problems.iter().any(|p| p.method == "UDP"),
+        "the garbage datagram is logged"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_limit_ends_an_oversized_function() {
-    let dir = python_function("big = bytearray(400 * 1024 * 1024)\nbig[::4096] = b'x' * len(big[::4096])\ndef handle(event, context):\n    return 'ok'\n");
+    let dir = python_function(
+        "big = bytearray(400 * 1024 * 1024)\nbig[::4096] = b'x' * len(big[::4096])\ndef handle(event, context):\n    return 'ok'\n",
+    );
     let mut spec = python("oom", dir.path());
     spec.memory_mb = 128;
     let emulator = init_trace::local::LocalEmulator::new(init_trace::local::EmulatorOptions::default());
@@ -303,7 +436,9 @@ async fn memory_limit_ends_an_oversized_function() {
 async fn cpu_share_follows_memory_size() {
     // Burn CPU at init; under a 128 MB share (0.072 vCPU) wall time must be at least
     // CPU time / share. This is a physical bound of the quota, not a timing guess.
-    let dir = python_function("import time\nend = time.process_time() + 0.05\nwhile time.process_time() < end:\n    pass\ndef handle(event, context):\n    return 'ok'\n");
+    let dir = python_function(
+        "import time\nend = time.process_time() + 0.05\nwhile time.process_time() < end:\n    pass\ndef handle(event, context):\n    return 'ok'\n",
+    );
     let mut spec = python("burn", dir.path());
     spec.memory_mb = 128;
     let sample = cold_start(&spec).await;
@@ -314,7 +449,11 @@ async fn cpu_share_follows_memory_size() {
             let cpu_ms = sample.process.user_cpu_ms + sample.process.system_cpu_ms;
             let init_ms = sample.init.duration_ms.expect("ok");
             assert!(cpu_ms >= 50.0, "{cpu_ms}");
-            assert!(init_ms >= 0.8 * cpu_ms / cgroup.cpu_cores, "init {init_ms} ms for {cpu_ms} ms CPU at {} vCPU", cgroup.cpu_cores);
+            assert!(
+                init_ms >= 0.8 * cpu_ms / cgroup.cpu_cores,
+                "init {init_ms} ms for {cpu_ms} ms CPU at {} vCPU",
+                cgroup.cpu_cores
+            );
         }
         Throttling::Unavailable(reason) => assert!(!reason.is_empty()),
         Throttling::Disabled => panic!("throttling is on by default"),
@@ -329,7 +468,11 @@ async fn cancelling_mid_init_keeps_a_record_and_reaps() {
     let run = tokio::spawn(async move { emulator.cold_start(&spec, 0, cancel).await });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     handle.cancel();
-    let sample = tokio::time::timeout(std::time::Duration::from_secs(5), run).await.expect("stops promptly").expect("task").expect("sample");
+    let sample = tokio::time::timeout(std::time::Duration::from_secs(5), run)
+        .await
+        .expect("stops promptly")
+        .expect("task")
+        .expect("sample");
     assert_eq!(sample.init.status, InitStatus::Interrupted);
     assert!(is_reaped(sample.process.pid as i32));
 }
@@ -344,5 +487,8 @@ async fn missing_executable_is_a_clear_error() {
         .await
         .expect_err("nothing to run");
     let text = err.to_string();
-    assert!(text.contains("nothing") && text.contains("bootstrap") && text.contains("no such executable"), "{text}");
+    assert!(
+        text.contains("nothing") && text.contains("bootstrap") && text.contains("no such executable"),
+        "{text}"
+    );
 }

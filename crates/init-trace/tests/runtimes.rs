@@ -30,12 +30,28 @@ fn awslambdaric_python() -> PathBuf {
     let python = venv.join("bin/python");
     let lock = std::fs::File::create(target_dir().join("venv-awslambdaric.lock")).expect("lock file");
     lock.lock().expect("lock");
-    let ready = Command::new(&python).args(["-c", "import awslambdaric"]).status().is_ok_and(|s| s.success());
+    let ready = Command::new(&python)
+        .args(["-c", "import awslambdaric"])
+        .status()
+        .is_ok_and(|s| s.success());
     if !ready {
         let base = resolve_python("python3").expect("python3");
-        let ok = Command::new(&base.path).args(["-m", "venv", "--clear"]).arg(&venv).status().expect("venv").success()
-            && Command::new(venv.join("bin/pip")).args(["install", "--quiet", "--disable-pip-version-check", AWSLAMBDARIC]).status().expect("pip").success();
-        assert!(ok, "could not install {AWSLAMBDARIC} into {} (run .ci/run, which installs it)", venv.display());
+        let ok = Command::new(&base.path)
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv)
+            .status()
+            .expect("venv")
+            .success()
+            && Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check", AWSLAMBDARIC])
+                .status()
+                .expect("pip")
+                .success();
+        assert!(
+            ok,
+            "could not install {AWSLAMBDARIC} into {} (run .ci/run, which installs it)",
+            venv.display()
+        );
     }
     python
 }
@@ -50,9 +66,17 @@ async fn awslambdaric_runs_unmodified() {
     let sample = cold_start(&spec).await;
     assert!(sample.succeeded(), "{}: {}", sample.outcome(), sample.stderr.text);
     assert_eq!(sample.invokes.len(), spec.invokes as usize);
-    assert!(sample.invokes[0].response_preview.contains("statusCode"), "{}", sample.invokes[0].response_preview);
+    assert!(
+        sample.invokes[0].response_preview.contains("statusCode"),
+        "{}",
+        sample.invokes[0].response_preview
+    );
     assert_eq!(sample.runtime.args[..2], ["-m".to_owned(), "awslambdaric".to_owned()]);
-    assert!(sample.runtime_api_problems.is_empty(), "{:?}", sample.runtime_api_problems);
+    assert!(
+        sample.runtime_api_problems.is_empty(),
+        "{:?}",
+        sample.runtime_api_problems
+    );
 
     // Its init errors come through /runtime/init/error with the header AWS defines.
     let mut broken = python_spec_on(&python, &fixture("import_missing"));
@@ -68,7 +92,10 @@ async fn awslambdaric_runs_unmodified() {
     failing.runtime = RuntimeKind::PythonAwslambdaric;
     let sample = cold_start(&failing).await;
     assert_eq!(sample.invokes[0].status, InvokeStatus::Error);
-    assert_eq!(sample.invokes[0].error.as_ref().expect("error").error_type, "ValueError");
+    assert_eq!(
+        sample.invokes[0].error.as_ref().expect("error").error_type,
+        "ValueError"
+    );
 }
 
 fn python_spec_on(python: &Path, dir: &Path) -> init_trace::spec::FunctionSpec {
@@ -81,7 +108,10 @@ fn rust_function() -> PathBuf {
     let binary = target_dir().join("debug/coldfront-fixture-rust");
     if !binary.is_file() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let status = Command::new(cargo).args(["build", "--quiet", "-p", "coldfront-fixture-rust"]).status().expect("cargo runs");
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "coldfront-fixture-rust"])
+            .status()
+            .expect("cargo runs");
         assert!(status.success(), "building the lambda_runtime fixture failed");
     }
     binary
@@ -100,15 +130,26 @@ async fn lambda_runtime_crate_runs_unmodified() {
     let sample = cold_start(&spec).await;
     assert!(sample.succeeded(), "{}: {}", sample.outcome(), sample.stderr.text);
     assert_eq!(sample.runtime.program, dir.path().join("bootstrap"));
-    let echo: serde_json::Value = serde_json::from_str(&sample.invokes[0].response_preview).expect("small JSON response");
+    let echo: serde_json::Value =
+        serde_json::from_str(&sample.invokes[0].response_preview).expect("small JSON response");
     assert_eq!(echo["echo"]["hello"], "world");
     assert_eq!(echo["request_id"], sample.invokes[0].request_id.as_str());
-    assert!(echo["function_arn"].as_str().expect("arn").ends_with(":function:rust-echo"));
+    assert!(
+        echo["function_arn"]
+            .as_str()
+            .expect("arn")
+            .ends_with(":function:rust-echo")
+    );
     let deadline = echo["deadline_ms"].as_u64().expect("deadline");
     let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).expect("after 1970");
-    assert!(deadline > now_ms && deadline < now_ms + 10_000, "epoch-ms deadline: {deadline} vs now {now_ms}");
+    assert!(
+        deadline > now_ms && deadline < now_ms + 10_000,
+        "epoch-ms deadline: {deadline} vs now {now_ms}"
+    );
     assert!(echo["xray_trace_id"].as_str().expect("trace").starts_with("Root=1-"));
-    assert!(sample.init.duration_ms.expect("ok") < sample.invokes.iter().map(|i| i.duration_ms).sum::<f64>() + 10_000.0);
+    assert!(
+        sample.init.duration_ms.expect("ok") < sample.invokes.iter().map(|i| i.duration_ms).sum::<f64>() + 10_000.0
+    );
 
     spec.event = r#"{"fail":true}"#.to_owned();
     spec.invokes = 1;
@@ -130,13 +171,19 @@ async fn init_duration_agrees_with_the_runtimes_own_clock() {
         spec.env.insert("CLOCK_FILE".into(), clock_file.display().to_string());
         let sample = cold_start_unthrottled(&spec).await;
         assert!(sample.succeeded(), "{}", sample.stderr.text);
-        let first: serde_json::Value = serde_json::from_slice(&std::fs::read(&clock_file).expect("clock file")).expect("json");
+        let first: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&clock_file).expect("clock file")).expect("json");
         let next_path = PathBuf::from(format!("{}.next", clock_file.display()));
-        let next: serde_json::Value = serde_json::from_slice(&std::fs::read(&next_path).expect("clock .next file")).expect("json");
+        let next: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&next_path).expect("clock .next file")).expect("json");
         let spawn_ns = sample.init.spawn_monotonic_ns;
         let t_first = first["t_first_ns"].as_u64().expect("t_first_ns");
         let t_before_next = next["t_before_next_ns"].as_u64().expect("t_before_next_ns");
-        assert_eq!(first["pid"].as_u64(), Some(u64::from(sample.process.pid)), "round {round}");
+        assert_eq!(
+            first["pid"].as_u64(),
+            Some(u64::from(sample.process.pid)),
+            "round {round}"
+        );
         assert!(t_first > spawn_ns, "the process ran after the spawn timestamp");
         assert!(t_before_next < sample.init.ready_monotonic_ns.expect("ready"));
         let runtime_view_ms = (t_before_next - spawn_ns) as f64 / 1e6;
@@ -146,5 +193,8 @@ async fn init_duration_agrees_with_the_runtimes_own_clock() {
     gaps_ms.sort_by(f64::total_cmp);
     let median_gap = gaps_ms[gaps_ms.len() / 2];
     eprintln!("emulator − runtime clock gaps (ms): {gaps_ms:?}");
-    assert!((0.0..2.0).contains(&median_gap), "emulator − runtime clock gaps (ms): {gaps_ms:?}");
+    assert!(
+        (0.0..2.0).contains(&median_gap),
+        "emulator − runtime clock gaps (ms): {gaps_ms:?}"
+    );
 }

@@ -24,7 +24,10 @@ pub(crate) mod exit {
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COLDFRONT_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("COLDFRONT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::env::var_os("NO_COLOR").is_none())
         .init();

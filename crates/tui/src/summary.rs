@@ -32,7 +32,11 @@ pub(crate) struct FunctionSummary {
 
 impl FunctionSummary {
     pub(crate) fn of(function: &str, samples: &[&ColdStartSample]) -> Self {
-        let init: Vec<f64> = samples.iter().filter(|s| s.init.status == InitStatus::Success).filter_map(|s| s.init.duration_ms).collect();
+        let init: Vec<f64> = samples
+            .iter()
+            .filter(|s| s.init.status == InitStatus::Success)
+            .filter_map(|s| s.init.duration_ms)
+            .collect();
         let invoke_ms = |cold: bool| -> Vec<f64> {
             samples
                 .iter()
@@ -57,7 +61,11 @@ impl FunctionSummary {
             init: Summary::of(&init),
             cold_invoke: Summary::of(&invoke_ms(true)),
             warm_invoke: Summary::of(&invoke_ms(false)),
-            max_memory_used_mb: samples.iter().flat_map(|s| s.invokes.iter()).map(|i| i.max_memory_used_mb).max(),
+            max_memory_used_mb: samples
+                .iter()
+                .flat_map(|s| s.invokes.iter())
+                .map(|i| i.max_memory_used_mb)
+                .max(),
             throttling: first.map_or(Throttling::Disabled, |s| s.sandbox.throttling.clone()),
             cpu_cores: first.and_then(|s| s.sandbox.cgroup.as_ref()).map(|c| c.cpu_cores),
         }
@@ -66,7 +74,10 @@ impl FunctionSummary {
     /// The hyperfine-style text block.
     pub(crate) fn render(&self) -> String {
         let mut out = String::new();
-        let runtime = self.interpreter_version.as_ref().map_or_else(|| self.runtime_program.clone(), |v| format!("python {v}"));
+        let runtime = self
+            .interpreter_version
+            .as_ref()
+            .map_or_else(|| self.runtime_program.clone(), |v| format!("python {v}"));
         let cpu = match (&self.throttling, self.cpu_cores) {
             (Throttling::Applied, Some(cores)) => format!("{cores:.2} vCPU"),
             (Throttling::Disabled, _) => "unthrottled (--no-throttle)".to_owned(),
@@ -75,17 +86,44 @@ impl FunctionSummary {
         let _ = writeln!(out, "{}  ({runtime}, {} MB, {cpu})", self.function, self.memory_mb);
         match &self.init {
             Some(s) => {
-                let _ = writeln!(out, "  Init Duration (mean ± σ):  {:>10} ± {:>9}    [median: {}]", format_ms(s.mean_ms), format_ms(s.stddev_ms), format_ms(s.median_ms));
-                let _ = writeln!(out, "  Range (min … max):         {:>10} … {:>9}    {} cold starts", format_ms(s.min_ms), format_ms(s.max_ms), s.n);
-                let _ = writeln!(out, "  Percentiles:               p90 {}   p99 {}", format_ms(s.p90_ms), format_ms(s.p99_ms));
+                let _ = writeln!(
+                    out,
+                    "  Init Duration (mean ± σ):  {:>10} ± {:>9}    [median: {}]",
+                    format_ms(s.mean_ms),
+                    format_ms(s.stddev_ms),
+                    format_ms(s.median_ms)
+                );
+                let _ = writeln!(
+                    out,
+                    "  Range (min … max):         {:>10} … {:>9}    {} cold starts",
+                    format_ms(s.min_ms),
+                    format_ms(s.max_ms),
+                    s.n
+                );
+                let _ = writeln!(
+                    out,
+                    "  Percentiles:               p90 {}   p99 {}",
+                    format_ms(s.p90_ms),
+                    format_ms(s.p99_ms)
+                );
             }
             None => {
-                let _ = writeln!(out, "  Init Duration: no successful INIT in {} cold starts", self.cold_starts);
+                let _ = writeln!(
+                    out,
+                    "  Init Duration: no successful INIT in {} cold starts",
+                    self.cold_starts
+                );
             }
         }
         for (label, summary) in [("Cold invoke", &self.cold_invoke), ("Warm invoke", &self.warm_invoke)] {
             if let Some(s) = summary {
-                let _ = writeln!(out, "  {label} (mean ± σ):    {:>10} ± {:>9}    n = {}", format_ms(s.mean_ms), format_ms(s.stddev_ms), s.n);
+                let _ = writeln!(
+                    out,
+                    "  {label} (mean ± σ):    {:>10} ± {:>9}    n = {}",
+                    format_ms(s.mean_ms),
+                    format_ms(s.stddev_ms),
+                    s.n
+                );
             }
         }
         if let Some(mb) = self.max_memory_used_mb {
@@ -94,7 +132,12 @@ impl FunctionSummary {
         if self.failures.is_empty() {
             let _ = writeln!(out, "  Failures:                  none");
         } else {
-            let _ = writeln!(out, "  Failures:                  {} of {}", self.cold_starts - self.succeeded, self.cold_starts);
+            let _ = writeln!(
+                out,
+                "  Failures:                  {} of {}",
+                self.cold_starts - self.succeeded,
+                self.cold_starts
+            );
             for (outcome, count) in &self.failures {
                 let _ = writeln!(out, "    {count} × {outcome}");
             }
@@ -106,7 +149,10 @@ impl FunctionSummary {
 /// "A ran 1.23 ± 0.04 times faster than B", by mean Init Duration with error propagation
 /// (as hyperfine computes it).
 pub(crate) fn comparison(summaries: &[FunctionSummary]) -> Option<String> {
-    let mut measured: Vec<(&str, &Summary)> = summaries.iter().filter_map(|f| f.init.as_ref().map(|s| (f.function.as_str(), s))).collect();
+    let mut measured: Vec<(&str, &Summary)> = summaries
+        .iter()
+        .filter_map(|f| f.init.as_ref().map(|s| (f.function.as_str(), s)))
+        .collect();
     if measured.len() < 2 {
         return None;
     }
@@ -116,7 +162,11 @@ pub(crate) fn comparison(summaries: &[FunctionSummary]) -> Option<String> {
     for (name, s) in &measured[1..] {
         let ratio = s.mean_ms / best.mean_ms;
         let sigma = ratio * ((s.stddev_ms / s.mean_ms).powi(2) + (best.stddev_ms / best.mean_ms).powi(2)).sqrt();
-        let _ = writeln!(out, "    {ratio:.2} ± {sigma:.2} times faster than {name}  (difference {} in means)", format_ms(s.mean_ms - best.mean_ms));
+        let _ = writeln!(
+            out,
+            "    {ratio:.2} ± {sigma:.2} times faster than {name}  (difference {} in means)",
+            format_ms(s.mean_ms - best.mean_ms)
+        );
     }
     Some(out)
 }

@@ -37,26 +37,44 @@ fn spawn_to_exit_ms(launch: &LaunchCommand) -> anyhow::Result<f64> {
         .with_context(|| format!("cannot spawn {}", launch.program.display()))?;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     if !status.status.success() {
-        bail!("{} failed: {}", launch.program.display(), String::from_utf8_lossy(&status.stderr));
+        bail!(
+            "{} failed: {}",
+            launch.program.display(),
+            String::from_utf8_lossy(&status.stderr)
+        );
     }
     Ok(elapsed_ms)
 }
 
-pub(crate) async fn run(options: &Options, measures: &mut BTreeMap<String, Measure>, details: &mut BTreeMap<String, serde_json::Value>) -> anyhow::Result<()> {
+pub(crate) async fn run(
+    options: &Options,
+    measures: &mut BTreeMap<String, Measure>,
+    details: &mut BTreeMap<String, serde_json::Value>,
+) -> anyhow::Result<()> {
     let (warmup, n) = if options.quick { (3, 20) } else { (5, 60) };
     let specs = SpecSet::bundled()?;
     let mut control = specs.get("control")?.clone();
     control.invokes = 1;
-    let emulator = LocalEmulator::new(EmulatorOptions { throttle: false, ..EmulatorOptions::default() });
+    let emulator = LocalEmulator::new(EmulatorOptions {
+        throttle: false,
+        ..EmulatorOptions::default()
+    });
     let tmp = std::env::temp_dir().join(format!("coldfront-bench-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
     let plan = emulator.launch_plan(&control, "127.0.0.1:9", "127.0.0.1:2000", &tmp)?;
     let mut bare = plan.command.clone();
-    bare.env.push(("COLDFRONT_BOOTSTRAP_EXIT_BEFORE_NEXT".to_owned(), "1".to_owned()));
+    bare.env
+        .push(("COLDFRONT_BOOTSTRAP_EXIT_BEFORE_NEXT".to_owned(), "1".to_owned()));
     let mut import_only = plan.command.clone();
-    import_only.args = vec!["-c".to_owned(), "import sys, os; sys.path.insert(0, os.getcwd()); import handler; os._exit(0)".to_owned()];
+    import_only.args = vec![
+        "-c".to_owned(),
+        "import sys, os; sys.path.insert(0, os.getcwd()); import handler; os._exit(0)".to_owned(),
+    ];
 
-    eprintln!("emulator overhead: control function, {warmup} warm-up + {n} interleaved rounds ({})", plan.runtime.program.display());
+    eprintln!(
+        "emulator overhead: control function, {warmup} warm-up + {n} interleaved rounds ({})",
+        plan.runtime.program.display()
+    );
     let mut init_ms = Vec::new();
     let mut sample_wall_ms = Vec::new();
     let mut bare_ms = Vec::new();
@@ -68,7 +86,11 @@ pub(crate) async fn run(options: &Options, measures: &mut BTreeMap<String, Measu
         let sample = emulator.cold_start(&control, round as u64, Cancel::never()).await?;
         let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
         if !sample.succeeded() {
-            bail!("control failed under the emulator: {}\n{}", sample.outcome(), sample.stderr.text);
+            bail!(
+                "control failed under the emulator: {}\n{}",
+                sample.outcome(),
+                sample.stderr.text
+            );
         }
         let bare_round = spawn_to_exit_ms(&bare)?;
         let import_round = spawn_to_exit_ms(&import_only)?;
@@ -87,15 +109,32 @@ pub(crate) async fn run(options: &Options, measures: &mut BTreeMap<String, Measu
     let _ = std::fs::remove_dir_all(&tmp);
 
     let summary = |values: &[f64]| Summary::of(values).context("no measurements");
-    let (init, wall, bare_s, import_s) = (summary(&init_ms)?, summary(&sample_wall_ms)?, summary(&bare_ms)?, summary(&import_ms)?);
+    let (init, wall, bare_s, import_s) = (
+        summary(&init_ms)?,
+        summary(&sample_wall_ms)?,
+        summary(&bare_ms)?,
+        summary(&import_ms)?,
+    );
     let overhead = init.median_ms / bare_s.median_ms;
-    let emulator_rate = n as f64 / (sample_wall_ms.iter().sum::<f64>() / 1000.0);
-    let bare_rate = n as f64 / (bare_ms.iter().sum::<f64>() / 1000.0);
-    measures.insert("emulator_overhead_ratio".to_owned(), Measure::at_most(overhead, "ratio", 1.05));
-    measures.insert("emulator_cold_start_rate_ratio".to_owned(), Measure::at_least(emulator_rate / bare_rate, "ratio", 0.90));
-    measures.insert("emulator_cold_starts_per_s".to_owned(), Measure::info(emulator_rate, "1/s"));
+    let emulator_rate = f64::from(n) / (sample_wall_ms.iter().sum::<f64>() / 1000.0);
+    let bare_rate = f64::from(n) / (bare_ms.iter().sum::<f64>() / 1000.0);
+    measures.insert(
+        "emulator_overhead_ratio".to_owned(),
+        Measure::at_most(overhead, "ratio", 1.05),
+    );
+    measures.insert(
+        "emulator_cold_start_rate_ratio".to_owned(),
+        Measure::at_least(emulator_rate / bare_rate, "ratio", 0.90),
+    );
+    measures.insert(
+        "emulator_cold_starts_per_s".to_owned(),
+        Measure::info(emulator_rate, "1/s"),
+    );
     measures.insert("bare_spawns_per_s".to_owned(), Measure::info(bare_rate, "1/s"));
-    measures.insert("bundled_bootstrap_overhead_ms".to_owned(), Measure::info(bare_s.median_ms - import_s.median_ms, "ms"));
+    measures.insert(
+        "bundled_bootstrap_overhead_ms".to_owned(),
+        Measure::info(bare_s.median_ms - import_s.median_ms, "ms"),
+    );
     details.insert(
         "emulator".to_owned(),
         json!({

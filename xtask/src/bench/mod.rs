@@ -28,15 +28,30 @@ pub(crate) struct Measure {
 
 impl Measure {
     pub(crate) fn at_most(value: f64, unit: &'static str, limit: f64) -> Self {
-        Self { value, unit, target: Some(format!("<= {limit}")), pass: Some(value <= limit) }
+        Self {
+            value,
+            unit,
+            target: Some(format!("<= {limit}")),
+            pass: Some(value <= limit),
+        }
     }
 
     pub(crate) fn at_least(value: f64, unit: &'static str, limit: f64) -> Self {
-        Self { value, unit, target: Some(format!(">= {limit}")), pass: Some(value >= limit) }
+        Self {
+            value,
+            unit,
+            target: Some(format!(">= {limit}")),
+            pass: Some(value >= limit),
+        }
     }
 
     pub(crate) fn info(value: f64, unit: &'static str) -> Self {
-        Self { value, unit, target: None, pass: None }
+        Self {
+            value,
+            unit,
+            target: None,
+            pass: None,
+        }
     }
 }
 
@@ -60,34 +75,52 @@ struct Results {
 }
 
 fn read_trimmed(path: &str) -> String {
-    std::fs::read_to_string(path).map(|s| s.trim().to_owned()).unwrap_or_default()
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
 }
 
 fn host() -> Host {
     let cpuinfo = read_trimmed("/proc/cpuinfo");
     Host {
         hostname: read_trimmed("/proc/sys/kernel/hostname"),
-        cpu_model: cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).and_then(|l| l.split(':').nth(1)).map_or_else(String::new, |m| m.trim().to_owned()),
+        cpu_model: cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name"))
+            .and_then(|l| l.split(':').nth(1))
+            .map_or_else(String::new, |m| m.trim().to_owned()),
         cpus: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         kernel: read_trimmed("/proc/sys/kernel/osrelease"),
     }
 }
 
 fn git_revision() -> String {
-    let run = |args: &[&str]| std::process::Command::new("git").args(args).output().ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
     let revision = run(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
     let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     if dirty { format!("{revision}-dirty") } else { revision }
 }
 
 fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the workspace").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is inside the workspace")
+        .to_path_buf()
 }
 
 /// Runs every benchmark; `Ok(false)` when a target was missed.
 pub(crate) fn run(options: &Options) -> anyhow::Result<bool> {
     if cfg!(debug_assertions) {
-        eprintln!("warning: xtask was built without optimisations; the emulator's own overhead is overstated (use `cargo xtask`, which builds --release)");
+        eprintln!(
+            "warning: xtask was built without optimisations; the emulator's own overhead is overstated (use `cargo xtask`, which builds --release)"
+        );
     }
     let mut measures = BTreeMap::new();
     let mut details = BTreeMap::new();
@@ -102,13 +135,20 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<bool> {
         measures,
         details,
     };
-    let out = options.out.clone().unwrap_or_else(|| workspace_root().join("target/bench/results.json"));
+    let out = options
+        .out
+        .clone()
+        .unwrap_or_else(|| workspace_root().join("target/bench/results.json"));
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(&out, serde_json::to_string_pretty(&results)? + "\n").with_context(|| format!("cannot write {}", out.display()))?;
+    std::fs::write(&out, serde_json::to_string_pretty(&results)? + "\n")
+        .with_context(|| format!("cannot write {}", out.display()))?;
 
-    println!("\n{:<44} {:>12} {:<8} {:>10}  result", "measure", "value", "unit", "target");
+    println!(
+        "\n{:<44} {:>12} {:<8} {:>10}  result",
+        "measure", "value", "unit", "target"
+    );
     let mut all_pass = true;
     for (name, m) in &results.measures {
         let verdict = match m.pass {
@@ -119,7 +159,12 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<bool> {
             }
             None => "info",
         };
-        println!("{name:<44} {:>12.3} {:<8} {:>10}  {verdict}", m.value, m.unit, m.target.as_deref().unwrap_or("-"));
+        println!(
+            "{name:<44} {:>12.3} {:<8} {:>10}  {verdict}",
+            m.value,
+            m.unit,
+            m.target.as_deref().unwrap_or("-")
+        );
     }
     println!("\nwritten to {}", out.display());
     Ok(all_pass)

@@ -42,7 +42,8 @@ fn write(path: &Path, value: &str) -> Result<(), String> {
 }
 
 fn try_v2(root: &Path) -> Result<PathBuf, String> {
-    let controllers = std::fs::read_to_string(root.join("cgroup.controllers")).map_err(|e| format!("{}: {e}", root.display()))?;
+    let controllers =
+        std::fs::read_to_string(root.join("cgroup.controllers")).map_err(|e| format!("{}: {e}", root.display()))?;
     for needed in ["cpu", "memory"] {
         if !controllers.split_whitespace().any(|c| c == needed) {
             return Err(format!("cgroup v2 at {} lacks the {needed} controller", root.display()));
@@ -81,7 +82,11 @@ impl CgroupSupport {
 
     /// As [`detect`](Self::detect), under another root (for tests).
     pub fn detect_at(root: &Path) -> Self {
-        let v2_root = if root.join("cgroup.controllers").exists() { Some(root.to_path_buf()) } else { None };
+        let v2_root = if root.join("cgroup.controllers").exists() {
+            Some(root.to_path_buf())
+        } else {
+            None
+        };
         let mut reasons = Vec::new();
         if let Some(v2) = v2_root {
             match try_v2(&v2) {
@@ -90,7 +95,10 @@ impl CgroupSupport {
             }
         }
         match try_v1(root) {
-            Ok((cpu_parent, memory_parent)) => Self::V1 { cpu_parent, memory_parent },
+            Ok((cpu_parent, memory_parent)) => Self::V1 {
+                cpu_parent,
+                memory_parent,
+            },
             Err(reason) => {
                 reasons.push(reason);
                 Self::Unavailable(reasons.join("; "))
@@ -139,7 +147,15 @@ impl SandboxCgroup {
             CgroupSupport::V2 { parent } => {
                 let dir = parent.join(name);
                 make(&dir)?;
-                let group = Self { version: 2, dirs: vec![dir.clone()], memory_dir: dir.clone(), cpu_cores, memory_limit_mb: limit_memory_mb, oom_kills_before: 0, spawner: None };
+                let group = Self {
+                    version: 2,
+                    dirs: vec![dir.clone()],
+                    memory_dir: dir.clone(),
+                    cpu_cores,
+                    memory_limit_mb: limit_memory_mb,
+                    oom_kills_before: 0,
+                    spawner: None,
+                };
                 if limit_memory_mb.is_none() {
                     return Ok(group);
                 }
@@ -149,11 +165,22 @@ impl SandboxCgroup {
                 let _ = std::fs::write(dir.join("memory.swap.max"), "0");
                 Ok(group)
             }
-            CgroupSupport::V1 { cpu_parent, memory_parent } => {
+            CgroupSupport::V1 {
+                cpu_parent,
+                memory_parent,
+            } => {
                 let cpu = cpu_parent.join(name);
                 let memory = memory_parent.join(name);
                 make(&cpu)?;
-                let mut group = Self { version: 1, dirs: vec![cpu.clone()], memory_dir: memory.clone(), cpu_cores, memory_limit_mb: limit_memory_mb, oom_kills_before: 0, spawner: None };
+                let mut group = Self {
+                    version: 1,
+                    dirs: vec![cpu.clone()],
+                    memory_dir: memory.clone(),
+                    cpu_cores,
+                    memory_limit_mb: limit_memory_mb,
+                    oom_kills_before: 0,
+                    spawner: None,
+                };
                 make(&memory)?;
                 group.dirs.push(memory.clone());
                 if limit_memory_mb.is_none() {
@@ -218,14 +245,26 @@ impl SandboxCgroup {
 
     /// Peak memory including page cache, in kB.
     pub(crate) fn memory_peak_kb(&self) -> Option<u64> {
-        let file = if self.version == 2 { "memory.peak" } else { "memory.max_usage_in_bytes" };
-        let bytes: u64 = std::fs::read_to_string(self.memory_dir.join(file)).ok()?.trim().parse().ok()?;
+        let file = if self.version == 2 {
+            "memory.peak"
+        } else {
+            "memory.max_usage_in_bytes"
+        };
+        let bytes: u64 = std::fs::read_to_string(self.memory_dir.join(file))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
         Some(bytes / 1024)
     }
 
     /// The group's cumulative OOM-kill count.
     fn oom_kill_count(&self) -> u64 {
-        let file = if self.version == 2 { "memory.events" } else { "memory.oom_control" };
+        let file = if self.version == 2 {
+            "memory.events"
+        } else {
+            "memory.oom_control"
+        };
         std::fs::read_to_string(self.memory_dir.join(file))
             .unwrap_or_default()
             .lines()
@@ -245,7 +284,11 @@ impl SandboxCgroup {
         if !self.pids().is_empty() {
             return false;
         }
-        let peak = if self.version == 2 { "memory.peak" } else { "memory.max_usage_in_bytes" };
+        let peak = if self.version == 2 {
+            "memory.peak"
+        } else {
+            "memory.max_usage_in_bytes"
+        };
         // Resetting memory.peak needs Linux 6.12 on v2; where it fails the group is not
         // reused, so a stale peak is never reported.
         if self.memory_limit_mb.is_some() && std::fs::write(self.memory_dir.join(peak), "0").is_err() {
@@ -302,7 +345,10 @@ mod tests {
             let (quota, period) = cfs_quota_period_us(cores);
             assert!(quota >= 1_000, "{memory_mb} MB: quota {quota}");
             let granted = quota as f64 / period as f64;
-            assert!((granted - cores).abs() / cores < 0.01, "{memory_mb} MB: {granted} vs {cores}");
+            assert!(
+                (granted - cores).abs() / cores < 0.01,
+                "{memory_mb} MB: {granted} vs {cores}"
+            );
         }
     }
 
@@ -326,18 +372,24 @@ pub(crate) struct CgroupPool {
 
 impl CgroupPool {
     /// An idle group with this limit, or a new one.
-    pub(crate) fn acquire(&self, support: &CgroupSupport, name: &str, limit_memory_mb: Option<u32>) -> Result<SandboxCgroup, String> {
+    pub(crate) fn acquire(
+        &self,
+        support: &CgroupSupport,
+        name: &str,
+        limit_memory_mb: Option<u32>,
+    ) -> Result<SandboxCgroup, String> {
         let reused = {
             let mut idle = self.idle.lock().expect("cgroup pool lock");
-            idle.iter().position(|g| g.memory_limit_mb == limit_memory_mb).map(|i| idle.swap_remove(i))
+            idle.iter()
+                .position(|g| g.memory_limit_mb == limit_memory_mb)
+                .map(|i| idle.swap_remove(i))
         };
-        match reused {
-            Some(group) => Ok(group),
-            None => {
-                let mut group = SandboxCgroup::create(support, name, limit_memory_mb)?;
-                group.start_spawner();
-                Ok(group)
-            }
+        if let Some(group) = reused {
+            Ok(group)
+        } else {
+            let mut group = SandboxCgroup::create(support, name, limit_memory_mb)?;
+            group.start_spawner();
+            Ok(group)
         }
     }
 

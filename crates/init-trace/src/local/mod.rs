@@ -29,8 +29,8 @@ pub use xray::{Datagram, parse_datagram};
 use crate::clock::{WallAnchor, monotonic_ns, ms_between};
 use crate::interpreter::{InterpreterError, clean_python, resolve_python};
 use crate::sample::{
-    ApiProblem, ColdStartSample, FunctionError, InitRecord, InitStatus, InvokeRecord, InvokeStatus, ProcessRecord, RuntimeInfo,
-    SAMPLE_SCHEMA_VERSION, SandboxRecord, Throttling,
+    ApiProblem, ColdStartSample, FunctionError, InitRecord, InitStatus, InvokeRecord, InvokeStatus, ProcessRecord,
+    RuntimeInfo, SAMPLE_SCHEMA_VERSION, SandboxRecord, Throttling,
 };
 use crate::spec::{FunctionSpec, RuntimeKind};
 use crate::telemetry::{self, ReportMetrics, TelemetryEvent};
@@ -160,20 +160,30 @@ impl Drop for SandboxGuard {
         }
         // Removing the sandbox's files is cleanup, not measurement: nobody waits for it.
         let tmp_dir = std::mem::take(&mut self.tmp_dir);
-        let _ = std::thread::Builder::new().name("coldfront-cleanup".to_owned()).spawn(move || std::fs::remove_dir_all(tmp_dir));
+        let _ = std::thread::Builder::new()
+            .name("coldfront-cleanup".to_owned())
+            .spawn(move || std::fs::remove_dir_all(tmp_dir));
     }
 }
 
 fn sandbox_tmp_dir() -> std::io::Result<PathBuf> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!("coldfront-sandbox-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+    let dir = std::env::temp_dir().join(format!(
+        "coldfront-sandbox-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
 
 fn log_stream_name() -> String {
-    format!("{}/[$LATEST]{}", chrono::Utc::now().format("%Y/%m/%d"), ids::segment_id() + &ids::segment_id())
+    format!(
+        "{}/[$LATEST]{}",
+        chrono::Utc::now().format("%Y/%m/%d"),
+        ids::segment_id() + &ids::segment_id()
+    )
 }
 
 /// Everything a cold start accumulates before it becomes a sample.
@@ -192,7 +202,13 @@ impl Recorder {
 
     fn problem(&mut self, at_ns: u64, method: String, path: String, status: u16, message: String) {
         tracing::warn!("runtime API: {method} {path} → {status}: {message}");
-        self.problems.push(ApiProblem { at_ms: ms_between(self.spawn_ns, at_ns), method, path, status, message });
+        self.problems.push(ApiProblem {
+            at_ms: ms_between(self.spawn_ns, at_ns),
+            method,
+            path,
+            status,
+            message,
+        });
     }
 }
 
@@ -207,7 +223,11 @@ impl LocalEmulator {
     /// An emulator; detects cgroup support once when throttling is on.
     pub fn new(options: EmulatorOptions) -> Self {
         process::become_subreaper();
-        Self { cgroups: Some(CgroupSupport::detect()), options, pool: cgroup::CgroupPool::default() }
+        Self {
+            cgroups: Some(CgroupSupport::detect()),
+            options,
+            pool: cgroup::CgroupPool::default(),
+        }
     }
 
     /// Whether functions will be throttled, and if not, why.
@@ -228,10 +248,28 @@ impl LocalEmulator {
     /// Resolves how a function's runtime is started, without starting it. The environment
     /// is Lambda's, with `runtime_api` and `xray_daemon` (`host:port`) and `tmp_dir` filled
     /// in; the benchmark uses this to spawn the very same command without a server.
-    pub fn launch_plan(&self, spec: &FunctionSpec, runtime_api: &str, xray_daemon: &str, tmp_dir: &Path) -> Result<LaunchPlan, EmulatorError> {
-        let launch_error = |program: &Path, reason: String| EmulatorError::Launch { function: spec.name.clone(), program: program.to_owned(), reason };
-        let needs_python = spec.runtime != RuntimeKind::Provided || spec.command.as_ref().is_some_and(|c| c.iter().any(|a| a.contains("{python}")));
-        let mut python = if needs_python { Some(resolve_python(&spec.interpreter)?) } else { None };
+    pub fn launch_plan(
+        &self,
+        spec: &FunctionSpec,
+        runtime_api: &str,
+        xray_daemon: &str,
+        tmp_dir: &Path,
+    ) -> Result<LaunchPlan, EmulatorError> {
+        let launch_error = |program: &Path, reason: String| EmulatorError::Launch {
+            function: spec.name.clone(),
+            program: program.to_owned(),
+            reason,
+        };
+        let needs_python = spec.runtime != RuntimeKind::Provided
+            || spec
+                .command
+                .as_ref()
+                .is_some_and(|c| c.iter().any(|a| a.contains("{python}")));
+        let mut python = if needs_python {
+            Some(resolve_python(&spec.interpreter)?)
+        } else {
+            None
+        };
         if spec.runtime == RuntimeKind::Python && !spec.site_packages {
             python = match python {
                 Some(base) => Some(clean_python(&base, &bundled::cache_root())?),
@@ -241,22 +279,44 @@ impl LocalEmulator {
         let bootstrap_dir;
         let (program, args, runtime_version) = match (&spec.command, spec.runtime) {
             (Some(command), _) => {
-                let expand = |s: &str| python.as_ref().map_or_else(|| s.to_owned(), |p| s.replace("{python}", &p.path.to_string_lossy()));
+                let expand = |s: &str| {
+                    python
+                        .as_ref()
+                        .map_or_else(|| s.to_owned(), |p| s.replace("{python}", &p.path.to_string_lossy()))
+                };
                 let program = PathBuf::from(expand(&command[0]));
-                let program = if program.is_relative() && program.components().count() > 1 { spec.code_dir.join(program) } else { program };
+                let program = if program.is_relative() && program.components().count() > 1 {
+                    spec.code_dir.join(program)
+                } else {
+                    program
+                };
                 bootstrap_dir = spec.code_dir.clone();
-                (program, command[1..].iter().map(|a| expand(a)).collect(), "provided:local".to_owned())
+                (
+                    program,
+                    command[1..].iter().map(|a| expand(a)).collect(),
+                    "provided:local".to_owned(),
+                )
             }
             (None, RuntimeKind::Python) => {
                 let python = python.as_ref().expect("resolved above");
                 let bootstrap = bundled::compiled_python_bootstrap(&python.path)?;
-                bootstrap_dir = bootstrap.parent().map_or_else(|| spec.code_dir.clone(), Path::to_path_buf);
-                (python.path.clone(), vec![bootstrap.to_string_lossy().into_owned()], format!("python:{}.local", python.major_minor()))
+                bootstrap_dir = bootstrap
+                    .parent()
+                    .map_or_else(|| spec.code_dir.clone(), Path::to_path_buf);
+                (
+                    python.path.clone(),
+                    vec![bootstrap.to_string_lossy().into_owned()],
+                    format!("python:{}.local", python.major_minor()),
+                )
             }
             (None, RuntimeKind::PythonAwslambdaric) => {
                 let python = python.as_ref().expect("resolved above");
                 bootstrap_dir = spec.code_dir.clone();
-                (python.path.clone(), vec!["-m".to_owned(), "awslambdaric".to_owned(), spec.handler.clone()], format!("python:{}.awslambdaric", python.major_minor()))
+                (
+                    python.path.clone(),
+                    vec!["-m".to_owned(), "awslambdaric".to_owned(), spec.handler.clone()],
+                    format!("python:{}.awslambdaric", python.major_minor()),
+                )
             }
             (None, RuntimeKind::Provided) => {
                 bootstrap_dir = spec.code_dir.clone();
@@ -264,13 +324,23 @@ impl LocalEmulator {
             }
         };
         if program.components().count() > 1 && !process::is_executable(&program) {
-            return Err(launch_error(&program, "no such executable file (check `command`, or `chmod +x` the bootstrap)".to_owned()));
+            return Err(launch_error(
+                &program,
+                "no such executable file (check `command`, or `chmod +x` the bootstrap)".to_owned(),
+            ));
         }
-        let path_dirs = python.as_ref().and_then(|p| p.path.parent()).map(|d| format!("{}:", d.display())).unwrap_or_default();
+        let path_dirs = python
+            .as_ref()
+            .and_then(|p| p.path.parent())
+            .map(|d| format!("{}:", d.display()))
+            .unwrap_or_default();
         let mut env: Vec<(String, String)> = vec![
             ("_HANDLER".into(), spec.handler.clone()),
             ("LAMBDA_TASK_ROOT".into(), spec.code_dir.to_string_lossy().into_owned()),
-            ("LAMBDA_RUNTIME_DIR".into(), bootstrap_dir.to_string_lossy().into_owned()),
+            (
+                "LAMBDA_RUNTIME_DIR".into(),
+                bootstrap_dir.to_string_lossy().into_owned(),
+            ),
             ("AWS_LAMBDA_RUNTIME_API".into(), runtime_api.to_owned()),
             ("AWS_LAMBDA_FUNCTION_NAME".into(), spec.name.clone()),
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), spec.memory_mb.to_string()),
@@ -281,16 +351,28 @@ impl LocalEmulator {
             ("AWS_REGION".into(), self.options.region.clone()),
             ("AWS_DEFAULT_REGION".into(), self.options.region.clone()),
             ("AWS_XRAY_DAEMON_ADDRESS".into(), xray_daemon.to_owned()),
-            ("_AWS_XRAY_DAEMON_ADDRESS".into(), xray_daemon.rsplit_once(':').map_or(xray_daemon, |(h, _)| h).to_owned()),
-            ("_AWS_XRAY_DAEMON_PORT".into(), xray_daemon.rsplit_once(':').map_or("2000", |(_, p)| p).to_owned()),
+            (
+                "_AWS_XRAY_DAEMON_ADDRESS".into(),
+                xray_daemon.rsplit_once(':').map_or(xray_daemon, |(h, _)| h).to_owned(),
+            ),
+            (
+                "_AWS_XRAY_DAEMON_PORT".into(),
+                xray_daemon.rsplit_once(':').map_or("2000", |(_, p)| p).to_owned(),
+            ),
             ("AWS_XRAY_CONTEXT_MISSING".into(), "LOG_ERROR".into()),
             ("TZ".into(), ":UTC".into()),
             ("LANG".into(), "en_US.UTF-8".into()),
-            ("PATH".into(), format!("{path_dirs}/usr/local/bin:/usr/bin:/bin:/opt/bin")),
+            (
+                "PATH".into(),
+                format!("{path_dirs}/usr/local/bin:/usr/bin:/bin:/opt/bin"),
+            ),
             ("TMPDIR".into(), tmp_dir.to_string_lossy().into_owned()),
         ];
         if let Some(python) = &python {
-            env.push(("AWS_EXECUTION_ENV".into(), format!("AWS_Lambda_python{}", python.major_minor())));
+            env.push((
+                "AWS_EXECUTION_ENV".into(),
+                format!("AWS_Lambda_python{}", python.major_minor()),
+            ));
             // Lambda's task root is read-only, so Python cannot cache bytecode there either.
             env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
             env.push(("PYTHONUNBUFFERED".into(), "1".into()));
@@ -300,18 +382,37 @@ impl LocalEmulator {
             env.push((key.clone(), value.clone()));
         }
         Ok(LaunchPlan {
-            command: LaunchCommand { program: program.clone(), args: args.clone(), env, cwd: spec.code_dir.clone() },
-            runtime: RuntimeInfo { kind: spec.runtime, program, args, interpreter_version: python.map(|p| p.version), runtime_version },
+            command: LaunchCommand {
+                program: program.clone(),
+                args: args.clone(),
+                env,
+                cwd: spec.code_dir.clone(),
+            },
+            runtime: RuntimeInfo {
+                kind: spec.runtime,
+                program,
+                args,
+                interpreter_version: python.map(|p| p.version),
+                runtime_version,
+            },
         })
     }
 
     /// Starts `spec` cold, runs its invokes and returns everything observed. Function
     /// failures (init errors, timeouts, crashes) are recorded in the sample; only failures
     /// to set up the sandbox are errors.
-    pub async fn cold_start(&self, spec: &FunctionSpec, sample_index: u64, mut cancel: Cancel) -> Result<ColdStartSample, EmulatorError> {
+    pub async fn cold_start(
+        &self,
+        spec: &FunctionSpec,
+        sample_index: u64,
+        mut cancel: Cancel,
+    ) -> Result<ColdStartSample, EmulatorError> {
         let setup_started = std::time::Instant::now();
         let tmp_dir = sandbox_tmp_dir()?;
-        let mut guard = SandboxGuard { pgid: None, tmp_dir: tmp_dir.clone() };
+        let mut guard = SandboxGuard {
+            pgid: None,
+            tmp_dir: tmp_dir.clone(),
+        };
         let mut api = RuntimeApi::start().await?;
         let origin_ns = Arc::new(AtomicU64::new(monotonic_ns()));
         let xray = xray::XrayListener::bind(origin_ns.clone()).await?;
@@ -332,10 +433,23 @@ impl LocalEmulator {
                 }
             }
         };
-        tracing::debug!(elapsed_ms = setup_started.elapsed().as_secs_f64() * 1000.0, "setup: servers, launch plan and cgroup ready");
-        let procs = cgroup.as_ref().map(cgroup::SandboxCgroup::procs_files).unwrap_or_default();
+        tracing::debug!(
+            elapsed_ms = setup_started.elapsed().as_secs_f64() * 1000.0,
+            "setup: servers, launch plan and cgroup ready"
+        );
+        let procs = cgroup
+            .as_ref()
+            .map(cgroup::SandboxCgroup::procs_files)
+            .unwrap_or_default();
         let anchor = WallAnchor::now();
-        let mut child = process::spawn(plan.command.clone(), procs, self.options.capture_limit_bytes, cgroup.as_ref().and_then(cgroup::SandboxCgroup::spawner)).await.map_err(|err| EmulatorError::Launch {
+        let mut child = process::spawn(
+            plan.command.clone(),
+            procs,
+            self.options.capture_limit_bytes,
+            cgroup.as_ref().and_then(cgroup::SandboxCgroup::spawner),
+        )
+        .await
+        .map_err(|err| EmulatorError::Launch {
             function: spec.name.clone(),
             program: plan.command.program.clone(),
             reason: err.to_string(),
@@ -346,10 +460,27 @@ impl LocalEmulator {
         // creation is not part of Init Duration.
         let spawn_ns = child.exec_ns;
         let sandbox_setup_ms = ms_between(child.spawn_ns, child.exec_ns);
-        let mut rec = Recorder { anchor, platform_log: Vec::new(), telemetry: Vec::new(), problems: Vec::new(), spawn_ns };
-        let runtime_version_arn = format!("arn:aws:lambda:{}::runtime:{}", self.options.region, plan.runtime.runtime_version.replace([':', '.'], "-"));
-        rec.platform_log.push(platform_log::init_start(&plan.runtime.runtime_version, &runtime_version_arn));
-        rec.telemetry.push(telemetry::init_start(rec.at(spawn_ns), &plan.runtime.runtime_version, &runtime_version_arn));
+        let mut rec = Recorder {
+            anchor,
+            platform_log: Vec::new(),
+            telemetry: Vec::new(),
+            problems: Vec::new(),
+            spawn_ns,
+        };
+        let runtime_version_arn = format!(
+            "arn:aws:lambda:{}::runtime:{}",
+            self.options.region,
+            plan.runtime.runtime_version.replace([':', '.'], "-")
+        );
+        rec.platform_log.push(platform_log::init_start(
+            &plan.runtime.runtime_version,
+            &runtime_version_arn,
+        ));
+        rec.telemetry.push(telemetry::init_start(
+            rec.at(spawn_ns),
+            &plan.runtime.runtime_version,
+            &runtime_version_arn,
+        ));
 
         let mut exit: Option<process::ExitInfo> = None;
         let mut last_peak_kb = 0_u64;
@@ -357,8 +488,18 @@ impl LocalEmulator {
         let marker = format!("AWS_LAMBDA_RUNTIME_API={}", api.addr());
 
         // INIT: wait for the first GET /next, an init error, an exit, the timeout or Ctrl-C.
-        let init_deadline = tokio::time::Instant::now() + Duration::from_millis(spec.init_timeout_ms).saturating_sub(Duration::from_nanos(monotonic_ns().saturating_sub(spawn_ns)));
-        let mut init = InitRecord { status: InitStatus::Success, duration_ms: None, elapsed_ms: 0.0, error: None, spawn_monotonic_ns: spawn_ns, sandbox_setup_ms, ready_monotonic_ns: None };
+        let init_deadline = tokio::time::Instant::now()
+            + Duration::from_millis(spec.init_timeout_ms)
+                .saturating_sub(Duration::from_nanos(monotonic_ns().saturating_sub(spawn_ns)));
+        let mut init = InitRecord {
+            status: InitStatus::Success,
+            duration_ms: None,
+            elapsed_ms: 0.0,
+            error: None,
+            spawn_monotonic_ns: spawn_ns,
+            sandbox_setup_ms,
+            ready_monotonic_ns: None,
+        };
         loop {
             match wait(&mut api, &mut child, &mut exit, Some(init_deadline), &mut cancel).await {
                 Waited::Api(Some(ApiEvent::Next { at_ns })) => {
@@ -373,19 +514,34 @@ impl LocalEmulator {
                     init.error = Some(error);
                     break;
                 }
-                Waited::Api(Some(ApiEvent::Problem { at_ns, method, path, status, message })) => rec.problem(at_ns, method, path, status, message),
+                Waited::Api(Some(ApiEvent::Problem {
+                    at_ns,
+                    method,
+                    path,
+                    status,
+                    message,
+                })) => rec.problem(at_ns, method, path, status, message),
                 Waited::Api(Some(other)) => tracing::debug!("ignored during INIT: {other:?}"),
                 Waited::Api(None) => unreachable!("the API server lives as long as the sandbox"),
                 Waited::Exited(info) => {
                     init.status = InitStatus::Error;
                     init.elapsed_ms = ms_between(spawn_ns, info.at_ns);
-                    init.error = Some(FunctionError::platform("Runtime.ExitError", format!("Runtime exited during INIT with {}", describe_exit(&info))));
+                    init.error = Some(FunctionError::platform(
+                        "Runtime.ExitError",
+                        format!("Runtime exited during INIT with {}", describe_exit(&info)),
+                    ));
                     break;
                 }
                 Waited::Deadline => {
                     init.status = InitStatus::Timeout;
                     init.elapsed_ms = ms_between(spawn_ns, monotonic_ns());
-                    init.error = Some(FunctionError::platform("Runtime.InitTimeout", format!("INIT did not finish within {:.2} seconds", spec.init_timeout_ms as f64 / 1000.0)));
+                    init.error = Some(FunctionError::platform(
+                        "Runtime.InitTimeout",
+                        format!(
+                            "INIT did not finish within {:.2} seconds",
+                            spec.init_timeout_ms as f64 / 1000.0
+                        ),
+                    ));
                     break;
                 }
                 Waited::Cancelled => {
@@ -402,16 +558,28 @@ impl LocalEmulator {
             InitStatus::Error | InitStatus::Interrupted => "error",
         };
         let init_error_type = init.error.as_ref().map(|e| e.error_type.clone());
-        rec.telemetry.push(telemetry::init_runtime_done(init_end, init_status_word, init_error_type.as_deref()));
-        rec.telemetry.push(telemetry::init_report(init_end, init.elapsed_ms, init_status_word));
+        rec.telemetry.push(telemetry::init_runtime_done(
+            init_end,
+            init_status_word,
+            init_error_type.as_deref(),
+        ));
+        rec.telemetry
+            .push(telemetry::init_report(init_end, init.elapsed_ms, init_status_word));
         if init.status != InitStatus::Success {
-            rec.platform_log.push(platform_log::init_report(init.elapsed_ms, init_status_word, init_error_type.as_deref()));
+            rec.platform_log.push(platform_log::init_report(
+                init.elapsed_ms,
+                init_status_word,
+                init_error_type.as_deref(),
+            ));
         }
 
         // Invokes: the first is the cold one.
         let mut invokes = Vec::new();
         if init.status == InitStatus::Success {
-            let function_arn = format!("arn:aws:lambda:{}:{}:function:{}", self.options.region, self.options.account_id, spec.name);
+            let function_arn = format!(
+                "arn:aws:lambda:{}:{}:function:{}",
+                self.options.region, self.options.account_id, spec.name
+            );
             for index in 0..spec.invokes {
                 if index > 0 {
                     // The runtime asks for the next event after answering the previous one.
@@ -423,7 +591,13 @@ impl LocalEmulator {
                                 ready = true;
                                 break;
                             }
-                            Waited::Api(Some(ApiEvent::Problem { at_ns, method, path, status, message })) => rec.problem(at_ns, method, path, status, message),
+                            Waited::Api(Some(ApiEvent::Problem {
+                                at_ns,
+                                method,
+                                path,
+                                status,
+                                message,
+                            })) => rec.problem(at_ns, method, path, status, message),
                             Waited::Api(_) => {}
                             Waited::Exited(_) | Waited::Deadline | Waited::Cancelled => break,
                         }
@@ -433,12 +607,31 @@ impl LocalEmulator {
                             || "the runtime did not ask for the next event".to_owned(),
                             |info| format!("the runtime exited between invokes with {}", describe_exit(&info)),
                         );
-                        rec.platform_log.push(format!("coldfront: stopped after {index} invokes: {reason}"));
+                        rec.platform_log
+                            .push(format!("coldfront: stopped after {index} invokes: {reason}"));
                         break;
                     }
                 }
-                let record = self.invoke(spec, index == 0, &init, &function_arn, &mut api, &mut child, &mut exit, &mut cancel, &mut rec, &mut last_peak_kb, cgroup.as_ref(), &marker).await;
-                let stop = !matches!(record.status, InvokeStatus::Success | InvokeStatus::Error | InvokeStatus::ResponseTooLarge);
+                let record = self
+                    .invoke(
+                        spec,
+                        index == 0,
+                        &init,
+                        &function_arn,
+                        &mut api,
+                        &mut child,
+                        &mut exit,
+                        &mut cancel,
+                        &mut rec,
+                        &mut last_peak_kb,
+                        cgroup.as_ref(),
+                        &marker,
+                    )
+                    .await;
+                let stop = !matches!(
+                    record.status,
+                    InvokeStatus::Success | InvokeStatus::Error | InvokeStatus::ResponseTooLarge
+                );
                 invokes.push(record);
                 if stop {
                     break;
@@ -462,31 +655,64 @@ impl LocalEmulator {
         }
         let exit = match exit {
             Some(info) => Some(info),
-            None => tokio::time::timeout(Duration::from_secs(5), &mut child.exit).await.ok().and_then(Result::ok),
+            None => tokio::time::timeout(Duration::from_secs(5), &mut child.exit)
+                .await
+                .ok()
+                .and_then(Result::ok),
         };
-        tracing::debug!(elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0, "teardown: runtime exited");
+        tracing::debug!(
+            elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0,
+            "teardown: runtime exited"
+        );
         left.sort_unstable();
         left.dedup();
         left.retain(|pid| *pid != child.pid);
         let leftovers = left.len() as u32;
         if !left.is_empty() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), tokio::task::spawn_blocking(move || left.into_iter().for_each(process::kill_and_reap))).await;
+            let _ = tokio::time::timeout(
+                Duration::from_secs(5),
+                tokio::task::spawn_blocking(move || left.into_iter().for_each(process::kill_and_reap)),
+            )
+            .await;
         }
-        tracing::debug!(elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0, "teardown: processes killed and reaped");
+        tracing::debug!(
+            elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0,
+            "teardown: processes killed and reaped"
+        );
         let pid = child.pid;
-        let (stdout, stderr) = tokio::task::spawn_blocking(move || child.finish_capture()).await.unwrap_or_default();
+        let (stdout, stderr) = tokio::task::spawn_blocking(move || child.finish_capture())
+            .await
+            .unwrap_or_default();
         let (xray_documents, xray_rejected) = xray.finish().await;
         for reason in xray_rejected {
-            rec.problems.push(ApiProblem { at_ms: 0.0, method: "UDP".into(), path: "x-ray daemon".into(), status: 0, message: reason });
+            rec.problems.push(ApiProblem {
+                at_ms: 0.0,
+                method: "UDP".into(),
+                path: "x-ray daemon".into(),
+                status: 0,
+                message: reason,
+            });
         }
-        tracing::debug!(elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0, "teardown: output and X-Ray collected");
-        let sandbox = SandboxRecord { throttling, cgroup: cgroup.as_ref().and_then(cgroup::SandboxCgroup::record) };
-        tracing::debug!(elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0, "teardown: before cgroup release");
+        tracing::debug!(
+            elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0,
+            "teardown: output and X-Ray collected"
+        );
+        let sandbox = SandboxRecord {
+            throttling,
+            cgroup: cgroup.as_ref().and_then(cgroup::SandboxCgroup::record),
+        };
+        tracing::debug!(
+            elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0,
+            "teardown: before cgroup release"
+        );
         if let Some(group) = cgroup {
             self.pool.release(group);
         }
         drop(guard);
-        tracing::debug!(elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0, "teardown: done");
+        tracing::debug!(
+            elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0,
+            "teardown: done"
+        );
         let process = ProcessRecord {
             pid: u32::try_from(pid).unwrap_or(0),
             exit_code: exit.and_then(|e| if killed_by_emulator { None } else { e.code }),
@@ -524,20 +750,22 @@ impl LocalEmulator {
 /// process group; without one, the process group and the sandbox's inherited
 /// environment (`marker`) are searched in `/proc`, which is slower.
 fn sandbox_pids(pgid: i32, cgroup: Option<&cgroup::SandboxCgroup>, marker: &str) -> Vec<i32> {
-    match cgroup {
-        Some(group) => group.pids(),
-        None => {
-            let mut pids = process::group_members(pgid);
-            pids.extend(process::processes_with_env(marker));
-            pids
-        }
+    if let Some(group) = cgroup {
+        group.pids()
+    } else {
+        let mut pids = process::group_members(pgid);
+        pids.extend(process::processes_with_env(marker));
+        pids
     }
 }
 
 fn describe_exit(info: &process::ExitInfo) -> String {
     match (info.code, info.signal) {
         (Some(code), _) => format!("exit status {code}"),
-        (_, Some(signal)) => format!("signal {signal} ({})", nix::sys::signal::Signal::try_from(signal).map_or("unknown", |s| s.as_str())),
+        (_, Some(signal)) => format!(
+            "signal {signal} ({})",
+            nix::sys::signal::Signal::try_from(signal).map_or("unknown", |s| s.as_str())
+        ),
         _ => "an unknown status".to_owned(),
     }
 }
@@ -613,7 +841,12 @@ impl LocalEmulator {
         let start_ns = monotonic_ns();
         let deadline = tokio::time::Instant::now() + Duration::from_millis(spec.timeout_ms);
         rec.platform_log.push(platform_log::start(&request_id, "$LATEST"));
-        rec.telemetry.push(telemetry::start(rec.at(start_ns), &request_id, "$LATEST", &trace_header));
+        rec.telemetry.push(telemetry::start(
+            rec.at(start_ns),
+            &request_id,
+            "$LATEST",
+            &trace_header,
+        ));
         let mut record = InvokeRecord {
             request_id: request_id.clone(),
             trace_header,
@@ -628,34 +861,61 @@ impl LocalEmulator {
         };
         let end_ns = if api.deliver(invocation).is_err() {
             record.status = InvokeStatus::RuntimeExit;
-            record.error = Some(FunctionError::platform("Runtime.ExitError", "the runtime stopped waiting for events before the invoke"));
+            record.error = Some(FunctionError::platform(
+                "Runtime.ExitError",
+                "the runtime stopped waiting for events before the invoke",
+            ));
             monotonic_ns()
         } else {
             loop {
                 match wait(api, child, exit, Some(deadline), cancel).await {
-                    Waited::Api(Some(ApiEvent::Response { request_id: id, at_ns, bytes, preview })) if id == request_id => {
+                    Waited::Api(Some(ApiEvent::Response {
+                        request_id: id,
+                        at_ns,
+                        bytes,
+                        preview,
+                    })) if id == request_id => {
                         record.response_bytes = bytes;
                         record.response_preview = preview;
                         break at_ns;
                     }
-                    Waited::Api(Some(ApiEvent::InvokeError { request_id: id, at_ns, error })) if id == request_id => {
+                    Waited::Api(Some(ApiEvent::InvokeError {
+                        request_id: id,
+                        at_ns,
+                        error,
+                    })) if id == request_id => {
                         record.status = InvokeStatus::Error;
                         record.error = Some(error);
                         break at_ns;
                     }
-                    Waited::Api(Some(ApiEvent::ResponseTooLarge { request_id: id, at_ns, bytes })) if id == request_id => {
+                    Waited::Api(Some(ApiEvent::ResponseTooLarge {
+                        request_id: id,
+                        at_ns,
+                        bytes,
+                    })) if id == request_id => {
                         record.status = InvokeStatus::ResponseTooLarge;
                         record.response_bytes = bytes;
                         record.error = Some(FunctionError::platform(
                             "Function.ResponseSizeTooLarge",
-                            format!("Response payload size ({bytes} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."),
+                            format!(
+                                "Response payload size ({bytes} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
+                            ),
                         ));
                         break at_ns;
                     }
-                    Waited::Api(Some(ApiEvent::Problem { at_ns, method, path, status, message })) => rec.problem(at_ns, method, path, status, message),
+                    Waited::Api(Some(ApiEvent::Problem {
+                        at_ns,
+                        method,
+                        path,
+                        status,
+                        message,
+                    })) => rec.problem(at_ns, method, path, status, message),
                     Waited::Api(Some(ApiEvent::Next { at_ns })) => {
                         record.status = InvokeStatus::Error;
-                        record.error = Some(FunctionError::platform("Runtime.InvalidStateTransition", "the runtime asked for the next event without answering this one"));
+                        record.error = Some(FunctionError::platform(
+                            "Runtime.InvalidStateTransition",
+                            "the runtime asked for the next event without answering this one",
+                        ));
                         break at_ns;
                     }
                     Waited::Api(_) => {}
@@ -663,20 +923,32 @@ impl LocalEmulator {
                         record.status = InvokeStatus::RuntimeExit;
                         record.error = Some(FunctionError::platform(
                             "Runtime.ExitError",
-                            format!("RequestId: {request_id} Error: Runtime exited with {}", describe_exit(&info)),
+                            format!(
+                                "RequestId: {request_id} Error: Runtime exited with {}",
+                                describe_exit(&info)
+                            ),
                         ));
                         break info.at_ns;
                     }
                     Waited::Deadline => {
                         record.status = InvokeStatus::Timeout;
                         let seconds = spec.timeout_ms as f64 / 1000.0;
-                        record.error = Some(FunctionError::platform("Sandbox.Timedout", format!("Task timed out after {seconds:.2} seconds")));
-                        rec.platform_log.push(format!("{} {request_id} Task timed out after {seconds:.2} seconds", chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+                        record.error = Some(FunctionError::platform(
+                            "Sandbox.Timedout",
+                            format!("Task timed out after {seconds:.2} seconds"),
+                        ));
+                        rec.platform_log.push(format!(
+                            "{} {request_id} Task timed out after {seconds:.2} seconds",
+                            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                        ));
                         break monotonic_ns();
                     }
                     Waited::Cancelled => {
                         record.status = InvokeStatus::Interrupted;
-                        record.error = Some(FunctionError::platform("Coldfront.Interrupted", "the run was interrupted"));
+                        record.error = Some(FunctionError::platform(
+                            "Coldfront.Interrupted",
+                            "the run was interrupted",
+                        ));
                         break monotonic_ns();
                     }
                 }
@@ -704,8 +976,15 @@ impl LocalEmulator {
             memory_size_mb: spec.memory_mb,
         };
         let end_at = rec.at(end_ns);
-        rec.telemetry.push(telemetry::runtime_done(end_at, &request_id, status_word, record.duration_ms, record.response_bytes));
-        rec.telemetry.push(telemetry::report(end_at, &request_id, status_word, metrics));
+        rec.telemetry.push(telemetry::runtime_done(
+            end_at,
+            &request_id,
+            status_word,
+            record.duration_ms,
+            record.response_bytes,
+        ));
+        rec.telemetry
+            .push(telemetry::report(end_at, &request_id, status_word, metrics));
         rec.platform_log.push(platform_log::end(&request_id));
         rec.platform_log.push(platform_log::report(&request_id, &metrics));
         rec.platform_log.push(platform_log::xray(&trace_root, &segment_id));

@@ -143,9 +143,20 @@ fn format_pid(pid: i32, buffer: &mut [u8; 16]) -> usize {
 }
 
 /// Spawns the process on its own thread and returns once it is running.
-pub(crate) async fn spawn(launch: LaunchCommand, cgroup_procs: Vec<PathBuf>, capture_limit: usize, spawner: Option<&Spawner>) -> std::io::Result<Spawned> {
-    let stdout = Arc::new(Mutex::new(Capture { limit: capture_limit, ..Capture::default() }));
-    let stderr = Arc::new(Mutex::new(Capture { limit: capture_limit, ..Capture::default() }));
+pub(crate) async fn spawn(
+    launch: LaunchCommand,
+    cgroup_procs: Vec<PathBuf>,
+    capture_limit: usize,
+    spawner: Option<&Spawner>,
+) -> std::io::Result<Spawned> {
+    let stdout = Arc::new(Mutex::new(Capture {
+        limit: capture_limit,
+        ..Capture::default()
+    }));
+    let stderr = Arc::new(Mutex::new(Capture {
+        limit: capture_limit,
+        ..Capture::default()
+    }));
     let (started_tx, started_rx) = oneshot::channel();
     let (exit_tx, exit_rx) = oneshot::channel();
     let (out, err) = (stdout.clone(), stderr.clone());
@@ -219,7 +230,10 @@ pub(crate) async fn spawn(launch: LaunchCommand, cgroup_procs: Vec<PathBuf>, cap
         };
         let (done_tx, readers_done) = std::sync::mpsc::channel();
         let mut readers = 0;
-        for (pipe, capture) in [(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>), out), (child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>), err)] {
+        for (pipe, capture) in [
+            (child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>), out),
+            (child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>), err),
+        ] {
             if let Some(pipe) = pipe {
                 let done = done_tx.clone();
                 readers += 1;
@@ -262,14 +276,25 @@ pub(crate) async fn spawn(launch: LaunchCommand, cgroup_procs: Vec<PathBuf>, cap
     match spawner {
         Some(spawner) => spawner.run(job)?,
         None => {
-            std::thread::Builder::new().name("coldfront-sandbox".to_owned()).spawn(job)?;
+            std::thread::Builder::new()
+                .name("coldfront-sandbox".to_owned())
+                .spawn(job)?;
         }
     }
     let (pid, spawn_ns, exec_ns, readers) = started_rx
         .await
         .map_err(|_| std::io::Error::other("sandbox thread ended before spawning"))??;
     let (readers, readers_done) = readers;
-    Ok(Spawned { pid, spawn_ns, exec_ns, exit: exit_rx, stdout, stderr, readers_done, readers })
+    Ok(Spawned {
+        pid,
+        spawn_ns,
+        exec_ns,
+        exit: exit_rx,
+        stdout,
+        stderr,
+        readers_done,
+        readers,
+    })
 }
 
 /// Work for a sandbox thread: fork the runtime, then wait for it in `wait4`.
@@ -290,21 +315,31 @@ impl Spawner {
     pub(crate) fn start(tasks_files: Vec<PathBuf>) -> std::io::Result<Self> {
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::Builder::new().name("coldfront-spawner".to_owned()).spawn(move || {
-            let tid = nix::unistd::gettid().to_string();
-            for file in &tasks_files {
-                if let Err(err) = std::fs::write(file, &tid) {
-                    let _ = ready_tx.send(Err(std::io::Error::new(err.kind(), format!("cannot join {}: {err}", file.display()))));
-                    return;
+        let thread = std::thread::Builder::new()
+            .name("coldfront-spawner".to_owned())
+            .spawn(move || {
+                let tid = nix::unistd::gettid().to_string();
+                for file in &tasks_files {
+                    if let Err(err) = std::fs::write(file, &tid) {
+                        let _ = ready_tx.send(Err(std::io::Error::new(
+                            err.kind(),
+                            format!("cannot join {}: {err}", file.display()),
+                        )));
+                        return;
+                    }
                 }
-            }
-            let _ = ready_tx.send(Ok(()));
-            for job in queue {
-                job();
-            }
-        })?;
-        ready_rx.recv().map_err(|_| std::io::Error::other("spawner thread ended early"))??;
-        Ok(Self { jobs: Some(jobs), thread: Some(thread) })
+                let _ = ready_tx.send(Ok(()));
+                for job in queue {
+                    job();
+                }
+            })?;
+        ready_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("spawner thread ended early"))??;
+        Ok(Self {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        })
     }
 
     fn run(&self, job: Job) -> std::io::Result<()> {
@@ -344,7 +379,9 @@ fn stat_fields(pid: i32) -> Option<(char, i32)> {
 
 /// Every process in the group, zombies included.
 pub(crate) fn group_members(pgid: i32) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter_map(|pid| {
@@ -378,7 +415,9 @@ pub(crate) fn become_subreaper() {
 /// the sandbox's environment, so this finds them even after they left the process group.
 pub(crate) fn processes_with_env(marker: &str) -> Vec<i32> {
     let needle: Vec<u8> = marker.bytes().chain(std::iter::once(0)).collect();
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
@@ -390,7 +429,12 @@ pub(crate) fn processes_with_env(marker: &str) -> Vec<i32> {
 
 fn parent_of(pid: i32) -> Option<i32> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("PPid:"))?.trim().parse().ok()
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Kills `pid` and, when it is (now) this process's child, reaps it so no zombie is left.

@@ -36,15 +36,30 @@ pub(crate) enum ApiEvent {
     /// `GET /runtime/invocation/next` arrived.
     Next { at_ns: u64 },
     /// A response for an invocation.
-    Response { request_id: String, at_ns: u64, bytes: u64, preview: String },
+    Response {
+        request_id: String,
+        at_ns: u64,
+        bytes: u64,
+        preview: String,
+    },
     /// A response over the 6 MB limit (answered with 413).
     ResponseTooLarge { request_id: String, at_ns: u64, bytes: u64 },
     /// `POST /runtime/invocation/{id}/error`.
-    InvokeError { request_id: String, at_ns: u64, error: FunctionError },
+    InvokeError {
+        request_id: String,
+        at_ns: u64,
+        error: FunctionError,
+    },
     /// `POST /runtime/init/error`.
     InitError { at_ns: u64, error: FunctionError },
     /// A rejected request.
-    Problem { at_ns: u64, method: String, path: String, status: u16, message: String },
+    Problem {
+        at_ns: u64,
+        method: String,
+        path: String,
+        status: u16,
+        message: String,
+    },
 }
 
 /// One event for the runtime, with Lambda's headers.
@@ -75,7 +90,12 @@ impl ApiState {
             status: status.as_u16(),
             message: message.clone(),
         });
-        (status, [("content-type", "application/json")], json!({"errorMessage": message, "errorType": error_type}).to_string()).into_response()
+        (
+            status,
+            [("content-type", "application/json")],
+            json!({"errorMessage": message, "errorType": error_type}).to_string(),
+        )
+            .into_response()
     }
 }
 
@@ -89,7 +109,12 @@ pub(crate) struct RuntimeApi {
 }
 
 fn accepted() -> Response {
-    (StatusCode::ACCEPTED, [("content-type", "application/json")], r#"{"status":"OK"}"#).into_response()
+    (
+        StatusCode::ACCEPTED,
+        [("content-type", "application/json")],
+        r#"{"status":"OK"}"#,
+    )
+        .into_response()
 }
 
 /// Reads a body of at most [`MAX_READ_BYTES`]; `None` when it is larger or broken.
@@ -98,18 +123,35 @@ async fn read_body(request: Request) -> Option<axum::body::Bytes> {
 }
 
 fn parse_error(headers: &HeaderMap, body: &[u8]) -> FunctionError {
-    let header = headers.get(ERROR_TYPE_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = headers
+        .get(ERROR_TYPE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-    let field = |name: &str| parsed.as_ref().and_then(|v| v.get(name)).and_then(|v| v.as_str()).map(str::to_owned);
+    let field = |name: &str| {
+        parsed
+            .as_ref()
+            .and_then(|v| v.get(name))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
     let stack_trace = parsed
         .as_ref()
         .and_then(|v| v.get("stackTrace"))
         .and_then(|v| v.as_array())
-        .map(|lines| lines.iter().map(|l| l.as_str().map_or_else(|| l.to_string(), str::to_owned)).collect())
+        .map(|lines| {
+            lines
+                .iter()
+                .map(|l| l.as_str().map_or_else(|| l.to_string(), str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     FunctionError {
-        error_type: field("errorType").or_else(|| header.clone()).unwrap_or_else(|| "Runtime.Unknown".to_owned()),
-        error_message: field("errorMessage").unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(4096)]).into_owned()),
+        error_type: field("errorType")
+            .or_else(|| header.clone())
+            .unwrap_or_else(|| "Runtime.Unknown".to_owned()),
+        error_message: field("errorMessage")
+            .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(4096)]).into_owned()),
         stack_trace,
         error_type_header: header,
     }
@@ -122,7 +164,13 @@ async fn next(State(state): State<Arc<ApiState>>, method: Method, uri: Uri) -> R
         let mut pending = state.pending_next.lock().expect("runtime API lock");
         if pending.as_ref().is_some_and(|p| !p.is_closed()) {
             drop(pending);
-            return state.reject(&method, &uri, StatusCode::BAD_REQUEST, "InvalidStateTransition", "a GET /next is already waiting for an event on another connection".to_owned());
+            return state.reject(
+                &method,
+                &uri,
+                StatusCode::BAD_REQUEST,
+                "InvalidStateTransition",
+                "a GET /next is already waiting for an event on another connection".to_owned(),
+            );
         }
         *pending = Some(tx);
     }
@@ -147,12 +195,25 @@ async fn next(State(state): State<Arc<ApiState>>, method: Method, uri: Uri) -> R
     response
 }
 
+#[allow(clippy::result_large_err)] // An axum response, built only on the error path.
 fn check_in_flight(state: &ApiState, id: &str, method: &Method, uri: &Uri) -> Result<(), Response> {
     let in_flight = state.in_flight.lock().expect("runtime API lock").clone();
     match in_flight {
         Some(current) if current == id => Ok(()),
-        Some(current) => Err(state.reject(method, uri, StatusCode::BAD_REQUEST, "InvalidRequestID", format!("request id {id:?} is not the invocation in progress ({current})"))),
-        None => Err(state.reject(method, uri, StatusCode::BAD_REQUEST, "InvalidRequestID", format!("request id {id:?} is not an invocation in progress"))),
+        Some(current) => Err(state.reject(
+            method,
+            uri,
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestID",
+            format!("request id {id:?} is not the invocation in progress ({current})"),
+        )),
+        None => Err(state.reject(
+            method,
+            uri,
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestID",
+            format!("request id {id:?} is not an invocation in progress"),
+        )),
     }
 }
 
@@ -162,49 +223,110 @@ async fn response(State(state): State<Arc<ApiState>>, Path(id): Path<String>, re
         return rejection;
     }
     let Some(body) = read_body(request).await else {
-        let _ = state.events.send(ApiEvent::ResponseTooLarge { request_id: id.clone(), at_ns: monotonic_ns(), bytes: MAX_READ_BYTES as u64 });
+        let _ = state.events.send(ApiEvent::ResponseTooLarge {
+            request_id: id.clone(),
+            at_ns: monotonic_ns(),
+            bytes: MAX_READ_BYTES as u64,
+        });
         *state.in_flight.lock().expect("runtime API lock") = None;
-        return state.reject(&method, &uri, StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", format!("response body over {MAX_READ_BYTES} bytes"));
+        return state.reject(
+            &method,
+            &uri,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            format!("response body over {MAX_READ_BYTES} bytes"),
+        );
     };
     let at_ns = monotonic_ns();
     *state.in_flight.lock().expect("runtime API lock") = None;
     let len = body.len();
     if len > MAX_RESPONSE_BYTES {
-        let _ = state.events.send(ApiEvent::ResponseTooLarge { request_id: id, at_ns, bytes: len as u64 });
-        return state.reject(&method, &uri, StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", format!("response of {len} bytes exceeds the limit of {MAX_RESPONSE_BYTES} bytes"));
+        let _ = state.events.send(ApiEvent::ResponseTooLarge {
+            request_id: id,
+            at_ns,
+            bytes: len as u64,
+        });
+        return state.reject(
+            &method,
+            &uri,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            format!("response of {len} bytes exceeds the limit of {MAX_RESPONSE_BYTES} bytes"),
+        );
     }
     let preview = String::from_utf8_lossy(&body[..body.len().min(RESPONSE_PREVIEW_BYTES)]).into_owned();
-    let _ = state.events.send(ApiEvent::Response { request_id: id, at_ns, bytes: len as u64, preview });
+    let _ = state.events.send(ApiEvent::Response {
+        request_id: id,
+        at_ns,
+        bytes: len as u64,
+        preview,
+    });
     accepted()
 }
 
 async fn invocation_error(State(state): State<Arc<ApiState>>, Path(id): Path<String>, request: Request) -> Response {
-    let (method, uri, headers) = (request.method().clone(), request.uri().clone(), request.headers().clone());
+    let (method, uri, headers) = (
+        request.method().clone(),
+        request.uri().clone(),
+        request.headers().clone(),
+    );
     if let Err(rejection) = check_in_flight(&state, &id, &method, &uri) {
         return rejection;
     }
     let body = read_body(request).await.unwrap_or_default();
     *state.in_flight.lock().expect("runtime API lock") = None;
-    let _ = state.events.send(ApiEvent::InvokeError { request_id: id, at_ns: monotonic_ns(), error: parse_error(&headers, &body) });
+    let _ = state.events.send(ApiEvent::InvokeError {
+        request_id: id,
+        at_ns: monotonic_ns(),
+        error: parse_error(&headers, &body),
+    });
     accepted()
 }
 
 async fn init_error(State(state): State<Arc<ApiState>>, request: Request) -> Response {
-    let (method, uri, headers) = (request.method().clone(), request.uri().clone(), request.headers().clone());
+    let (method, uri, headers) = (
+        request.method().clone(),
+        request.uri().clone(),
+        request.headers().clone(),
+    );
     if state.init_done.load(std::sync::atomic::Ordering::Relaxed) {
-        return state.reject(&method, &uri, StatusCode::FORBIDDEN, "InvalidStateTransition", "init error reported after INIT completed".to_owned());
+        return state.reject(
+            &method,
+            &uri,
+            StatusCode::FORBIDDEN,
+            "InvalidStateTransition",
+            "init error reported after INIT completed".to_owned(),
+        );
     }
     let body = read_body(request).await.unwrap_or_default();
-    let _ = state.events.send(ApiEvent::InitError { at_ns: monotonic_ns(), error: parse_error(&headers, &body) });
+    let _ = state.events.send(ApiEvent::InitError {
+        at_ns: monotonic_ns(),
+        error: parse_error(&headers, &body),
+    });
     accepted()
 }
 
 async fn not_found(State(state): State<Arc<ApiState>>, method: Method, uri: Uri) -> Response {
-    state.reject(&method, &uri, StatusCode::NOT_FOUND, "NotFound", format!("no Runtime API route {method} {}; see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html", uri.path()))
+    state.reject(
+        &method,
+        &uri,
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        format!(
+            "no Runtime API route {method} {}; see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html",
+            uri.path()
+        ),
+    )
 }
 
 async fn wrong_method(State(state): State<Arc<ApiState>>, method: Method, uri: Uri) -> Response {
-    state.reject(&method, &uri, StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", format!("{method} is not allowed on {}", uri.path()))
+    state.reject(
+        &method,
+        &uri,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
 }
 
 impl RuntimeApi {
@@ -235,7 +357,12 @@ impl RuntimeApi {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(Self { addr, state, events, server })
+        Ok(Self {
+            addr,
+            state,
+            events,
+            server,
+        })
     }
 
     /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
@@ -275,11 +402,20 @@ mod tests {
     fn error_bodies_keep_type_message_and_trace() {
         let mut headers = HeaderMap::new();
         headers.insert(ERROR_TYPE_HEADER, HeaderValue::from_static("Unhandled"));
-        let e = parse_error(&headers, br#"{"errorMessage":"boom","errorType":"ValueError","stackTrace":["  File x"]}"#);
-        assert_eq!((e.error_type.as_str(), e.error_message.as_str()), ("ValueError", "boom"));
+        let e = parse_error(
+            &headers,
+            br#"{"errorMessage":"boom","errorType":"ValueError","stackTrace":["  File x"]}"#,
+        );
+        assert_eq!(
+            (e.error_type.as_str(), e.error_message.as_str()),
+            ("ValueError", "boom")
+        );
         assert_eq!(e.error_type_header.as_deref(), Some("Unhandled"));
         assert_eq!(e.stack_trace, ["  File x"]);
         let e = parse_error(&HeaderMap::new(), b"not json");
-        assert_eq!((e.error_type.as_str(), e.error_message.as_str()), ("Runtime.Unknown", "not json"));
+        assert_eq!(
+            (e.error_type.as_str(), e.error_message.as_str()),
+            ("Runtime.Unknown", "not json")
+        );
     }
 }

@@ -30,13 +30,17 @@ pub enum Datagram {
 /// Parses one daemon-protocol datagram.
 pub fn parse_datagram(bytes: &[u8]) -> Datagram {
     let Some(newline) = bytes.iter().position(|&b| b == b'\n') else {
-        return Datagram::Rejected("no header line (expected {\"format\":\"json\",\"version\":1} and a newline)".to_owned());
+        return Datagram::Rejected(
+            "no header line (expected {\"format\":\"json\",\"version\":1} and a newline)".to_owned(),
+        );
     };
     let header: Value = match serde_json::from_slice(&bytes[..newline]) {
         Ok(v) => v,
         Err(err) => return Datagram::Rejected(format!("header is not JSON: {err}")),
     };
-    if header.get("format").and_then(Value::as_str) != Some("json") || header.get("version").and_then(Value::as_i64) != Some(1) {
+    if header.get("format").and_then(Value::as_str) != Some("json")
+        || header.get("version").and_then(Value::as_i64) != Some(1)
+    {
         return Datagram::Rejected(format!("unsupported header {header}"));
     }
     match serde_json::from_slice::<Value>(&bytes[newline + 1..]) {
@@ -108,7 +112,10 @@ mod tests {
     #[test]
     fn accepts_both_header_spellings() {
         let doc = br#"{"type":"subsegment","name":"imports","id":"70de5b6f19ff9a0a","trace_id":"1-5e34a614-1b0e55d8bd4f9b8c3d1a2b3c","parent_id":"53995c3f42cd8ad8","start_time":1.0,"end_time":2.0}"#;
-        for header in [&b"{\"format\": \"json\", \"version\": 1}"[..], &b"{\"format\":\"json\",\"version\":1}"[..]] {
+        for header in [
+            &b"{\"format\": \"json\", \"version\": 1}"[..],
+            &b"{\"format\":\"json\",\"version\":1}"[..],
+        ] {
             let mut datagram = header.to_vec();
             datagram.push(b'\n');
             datagram.extend_from_slice(doc);
@@ -122,8 +129,17 @@ mod tests {
     #[test]
     fn rejects_what_is_not_the_protocol() {
         assert!(matches!(parse_datagram(b"{\"name\":\"x\"}"), Datagram::Rejected(_)));
-        assert!(matches!(parse_datagram(b"{\"format\":\"xml\",\"version\":1}\n{}"), Datagram::Rejected(_)));
-        assert!(matches!(parse_datagram(b"{\"format\":\"json\",\"version\":1}\n{not json"), Datagram::Rejected(_)));
-        assert!(matches!(parse_datagram(b"{\"format\":\"json\",\"version\":1}\n[1]"), Datagram::Rejected(_)));
+        assert!(matches!(
+            parse_datagram(b"{\"format\":\"xml\",\"version\":1}\n{}"),
+            Datagram::Rejected(_)
+        ));
+        assert!(matches!(
+            parse_datagram(b"{\"format\":\"json\",\"version\":1}\n{not json"),
+            Datagram::Rejected(_)
+        ));
+        assert!(matches!(
+            parse_datagram(b"{\"format\":\"json\",\"version\":1}\n[1]"),
+            Datagram::Rejected(_)
+        ));
     }
 }

@@ -45,15 +45,21 @@ pub fn provided_python(name: &str, code_dir: &Path) -> FunctionSpec {
 
 /// One cold start with default options.
 pub async fn cold_start(spec: &FunctionSpec) -> ColdStartSample {
-    LocalEmulator::new(EmulatorOptions::default()).cold_start(spec, 0, Cancel::never()).await.expect("the sandbox starts")
+    LocalEmulator::new(EmulatorOptions::default())
+        .cold_start(spec, 0, Cancel::never())
+        .await
+        .expect("the sandbox starts")
 }
 
 /// One cold start without throttling.
 pub async fn cold_start_unthrottled(spec: &FunctionSpec) -> ColdStartSample {
-    LocalEmulator::new(EmulatorOptions { throttle: false, ..EmulatorOptions::default() })
-        .cold_start(spec, 0, Cancel::never())
-        .await
-        .expect("the sandbox starts")
+    LocalEmulator::new(EmulatorOptions {
+        throttle: false,
+        ..EmulatorOptions::default()
+    })
+    .cold_start(spec, 0, Cancel::never())
+    .await
+    .expect("the sandbox starts")
 }
 
 /// Writes a one-file Python function into a fresh directory.
@@ -67,7 +73,9 @@ pub fn python_function(source: &str) -> tempfile::TempDir {
 pub fn is_gone(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
-        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z') || rest.trim_start().starts_with('X')),
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z') || rest.trim_start().starts_with('X')),
     }
 }
 

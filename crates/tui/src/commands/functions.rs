@@ -17,7 +17,10 @@ pub(crate) fn list(args: &FunctionsArgs) -> anyhow::Result<u8> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&json!({"source": specs.source(), "functions": functions}))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"source": specs.source(), "functions": functions}))?
+        );
         return Ok(crate::exit::OK);
     }
     match specs.source() {
@@ -25,7 +28,14 @@ pub(crate) fn list(args: &FunctionsArgs) -> anyhow::Result<u8> {
         None => println!("Bundled functions (no coldfront.toml given):"),
     }
     for f in specs.functions() {
-        println!("  {:<12} {:<20} {:>5} MB  {}  {}", f.name, f.runtime.as_str(), f.memory_mb, f.handler, f.description);
+        println!(
+            "  {:<12} {:<20} {:>5} MB  {}  {}",
+            f.name,
+            f.runtime.as_str(),
+            f.memory_mb,
+            f.handler,
+            f.description
+        );
     }
     Ok(crate::exit::OK)
 }

@@ -44,23 +44,54 @@ fn select_functions(args: &RunArgs) -> anyhow::Result<Vec<FunctionSpec>> {
 }
 
 fn sample_line(sample: &ColdStartSample, width: usize) -> String {
-    let init = sample.init.duration_ms.map_or_else(|| format!("({} after {})", sample.init.status_word(), format_ms(sample.init.elapsed_ms)), format_ms);
-    let cold = sample.invokes.first().map_or_else(String::new, |i| format!("  cold invoke {}", format_ms(i.duration_ms)));
-    format!("{:<width$} #{:<4} Init Duration {:>10}{cold}  {}", sample.function, sample.sample_index + 1, init, sample.outcome())
+    let init = sample.init.duration_ms.map_or_else(
+        || {
+            format!(
+                "({} after {})",
+                sample.init.status_word(),
+                format_ms(sample.init.elapsed_ms)
+            )
+        },
+        format_ms,
+    );
+    let cold = sample
+        .invokes
+        .first()
+        .map_or_else(String::new, |i| format!("  cold invoke {}", format_ms(i.duration_ms)));
+    format!(
+        "{:<width$} #{:<4} Init Duration {:>10}{cold}  {}",
+        sample.function,
+        sample.sample_index + 1,
+        init,
+        sample.outcome()
+    )
 }
 
 pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let functions = select_functions(&args)?;
-    let emulator = LocalEmulator::new(EmulatorOptions { throttle: !args.no_throttle, ..EmulatorOptions::default() });
+    let emulator = LocalEmulator::new(EmulatorOptions {
+        throttle: !args.no_throttle,
+        ..EmulatorOptions::default()
+    });
     match emulator.throttling() {
         Throttling::Applied => {
             for f in &functions {
-                eprintln!("{}: {} MB → {:.2} vCPU and a {} MB memory limit (Lambda's share, via cgroups)", f.name, f.memory_mb, cpu_cores_for(f.memory_mb), f.memory_mb);
+                eprintln!(
+                    "{}: {} MB → {:.2} vCPU and a {} MB memory limit (Lambda's share, via cgroups)",
+                    f.name,
+                    f.memory_mb,
+                    cpu_cores_for(f.memory_mb),
+                    f.memory_mb
+                );
             }
         }
-        Throttling::Disabled => eprintln!("note: --no-throttle: functions run with all CPU and memory; INIT will look faster than on Lambda"),
+        Throttling::Disabled => eprintln!(
+            "note: --no-throttle: functions run with all CPU and memory; INIT will look faster than on Lambda"
+        ),
         Throttling::Unavailable(reason) => {
-            eprintln!("warning: Lambda's CPU share and memory limit are NOT applied ({reason}); functions run unthrottled and INIT will look faster than on Lambda");
+            eprintln!(
+                "warning: Lambda's CPU share and memory limit are NOT applied ({reason}); functions run unthrottled and INIT will look faster than on Lambda"
+            );
         }
     }
     let out = args.out.clone().unwrap_or_else(default_out);
@@ -68,7 +99,9 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let (cancel_handle, cancel) = cancel_pair();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\ninterrupted: finishing the current cold start's record, then stopping (Ctrl-C again to force)");
+            eprintln!(
+                "\ninterrupted: finishing the current cold start's record, then stopping (Ctrl-C again to force)"
+            );
             cancel_handle.cancel();
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(i32::from(exit::INTERRUPTED));
@@ -77,8 +110,18 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     });
 
     let total = args.cold_starts * functions.len() as u64;
-    let progress = ProgressBar::with_draw_target(Some(total), if args.json { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() });
-    progress.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cold starts  {msg}").expect("valid template"));
+    let progress = ProgressBar::with_draw_target(
+        Some(total),
+        if args.json {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
+    );
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cold starts  {msg}")
+            .expect("valid template"),
+    );
     progress.enable_steady_tick(Duration::from_millis(120));
     let width = functions.iter().map(|f| f.name.len()).max().unwrap_or(8);
     let mut samples: Vec<ColdStartSample> = Vec::new();
@@ -90,14 +133,21 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
                 break 'rounds;
             }
             progress.set_message(spec.name.clone());
-            let sample = emulator.cold_start(spec, index, cancel.clone()).await.with_context(|| format!("cold start #{} of {}", index + 1, spec.name))?;
+            let sample = emulator
+                .cold_start(spec, index, cancel.clone())
+                .await
+                .with_context(|| format!("cold start #{} of {}", index + 1, spec.name))?;
             index += 1;
             writer.write(&sample)?;
             if !args.json && !args.quiet {
                 // Suspending the bar prints whether or not stderr is a terminal.
                 progress.suspend(|| {
                     println!("{}", sample_line(&sample, width));
-                    for line in sample.platform_log.iter().filter(|l| l.starts_with("REPORT") || l.starts_with("INIT_REPORT")) {
+                    for line in sample
+                        .platform_log
+                        .iter()
+                        .filter(|l| l.starts_with("REPORT") || l.starts_with("INIT_REPORT"))
+                    {
                         println!("    {}", line.trim_end());
                     }
                 });
@@ -111,7 +161,12 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
 
     let summaries: Vec<FunctionSummary> = functions
         .iter()
-        .map(|f| FunctionSummary::of(&f.name, &samples.iter().filter(|s| s.function == f.name).collect::<Vec<_>>()))
+        .map(|f| {
+            FunctionSummary::of(
+                &f.name,
+                &samples.iter().filter(|s| s.function == f.name).collect::<Vec<_>>(),
+            )
+        })
         .collect();
     let failed = samples.iter().any(|s| !s.succeeded());
     if args.json {
@@ -132,7 +187,10 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
         }
         println!("{} samples written to {}", samples.len(), writer.path().display());
         if interrupted {
-            println!("Interrupted after {} of {total} cold starts; all of them are in the file.", samples.len());
+            println!(
+                "Interrupted after {} of {total} cold starts; all of them are in the file.",
+                samples.len()
+            );
         }
     }
     Ok(if interrupted {

@@ -68,6 +68,9 @@ pub struct RuntimeInfo {
     pub args: Vec<String>,
     /// The interpreter version, when the runtime is an interpreter.
     pub interpreter_version: Option<String>,
+    /// The interpreter `program` was made from, when it is a clean venv of it.
+    #[serde(default)]
+    pub interpreter_base: Option<PathBuf>,
     /// What `INIT_START` reports as `Runtime Version`.
     pub runtime_version: String,
 }
@@ -448,5 +451,58 @@ impl InitRecord {
             InitStatus::Timeout => "timeout",
             InitStatus::Interrupted => "interrupted",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_line() -> String {
+        let text = r#"{"schema_version":1,"function":"f","sample_index":0,"started_at":"2026-11-27T09:00:00Z","memory_size_mb":512,"backend":"local",
+"runtime":{"kind":"python","program":"/usr/bin/python3","args":[],"interpreter_version":"3.11.7","runtime_version":"python:3.11.local"},
+"init":{"status":"success","duration_ms":20.5,"elapsed_ms":20.5,"error":null,"spawn_monotonic_ns":1,"ready_monotonic_ns":2},
+"invokes":[],"platform_log":[],"telemetry":[],"xray_documents":[],"process":{"pid":1,"exit_code":null,"exit_signal":null,"killed_by_emulator":true,
+"peak_rss_kb":1,"peak_rss_source":"","user_cpu_ms":0.0,"system_cpu_ms":0.0,"leftover_processes_killed":0},
+"sandbox":{"throttling":{"state":"disabled"},"cgroup":null},"runtime_api_problems":[],"stdout":{"text":"","total_bytes":0,"truncated":false},
+"stderr":{"text":"","total_bytes":0,"truncated":false}}"#;
+        text.replace('\n', "")
+    }
+
+    #[test]
+    fn cut_off_last_line_is_skipped_with_a_warning() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.jsonl");
+        let line = sample_line();
+        std::fs::write(&path, format!("{line}\n{line}\n{}", &line[..line.len() / 2])).expect("write");
+        let loaded = read_samples(&path).expect("readable");
+        assert_eq!(loaded.samples.len(), 2);
+        let warning = loaded.truncated_tail.expect("warned");
+        assert!(
+            warning.contains("s.jsonl:3") && warning.contains("2 samples before it were kept"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn bad_line_in_the_middle_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.jsonl");
+        let line = sample_line();
+        std::fs::write(&path, format!("{line}\n{{\"not\": \"a sample\"}}\n{line}\n")).expect("write");
+        let err = read_samples(&path).expect_err("bad line").to_string();
+        assert!(err.contains("s.jsonl:2: not a cold-start sample"), "{err}");
+    }
+
+    #[test]
+    fn writer_appends_whole_lines() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("nested/s.jsonl");
+        let sample: ColdStartSample = serde_json::from_str(&sample_line()).expect("valid sample");
+        for _ in 0..2 {
+            let mut writer = SampleWriter::append(&path).expect("open");
+            writer.write(&sample).expect("write");
+        }
+        assert_eq!(read_samples(&path).expect("readable").samples.len(), 2);
     }
 }

@@ -14,6 +14,7 @@ pub(crate) struct FunctionSummary {
     pub memory_mb: u32,
     pub runtime_program: String,
     pub interpreter_version: Option<String>,
+    pub interpreter_base: Option<String>,
     pub cold_starts: usize,
     pub succeeded: usize,
     /// Count of each failure outcome (`init error: Runtime.ImportModuleError`, ...).
@@ -55,6 +56,9 @@ impl FunctionSummary {
             memory_mb: first.map_or(0, |s| s.memory_size_mb),
             runtime_program: first.map_or_else(String::new, |s| s.runtime.program.display().to_string()),
             interpreter_version: first.and_then(|s| s.runtime.interpreter_version.clone()),
+            interpreter_base: first
+                .and_then(|s| s.runtime.interpreter_base.as_ref())
+                .map(|p| p.display().to_string()),
             cold_starts: samples.len(),
             succeeded: samples.iter().filter(|s| s.succeeded()).count(),
             failures,
@@ -84,6 +88,18 @@ impl FunctionSummary {
             _ => "UNTHROTTLED: cgroups unavailable".to_owned(),
         };
         let _ = writeln!(out, "{}  ({runtime}, {} MB, {cpu})", self.function, self.memory_mb);
+        match &self.interpreter_base {
+            Some(base) => {
+                let _ = writeln!(
+                    out,
+                    "  Runtime:                   {} (clean venv of {base})",
+                    self.runtime_program
+                );
+            }
+            None => {
+                let _ = writeln!(out, "  Runtime:                   {}", self.runtime_program);
+            }
+        }
         match &self.init {
             Some(s) => {
                 let _ = writeln!(

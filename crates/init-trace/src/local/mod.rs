@@ -270,7 +270,9 @@ impl LocalEmulator {
         } else {
             None
         };
+        let mut interpreter_base = None;
         if spec.runtime == RuntimeKind::Python && !spec.site_packages {
+            interpreter_base = python.as_ref().map(|p| p.path.clone());
             python = match python {
                 Some(base) => Some(clean_python(&base, &bundled::cache_root())?),
                 None => None,
@@ -393,6 +395,7 @@ impl LocalEmulator {
                 program,
                 args,
                 interpreter_version: python.map(|p| p.version),
+                interpreter_base,
                 runtime_version,
             },
         })

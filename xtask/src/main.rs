@@ -26,7 +26,7 @@ fn main() -> ExitCode {
                     "--quick" => options.quick = true,
                     "--out" => {
                         if let Some(path) = rest.next() {
-                            options.out = Some(path.into())
+                            options.out = Some(path.into());
                         } else {
                             eprintln!("error: --out needs a file\n{USAGE}");
                             return ExitCode::from(2);

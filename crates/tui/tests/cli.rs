@@ -140,7 +140,7 @@ fn failing_function_exits_1_with_the_failure_counted() {
 fn ctrl_c_stops_cleanly_and_keeps_every_sample() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("s.jsonl");
-    let mut child = coldfront()
+    let child = coldfront()
         .args(["run", "control", "-n", "500", "--no-throttle", "--out"])
         .arg(&out)
         .stdout(Stdio::piped())

@@ -38,6 +38,14 @@ so an interrupted run keeps everything it measured.")]
     /// List the functions that can be run
     #[command(after_help = "Examples:\n  coldfront functions\n  coldfront functions --config coldfront.toml --json")]
     Functions(FunctionsArgs),
+    /// Break INIT into measured segments, compare with a control, write the benchmark page
+    Trace(crate::commands::trace::TraceArgs),
+    /// Re-render a trace run's reports from its raw samples
+    Report(crate::commands::trace::ReportArgs),
+    /// Model CDN cache behaviours, hit ratio, staleness, latency and cost
+    Cdn(crate::commands::cdn::CdnArgs),
+    /// Validate JWTs at the edge: CloudFront Functions, signed cookies, Lambda@Edge
+    Auth(crate::commands::auth::AuthArgs),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,5 +1,7 @@
 //! `cargo xtask bench`: every benchmark, one results file.
 
+mod auth;
+mod cdn;
 mod emulator;
 
 use std::collections::BTreeMap;
@@ -126,6 +128,8 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<bool> {
     let mut details = BTreeMap::new();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(emulator::run(options, &mut measures, &mut details))?;
+    cdn::run(options, &mut measures, &mut details)?;
+    auth::run(options, &mut measures, &mut details)?;
 
     let results = Results {
         host: host(),

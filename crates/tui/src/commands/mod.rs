@@ -1,7 +1,10 @@
 //! One module per subcommand.
 
+pub(crate) mod auth;
+pub(crate) mod cdn;
 mod functions;
 mod run;
+pub(crate) mod trace;
 
 use std::path::Path;
 
@@ -29,6 +32,10 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Command::Run(args)) => run::run(args).await,
         Some(Command::Functions(args)) => functions::list(&args),
+        Some(Command::Trace(args)) => trace::trace(args).await,
+        Some(Command::Report(args)) => trace::report(&args),
+        Some(Command::Cdn(args)) => cdn::run(args).await,
+        Some(Command::Auth(args)) => auth::run(args).await,
     }
 }
 

@@ -29,8 +29,10 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod attribution;
 pub mod bundled;
 pub mod clock;
+pub mod evidence;
 pub mod ids;
 pub mod interpreter;
 pub mod local;

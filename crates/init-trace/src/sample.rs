@@ -25,6 +25,9 @@ pub struct ColdStartSample {
     pub schema_version: u32,
     /// The function's name in the spec.
     pub function: String,
+    /// `_HANDLER`, e.g. `handler.handle`.
+    #[serde(default)]
+    pub handler: String,
     /// Position of this cold start within its run, from 0.
     pub sample_index: u64,
     /// Wall-clock time the runtime process was spawned.
@@ -110,6 +113,10 @@ pub struct InitRecord {
     pub sandbox_setup_ms: f64,
     /// `CLOCK_MONOTONIC` ns when the first `GET /next` arrived.
     pub ready_monotonic_ns: Option<u64>,
+    /// `CLOCK_MONOTONIC` ns of points inside INIT the runtime reported (the bundled
+    /// bootstrap: `first_line`, `handler_import_start`, `handler_import_end`).
+    #[serde(default)]
+    pub marks: std::collections::BTreeMap<String, u64>,
 }
 
 /// An error reported by a function or runtime, or detected by the emulator.
@@ -459,7 +466,7 @@ mod tests {
     use super::*;
 
     fn sample_line() -> String {
-        let text = r#"{"schema_version":1,"function":"f","sample_index":0,"started_at":"2026-11-27T09:00:00Z","memory_size_mb":512,"backend":"local",
+        let text = r#"{"schema_version":1,"function":"f","handler":"handler.handle","sample_index":0,"started_at":"2026-11-27T09:00:00Z","memory_size_mb":512,"backend":"local",
 "runtime":{"kind":"python","program":"/usr/bin/python3","args":[],"interpreter_version":"3.11.7","runtime_version":"python:3.11.local"},
 "init":{"status":"success","duration_ms":20.5,"elapsed_ms":20.5,"error":null,"spawn_monotonic_ns":1,"ready_monotonic_ns":2},
 "invokes":[],"platform_log":[],"telemetry":[],"xray_documents":[],"process":{"pid":1,"exit_code":null,"exit_signal":null,"killed_by_emulator":true,

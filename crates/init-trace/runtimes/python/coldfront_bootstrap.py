@@ -1,3 +1,4 @@
+from time import monotonic_ns as _monotonic_ns; _T_FIRST_LINE_NS = _monotonic_ns()  # noqa: E702
 """coldfront's Python runtime: a minimal client of the Lambda Runtime API (2018-06-01).
 
 Why it exists: a runtime's own imports are inside every INIT it measures. A bootstrap
@@ -34,6 +35,22 @@ handler module (as awslambdaric and Lambda do); `Unhandled` header with the exce
 class name as `errorType` for handler exceptions; `Runtime.MarshalError` and
 `Runtime.UnmarshalError` for results and events that are not JSON;
 `Runtime.LambdaContextUnmarshalError` for bad client-context/identity headers.
+
+INIT marks: the first `GET /next` carries a header `Coldfront-Init-Marks` with
+`CLOCK_MONOTONIC` timestamps (ns) of the bootstrap's first line and of the start and end
+of the handler import, so the emulator can split INIT into runtime start, handler import
+and the runtime's own call to `/next`. The first line is the `time` import above: the
+module docstring is placed after it on purpose (Python still uses the docstring-less
+layout without complaint; `time` is a built-in module, so the import costs microseconds).
+Lambda ignores headers it does not know.
+
+INIT segments: the module `coldfront_trace` is put in `sys.modules` (no import cost) with
+`segment(name)`, a context manager that times a block. Blocks timed during INIT are kept
+and sent as X-Ray subsegment documents to `AWS_XRAY_DAEMON_ADDRESS` on the first invoke,
+with that invoke's trace id — the X-Ray SDK discards subsegments made during INIT inside
+Lambda (aws-xray-sdk-python #185), so they cannot be sent earlier. Code that must also
+run elsewhere imports it as
+`try: from coldfront_trace import segment` / `except ImportError: segment = None`.
 """
 
 import os
@@ -43,6 +60,85 @@ import _socket
 _API_PREFIX = "/2018-06-01/runtime"
 _ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 _USER_AGENT = "coldfront-bootstrap/0.1 python/%d.%d.%d" % sys.version_info[:3]
+_MARKS_HEADER = "Coldfront-Init-Marks"
+
+
+class _Segments(object):
+    """`coldfront_trace.segment(name)`: times a block; see the module docstring."""
+
+    pending = []
+    initialising = True
+
+    class segment(object):
+        def __init__(self, name):
+            self.name = str(name)
+
+        def __enter__(self):
+            self.start_ns = _monotonic_ns()
+            self.start_epoch_s = _epoch_s()
+            return self
+
+        def __exit__(self, kind, value, traceback):
+            end_ns = _monotonic_ns()
+            _Segments.record(self.name, self.start_ns, end_ns, self.start_epoch_s, kind is not None)
+            return False
+
+    @staticmethod
+    def record(name, start_ns, end_ns, start_epoch_s, failed):
+        entry = (name, start_ns, end_ns, start_epoch_s, failed, _Segments.initialising)
+        _Segments.pending.append(entry)
+        if not _Segments.initialising:
+            _Segments.flush(os.environ.get("_X_AMZN_TRACE_ID", ""))
+
+    @staticmethod
+    def flush(trace_header):
+        """Send the kept segments as X-Ray subsegments of the current invocation."""
+        if not _Segments.pending:
+            return
+        address = os.environ.get("AWS_XRAY_DAEMON_ADDRESS", "")
+        host, _, port = address.rpartition(":")
+        fields = dict(part.split("=", 1) for part in trace_header.split(";") if "=" in part)
+        sock = None
+        try:
+            sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+            for name, start_ns, end_ns, start_epoch_s, failed, during_init in _Segments.pending:
+                document = {
+                    "type": "subsegment",
+                    "name": name,
+                    "id": os.urandom(8).hex(),
+                    "trace_id": fields.get("Root", ""),
+                    "parent_id": fields.get("Parent", ""),
+                    "start_time": start_epoch_s,
+                    "end_time": start_epoch_s + (end_ns - start_ns) / 1e9,
+                    "namespace": "local",
+                    "metadata": {"coldfront": {
+                        "monotonic_start_ns": start_ns,
+                        "monotonic_end_ns": end_ns,
+                        "phase": "init" if during_init else "invoke",
+                    }},
+                }
+                if failed:
+                    document["fault"] = True
+                sock.sendto(b'{"format":"json","version":1}\n' + _dumps(document).encode("utf-8"),
+                            (host.encode("ascii"), int(port)))
+        except (OSError, ValueError):
+            pass
+        finally:
+            _Segments.pending = []
+            if sock is not None:
+                sock.close()
+
+
+def _epoch_s():
+    from time import time
+    return time()
+
+
+def _install_trace_module():
+    module = type(sys)("coldfront_trace")
+    module.segment = _Segments.segment
+    module.__doc__ = "Time blocks during INIT; see coldfront's bootstrap."
+    sys.modules["coldfront_trace"] = module
 
 
 class _ConnectionLost(Exception):
@@ -548,6 +644,8 @@ def main():
         _die("AWS_LAMBDA_RUNTIME_API is not set; it must be host:port of the Runtime API")
     handler_name = os.environ.get("_HANDLER", "")
 
+    _install_trace_module()
+    t_import_start_ns = _monotonic_ns()
     try:
         handler = _load_handler(handler_name)
     except _Fault as fault:
@@ -565,14 +663,21 @@ def main():
         _flush()
         os._exit(1)
 
+    t_import_end_ns = _monotonic_ns()
     if exit_before_next:
         _flush()
         os._exit(0)
 
     api = _RuntimeApi(api_address)
     next_path = _API_PREFIX + "/invocation/next"
+    marks = ((_MARKS_HEADER, "first_line=%d;handler_import_start=%d;handler_import_end=%d"
+              % (_T_FIRST_LINE_NS, t_import_start_ns, t_import_end_ns)),)
     while True:
-        response = api.request("GET", next_path)
+        response = api.request("GET", next_path, headers=marks)
+        marks = ()
+        if _Segments.initialising:
+            _Segments.initialising = False
+            _Segments.flush(response[1].get("lambda-runtime-trace-id", ""))
         status = response[0]
         if status != 200:
             _die("GET %s answered %d: %s"

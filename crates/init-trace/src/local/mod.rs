@@ -48,6 +48,10 @@ pub struct EmulatorOptions {
     pub account_id: String,
     /// How much of stdout and of stderr to keep per sample.
     pub capture_limit_bytes: usize,
+    /// Record Python's `-X importtime` tree (`PYTHONPROFILEIMPORTTIME=1`) for INIT
+    /// attribution. It is written by CPython in C and costs little (measured by
+    /// `cargo xtask bench` as `attribution_overhead_ratio`).
+    pub import_timing: bool,
 }
 
 impl Default for EmulatorOptions {
@@ -57,6 +61,7 @@ impl Default for EmulatorOptions {
             region: "us-east-1".to_owned(),
             account_id: "000000000000".to_owned(),
             capture_limit_bytes: 8 * 1024 * 1024,
+            import_timing: false,
         }
     }
 }
@@ -378,6 +383,9 @@ impl LocalEmulator {
             // Lambda's task root is read-only, so Python cannot cache bytecode there either.
             env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
             env.push(("PYTHONUNBUFFERED".into(), "1".into()));
+            if self.options.import_timing {
+                env.push(("PYTHONPROFILEIMPORTTIME".into(), "1".into()));
+            }
         }
         for (key, value) in &spec.env {
             env.retain(|(k, _)| k != key);
@@ -502,10 +510,12 @@ impl LocalEmulator {
             spawn_monotonic_ns: spawn_ns,
             sandbox_setup_ms,
             ready_monotonic_ns: None,
+            marks: std::collections::BTreeMap::new(),
         };
         loop {
             match wait(&mut api, &mut child, &mut exit, Some(init_deadline), &mut cancel).await {
-                Waited::Api(Some(ApiEvent::Next { at_ns })) => {
+                Waited::Api(Some(ApiEvent::Next { at_ns, marks })) => {
+                    init.marks = marks.as_deref().map(parse_marks).unwrap_or_default();
                     init.duration_ms = Some(ms_between(spawn_ns, at_ns));
                     init.elapsed_ms = ms_between(spawn_ns, at_ns);
                     init.ready_monotonic_ns = Some(at_ns);
@@ -730,6 +740,7 @@ impl LocalEmulator {
         Ok(ColdStartSample {
             schema_version: SAMPLE_SCHEMA_VERSION,
             function: spec.name.clone(),
+            handler: spec.handler.clone(),
             sample_index,
             started_at: rec.at(spawn_ns),
             memory_size_mb: spec.memory_mb,
@@ -747,6 +758,16 @@ impl LocalEmulator {
             stderr,
         })
     }
+}
+
+/// Parses `name=ns;name=ns` from the bootstrap's marks header; bad parts are skipped.
+fn parse_marks(text: &str) -> std::collections::BTreeMap<String, u64> {
+    text.split(';')
+        .filter_map(|part| {
+            let (name, value) = part.split_once('=')?;
+            Some((name.trim().to_owned(), value.trim().parse().ok()?))
+        })
+        .collect()
 }
 
 /// Every process of a sandbox. Its cgroup knows them all, even those that left the
@@ -913,7 +934,7 @@ impl LocalEmulator {
                         status,
                         message,
                     })) => rec.problem(at_ns, method, path, status, message),
-                    Waited::Api(Some(ApiEvent::Next { at_ns })) => {
+                    Waited::Api(Some(ApiEvent::Next { at_ns, .. })) => {
                         record.status = InvokeStatus::Error;
                         record.error = Some(FunctionError::platform(
                             "Runtime.InvalidStateTransition",

@@ -28,13 +28,15 @@ pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
 const MAX_READ_BYTES: usize = 64 * 1024 * 1024;
 /// How much of each response a sample keeps.
 pub const RESPONSE_PREVIEW_BYTES: usize = 4096;
+/// Timestamps the bundled bootstrap sends with its first `GET /next` (see its docs).
+const MARKS_HEADER: &str = "coldfront-init-marks";
 const ERROR_TYPE_HEADER: &str = "lambda-runtime-function-error-type";
 
 /// What the runtime did.
 #[derive(Debug)]
 pub(crate) enum ApiEvent {
     /// `GET /runtime/invocation/next` arrived.
-    Next { at_ns: u64 },
+    Next { at_ns: u64, marks: Option<String> },
     /// A response for an invocation.
     Response {
         request_id: String,
@@ -157,8 +159,12 @@ fn parse_error(headers: &HeaderMap, body: &[u8]) -> FunctionError {
     }
 }
 
-async fn next(State(state): State<Arc<ApiState>>, method: Method, uri: Uri) -> Response {
+async fn next(State(state): State<Arc<ApiState>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let at_ns = monotonic_ns();
+    let marks = headers
+        .get(MARKS_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let (tx, rx) = oneshot::channel();
     {
         let mut pending = state.pending_next.lock().expect("runtime API lock");
@@ -175,7 +181,7 @@ async fn next(State(state): State<Arc<ApiState>>, method: Method, uri: Uri) -> R
         *pending = Some(tx);
     }
     state.init_done.store(true, std::sync::atomic::Ordering::Relaxed);
-    let _ = state.events.send(ApiEvent::Next { at_ns });
+    let _ = state.events.send(ApiEvent::Next { at_ns, marks });
     let Ok(invocation) = rx.await else {
         // The sandbox is being torn down; the process is about to be killed.
         return (StatusCode::GONE, "sandbox shutting down").into_response();

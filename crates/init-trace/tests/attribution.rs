@@ -1,0 +1,122 @@
+//! INIT attribution on real cold starts of the bundled functions.
+
+mod common;
+
+use init_trace::attribution::{attribute, names};
+use init_trace::local::{Cancel, EmulatorOptions, LocalEmulator};
+use init_trace::spec::SpecSet;
+
+async fn traced(name: &str, invokes: u32) -> init_trace::sample::ColdStartSample {
+    let specs = SpecSet::bundled().expect("bundle");
+    let mut spec = specs.get(name).expect("bundled").clone();
+    spec.invokes = invokes;
+    let emulator = LocalEmulator::new(EmulatorOptions {
+        import_timing: true,
+        ..EmulatorOptions::default()
+    });
+    emulator.cold_start(&spec, 0, Cancel::never()).await.expect("sandbox")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wiki_init_splits_into_segments_that_add_up() {
+    let sample = traced("wiki", 2).await;
+    assert!(sample.succeeded(), "{}", sample.stderr.text);
+    let attribution = attribute(&sample).expect("attributable");
+    let top: Vec<&str> = attribution.segments.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        top,
+        [
+            names::RUNTIME_START,
+            names::IMPORTS,
+            names::HANDLER_INIT,
+            names::RUNTIME_API,
+            names::UNATTRIBUTED
+        ]
+    );
+    let sum: f64 = attribution.segments.iter().map(|s| s.ms).sum();
+    assert!(
+        (sum - attribution.init_ms).abs() < 1e-6,
+        "{sum} vs {}",
+        attribution.init_ms
+    );
+    for segment in &attribution.segments {
+        if !segment.children.is_empty() {
+            let children: f64 = segment.children.iter().map(|c| c.ms).sum();
+            assert!((children - segment.ms).abs() < 1e-6, "{}", segment.name);
+        }
+        assert!(segment.ms >= -0.5, "{}: {}", segment.name, segment.ms);
+    }
+    let imports = &attribution.segments[1];
+    assert!(
+        imports.ms > 0.2 * attribution.init_ms,
+        "the wiki is import-heavy: {imports:?}"
+    );
+    let packages: Vec<&str> = attribution.packages.iter().map(|p| p.package.as_str()).collect();
+    assert!(
+        packages.contains(&"wikiapp") && packages.contains(&"sqlite3") && packages.contains(&"logging"),
+        "{packages:?}"
+    );
+    // Unattributed is what importtime and the marks leave out: small.
+    let unattributed = attribution.segments.last().expect("remainder").ms;
+    assert!(
+        unattributed.abs() < 0.1 * attribution.init_ms,
+        "{unattributed} of {}",
+        attribution.init_ms
+    );
+    let stats = attribution.importtime.as_ref().expect("importtime parsed");
+    assert_eq!(stats.unparseable, 0);
+    assert!(attribution.not_observable.iter().any(|n| n.name.contains("VPC")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_segments_from_the_bootstrap_helper_land_in_handler_init() {
+    let dir = common::python_function(
+        "from coldfront_trace import segment\nimport time\nwith segment('load config'):\n    end = time.process_time() + 0.02\n    while time.process_time() < end:\n        pass\ndef handle(event, context):\n    with segment('in invoke'):\n        pass\n    return 'ok'\n",
+    );
+    let spec = common::python("custom", dir.path());
+    let emulator = LocalEmulator::new(EmulatorOptions {
+        import_timing: true,
+        throttle: false,
+        ..EmulatorOptions::default()
+    });
+    let sample = emulator.cold_start(&spec, 0, Cancel::never()).await.expect("sandbox");
+    assert!(sample.succeeded(), "{}", sample.stderr.text);
+    let names_sent: Vec<&str> = sample
+        .xray_documents
+        .iter()
+        .filter_map(|d| d.document["name"].as_str())
+        .collect();
+    assert_eq!(names_sent, ["load config", "in invoke"]);
+    let attribution = attribute(&sample).expect("attributable");
+    let handler_init = attribution
+        .segments
+        .iter()
+        .find(|s| s.name == names::HANDLER_INIT)
+        .expect("handler init");
+    let custom = handler_init
+        .children
+        .iter()
+        .find(|c| c.name == "custom: load config")
+        .expect("custom child");
+    assert!(custom.ms >= 15.0, "{custom:?}");
+    assert!(custom.ms <= handler_init.ms);
+    assert_eq!(
+        attribution.custom.len(),
+        1,
+        "only the INIT one: {:?}",
+        attribution.custom
+    );
+    assert!(attribution.custom[0].exact);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_init_is_not_attributed() {
+    let spec = common::python("import_missing", &common::fixture("import_missing"));
+    let emulator = LocalEmulator::new(EmulatorOptions {
+        import_timing: true,
+        ..EmulatorOptions::default()
+    });
+    let sample = emulator.cold_start(&spec, 0, Cancel::never()).await.expect("sandbox");
+    let err = attribute(&sample).expect_err("no init duration");
+    assert!(err.to_string().contains("ImportModuleError"), "{err}");
+}

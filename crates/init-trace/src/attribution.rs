@@ -240,9 +240,8 @@ fn with_custom(name: &str, total_ms: f64, custom: &[&CustomSegment]) -> Segment 
 
 /// Breaks one cold start's INIT into segments.
 pub fn attribute(sample: &ColdStartSample) -> Result<Attribution, AttributionError> {
-    let init_ms = match (sample.init.status, sample.init.duration_ms) {
-        (InitStatus::Success, Some(ms)) => ms,
-        _ => return Err(AttributionError::InitFailed(sample.outcome())),
+    let (InitStatus::Success, Some(init_ms)) = (sample.init.status, sample.init.duration_ms) else {
+        return Err(AttributionError::InitFailed(sample.outcome()));
     };
     let origin = sample.init.spawn_monotonic_ns;
     let mark = |name: &str| sample.init.marks.get(name).map(|ns| (*ns as f64 - origin as f64) / 1e6);

@@ -28,6 +28,16 @@ pub struct ColdStartSample {
     /// `_HANDLER`, e.g. `handler.handle`.
     #[serde(default)]
     pub handler: String,
+    /// The task root.
+    #[serde(default)]
+    pub task_root: PathBuf,
+    /// Top-level modules and packages found in the task root (the function's own code
+    /// and what it vendors), so reports can tell them from the runtime's libraries.
+    #[serde(default)]
+    pub task_root_modules: Vec<String>,
+    /// The sample's place in an experiment.
+    #[serde(default)]
+    pub labels: SampleLabels,
     /// Position of this cold start within its run, from 0.
     pub sample_index: u64,
     /// Wall-clock time the runtime process was spawned.
@@ -58,6 +68,17 @@ pub struct ColdStartSample {
     pub stdout: CapturedOutput,
     /// What the function wrote to stderr.
     pub stderr: CapturedOutput,
+}
+
+/// Where a sample belongs in an experiment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleLabels {
+    /// `subject` or `control`, in a trace experiment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// A warm-up cold start, left out of the statistics.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub warmup: bool,
 }
 
 /// Which runtime ran and how it was started.

@@ -120,3 +120,100 @@ async fn failed_init_is_not_attributed() {
     let err = attribute(&sample).expect_err("no init duration");
     assert!(err.to_string().contains("ImportModuleError"), "{err}");
 }
+
+/// The emulator's per-package import times agree with running the same handler directly
+/// under `python -X importtime`: same packages on top, and totals within noise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn package_times_agree_with_a_direct_importtime_run() {
+    use std::collections::BTreeMap;
+    let specs = SpecSet::bundled().expect("bundle");
+    let mut spec = specs.get("wiki").expect("bundled").clone();
+    spec.invokes = 1;
+    let emulator = LocalEmulator::new(EmulatorOptions {
+        import_timing: true,
+        throttle: false,
+        ..EmulatorOptions::default()
+    });
+    let plan = emulator
+        .launch_plan(&spec, "127.0.0.1:9", "127.0.0.1:2000", &std::env::temp_dir())
+        .expect("plan");
+    let rounds = 7;
+    let mut emulated: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut direct: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let (mut emulated_total, mut direct_total) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let sample = emulator
+            .cold_start(&spec, round, Cancel::never())
+            .await
+            .expect("sandbox");
+        let attribution = attribute(&sample).expect("attributable");
+        for p in &attribution.packages {
+            emulated.entry(p.package.clone()).or_default().push(p.self_ms);
+        }
+        emulated_total.push(attribution.packages.iter().map(|p| p.self_ms).sum::<f64>());
+
+        let output = std::process::Command::new(&plan.command.program)
+            .args(["-X", "importtime", "-c", "import handler"])
+            .current_dir(&spec.code_dir)
+            .env_clear()
+            .envs(
+                plan.command
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k, v))
+                    .filter(|(k, _)| k.as_str() != "PYTHONPROFILEIMPORTTIME"),
+            )
+            .output()
+            .expect("python runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let tree = init_trace::evidence::importtime::parse(&String::from_utf8_lossy(&output.stderr));
+        let handler = tree
+            .roots
+            .iter()
+            .find(|r| r.name == "handler")
+            .expect("handler imported");
+        let mut sums: BTreeMap<String, f64> = BTreeMap::new();
+        handler.walk(&mut |n| {
+            if n.name != "handler" {
+                *sums.entry(n.package().to_owned()).or_default() += n.self_us as f64 / 1000.0;
+            }
+        });
+        direct_total.push(sums.values().sum());
+        for (package, ms) in sums {
+            direct.entry(package).or_default().push(ms);
+        }
+    }
+    let median = |v: &[f64]| init_trace::stats::median(v);
+    let top = |m: &BTreeMap<String, Vec<f64>>| {
+        let mut ranked: Vec<(String, f64)> = m.iter().map(|(k, v)| (k.clone(), median(v))).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        ranked.into_iter().take(5).map(|(k, _)| k).collect::<Vec<_>>()
+    };
+    let (top_emulated, top_direct) = (top(&emulated), top(&direct));
+    let shared = top_emulated.iter().filter(|p| top_direct.contains(p)).count();
+    assert!(
+        shared >= 3,
+        "top packages differ: emulator {top_emulated:?} vs direct {top_direct:?}"
+    );
+    // The bundled bootstrap imports `_socket` itself, so under the emulator the handler's
+    // `import socket` finds it loaded; every other package must match.
+    let differ: Vec<&String> = emulated
+        .keys()
+        .filter(|k| !direct.contains_key(*k))
+        .chain(direct.keys().filter(|k| !emulated.contains_key(*k)))
+        .collect();
+    assert!(
+        differ.iter().all(|k| k.as_str() == "_socket"),
+        "packages imported only on one side: {differ:?}"
+    );
+    let (e, d) = (median(&emulated_total), median(&direct_total));
+    eprintln!("import self-time total, median of {rounds}: emulator {e:.1} ms, direct {d:.1} ms");
+    for package in &top_direct {
+        eprintln!(
+            "  {package}: emulator {:.2} ms, direct {:.2} ms",
+            median(&emulated[package]),
+            median(&direct[package])
+        );
+    }
+    assert!((e - d).abs() <= 0.25 * d, "emulator {e:.1} ms vs direct {d:.1} ms");
+}

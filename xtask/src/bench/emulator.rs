@@ -149,5 +149,59 @@ pub(crate) async fn run(
             "import_only_spawn_to_exit_ms": import_s,
         }),
     );
+    attribution_overhead(options, measures, details).await
+}
+
+/// INIT of the wiki with attribution on (`-X importtime`, bootstrap marks) against off,
+/// interleaved, unthrottled.
+async fn attribution_overhead(
+    options: &Options,
+    measures: &mut BTreeMap<String, Measure>,
+    details: &mut BTreeMap<String, serde_json::Value>,
+) -> anyhow::Result<()> {
+    let (warmup, n) = if options.quick { (2, 15) } else { (4, 40) };
+    let specs = SpecSet::bundled()?;
+    let mut wiki = specs.get("wiki")?.clone();
+    wiki.invokes = 1;
+    let plain = LocalEmulator::new(EmulatorOptions {
+        throttle: false,
+        ..EmulatorOptions::default()
+    });
+    let traced = LocalEmulator::new(EmulatorOptions {
+        throttle: false,
+        import_timing: true,
+        ..EmulatorOptions::default()
+    });
+    eprintln!("attribution overhead: wiki function, {warmup} warm-up + {n} interleaved rounds");
+    let (mut off_ms, mut on_ms) = (Vec::new(), Vec::new());
+    for round in 0..warmup + n {
+        // Alternate which goes first (A B B A ...), so an order effect cannot favour either.
+        let (off, on) = if round % 2 == 0 {
+            let off = plain.cold_start(&wiki, round as u64, Cancel::never()).await?;
+            (off, traced.cold_start(&wiki, round as u64, Cancel::never()).await?)
+        } else {
+            let on = traced.cold_start(&wiki, round as u64, Cancel::never()).await?;
+            (plain.cold_start(&wiki, round as u64, Cancel::never()).await?, on)
+        };
+        if !off.succeeded() || !on.succeeded() {
+            bail!("wiki failed under the emulator: {} / {}", off.outcome(), on.outcome());
+        }
+        if round >= warmup {
+            off_ms.push(off.init.duration_ms.unwrap_or(f64::NAN));
+            on_ms.push(on.init.duration_ms.unwrap_or(f64::NAN));
+        }
+    }
+    let (off, on) = (
+        Summary::of(&off_ms).context("no samples")?,
+        Summary::of(&on_ms).context("no samples")?,
+    );
+    measures.insert(
+        "attribution_overhead_ratio".to_owned(),
+        Measure::at_most(on.median_ms / off.median_ms, "ratio", 1.10),
+    );
+    details.insert(
+        "attribution".to_owned(),
+        json!({"rounds": n, "warmup": warmup, "wiki_init_ms_off": off, "wiki_init_ms_on": on}),
+    );
     Ok(())
 }

@@ -62,8 +62,10 @@ fn segments_in(document: &Value, origin_ns: u64, origin_epoch_s: f64, out: &mut 
                 )
             }),
     };
-    if let (Some(name), Some((start_ms, end_ms, exact))) = (name, placed) {
-        if end_ms >= start_ms {
+    if let (Some(name), Some((start_ms, end_ms, exact))) = (name, placed)
+        && end_ms >= start_ms
+    {
+        {
             out.push(CustomSegment {
                 name: name.to_owned(),
                 start_ms,

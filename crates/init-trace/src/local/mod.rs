@@ -741,6 +741,9 @@ impl LocalEmulator {
             schema_version: SAMPLE_SCHEMA_VERSION,
             function: spec.name.clone(),
             handler: spec.handler.clone(),
+            task_root: spec.code_dir.clone(),
+            task_root_modules: top_level_modules(&spec.code_dir),
+            labels: crate::sample::SampleLabels::default(),
             sample_index,
             started_at: rec.at(spawn_ns),
             memory_size_mb: spec.memory_mb,
@@ -758,6 +761,27 @@ impl LocalEmulator {
             stderr,
         })
     }
+}
+
+/// Names importable from the top of a task root: packages (directories) and modules.
+fn top_level_modules(root: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if path.is_dir() && !name.starts_with('.') && name != "__pycache__" && !name.contains('-') {
+                Some(name)
+            } else {
+                name.strip_suffix(".py").map(str::to_owned)
+            }
+        })
+        .collect();
+    names.sort();
+    names
 }
 
 /// Parses `name=ns;name=ns` from the bootstrap's marks header; bad parts are skipped.

@@ -1,17 +1,295 @@
-//! `coldfront trace` and `coldfront report`: being built.
+//! `coldfront trace` (an experiment: subject vs controls, INIT attribution, the benchmark
+//! page) and `coldfront report` (re-render a run directory from its raw samples).
 
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
 use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use init_trace::experiment::{self, Plan, Role, Variant};
+use init_trace::local::{EmulatorOptions, LocalEmulator, cancel_pair};
+use init_trace::report::summary::RunSummary;
+use init_trace::report::{Environment, hdr, markdown, svg};
+use init_trace::sample::{ColdStartSample, SampleWriter, Throttling, read_samples};
+use init_trace::stats::format_ms;
+
+use crate::cli::SpecArgs;
+use crate::exit;
+
+const TRACE_EXAMPLES: &str = "\
+Examples:
+  coldfront trace                                   bundled wiki vs control, 30 cold starts each
+  coldfront trace --memory 128,512,1024,1769        a memory sweep
+  coldfront trace --subject api --control control --config coldfront.toml --out runs/api
+  coldfront trace --cold-starts 10 --json > summary.json
+
+Writes DIR/samples.jsonl (appended per sample), DIR/summary.json, DIR/report.md,
+DIR/breakdown.svg and DIR/init-duration.hlog. Ctrl-C stops and still writes the reports
+from everything measured.";
 
 #[derive(Debug, Clone, Args)]
-pub(crate) struct TraceArgs {}
-
-#[derive(Debug, Clone, Args)]
-pub(crate) struct ReportArgs {}
-
-pub(crate) async fn trace(_args: TraceArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("`coldfront trace` is not built yet")
+#[command(after_help = TRACE_EXAMPLES)]
+pub(crate) struct TraceArgs {
+    /// The function under study
+    #[arg(long, default_value = "wiki")]
+    pub subject: String,
+    /// Control functions (repeatable); `none` for no control
+    #[arg(long = "control", default_values_t = vec!["control".to_owned()])]
+    pub controls: Vec<String>,
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Measured cold starts per function and memory size
+    #[arg(short = 'n', long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(2..=100_000))]
+    pub cold_starts: u32,
+    /// Warm-up cold starts per function and memory size, left out of the statistics
+    #[arg(long, default_value_t = 2)]
+    pub warmup: u32,
+    /// Memory sizes in MB to sweep, comma-separated [default: each function's own]
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(128..=10_240))]
+    pub memory: Vec<u32>,
+    /// Invokes per cold start (the first is the cold one)
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub invokes: u32,
+    /// Run directory [default: coldfront-runs/trace-<time>]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Run without Lambda's CPU share and memory limit
+    #[arg(long)]
+    pub no_throttle: bool,
+    /// Print the summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub(crate) fn report(_args: &ReportArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("`coldfront report` is not built yet")
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  coldfront report coldfront-runs/trace-20261127-101500\n  coldfront report runs/api --json"
+)]
+pub(crate) struct ReportArgs {
+    /// A run directory written by `coldfront trace` (or a samples .jsonl file)
+    pub run: PathBuf,
+    /// Print the summary as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Writes summary.json, report.md, breakdown.svg and init-duration.hlog into `dir`.
+fn write_reports(dir: &Path, samples: &[ColdStartSample], summary: &RunSummary) -> anyhow::Result<()> {
+    let write = |name: &str, text: &str| {
+        std::fs::write(dir.join(name), text).with_context(|| format!("cannot write {}", dir.join(name).display()))
+    };
+    write("summary.json", &(serde_json::to_string_pretty(summary)? + "\n"))?;
+    write("report.md", &markdown::render(summary))?;
+    write("breakdown.svg", &svg::breakdown_chart(summary))?;
+    write("init-duration.hlog", &hdr::init_duration_log(samples)?)?;
+    Ok(())
+}
+
+fn print_summary(summary: &RunSummary, dir: &Path) {
+    for g in &summary.groups {
+        let role = g.role.as_deref().map_or_else(String::new, |r| format!(" [{r}]"));
+        match &g.init {
+            Some(s) => {
+                println!("{} @ {} MB{role}", g.function, g.memory_mb);
+                println!(
+                    "  Init Duration (mean ± σ):  {:>10} ± {:>9}    [median: {}]",
+                    format_ms(s.mean_ms),
+                    format_ms(s.stddev_ms),
+                    format_ms(s.median_ms)
+                );
+                println!(
+                    "  Range (min … max):         {:>10} … {:>9}    {} cold starts",
+                    format_ms(s.min_ms),
+                    format_ms(s.max_ms),
+                    s.n
+                );
+                for segment in g.segments.iter().filter(|s| s.depth == 0) {
+                    println!(
+                        "    {:<16} {:>10}  {:>5.1}%",
+                        segment.path,
+                        format_ms(segment.mean_ms),
+                        segment.percent_of_init
+                    );
+                }
+            }
+            None => println!("{} @ {} MB{role}: no successful INIT", g.function, g.memory_mb),
+        }
+        if !g.failures.is_empty() {
+            println!("  {} failed cold starts (see report.md)", g.failures.len());
+        }
+        if let Some(hint) = &g.outlier_hint {
+            println!("  warning: {hint}");
+        }
+        println!();
+    }
+    for c in &summary.comparisons {
+        println!(
+            "{} ran {:.2} ± {:.2} times slower than {} @ {} MB (median difference {})",
+            c.subject,
+            c.ratio,
+            c.ratio_stddev,
+            c.control,
+            c.memory_mb,
+            format_ms(c.init_median_diff_ms)
+        );
+    }
+    if !summary.recommendations.is_empty() {
+        println!("\nRecommendations:");
+        for r in &summary.recommendations {
+            println!("  - {}", r.title);
+        }
+    }
+    println!("\nReport: {}", dir.join("report.md").display());
+}
+
+pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
+    let specs = super::load_specs(&args.spec)?;
+    let mut variants = vec![Variant {
+        spec: specs.get(&args.subject)?.clone(),
+        role: Role::Subject,
+    }];
+    for name in args.controls.iter().filter(|c| c.as_str() != "none") {
+        if name == &args.subject {
+            bail!("--control {name:?} is also the subject; pick a different control or `--control none`");
+        }
+        variants.push(Variant {
+            spec: specs.get(name)?.clone(),
+            role: Role::Control,
+        });
+    }
+    for variant in &mut variants {
+        variant.spec.invokes = args.invokes;
+    }
+    let plan = Plan {
+        variants,
+        memory_mb: args.memory.clone(),
+        cold_starts: args.cold_starts,
+        warmup: args.warmup,
+    };
+    let emulator = LocalEmulator::new(EmulatorOptions {
+        throttle: !args.no_throttle,
+        import_timing: true,
+        ..EmulatorOptions::default()
+    });
+    match emulator.throttling() {
+        Throttling::Applied => {}
+        Throttling::Disabled => {
+            eprintln!("note: --no-throttle: functions run with all CPU; INIT will look faster than on Lambda")
+        }
+        Throttling::Unavailable(reason) => {
+            eprintln!("warning: Lambda's CPU share and memory limit are NOT applied ({reason})")
+        }
+    }
+    let dir = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("coldfront-runs").join(format!("trace-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")))
+    });
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the run directory {}", dir.display()))?;
+    let samples_path = dir.join("samples.jsonl");
+    if samples_path.exists() {
+        bail!(
+            "{} already holds a run; choose another --out or re-render it with `coldfront report {}`",
+            dir.display(),
+            dir.display()
+        );
+    }
+    let mut writer = SampleWriter::append(&samples_path)?;
+    let (cancel_handle, cancel) = cancel_pair();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "\ninterrupted: finishing the current cold start's record, then writing the reports (Ctrl-C again to force)"
+            );
+            cancel_handle.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(i32::from(exit::INTERRUPTED));
+            }
+        }
+    });
+    let total = plan.schedule().len() as u64;
+    let progress = ProgressBar::with_draw_target(
+        Some(total),
+        if args.json {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
+    );
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cold starts  {msg}")
+            .expect("valid template"),
+    );
+    progress.enable_steady_tick(Duration::from_millis(120));
+    let samples = experiment::run(&emulator, &plan, &cancel, |sample| {
+        writer.write(sample)?;
+        progress.set_message(format!(
+            "{} @ {} MB: {}",
+            sample.function,
+            sample.memory_size_mb,
+            sample.outcome()
+        ));
+        progress.inc(1);
+        Ok::<(), init_trace::sample::SampleFileError>(())
+    })
+    .await?;
+    progress.finish_and_clear();
+    let interrupted = cancel.is_cancelled();
+    let mut summary = RunSummary::from_samples(&samples, None);
+    summary.environment = Some(Environment::detect());
+    write_reports(&dir, &samples, &summary)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print_summary(&summary, &dir);
+        if interrupted {
+            println!(
+                "Interrupted after {} of {total} cold starts; the reports cover all of them.",
+                samples.len()
+            );
+        }
+    }
+    let failed = samples.iter().any(|s| !s.succeeded());
+    Ok(if interrupted {
+        exit::INTERRUPTED
+    } else if failed {
+        exit::FUNCTION_FAILURES
+    } else {
+        exit::OK
+    })
+}
+
+pub(crate) fn report(args: &ReportArgs) -> anyhow::Result<u8> {
+    let (dir, samples_path) = if args.run.is_dir() {
+        (args.run.clone(), args.run.join("samples.jsonl"))
+    } else {
+        (
+            args.run.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+            args.run.clone(),
+        )
+    };
+    if !samples_path.is_file() {
+        bail!(
+            "{} has no samples.jsonl; give a directory written by `coldfront trace`",
+            args.run.display()
+        );
+    }
+    let loaded = read_samples(&samples_path)?;
+    if let Some(warning) = &loaded.truncated_tail {
+        eprintln!("warning: {warning}");
+    }
+    if loaded.samples.is_empty() {
+        bail!("{} holds no complete samples", samples_path.display());
+    }
+    let previous: Option<RunSummary> = std::fs::read(dir.join("summary.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let mut summary = RunSummary::from_samples(&loaded.samples, loaded.truncated_tail.clone());
+    summary.environment = previous.and_then(|p| p.environment);
+    write_reports(&dir, &loaded.samples, &summary)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print_summary(&summary, &dir);
+    }
+    Ok(exit::OK)
 }

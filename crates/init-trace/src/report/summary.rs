@@ -1,0 +1,509 @@
+//! The statistics of a run, computed from its raw samples only, so `coldfront report`
+//! re-renders exactly what `coldfront trace` wrote.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::attribution::{Attribution, NotObservable, attribute};
+use crate::evidence::importtime::ParseStats;
+use crate::recommend::{Recommendation, recommend};
+use crate::sample::{ColdStartSample, InvokeStatus, Throttling};
+use crate::stats::{Interval, Summary, bootstrap_ci, bootstrap_diff_ci, mad_outliers, mean, median};
+
+/// Version of the summary layout.
+pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
+
+/// One segment across a group's samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentStats {
+    /// Path in the segment tree (`imports/sqlite3`).
+    pub path: String,
+    /// Depth in the tree (0 = top level).
+    pub depth: usize,
+    /// Mean duration; means add up, so the top level sums to the mean Init Duration.
+    pub mean_ms: f64,
+    /// Median duration.
+    pub median_ms: f64,
+    /// Share of the mean Init Duration.
+    pub percent_of_init: f64,
+    /// 95% bootstrap confidence interval of the mean.
+    pub ci95_mean_ms: Option<Interval>,
+}
+
+/// One package's imports across a group's samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackageStats {
+    /// Top-level package.
+    pub package: String,
+    /// Mean time in its own modules.
+    pub self_mean_ms: f64,
+    /// Mean time of its topmost imports with everything they imported.
+    pub subtree_mean_ms: f64,
+    /// Modules imported (from the last sample).
+    pub modules: usize,
+    /// Part of the function's own code (found in its task root), not a library.
+    #[serde(default)]
+    pub first_party: bool,
+}
+
+/// A cold start flagged as an outlier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outlier {
+    /// Its index in the run.
+    pub sample_index: u64,
+    /// Its Init Duration.
+    pub init_ms: f64,
+    /// Its modified z-score.
+    pub z: f64,
+}
+
+/// A failed cold start, with what a reader needs to fix it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// Index in the run.
+    pub sample_index: u64,
+    /// `init error: Runtime.ImportModuleError`, ...
+    pub outcome: String,
+    /// The error message.
+    pub message: String,
+    /// The end of the function's stderr (the traceback).
+    pub stderr_tail: String,
+}
+
+/// One function at one memory size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupSummary {
+    /// Function name.
+    pub function: String,
+    /// `subject`, `control`, or none outside an experiment.
+    pub role: Option<String>,
+    /// Memory size.
+    pub memory_mb: u32,
+    /// Measured cold starts (warm-ups excluded).
+    pub cold_starts: usize,
+    /// Warm-up cold starts left out.
+    pub warmups: usize,
+    /// Init Duration of the successful ones.
+    pub init: Option<Summary>,
+    /// 95% bootstrap interval of the median Init Duration.
+    pub init_median_ci95_ms: Option<Interval>,
+    /// 95% bootstrap interval of the mean Init Duration.
+    pub init_mean_ci95_ms: Option<Interval>,
+    /// The segment tree, flattened in order.
+    pub segments: Vec<SegmentStats>,
+    /// Imports by package, largest first.
+    pub packages: Vec<PackageStats>,
+    /// Duration of the cold invoke.
+    pub cold_invoke: Option<Summary>,
+    /// Duration of warm invokes.
+    pub warm_invoke: Option<Summary>,
+    /// Largest Max Memory Used.
+    pub max_memory_used_mb: Option<u64>,
+    /// Mean sandbox set-up outside Init Duration (fork, cgroup join).
+    pub sandbox_setup_mean_ms: Option<f64>,
+    /// Outliers by MAD.
+    pub outliers: Vec<Outlier>,
+    /// What to do about them, when there are any.
+    pub outlier_hint: Option<String>,
+    /// Failed cold starts.
+    pub failures: Vec<Failure>,
+    /// `-X importtime` parsing, added up over the samples.
+    pub importtime: Option<ParseStats>,
+    /// What could not be observed.
+    pub not_observable: Vec<NotObservable>,
+    /// Caveats.
+    pub notes: Vec<String>,
+    /// CPU share: applied, disabled, or unavailable with the reason.
+    pub throttling: Throttling,
+    /// The runtime executable.
+    pub runtime_program: String,
+    /// Interpreter version.
+    pub interpreter_version: Option<String>,
+}
+
+/// A segment in subject and control.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentDiff {
+    /// Segment path.
+    pub path: String,
+    /// Subject mean.
+    pub subject_mean_ms: f64,
+    /// Control mean.
+    pub control_mean_ms: f64,
+    /// Subject − control, of the means.
+    pub diff_mean_ms: f64,
+    /// 95% bootstrap interval of the difference.
+    pub ci95_ms: Option<Interval>,
+}
+
+/// Subject against one control at one memory size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Subject function.
+    pub subject: String,
+    /// Control function.
+    pub control: String,
+    /// Memory size.
+    pub memory_mb: u32,
+    /// Median Init Duration difference, subject − control.
+    pub init_median_diff_ms: f64,
+    /// Its 95% bootstrap interval.
+    pub init_median_diff_ci95_ms: Option<Interval>,
+    /// Mean Init Duration ratio, subject / control ("× slower").
+    pub ratio: f64,
+    /// σ of the ratio by error propagation (as hyperfine computes it).
+    pub ratio_stddev: f64,
+    /// Top-level segments side by side.
+    pub segments: Vec<SegmentDiff>,
+}
+
+/// Everything a run's reports show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Layout version.
+    pub schema_version: u32,
+    /// When the first sample started.
+    pub started_at: Option<String>,
+    /// Samples read, warm-ups included.
+    pub samples: usize,
+    /// Per function and memory size, in the order they first ran.
+    pub groups: Vec<GroupSummary>,
+    /// Subject against each control, per memory size.
+    pub comparisons: Vec<Comparison>,
+    /// What to do, each with its predicted saving and evidence.
+    pub recommendations: Vec<Recommendation>,
+    /// A warning when the sample file's last line was cut off.
+    pub truncated_tail: Option<String>,
+    /// The machine, when the caller recorded it.
+    #[serde(default)]
+    pub environment: Option<super::Environment>,
+}
+
+fn seed_of(text: &str) -> u64 {
+    // FNV-1a: a stable seed per group, so intervals re-render identically.
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn merge_stats(total: &mut ParseStats, more: &ParseStats) {
+    total.lines += more.lines;
+    total.records += more.records;
+    total.cached += more.cached;
+    total.recovered_mid_line += more.recovered_mid_line;
+    total.unparseable += more.unparseable;
+    total.depth_anomalies += more.depth_anomalies;
+    total.other_lines += more.other_lines;
+    for example in &more.unparseable_examples {
+        if total.unparseable_examples.len() < 5 {
+            total.unparseable_examples.push(example.clone());
+        }
+    }
+}
+
+fn tail(text: &str, max_chars: usize) -> String {
+    let start = text.char_indices().rev().nth(max_chars).map_or(0, |(i, _)| i);
+    text[start..].to_owned()
+}
+
+/// Per-path values across samples; a path missing from a sample counts as 0 ms there.
+/// Segment paths with their depth, in tree order, and each path's values by sample.
+type SegmentColumns = (Vec<(String, usize)>, BTreeMap<String, Vec<f64>>);
+
+fn segment_values(attributions: &[Attribution]) -> SegmentColumns {
+    let mut order: Vec<(String, usize)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (index, attribution) in attributions.iter().enumerate() {
+        let mut flat = Vec::new();
+        for segment in &attribution.segments {
+            segment.flatten("", &mut flat);
+        }
+        for (path, ms) in flat {
+            if seen.insert(path.clone()) {
+                order.push((path.clone(), path.matches('/').count()));
+            }
+            let column = values.entry(path).or_default();
+            column.resize(index, 0.0);
+            column.push(ms);
+        }
+    }
+    for column in values.values_mut() {
+        column.resize(attributions.len(), 0.0);
+    }
+    // Keep the tree order: parents before children, siblings as first seen.
+    (order, values)
+}
+
+fn group(samples: &[&ColdStartSample]) -> GroupSummary {
+    let first = samples[0];
+    let measured: Vec<&ColdStartSample> = samples.iter().copied().filter(|s| !s.labels.warmup).collect();
+    let attributions: Vec<Attribution> = measured.iter().filter_map(|s| attribute(s).ok()).collect();
+    let init_values: Vec<f64> = attributions.iter().map(|a| a.init_ms).collect();
+    let seed = seed_of(&format!("{}@{}", first.function, first.memory_size_mb));
+    let init_mean = mean(&init_values);
+    let (order, values) = segment_values(&attributions);
+    let segments = order
+        .into_iter()
+        .map(|(path, depth)| {
+            let column = &values[&path];
+            SegmentStats {
+                mean_ms: mean(column),
+                median_ms: median(column),
+                percent_of_init: 100.0 * mean(column) / init_mean,
+                ci95_mean_ms: bootstrap_ci(column, mean, seed ^ seed_of(&path)),
+                path,
+                depth,
+            }
+        })
+        .collect();
+    let mut packages: BTreeMap<String, (Vec<f64>, Vec<f64>, usize)> = BTreeMap::new();
+    for (index, attribution) in attributions.iter().enumerate() {
+        for package in &attribution.packages {
+            let entry = packages.entry(package.package.clone()).or_default();
+            entry.0.resize(index, 0.0);
+            entry.1.resize(index, 0.0);
+            entry.0.push(package.self_ms);
+            entry.1.push(package.subtree_ms);
+            entry.2 = package.modules;
+        }
+    }
+    let mut packages: Vec<PackageStats> = packages
+        .into_iter()
+        .map(|(package, (mut self_ms, mut subtree_ms, modules))| {
+            self_ms.resize(attributions.len(), 0.0);
+            subtree_ms.resize(attributions.len(), 0.0);
+            let first_party = first.task_root_modules.contains(&package);
+            PackageStats {
+                package,
+                self_mean_ms: mean(&self_ms),
+                subtree_mean_ms: mean(&subtree_ms),
+                modules,
+                first_party,
+            }
+        })
+        .collect();
+    packages.sort_by(|a, b| b.self_mean_ms.total_cmp(&a.self_mean_ms));
+
+    let indexed: Vec<(u64, f64)> = measured
+        .iter()
+        .filter_map(|s| Some((s.sample_index, s.init.duration_ms?)))
+        .collect();
+    let outliers: Vec<Outlier> = mad_outliers(&indexed.iter().map(|(_, ms)| *ms).collect::<Vec<_>>())
+        .into_iter()
+        .map(|(i, z)| Outlier {
+            sample_index: indexed[i].0,
+            init_ms: indexed[i].1,
+            z,
+        })
+        .collect();
+    let outlier_hint = (!outliers.is_empty()).then(|| {
+        format!(
+            "{} of {} cold starts are outliers (modified z-score above {}); the machine was probably busy. \
+             Close other programs, add warm-up cold starts (--warmup) or more cold starts (--cold-starts), and re-run",
+            outliers.len(),
+            indexed.len(),
+            crate::stats::OUTLIER_Z
+        )
+    });
+    let invoke_ms = |cold: bool| -> Vec<f64> {
+        measured
+            .iter()
+            .flat_map(|s| s.invokes.iter())
+            .filter(|i| i.cold == cold && i.status == InvokeStatus::Success)
+            .map(|i| i.duration_ms)
+            .collect()
+    };
+    let mut importtime: Option<ParseStats> = None;
+    let mut notes = BTreeSet::new();
+    for attribution in &attributions {
+        if let Some(stats) = &attribution.importtime {
+            merge_stats(importtime.get_or_insert_with(ParseStats::default), stats);
+        }
+        notes.extend(attribution.notes.iter().cloned());
+    }
+    let failures = measured
+        .iter()
+        .filter(|s| !s.succeeded())
+        .map(|s| Failure {
+            sample_index: s.sample_index,
+            outcome: s.outcome(),
+            message: s
+                .init
+                .error
+                .as_ref()
+                .or_else(|| s.invokes.iter().find_map(|i| i.error.as_ref()))
+                .map_or_else(String::new, |e| e.error_message.clone()),
+            stderr_tail: tail(
+                &s.stderr
+                    .text
+                    .lines()
+                    .filter(|l| !l.starts_with("import time:"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                3_000,
+            ),
+        })
+        .collect();
+    let setup: Vec<f64> = measured.iter().map(|s| s.init.sandbox_setup_ms).collect();
+    GroupSummary {
+        function: first.function.clone(),
+        role: first.labels.role.clone(),
+        memory_mb: first.memory_size_mb,
+        cold_starts: measured.len(),
+        warmups: samples.len() - measured.len(),
+        init: Summary::of(&init_values),
+        init_median_ci95_ms: bootstrap_ci(&init_values, median, seed),
+        init_mean_ci95_ms: bootstrap_ci(&init_values, mean, seed.rotate_left(1)),
+        segments,
+        packages,
+        cold_invoke: Summary::of(&invoke_ms(true)),
+        warm_invoke: Summary::of(&invoke_ms(false)),
+        max_memory_used_mb: measured
+            .iter()
+            .flat_map(|s| s.invokes.iter())
+            .map(|i| i.max_memory_used_mb)
+            .max(),
+        sandbox_setup_mean_ms: (!setup.is_empty()).then(|| mean(&setup)),
+        outliers,
+        outlier_hint,
+        failures,
+        importtime,
+        not_observable: attributions
+            .first()
+            .map(|a| a.not_observable.clone())
+            .unwrap_or_default(),
+        notes: notes.into_iter().collect(),
+        throttling: first.sandbox.throttling.clone(),
+        runtime_program: first.runtime.program.display().to_string(),
+        interpreter_version: first.runtime.interpreter_version.clone(),
+    }
+}
+
+fn compare(subject: &GroupSummary, control: &GroupSummary, samples: &[ColdStartSample]) -> Comparison {
+    let init_of = |g: &GroupSummary| -> Vec<f64> {
+        samples
+            .iter()
+            .filter(|s| s.function == g.function && s.memory_size_mb == g.memory_mb && !s.labels.warmup)
+            .filter_map(|s| attribute(s).ok())
+            .map(|a| a.init_ms)
+            .collect()
+    };
+    let top_values = |g: &GroupSummary| -> BTreeMap<String, Vec<f64>> {
+        let attributions: Vec<Attribution> = samples
+            .iter()
+            .filter(|s| s.function == g.function && s.memory_size_mb == g.memory_mb && !s.labels.warmup)
+            .filter_map(|s| attribute(s).ok())
+            .collect();
+        let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for (index, a) in attributions.iter().enumerate() {
+            for segment in &a.segments {
+                let column = values.entry(segment.name.clone()).or_default();
+                column.resize(index, 0.0);
+                column.push(segment.ms);
+            }
+        }
+        for column in values.values_mut() {
+            column.resize(attributions.len(), 0.0);
+        }
+        values
+    };
+    let (a, b) = (init_of(subject), init_of(control));
+    let seed = seed_of(&format!(
+        "{}-{}@{}",
+        subject.function, control.function, subject.memory_mb
+    ));
+    let (sa, sb) = (top_values(subject), top_values(control));
+    let mut paths: Vec<String> = subject
+        .segments
+        .iter()
+        .filter(|s| s.depth == 0)
+        .map(|s| s.path.clone())
+        .collect();
+    for s in control.segments.iter().filter(|s| s.depth == 0) {
+        if !paths.contains(&s.path) {
+            paths.insert(paths.len().saturating_sub(1), s.path.clone());
+        }
+    }
+    let zeros_a = vec![0.0; a.len()];
+    let zeros_b = vec![0.0; b.len()];
+    let segments = paths
+        .into_iter()
+        .map(|path| {
+            let va = sa.get(&path).unwrap_or(&zeros_a);
+            let vb = sb.get(&path).unwrap_or(&zeros_b);
+            SegmentDiff {
+                subject_mean_ms: mean(va),
+                control_mean_ms: mean(vb),
+                diff_mean_ms: mean(va) - mean(vb),
+                ci95_ms: bootstrap_diff_ci(va, vb, mean, seed ^ seed_of(&path)),
+                path,
+            }
+        })
+        .collect();
+    let (ma, mb) = (mean(&a), mean(&b));
+    let sd = |v: &[f64], m: f64| {
+        if v.len() > 1 {
+            (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+        } else {
+            0.0
+        }
+    };
+    let ratio = ma / mb;
+    Comparison {
+        subject: subject.function.clone(),
+        control: control.function.clone(),
+        memory_mb: subject.memory_mb,
+        init_median_diff_ms: median(&a) - median(&b),
+        init_median_diff_ci95_ms: bootstrap_diff_ci(&a, &b, median, seed),
+        ratio,
+        ratio_stddev: ratio * ((sd(&a, ma) / ma).powi(2) + (sd(&b, mb) / mb).powi(2)).sqrt(),
+        segments,
+    }
+}
+
+impl RunSummary {
+    /// Computes every statistic from raw samples.
+    pub fn from_samples(samples: &[ColdStartSample], truncated_tail: Option<String>) -> Self {
+        let mut keys: Vec<(String, u32)> = Vec::new();
+        for s in samples {
+            let key = (s.function.clone(), s.memory_size_mb);
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        let groups: Vec<GroupSummary> = keys
+            .iter()
+            .map(|(function, memory)| {
+                let members: Vec<&ColdStartSample> = samples
+                    .iter()
+                    .filter(|s| &s.function == function && s.memory_size_mb == *memory)
+                    .collect();
+                group(&members)
+            })
+            .collect();
+        let mut comparisons = Vec::new();
+        for subject in groups
+            .iter()
+            .filter(|g| g.role.as_deref() == Some("subject") && g.init.is_some())
+        {
+            for control in groups.iter().filter(|g| {
+                g.role.as_deref() == Some("control") && g.memory_mb == subject.memory_mb && g.init.is_some()
+            }) {
+                comparisons.push(compare(subject, control, samples));
+            }
+        }
+        let recommendations = recommend(&groups, &comparisons);
+        Self {
+            schema_version: SUMMARY_SCHEMA_VERSION,
+            started_at: samples.first().map(|s| s.started_at.to_rfc3339()),
+            samples: samples.len(),
+            groups,
+            comparisons,
+            recommendations,
+            truncated_tail,
+            environment: None,
+        }
+    }
+}

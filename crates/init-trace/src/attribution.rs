@@ -131,6 +131,9 @@ pub struct Attribution {
     pub not_observable: Vec<NotObservable>,
     /// What the `-X importtime` parser met, when there was output.
     pub importtime: Option<ParseStats>,
+    /// Every top-level package imported at any time (INIT and invokes), when known.
+    #[serde(default)]
+    pub imported_anywhere: Vec<String>,
     /// Caveats a reader needs.
     pub notes: Vec<String>,
 }
@@ -378,6 +381,18 @@ pub fn attribute(sample: &ColdStartSample) -> Result<Attribution, AttributionErr
             sample.init.sandbox_setup_ms,
         )],
         not_observable: not_observable(&sample.backend),
+        imported_anywhere: tree
+            .as_ref()
+            .map(|t| {
+                let mut all = std::collections::BTreeSet::new();
+                for root in &t.roots {
+                    root.walk(&mut |n| {
+                        all.insert(n.package().to_owned());
+                    });
+                }
+                all.into_iter().collect()
+            })
+            .unwrap_or_default(),
         importtime: tree.map(|t| t.stats),
         notes,
     })

@@ -28,6 +28,8 @@ pub enum Kind {
     MemorySize,
     /// SnapStart or provisioned concurrency.
     Architecture,
+    /// Remove code the function never imports from its deployment package.
+    TrimPackage,
 }
 
 /// One recommendation.
@@ -188,6 +190,27 @@ pub fn recommend(groups: &[GroupSummary], comparisons: &[Comparison]) -> Vec<Rec
             ),
             predicted_saving_ms: Some(median_of(smallest) - median_of(chosen)),
             evidence: format!("median Init Duration of {}: {table}", subject.function),
+        });
+    }
+
+    let unused_bytes: u64 = subject.never_imported.iter().map(|(_, bytes)| bytes).sum();
+    if unused_bytes >= 1024 * 1024 && unused_bytes * 5 >= subject.task_root_bytes {
+        let names: Vec<String> = subject
+            .never_imported
+            .iter()
+            .map(|(name, bytes)| format!("{name} ({:.1} MB)", *bytes as f64 / 1e6))
+            .collect();
+        out.push(Recommendation {
+            kind: Kind::TrimPackage,
+            title: format!(
+                "Trim the deployment package: {:.1} MB ({:.0}%) is never imported",
+                unused_bytes as f64 / 1e6,
+                100.0 * unused_bytes as f64 / subject.task_root_bytes.max(1) as f64
+            ),
+            detail: "Lambda downloads and unpacks the package before INIT starts, so its size costs cold-start time                      outside Init Duration (not measurable on the local backend) and counts against the 250 MB limit.                      These entries were not imported in any measured cold start or invoke; check code paths the test                      event does not reach before removing them."
+                .to_owned(),
+            predicted_saving_ms: None,
+            evidence: format!("never imported: {}", names.join(", ")),
         });
     }
 

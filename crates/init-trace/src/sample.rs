@@ -35,6 +35,9 @@ pub struct ColdStartSample {
     /// and what it vendors), so reports can tell them from the runtime's libraries.
     #[serde(default)]
     pub task_root_modules: Vec<String>,
+    /// Size on disk of each of those, in bytes.
+    #[serde(default)]
+    pub task_root_bytes: std::collections::BTreeMap<String, u64>,
     /// The sample's place in an experiment.
     #[serde(default)]
     pub labels: SampleLabels,

@@ -215,5 +215,5 @@ async fn package_times_agree_with_a_direct_importtime_run() {
             median(&direct[package])
         );
     }
-    assert!((e - d).abs() <= 0.25 * d, "emulator {e:.1} ms vs direct {d:.1} ms");
+    assert!((e - d).abs() <= 0.3 * d, "emulator {e:.1} ms vs direct {d:.1} ms");
 }

@@ -742,7 +742,11 @@ impl LocalEmulator {
             function: spec.name.clone(),
             handler: spec.handler.clone(),
             task_root: spec.code_dir.clone(),
-            task_root_modules: top_level_modules(&spec.code_dir),
+            task_root_modules: top_level_modules(&spec.code_dir)
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect(),
+            task_root_bytes: top_level_modules(&spec.code_dir).into_iter().collect(),
             labels: crate::sample::SampleLabels::default(),
             sample_index,
             started_at: rec.at(spawn_ns),
@@ -763,25 +767,60 @@ impl LocalEmulator {
     }
 }
 
-/// Names importable from the top of a task root: packages (directories) and modules.
-fn top_level_modules(root: &Path) -> Vec<String> {
+/// Top-level modules of each task root seen, with their sizes.
+type TaskRootCache = std::collections::HashMap<PathBuf, Vec<(String, u64)>>;
+
+fn tree_bytes(path: &Path) -> u64 {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => std::fs::read_dir(path).map_or(0, |entries| {
+            entries.filter_map(Result::ok).map(|e| tree_bytes(&e.path())).sum()
+        }),
+        Ok(meta) => meta.len(),
+        Err(_) => 0,
+    }
+}
+
+/// Names importable from the top of a task root (packages and modules) with their size
+/// on disk, read once per directory: a deployment package does not change during a run.
+fn top_level_modules(root: &Path) -> Vec<(String, u64)> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<TaskRootCache>> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(found) = cache.lock().expect("task root cache").get(root) {
+        return found.clone();
+    }
     let Ok(entries) = std::fs::read_dir(root) else {
         return Vec::new();
     };
-    let mut names: Vec<String> = entries
+    let mut modules: Vec<(String, u64)> = entries
         .filter_map(Result::ok)
         .filter_map(|entry| {
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
-            if path.is_dir() && !name.starts_with('.') && name != "__pycache__" && !name.contains('-') {
+            // A directory counts when Python could import it: it holds Python files.
+            let has_python = || {
+                std::fs::read_dir(&path).is_ok_and(|mut inside| {
+                    inside.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".py")))
+                })
+            };
+            let module = if path.is_dir()
+                && !name.starts_with('.')
+                && name != "__pycache__"
+                && !name.contains('-')
+                && has_python()
+            {
                 Some(name)
             } else {
                 name.strip_suffix(".py").map(str::to_owned)
-            }
+            };
+            module.map(|m| (m, tree_bytes(&path)))
         })
         .collect();
-    names.sort();
-    names
+    modules.sort();
+    cache
+        .lock()
+        .expect("task root cache")
+        .insert(root.to_owned(), modules.clone());
+    modules
 }
 
 /// Parses `name=ns;name=ns` from the bootstrap's marks header; bad parts are skipped.

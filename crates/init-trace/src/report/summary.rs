@@ -118,6 +118,13 @@ pub struct GroupSummary {
     pub throttling: Throttling,
     /// The runtime executable.
     pub runtime_program: String,
+    /// Task-root packages and modules never imported in any measured cold start or
+    /// invoke, with their size on disk (empty without `-X importtime` evidence).
+    #[serde(default)]
+    pub never_imported: Vec<(String, u64)>,
+    /// Size of the task root's importable contents, bytes.
+    #[serde(default)]
+    pub task_root_bytes: u64,
     /// Interpreter version.
     pub interpreter_version: Option<String>,
 }
@@ -194,6 +201,7 @@ fn merge_stats(total: &mut ParseStats, more: &ParseStats) {
     total.recovered_mid_line += more.recovered_mid_line;
     total.unparseable += more.unparseable;
     total.depth_anomalies += more.depth_anomalies;
+    total.negative_self += more.negative_self;
     total.other_lines += more.other_lines;
     for example in &more.unparseable_examples {
         if total.unparseable_examples.len() < 5 {
@@ -377,6 +385,24 @@ fn group(samples: &[&ColdStartSample]) -> GroupSummary {
         notes: notes.into_iter().collect(),
         throttling: first.sandbox.throttling.clone(),
         runtime_program: first.runtime.program.display().to_string(),
+        never_imported: {
+            let imported: BTreeSet<&str> = attributions
+                .iter()
+                .flat_map(|a| a.imported_anywhere.iter().map(String::as_str))
+                .collect();
+            let handler = first.handler.split(['.', '/']).next().unwrap_or_default();
+            if imported.is_empty() {
+                Vec::new()
+            } else {
+                first
+                    .task_root_bytes
+                    .iter()
+                    .filter(|(name, _)| !imported.contains(name.as_str()) && name.as_str() != handler)
+                    .map(|(name, bytes)| (name.clone(), *bytes))
+                    .collect()
+            }
+        },
+        task_root_bytes: first.task_root_bytes.values().sum(),
         interpreter_version: first.runtime.interpreter_version.clone(),
     }
 }

@@ -13,8 +13,8 @@ COLDFRONT_CACHE_DIR sets where the bundled functions are written.";
 
 /// Measure where a Lambda cold start's INIT time goes, on an embedded Lambda emulator.
 ///
-/// With no subcommand, runs the embedded default: the bundled `wiki` and `control`
-/// functions, 10 cold starts each, interleaved.
+/// With no subcommand, opens the interactive UI on the bundled `wiki` and `control`
+/// functions (or the functions in ./coldfront.toml).
 #[derive(Debug, Parser)]
 #[command(name = "coldfront", version, after_help = AFTER_HELP)]
 pub(crate) struct Cli {

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod summary;
+mod ui;
 
 use std::process::ExitCode;
 

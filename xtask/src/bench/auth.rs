@@ -1,9 +1,214 @@
-//! auth benchmarks: being built (placeholder).
+//! Edge auth benchmarks: full validations per second per algorithm, next to OpenSSL's raw
+//! verify rate measured in the same run, and the generated CloudFront Function's
+//! per-request cost in the embedded engine.
+//!
+//! Targets (issue 4): RS256 full validation (parse, verify, claims) at least 0.75× OpenSSL's
+//! `rsa2048` verify rate; HS256 at least 400,000 validations per second on one core.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use edge_auth::{Algorithm, Key, KeySet, Policy, Validator};
+use serde_json::json;
 
 use super::{Measure, Options};
 
-pub(crate) fn run(_options: &Options, _measures: &mut BTreeMap<String, Measure>, _details: &mut BTreeMap<String, serde_json::Value>) -> anyhow::Result<()> {
+const NOW_S: f64 = 1_700_000_000.0;
+
+fn data(name: &str) -> anyhow::Result<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/edge-auth/tests/data")
+        .join(name);
+    std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// A key set with one key per algorithm, and a valid token for each.
+fn fixtures() -> anyhow::Result<(Validator, Vec<(Algorithm, String)>)> {
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    let rsa_pub = data("rsa2048.pub.pem")?;
+    let rsa_key = data("rsa2048.key.pem")?;
+    let cases: Vec<(Algorithm, Key, EncodingKey)> = vec![
+        (
+            Algorithm::HS256,
+            Key::hmac("HS256", Algorithm::HS256, &[7; 32])?,
+            EncodingKey::from_secret(&[7; 32]),
+        ),
+        (
+            Algorithm::HS384,
+            Key::hmac("HS384", Algorithm::HS384, &[7; 48])?,
+            EncodingKey::from_secret(&[7; 48]),
+        ),
+        (
+            Algorithm::HS512,
+            Key::hmac("HS512", Algorithm::HS512, &[7; 64])?,
+            EncodingKey::from_secret(&[7; 64]),
+        ),
+        (
+            Algorithm::RS256,
+            Key::from_pem("RS256", Algorithm::RS256, &rsa_pub)?,
+            EncodingKey::from_rsa_pem(rsa_key.as_bytes())?,
+        ),
+        (
+            Algorithm::PS256,
+            Key::from_pem("PS256", Algorithm::PS256, &rsa_pub)?,
+            EncodingKey::from_rsa_pem(rsa_key.as_bytes())?,
+        ),
+        (
+            Algorithm::ES256,
+            Key::from_pem("ES256", Algorithm::ES256, &data("p256.pub.pem")?)?,
+            EncodingKey::from_ec_pem(data("p256.key.pem")?.as_bytes())?,
+        ),
+        (
+            Algorithm::EdDSA,
+            Key::from_pem("EdDSA", Algorithm::EdDSA, &data("ed25519.pub.pem")?)?,
+            EncodingKey::from_ed_pem(data("ed25519.key.pem")?.as_bytes())?,
+        ),
+    ];
+    let claims = json!({"sub": "ann", "iss": "https://login.example", "aud": "wiki", "tenant": "acme", "exp": NOW_S as u64 + 600, "iat": NOW_S as u64});
+    let mut keys = KeySet::new();
+    let mut tokens = Vec::new();
+    for (alg, key, encoding) in cases {
+        let mut header = Header::new(match alg {
+            Algorithm::HS256 => jsonwebtoken::Algorithm::HS256,
+            Algorithm::HS384 => jsonwebtoken::Algorithm::HS384,
+            Algorithm::HS512 => jsonwebtoken::Algorithm::HS512,
+            Algorithm::RS256 => jsonwebtoken::Algorithm::RS256,
+            Algorithm::PS256 => jsonwebtoken::Algorithm::PS256,
+            Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
+            Algorithm::EdDSA => jsonwebtoken::Algorithm::EdDSA,
+        });
+        header.kid = Some(alg.as_str().to_owned());
+        tokens.push((alg, encode(&header, &claims, &encoding)?));
+        keys.insert(key)?;
+    }
+    let policy = Policy {
+        issuer: Some("https://login.example".into()),
+        audience: Some("wiki".into()),
+        wiki_domain: Some("wiki.example".into()),
+        ..Policy::default()
+    };
+    Ok((Validator::new(keys, policy), tokens))
+}
+
+/// Full validations per second of one token on this thread, for about `duration`.
+fn rate(validator: &Validator, token: &str, duration: Duration) -> anyhow::Result<f64> {
+    anyhow::ensure!(
+        validator.validate(token, Some("acme.wiki.example"), NOW_S).is_allow(),
+        "the benchmark token is not valid"
+    );
+    let start = Instant::now();
+    let mut count = 0u64;
+    while start.elapsed() < duration {
+        for _ in 0..64 {
+            std::hint::black_box(validator.validate(std::hint::black_box(token), Some("acme.wiki.example"), NOW_S));
+        }
+        count += 64;
+    }
+    Ok(count as f64 / start.elapsed().as_secs_f64())
+}
+
+/// OpenSSL's verify rates (per second) for rsa2048 and ecdsap256, from `openssl speed -mr`.
+fn openssl_verify_rates(seconds: u32) -> Result<(f64, f64), String> {
+    let output = Command::new("openssl")
+        .args(["speed", "-mr", "-seconds", &seconds.to_string(), "rsa2048", "ecdsap256"])
+        .output()
+        .map_err(|e| format!("openssl not run: {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    // Machine-readable lines: `+F2:<n>:2048:<sign/s>:<verify/s>` (RSA), `+F4:<n>:256:...` (ECDSA).
+    let verify = |prefix: &str, bits: &str| {
+        text.lines()
+            .filter_map(|l| l.strip_prefix(prefix))
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.len() == 4 && f[1] == bits)
+            .and_then(|f| f[3].parse::<f64>().ok())
+    };
+    match (verify("+F2:", "2048"), verify("+F4:", "256")) {
+        (Some(rsa), Some(ec)) => Ok((rsa, ec)),
+        _ => Err(format!(
+            "cannot parse `openssl speed -mr` output: {}",
+            text.lines().take(3).collect::<Vec<_>>().join(" | ")
+        )),
+    }
+}
+
+pub(crate) fn run(
+    options: &Options,
+    measures: &mut BTreeMap<String, Measure>,
+    details: &mut BTreeMap<String, serde_json::Value>,
+) -> anyhow::Result<()> {
+    eprintln!("auth: validator throughput, OpenSSL speed, CloudFront Function cost");
+    let duration = if options.quick {
+        Duration::from_millis(400)
+    } else {
+        Duration::from_secs(2)
+    };
+    let (validator, tokens) = fixtures()?;
+    let mut rates = BTreeMap::new();
+    for (alg, token) in &tokens {
+        let per_s = rate(&validator, token, duration)?;
+        rates.insert(*alg, per_s);
+        measures.insert(
+            format!("auth_{}_validations_per_s", alg.as_str().to_ascii_lowercase()),
+            Measure::info(per_s, "1/s"),
+        );
+    }
+    measures.insert(
+        "auth_hs256_validations_per_s".into(),
+        Measure::at_least(rates[&Algorithm::HS256], "1/s", 400_000.0),
+    );
+    match openssl_verify_rates(if options.quick { 1 } else { 3 }) {
+        Ok((rsa_per_s, ec_per_s)) => {
+            measures.insert(
+                "auth_openssl_rsa2048_verify_per_s".into(),
+                Measure::info(rsa_per_s, "1/s"),
+            );
+            measures.insert(
+                "auth_openssl_ecdsap256_verify_per_s".into(),
+                Measure::info(ec_per_s, "1/s"),
+            );
+            measures.insert(
+                "auth_rs256_vs_openssl_ratio".into(),
+                Measure::at_least(rates[&Algorithm::RS256] / rsa_per_s, "ratio", 0.75),
+            );
+            measures.insert(
+                "auth_es256_vs_openssl_ratio".into(),
+                Measure::info(rates[&Algorithm::ES256] / ec_per_s, "ratio"),
+            );
+        }
+        Err(why) => {
+            eprintln!("auth: OpenSSL comparison not run: {why}");
+            details.insert("auth_openssl".into(), json!({"status": "not run", "why": why}));
+        }
+    }
+    let budget = edge_auth::budget::measure(&edge_auth::budget::BudgetOptions {
+        quick: options.quick,
+        ..Default::default()
+    })?;
+    for variant in &budget.variants {
+        let name = variant.name.to_ascii_lowercase().replace(' ', "_");
+        measures.insert(
+            format!("auth_cff_{name}_per_request_ms"),
+            Measure::info(variant.per_request_ms, "ms"),
+        );
+        measures.insert(
+            format!("auth_cff_{name}_interrupt_checks"),
+            Measure::info(variant.interrupt_checks_per_request, "count"),
+        );
+        measures.insert(
+            format!("auth_cff_{name}_size_bytes"),
+            Measure::info(variant.size_bytes as f64, "bytes"),
+        );
+    }
+    details.insert(
+        "auth".into(),
+        json!({
+            "validation_window_s": duration.as_secs_f64(),
+            "validations_per_s": rates.iter().map(|(a, r)| (a.as_str(), *r)).collect::<BTreeMap<_, _>>(),
+            "edge_budget": budget,
+        }),
+    );
     Ok(())
 }

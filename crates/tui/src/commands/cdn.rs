@@ -1,10 +1,705 @@
-//! `coldfront cdn`: being built (placeholder so the command tree compiles).
+//! `coldfront cdn`: the cache design page, costs, the trace-driven simulator and the audit
+//! of a live distribution. A thin front end over the `cdn-design` crate.
 
-use clap::Args;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use cdn_design::sim::{Capacity, CsvColumns, Generator, SimConfig, SimReport, TraceFormat, open_trace, simulate};
+use cdn_design::{AuthOption, AuthRow, Evaluation, Invalidation, LatencyInputs, Model, PriceTable, thousands, usd};
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::exit;
 
 #[derive(Debug, Clone, Args)]
-pub(crate) struct CdnArgs {}
+pub(crate) struct CdnArgs {
+    #[command(subcommand)]
+    command: CdnCommand,
+}
 
-pub(crate) async fn run(_args: CdnArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("`coldfront cdn` is not built yet")
+#[derive(Debug, Clone, Subcommand)]
+enum CdnCommand {
+    /// Write the Design/CDN_Caching page, the CloudFront configuration JSON and the charts
+    #[command(after_help = "\
+Examples:
+  coldfront cdn design                                  the typical wiki, into ./Design
+  coldfront cdn design --preset seed --out wiki/Design  the seed's 1,000 wikis × 5 writes/day
+  coldfront cdn design --config wiki.toml --from-run coldfront-runs/run-x.jsonl
+  coldfront cdn design --strategy versioned-urls --swr 30 --json
+
+Writes CDN_Caching.md, CDN_Caching.config.json (CachePolicyConfig and CacheBehaviors in
+CloudFront API shapes) and two SVG charts. Exit codes: 0 written, 2 bad usage or input.")]
+    Design(DesignArgs),
+    /// Monthly cost of every strategy, line by line, with the flat-rate plans
+    #[command(after_help = "\
+Examples:
+  coldfront cdn cost --preset seed
+  coldfront cdn cost --preset seed --strategy on-write --paths-per-write 1   the $745/month case
+  coldfront cdn cost --config wiki.toml --prices prices.toml --json")]
+    Cost(CostArgs),
+    /// Run a trace through CloudFront-like TTL caches (or plain LRU) and report hit ratio and staleness
+    #[command(after_help = "\
+Examples:
+  coldfront cdn simulate --preset typical                 a seeded synthetic trace from the model
+  coldfront cdn simulate --trace t.csv --ttl 60           csv time,obj_id,size
+  coldfront cdn simulate --trace t.csv --time-column 2 --obj-column 1 --size-column 0 --header
+  coldfront cdn simulate --trace t.oracleGeneral.bin --format oracle-general --policy lru --capacity 10000
+
+A synthetic run also prints the analytic estimate for comparison. Ctrl-C stops early and
+reports what was simulated. Exit codes: 0 done, 2 bad usage or a bad trace (the error names
+the line or record).")]
+    Simulate(SimulateArgs),
+    /// List where a live CloudFront distribution differs from the recommendation
+    #[command(after_help = "\
+Examples:
+  coldfront cdn audit --distribution-id E2QWRUHAPOMQZL
+  coldfront cdn audit --distribution-id E2QWRUHAPOMQZL --preset seed --json
+
+Reads the distribution with GetDistributionConfig and its cache policies with
+GetCachePolicyConfig, using the standard AWS credential chain (AWS_PROFILE, environment,
+SSO, ...). Exit codes: 0 no differences, 1 differences found, 2 bad usage or an AWS error.")]
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StrategyArg {
+    /// Pages expire after their TTL
+    TtlOnly,
+    /// Invalidate paths on every write
+    OnWrite,
+    /// Revisioned content URLs behind a KeyValueStore pointer
+    VersionedUrls,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum AuthArg {
+    SignedCookies,
+    CloudfrontFunctionHs256,
+    CloudfrontFunctionRs256,
+    LambdaAtEdge,
+}
+
+#[derive(Debug, Clone, Args)]
+struct ModelArgs {
+    /// Preset: typical, seed (1,000 wikis × 5 writes/day) or large (100,000 wikis)
+    #[arg(long, value_name = "NAME", conflicts_with = "config")]
+    preset: Option<String>,
+    /// Model file (TOML: preset = "...", [workload], [cache], [origin], [latency], [prices])
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Price table (TOML, any subset of fields) overriding the model's
+    #[arg(long, value_name = "FILE")]
+    prices: Option<PathBuf>,
+    /// Page TTL in seconds
+    #[arg(long, value_name = "S")]
+    ttl: Option<f64>,
+    /// stale-while-revalidate window in seconds (0 = off)
+    #[arg(long, value_name = "S")]
+    swr: Option<f64>,
+    /// Invalidation strategy
+    #[arg(long, value_enum)]
+    strategy: Option<StrategyArg>,
+    /// Invalidation paths per write (with --strategy on-write)
+    #[arg(long, value_name = "N")]
+    paths_per_write: Option<u32>,
+    /// Edge auth for private wikis
+    #[arg(long, value_enum)]
+    auth: Option<AuthArg>,
+}
+
+#[derive(Debug, Clone, Args)]
+struct DesignArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Directory for the page, the JSON and the charts
+    #[arg(long, value_name = "DIR", default_value = "Design")]
+    out: PathBuf,
+    /// Origin latencies from an init-trace run (JSONL from `coldfront run --out`)
+    #[arg(long, value_name = "FILE.jsonl")]
+    from_run: Option<PathBuf>,
+    /// edge-auth's comparison: a JSON array of {option, latency_ms, usd_per_million_requests, capabilities, provenance}
+    #[arg(long, value_name = "FILE")]
+    auth_rows: Option<PathBuf>,
+    /// Print the evaluation and the files written as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+struct CostArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Origin latencies from an init-trace run (JSONL from `coldfront run --out`)
+    #[arg(long, value_name = "FILE.jsonl")]
+    from_run: Option<PathBuf>,
+    /// Print as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatArg {
+    /// Text, one request per line
+    Csv,
+    /// libCacheSim oracleGeneral: 24-byte little-endian records
+    OracleGeneral,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PolicyArg {
+    /// CloudFront TTL semantics (expiry fixed at fetch), unlimited size unless --capacity
+    Ttl,
+    /// Capacity-limited LRU; no TTL unless --ttl is given
+    Lru,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TimeUnitArg {
+    S,
+    Ms,
+    Us,
+}
+
+#[derive(Debug, Clone, Args)]
+struct SimulateArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Trace file; without it a seeded synthetic trace is generated from the model
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// Trace format
+    #[arg(long, value_enum, default_value = "csv", requires = "trace")]
+    format: FormatArg,
+    /// csv: column of the time (1-based)
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    time_column: u64,
+    /// csv: column of the object id
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+    obj_column: u64,
+    /// csv: column of the object size in bytes (0 = none, every object 1 byte)
+    #[arg(long, default_value_t = 3)]
+    size_column: u64,
+    /// csv: field delimiter
+    #[arg(long, default_value_t = ',')]
+    delimiter: char,
+    /// csv: the first line is a header
+    #[arg(long)]
+    header: bool,
+    /// csv: unit of the time column
+    #[arg(long, value_enum, default_value = "s")]
+    time_unit: TimeUnitArg,
+    /// Cache policy
+    #[arg(long, value_enum, default_value = "ttl")]
+    policy: PolicyArg,
+    /// Capacity per cache, in objects
+    #[arg(long, value_name = "N", conflicts_with = "capacity_bytes")]
+    capacity: Option<u64>,
+    /// Capacity per cache, in bytes
+    #[arg(long, value_name = "BYTES")]
+    capacity_bytes: Option<u64>,
+    /// Edge locations [default: the model's for a synthetic trace, 1 for a file]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    edges: Option<u16>,
+    /// Regional caches behind the edges [default: the model's for a synthetic trace, 0 for a file]
+    #[arg(long, value_name = "N")]
+    regional: Option<u16>,
+    /// Synthetic trace length (reads and writes)
+    #[arg(long, value_name = "N", default_value_t = 5_000_000)]
+    requests: u64,
+    /// Seed of the synthetic trace and the edge assignment
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+struct AuditArgs {
+    /// The distribution to read
+    #[arg(long, value_name = "ID")]
+    distribution_id: String,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Print as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) async fn run(args: CdnArgs) -> anyhow::Result<u8> {
+    match args.command {
+        CdnCommand::Design(a) => design(&a),
+        CdnCommand::Cost(a) => cost(&a),
+        CdnCommand::Simulate(a) => simulate_command(a).await,
+        CdnCommand::Audit(a) => audit(&a).await,
+    }
+}
+
+fn load_model(args: &ModelArgs, from_run: Option<&Path>) -> anyhow::Result<Model> {
+    let mut model = match (&args.preset, &args.config) {
+        (_, Some(path)) => Model::from_toml_file(path)?,
+        (Some(name), None) => Model::preset(name)?,
+        (None, None) => Model::preset("typical")?,
+    };
+    if let Some(path) = &args.prices {
+        model.prices = PriceTable::from_toml_file(path)?;
+    }
+    if let Some(ttl) = args.ttl {
+        model.cache.page_ttl_s = ttl;
+        model.set_by.insert("cache.page_ttl_s".to_owned(), "--ttl".to_owned());
+    }
+    if let Some(swr) = args.swr {
+        model.cache.stale_while_revalidate_s = swr;
+        model
+            .set_by
+            .insert("cache.stale_while_revalidate_s".to_owned(), "--swr".to_owned());
+    }
+    let paths = args.paths_per_write;
+    match (args.strategy, paths) {
+        (Some(StrategyArg::TtlOnly), None) => model.cache.invalidation = Invalidation::TtlOnly,
+        (Some(StrategyArg::VersionedUrls), None) => model.cache.invalidation = Invalidation::VersionedUrls,
+        (Some(StrategyArg::OnWrite), p) => {
+            model.cache.invalidation = Invalidation::OnWrite {
+                paths_per_write: p.unwrap_or(1),
+            };
+        }
+        (None, Some(p)) => model.cache.invalidation = Invalidation::OnWrite { paths_per_write: p },
+        (Some(_), Some(_)) => bail!("--paths-per-write only applies to --strategy on-write"),
+        (None, None) => {}
+    }
+    if let Some(auth) = args.auth {
+        model.cache.auth = match auth {
+            AuthArg::SignedCookies => AuthOption::SignedCookies,
+            AuthArg::CloudfrontFunctionHs256 => AuthOption::CloudfrontFunctionHs256,
+            AuthArg::CloudfrontFunctionRs256 => AuthOption::CloudfrontFunctionRs256,
+            AuthArg::LambdaAtEdge => AuthOption::LambdaAtEdge,
+        };
+    }
+    if let Some(path) = from_run {
+        model.latency = latency_from_run(path)?;
+    }
+    model.validate()?;
+    Ok(model)
+}
+
+/// Warm = durations of successful warm invokes; cold = Init Duration + the cold invoke.
+fn latency_from_run(path: &Path) -> anyhow::Result<LatencyInputs> {
+    use init_trace::sample::{InvokeStatus, read_samples};
+    let loaded = read_samples(path)?;
+    if let Some(warning) = &loaded.truncated_tail {
+        eprintln!("warning: {warning}");
+    }
+    let mut warm_ms = Vec::new();
+    let mut cold_ms = Vec::new();
+    for sample in &loaded.samples {
+        for invoke in &sample.invokes {
+            if !matches!(invoke.status, InvokeStatus::Success) {
+                continue;
+            }
+            if invoke.cold {
+                if let Some(init_ms) = sample.init.duration_ms {
+                    cold_ms.push(init_ms + invoke.duration_ms);
+                }
+            } else {
+                warm_ms.push(invoke.duration_ms);
+            }
+        }
+    }
+    if cold_ms.is_empty() {
+        bail!(
+            "{}: no successful cold start in {} sample(s); record one with `coldfront run FUNCTION --out {}`",
+            path.display(),
+            loaded.samples.len(),
+            path.display()
+        );
+    }
+    if warm_ms.is_empty() {
+        bail!(
+            "{}: no warm invokes; record some with `coldfront run FUNCTION --invokes 5 --out FILE`",
+            path.display()
+        );
+    }
+    Ok(LatencyInputs {
+        source: format!(
+            "measured: {} ({} warm invokes, {} cold starts)",
+            path.display(),
+            warm_ms.len(),
+            cold_ms.len()
+        ),
+        warm_ms,
+        cold_ms,
+    })
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1} %", x * 100.0)
+}
+
+fn print_strategies(evaluation: &Evaluation) {
+    println!(
+        "{:<36} {:>9} {:>11} {:>8} {:>11} {:>21} {:>12}",
+        "strategy", "page hits", "origin r/s", "stale", "worst stale", "p50 / p90 / p99 ms", "cost/month"
+    );
+    for s in &evaluation.strategies {
+        let marker = if s.strategy == evaluation.chosen.strategy {
+            "*"
+        } else {
+            " "
+        };
+        println!(
+            "{marker}{:<35} {:>9} {:>11.3} {:>8} {:>10.0}s {:>21} {:>12}",
+            s.name,
+            pct(s.page_hit_ratio),
+            s.origin_requests_per_s,
+            pct(s.stale_read_probability),
+            s.worst_case_staleness_s,
+            format!(
+                "{:.0} / {:.0} / {:.0}",
+                s.latency.p50_ms, s.latency.p90_ms, s.latency.p99_ms
+            ),
+            usd(s.cost.total_usd_per_month)
+        );
+    }
+}
+
+fn design(args: &DesignArgs) -> anyhow::Result<u8> {
+    let mut model = load_model(&args.model, args.from_run.as_deref())?;
+    let rows: Option<Vec<AuthRow>> = match &args.auth_rows {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let rows: Vec<AuthRow> = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{}: not a JSON array of {{option, latency_ms, usd_per_million_requests, capabilities, provenance}}",
+                    path.display()
+                )
+            })?;
+            Some(rows)
+        }
+    };
+    if let Some(rows) = &rows {
+        model.auth_rows = rows.clone();
+    }
+    let evaluation = cdn_design::evaluate(&model);
+    let page = cdn_design::design_page(&model, &evaluation, rows.as_deref());
+    let files = page
+        .write_to(&args.out)
+        .with_context(|| format!("cannot write the design page into {}", args.out.display()))?;
+    if args.json {
+        let json = serde_json::json!({ "files": files, "evaluation": evaluation });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(exit::OK);
+    }
+    println!(
+        "{} ({} page objects in {} popularity bins)\n",
+        model.name,
+        thousands(evaluation.page_objects as f64),
+        evaluation.popularity_bins
+    );
+    print_strategies(&evaluation);
+    println!(
+        "\nEstimated page hit ratio ({}): {}; {} of all CloudFront requests",
+        evaluation.chosen.name,
+        pct(evaluation.chosen.page_hit_ratio),
+        pct(evaluation.chosen.overall_hit_ratio)
+    );
+    for file in files {
+        println!("wrote {}", file.display());
+    }
+    Ok(exit::OK)
+}
+
+fn cost(args: &CostArgs) -> anyhow::Result<u8> {
+    let model = load_model(&args.model, args.from_run.as_deref())?;
+    let evaluation = cdn_design::evaluate(&model);
+    if args.json {
+        let json = serde_json::json!({
+            "model": model.name,
+            "prices": model.prices,
+            "chosen": evaluation.chosen.name,
+            "strategies": evaluation.strategies.iter().map(|s| serde_json::json!({
+                "strategy": s.name,
+                "cost": s.cost,
+            })).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(exit::OK);
+    }
+    println!(
+        "{} (prices as of {}: {})\n",
+        model.name, model.prices.as_of, model.prices.source
+    );
+    print_strategies(&evaluation);
+    let chosen = &evaluation.chosen;
+    println!("\n{} per month:", chosen.name);
+    for line in &chosen.cost.lines {
+        println!(
+            "  {:<42} {:>16} {:<11} {:>12}   {}",
+            line.item,
+            thousands(line.quantity),
+            line.unit,
+            usd(line.usd_per_month),
+            line.arithmetic
+        );
+    }
+    println!(
+        "  {:<42} {:>16} {:<11} {:>12}",
+        "total",
+        "",
+        "",
+        usd(chosen.cost.total_usd_per_month)
+    );
+    println!(
+        "\nFlat-rate plans against {} of CloudFront requests and data out ({} requests, {:.1} GB):",
+        usd(chosen.cost.cloudfront_usage_usd_per_month),
+        thousands(chosen.cost.cloudfront_requests_per_month),
+        chosen.cost.gb_out_per_month
+    );
+    for plan in &chosen.cost.flat_rate {
+        println!(
+            "  {:<10} {:>10}  {}",
+            plan.plan,
+            usd(plan.usd_per_month),
+            if plan.fits { "fits" } else { "too small" }
+        );
+    }
+    Ok(exit::OK)
+}
+
+async fn simulate_command(args: SimulateArgs) -> anyhow::Result<u8> {
+    let model = load_model(&args.model, None)?;
+    let mut config = SimConfig::from_model(&model);
+    config.seed = args.seed;
+    if args.trace.is_some() {
+        config.edges = 1;
+        config.regional_caches = 0;
+    }
+    if let Some(edges) = args.edges {
+        config.edges = edges;
+    }
+    if let Some(regional) = args.regional {
+        config.regional_caches = regional;
+    }
+    config.capacity = args
+        .capacity
+        .map(Capacity::Objects)
+        .or(args.capacity_bytes.map(Capacity::Bytes));
+    if let PolicyArg::Lru = args.policy {
+        if config.capacity.is_none() {
+            bail!("--policy lru needs --capacity N (objects) or --capacity-bytes B");
+        }
+        config.ttl_s = args.model.ttl;
+        config.swr_s = 0.0;
+        config.invalidate_on_write = false;
+    }
+    let source: Box<dyn cdn_design::sim::RequestSource + Send> = match &args.trace {
+        Some(path) => {
+            let format = match args.format {
+                FormatArg::OracleGeneral => TraceFormat::OracleGeneral,
+                FormatArg::Csv => {
+                    if !args.delimiter.is_ascii() {
+                        bail!("--delimiter {:?}: use a single ASCII character", args.delimiter);
+                    }
+                    TraceFormat::Csv(CsvColumns {
+                        time: args.time_column as usize,
+                        object: args.obj_column as usize,
+                        size: (args.size_column > 0).then_some(args.size_column as usize),
+                        delimiter: args.delimiter as u8,
+                        has_header: args.header,
+                        time_unit_s: match args.time_unit {
+                            TimeUnitArg::S => 1.0,
+                            TimeUnitArg::Ms => 1e-3,
+                            TimeUnitArg::Us => 1e-6,
+                        },
+                    })
+                }
+            };
+            open_trace(path, &format)?
+        }
+        None => Box::new(Generator::new(&model, args.requests, args.seed)),
+    };
+    let cancel = Arc::new(AtomicBool::new(false));
+    let progress = if args.json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let bar = indicatif::ProgressBar::new(1000);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("simulating {bar:40} {percent:>3}% {elapsed} (eta {eta})")
+                .expect("static template"),
+        );
+        bar
+    };
+    let started = Instant::now();
+    let worker = {
+        let cancel = Arc::clone(&cancel);
+        let progress = progress.clone();
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut source = source;
+            simulate(
+                &mut source,
+                &config,
+                &mut |fraction| progress.set_position((fraction * 1000.0) as u64),
+                &cancel,
+            )
+        })
+    };
+    let ctrl_c = {
+        let cancel = Arc::clone(&cancel);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.store(true, Ordering::Relaxed);
+            }
+        })
+    };
+    let result = worker.await.context("the simulation thread failed")?;
+    ctrl_c.abort();
+    progress.finish_and_clear();
+    let report = result?;
+    let elapsed_s = started.elapsed().as_secs_f64();
+    let analytic = args
+        .trace
+        .is_none()
+        .then(|| cdn_design::evaluate(&model).classes[0].clone());
+    if args.json {
+        let json = serde_json::json!({
+            "config": config,
+            "report": report,
+            "elapsed_s": elapsed_s,
+            "requests_per_s": report.requests as f64 / elapsed_s.max(1e-9),
+            "analytic": analytic.as_ref().map(|a| serde_json::json!({
+                "hit_ratio": a.hit_ratio,
+                "edge_hit_ratio": a.edge_hit_ratio,
+                "stale_read_probability": a.stale_read_probability,
+            })),
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        print_report(&report, &config, elapsed_s, analytic.as_ref(), &args);
+    }
+    Ok(if report.cancelled { exit::INTERRUPTED } else { exit::OK })
+}
+
+fn print_report(
+    report: &SimReport,
+    config: &SimConfig,
+    elapsed_s: f64,
+    analytic: Option<&cdn_design::ClassResult>,
+    args: &SimulateArgs,
+) {
+    let source = args.trace.as_ref().map_or_else(
+        || format!("synthetic trace (seed {})", args.seed),
+        |p| p.display().to_string(),
+    );
+    let ttl = config.ttl_s.map_or_else(|| "none".to_owned(), |t| format!("{t} s"));
+    let capacity = match config.capacity {
+        None => "unlimited".to_owned(),
+        Some(Capacity::Objects(n)) => format!("{} objects (LRU)", thousands(n as f64)),
+        Some(Capacity::Bytes(n)) => format!("{} bytes (LRU)", thousands(n as f64)),
+    };
+    println!("{source}");
+    println!(
+        "  caches: {} edge location(s), {} regional; TTL {ttl}; SWR {} s; {}; capacity {capacity}",
+        config.edges,
+        config.regional_caches,
+        config.swr_s,
+        if config.invalidate_on_write {
+            "invalidate on write"
+        } else {
+            "writes leave copies stale"
+        }
+    );
+    if report.cancelled {
+        println!("  INTERRUPTED: the figures cover the requests simulated so far");
+    }
+    println!(
+        "  Requests:        {} ({} reads, {} writes) over {:.1} h of trace",
+        thousands(report.requests as f64),
+        thousands(report.reads as f64),
+        thousands(report.writes as f64),
+        report.trace_span_s / 3600.0
+    );
+    println!(
+        "  Hit ratio:       {:>7}   [edge {}, regional {}]{}",
+        pct(report.hit_ratio),
+        pct(report.edge_hit_ratio),
+        pct(report.regional_hits as f64 / report.reads.max(1) as f64),
+        analytic.map_or_else(String::new, |a| format!("   analytic {}", pct(a.hit_ratio)))
+    );
+    println!("  Byte hit ratio:  {:>7}", pct(report.byte_hit_ratio));
+    println!(
+        "  Origin fetches:  {} waited for, {} in the background",
+        thousands(report.origin_sync_fetches as f64),
+        thousands(report.origin_async_fetches as f64)
+    );
+    println!(
+        "  Stale reads:     {:>7}   [staleness p50 {:.1} s, p99 {:.1} s, max {:.1} s]{}",
+        pct(report.stale_read_probability),
+        report.staleness_p50_s,
+        report.staleness_p99_s,
+        report.staleness_max_s,
+        analytic.map_or_else(String::new, |a| format!(
+            "   analytic {}",
+            pct(a.stale_read_probability)
+        ))
+    );
+    println!(
+        "  Objects:         {} distinct, {} evictions",
+        thousands(report.distinct_objects as f64),
+        thousands(report.evictions as f64)
+    );
+    println!(
+        "  Time:            {elapsed_s:.2} s ({:.1} M requests/s)",
+        report.requests as f64 / elapsed_s.max(1e-9) / 1e6
+    );
+}
+
+async fn audit(args: &AuditArgs) -> anyhow::Result<u8> {
+    use aws_config::BehaviorVersion;
+    let model = load_model(&args.model, None)?;
+    let recommendation = cdn_design::recommend(&model);
+    // CloudFront is a global service signed in us-east-1; a profile's own region does not matter.
+    let shared = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .load()
+        .await;
+    let client = aws_sdk_cloudfront::Client::new(&shared);
+    let live = cdn_design::cloudfront::audit::fetch(&client, &args.distribution_id)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot read distribution {}; check the id and that your credentials allow cloudfront:GetDistributionConfig and cloudfront:GetCachePolicyConfig",
+                args.distribution_id
+            )
+        })?;
+    let differences = cdn_design::cloudfront::audit::diff(&live, &recommendation);
+    if args.json {
+        let json = serde_json::json!({ "distribution_id": live.distribution_id, "differences": differences });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else if differences.is_empty() {
+        println!(
+            "{}: matches the recommendation for {}",
+            live.distribution_id, model.name
+        );
+    } else {
+        println!(
+            "{}: {} difference(s) from the recommendation for {}\n",
+            live.distribution_id,
+            differences.len(),
+            model.name
+        );
+        for d in &differences {
+            println!(
+                "{}  {}\n    live:        {}\n    recommended: {}\n    why:         {}\n",
+                d.scope, d.field, d.live, d.recommended, d.why
+            );
+        }
+    }
+    Ok(if differences.is_empty() {
+        exit::OK
+    } else {
+        exit::FUNCTION_FAILURES
+    })
 }

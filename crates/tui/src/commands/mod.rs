@@ -11,25 +11,13 @@ use std::path::Path;
 use anyhow::Context;
 use init_trace::spec::SpecSet;
 
-use crate::cli::{Cli, Command, RunArgs, SpecArgs};
+use crate::cli::{Cli, Command, SpecArgs};
+use crate::ui;
 
 pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        None => {
-            // The embedded default: the bundled wiki against its control.
-            let args = RunArgs {
-                functions: Vec::new(),
-                spec: SpecArgs { config: None },
-                cold_starts: 10,
-                invokes: None,
-                memory: None,
-                out: None,
-                no_throttle: false,
-                json: false,
-                quiet: false,
-            };
-            run::run(args).await
-        }
+        // The embedded default: the interactive UI on the bundled functions (or ./coldfront.toml).
+        None => ui::run(load_specs(&SpecArgs { config: None })?.functions().cloned().collect()).await,
         Some(Command::Run(args)) => run::run(args).await,
         Some(Command::Functions(args)) => functions::list(&args),
         Some(Command::Trace(args)) => trace::trace(args).await,

@@ -75,7 +75,7 @@ pub(crate) struct ReportArgs {
 }
 
 /// Writes summary.json, report.md, breakdown.svg and init-duration.hlog into `dir`.
-fn write_reports(dir: &Path, samples: &[ColdStartSample], summary: &RunSummary) -> anyhow::Result<()> {
+pub(crate) fn write_reports(dir: &Path, samples: &[ColdStartSample], summary: &RunSummary) -> anyhow::Result<()> {
     let write = |name: &str, text: &str| {
         std::fs::write(dir.join(name), text).with_context(|| format!("cannot write {}", dir.join(name).display()))
     };

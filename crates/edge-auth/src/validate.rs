@@ -1,0 +1,501 @@
+//! The validator: one request or token in, allow-with-claims or deny-with-reason out.
+//!
+//! Checks run in a fixed order, cheapest first, and the generated CloudFront Function runs
+//! the same order so both give the same reason: size, segments, base64, JSON, header
+//! (`alg` pinned by the key, forbidden `jku`/`x5u`/`jwk`/`x5c`, `crit`), key lookup by
+//! `kid`, signature, then claims (`exp` required, `nbf`, `iss`, `aud`, tenant).
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::fields::{self, Member, Members};
+use crate::json::JsonProblem;
+use crate::keys::{Algorithm, Key, KeySet};
+use crate::token;
+
+/// Why a request was denied; `code()` is the stable machine-readable form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DenyReason {
+    /// Neither an `Authorization: Bearer` header nor the token cookie was present.
+    NoToken,
+    /// The token is longer than the policy's `max_token_bytes`.
+    Oversize,
+    /// Not exactly three dot-separated segments (a JWE has five).
+    WrongSegmentCount,
+    /// A segment is not canonical unpadded base64url.
+    BadBase64,
+    /// The signature segment is empty.
+    EmptySignature,
+    /// The header is not a JSON object.
+    BadHeader,
+    /// The claims are not a JSON object.
+    BadClaims,
+    /// A JSON object names the same member twice.
+    DuplicateJsonKey,
+    /// `alg` is missing or not a string.
+    MissingAlg,
+    /// `alg` is `none` (in any spelling).
+    AlgNone,
+    /// `alg` names an algorithm this validator does not implement.
+    UnsupportedAlg,
+    /// The header carries `jku`, `x5u`, `jwk` or `x5c`: keys are never taken from a token.
+    ForbiddenHeader,
+    /// The header has `crit` (no extension is understood) or an unsupported `b64`.
+    UnknownCrit,
+    /// `kid` is missing and the key set has more than one key.
+    MissingKid,
+    /// `kid` is not a string, or no key has it.
+    UnknownKid,
+    /// The token's `alg` is not the algorithm the key is pinned to.
+    AlgMismatch,
+    /// The signature does not verify.
+    BadSignature,
+    /// `exp` is absent.
+    MissingExp,
+    /// `exp`, `nbf` or `iat` is not a number.
+    BadTimeClaim,
+    /// Now is at or after `exp` + leeway.
+    Expired,
+    /// Now is before `nbf` − leeway.
+    NotYetValid,
+    /// `iss` is not the expected issuer.
+    WrongIssuer,
+    /// `aud` does not contain the expected audience (or is present when none is expected).
+    WrongAudience,
+    /// The `Host` header is missing or is not a subdomain of the wiki domain.
+    BadHost,
+    /// The tenant claim is missing or names another wiki.
+    WrongTenant,
+}
+
+impl DenyReason {
+    /// The reason as a stable `snake_case` code (`"expired"`).
+    pub fn code(self) -> &'static str {
+        match self {
+            DenyReason::NoToken => "no_token",
+            DenyReason::Oversize => "oversize",
+            DenyReason::WrongSegmentCount => "wrong_segment_count",
+            DenyReason::BadBase64 => "bad_base64",
+            DenyReason::EmptySignature => "empty_signature",
+            DenyReason::BadHeader => "bad_header",
+            DenyReason::BadClaims => "bad_claims",
+            DenyReason::DuplicateJsonKey => "duplicate_json_key",
+            DenyReason::MissingAlg => "missing_alg",
+            DenyReason::AlgNone => "alg_none",
+            DenyReason::UnsupportedAlg => "unsupported_alg",
+            DenyReason::ForbiddenHeader => "forbidden_header",
+            DenyReason::UnknownCrit => "unknown_crit",
+            DenyReason::MissingKid => "missing_kid",
+            DenyReason::UnknownKid => "unknown_kid",
+            DenyReason::AlgMismatch => "alg_mismatch",
+            DenyReason::BadSignature => "bad_signature",
+            DenyReason::MissingExp => "missing_exp",
+            DenyReason::BadTimeClaim => "bad_time_claim",
+            DenyReason::Expired => "expired",
+            DenyReason::NotYetValid => "not_yet_valid",
+            DenyReason::WrongIssuer => "wrong_issuer",
+            DenyReason::WrongAudience => "wrong_audience",
+            DenyReason::BadHost => "bad_host",
+            DenyReason::WrongTenant => "wrong_tenant",
+        }
+    }
+}
+
+impl std::fmt::Display for DenyReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A valid token's claims: the verified JSON text, parsed on demand.
+///
+/// Keeping the text rather than a parsed map is what lets an HS256 validation stay within
+/// a couple of microseconds; serialising a `Claims` writes the JSON object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claims(String);
+
+impl Claims {
+    /// The claims as JSON text, exactly as signed.
+    pub fn as_json(&self) -> &str {
+        &self.0
+    }
+
+    /// The claims as a map (members in name order).
+    pub fn to_map(&self) -> Map<String, Value> {
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+
+    /// One claim, if present.
+    pub fn get(&self, name: &str) -> Option<Value> {
+        self.to_map().remove(name)
+    }
+}
+
+impl Serialize for Claims {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_map().serialize(serializer)
+    }
+}
+
+/// The outcome of validating one request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Decision {
+    /// The token is valid for this wiki.
+    Allow {
+        /// The key that verified it.
+        kid: String,
+        /// Its algorithm.
+        alg: Algorithm,
+        /// The token's claims.
+        claims: Claims,
+    },
+    /// The request is refused.
+    Deny {
+        /// Why.
+        reason: DenyReason,
+    },
+}
+
+impl Decision {
+    /// Whether this is an allow.
+    pub fn is_allow(&self) -> bool {
+        matches!(self, Decision::Allow { .. })
+    }
+
+    /// The deny reason, if denied.
+    pub fn reason(&self) -> Option<DenyReason> {
+        match self {
+            Decision::Allow { .. } => None,
+            Decision::Deny { reason } => Some(*reason),
+        }
+    }
+}
+
+/// What a valid token must satisfy beyond its signature.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Policy {
+    /// Required `iss`, if any.
+    pub issuer: Option<String>,
+    /// Required member of `aud`, if any. When `None`, tokens carrying `aud` are denied
+    /// (RFC 7519 §4.1.3: a recipient not named in `aud` must reject).
+    pub audience: Option<String>,
+    /// Clock skew allowed on `exp` and `nbf`, in seconds.
+    pub leeway_s: u64,
+    /// The claim that names the tenant (wiki); `None` disables tenant scoping.
+    pub tenant_claim: Option<String>,
+    /// The wiki domain: `Host` must be `<tenant>.<wiki_domain>`. When `None`, the tenant is
+    /// the first label of a `Host` with at least three labels.
+    pub wiki_domain: Option<String>,
+    /// The cookie that carries the token when there is no `Authorization: Bearer` header.
+    pub cookie_name: String,
+    /// Longest token accepted, in bytes.
+    pub max_token_bytes: usize,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            audience: None,
+            leeway_s: 60,
+            tenant_claim: Some("tenant".to_owned()),
+            wiki_domain: None,
+            cookie_name: "token".to_owned(),
+            max_token_bytes: 4096,
+        }
+    }
+}
+
+/// The parts of a viewer request the validator reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EdgeRequest<'a> {
+    /// The `Host` header.
+    pub host: Option<&'a str>,
+    /// The `Authorization` header.
+    pub authorization: Option<&'a str>,
+    /// The token cookie's value, already picked out of the cookies.
+    pub cookie: Option<&'a str>,
+}
+
+impl<'a> EdgeRequest<'a> {
+    /// Reads host, authorization and the named cookie from a CloudFront viewer-request
+    /// event (`{"request": {"headers": {...}, "cookies": {...}}}`).
+    pub fn from_cloudfront_event(event: &'a Value, cookie_name: &str) -> Self {
+        let request = event.get("request");
+        let header = |name: &str| {
+            request
+                .and_then(|r| r.get("headers"))
+                .and_then(|h| h.get(name))
+                .and_then(|h| h.get("value"))
+                .and_then(Value::as_str)
+        };
+        let cookie = request
+            .and_then(|r| r.get("cookies"))
+            .and_then(|c| c.get(cookie_name))
+            .and_then(|c| c.get("value"))
+            .and_then(Value::as_str);
+        Self {
+            host: header("host"),
+            authorization: header("authorization"),
+            cookie,
+        }
+    }
+
+    /// The token: a `Bearer` authorization wins over the cookie.
+    pub fn token(&self) -> Option<&'a str> {
+        if let Some(auth) = self.authorization {
+            let (scheme, rest) = auth.split_once(' ').unwrap_or((auth, ""));
+            // Only spaces and tabs are trimmed, exactly as the edge function does.
+            let rest = rest.trim_matches([' ', '\t']);
+            if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
+                return Some(rest);
+            }
+        }
+        self.cookie.filter(|c| !c.is_empty())
+    }
+}
+
+/// A key set and a policy: validates tokens at edge semantics.
+#[derive(Debug, Clone)]
+pub struct Validator {
+    keys: KeySet,
+    policy: Policy,
+}
+
+impl Validator {
+    /// A validator over these keys with this policy.
+    pub fn new(keys: KeySet, policy: Policy) -> Self {
+        Self { keys, policy }
+    }
+
+    /// The key set.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Validates a request at `now_s` (Unix seconds).
+    pub fn validate_request(&self, request: &EdgeRequest<'_>, now_s: f64) -> Decision {
+        match request.token() {
+            None => Decision::Deny {
+                reason: DenyReason::NoToken,
+            },
+            Some(token) => self.validate(token, request.host, now_s),
+        }
+    }
+
+    /// Validates a token for the wiki named by `host` at `now_s` (Unix seconds).
+    pub fn validate(&self, token: &str, host: Option<&str>, now_s: f64) -> Decision {
+        match self.check(token, host, now_s) {
+            Ok((key, claims)) => Decision::Allow {
+                kid: key.kid().to_owned(),
+                alg: key.alg(),
+                claims,
+            },
+            Err(reason) => Decision::Deny { reason },
+        }
+    }
+
+    /// Checks only the JWS layer — size, encoding, header, key and signature — and returns
+    /// the verifying key. For payloads that are not JWT claims (the RFC 7520 examples); an
+    /// edge decision always needs [`Validator::validate`].
+    pub fn verify_jws(&self, token: &str) -> Result<&Key, DenyReason> {
+        if token.len() > self.policy.max_token_bytes {
+            return Err(DenyReason::Oversize);
+        }
+        let jws = token::split(token)?;
+        let header =
+            fields::read(&jws.header, HEADER_MEMBERS, None).map_err(|p| json_reason(p, DenyReason::BadHeader))?;
+        let key = self.header_key(&header)?;
+        if key.verify(jws.signing_input.as_bytes(), &jws.signature) {
+            Ok(key)
+        } else {
+            Err(DenyReason::BadSignature)
+        }
+    }
+
+    fn check(&self, token: &str, host: Option<&str>, now_s: f64) -> Result<(&Key, Claims), DenyReason> {
+        if token.len() > self.policy.max_token_bytes {
+            return Err(DenyReason::Oversize);
+        }
+        let jws = token::split(token)?;
+        let header =
+            fields::read(&jws.header, HEADER_MEMBERS, None).map_err(|p| json_reason(p, DenyReason::BadHeader))?;
+        let claims = fields::read(&jws.payload, CLAIM_MEMBERS, self.policy.tenant_claim.as_deref())
+            .map_err(|p| json_reason(p, DenyReason::BadClaims))?;
+        let key = self.header_key(&header)?;
+        if !key.verify(jws.signing_input.as_bytes(), &jws.signature) {
+            return Err(DenyReason::BadSignature);
+        }
+        self.check_claims(&claims, host, now_s)?;
+        drop(claims);
+        Ok((key, Claims(String::from_utf8_lossy(&jws.payload).into_owned())))
+    }
+
+    /// Checks the header and picks the key; the key's pinned algorithm must equal `alg`.
+    fn header_key(&self, header: &Members<'_>) -> Result<&Key, DenyReason> {
+        let Some(Member::Str(alg)) = header.get("alg") else {
+            return Err(DenyReason::MissingAlg);
+        };
+        if alg.eq_ignore_ascii_case("none") {
+            return Err(DenyReason::AlgNone);
+        }
+        let alg = Algorithm::ALL
+            .into_iter()
+            .find(|a| a.as_str() == alg)
+            .ok_or(DenyReason::UnsupportedAlg)?;
+        if ["jku", "x5u", "jwk", "x5c"].iter().any(|name| header.has(name)) {
+            return Err(DenyReason::ForbiddenHeader);
+        }
+        // No JWS extension is understood, so any `crit` is unknown (RFC 7515 §4.1.11), and
+        // an unencoded payload (`b64: false`, RFC 7797) is not supported.
+        if header.has("crit") || header.get("b64").is_some_and(|b| *b != Member::True) {
+            return Err(DenyReason::UnknownCrit);
+        }
+        let key = match header.get("kid") {
+            None => self.keys.single().ok_or(DenyReason::MissingKid)?,
+            Some(Member::Str(kid)) => self.keys.get(kid).ok_or(DenyReason::UnknownKid)?,
+            Some(_) => return Err(DenyReason::UnknownKid),
+        };
+        if key.alg() != alg {
+            return Err(DenyReason::AlgMismatch);
+        }
+        Ok(key)
+    }
+
+    fn check_claims(&self, claims: &Members<'_>, host: Option<&str>, now_s: f64) -> Result<(), DenyReason> {
+        let leeway_s = self.policy.leeway_s as f64;
+        let time = |name: &str| match claims.get(name) {
+            None => Ok(None),
+            Some(Member::Num(n)) => Ok(Some(*n)),
+            Some(_) => Err(DenyReason::BadTimeClaim),
+        };
+        let exp = time("exp")?.ok_or(DenyReason::MissingExp)?;
+        let nbf = time("nbf")?;
+        time("iat")?;
+        if now_s >= exp + leeway_s {
+            return Err(DenyReason::Expired);
+        }
+        if nbf.is_some_and(|nbf| now_s + leeway_s < nbf) {
+            return Err(DenyReason::NotYetValid);
+        }
+        if let Some(issuer) = &self.policy.issuer
+            && !matches!(claims.get("iss"), Some(Member::Str(iss)) if iss == issuer)
+        {
+            return Err(DenyReason::WrongIssuer);
+        }
+        let audience_ok = match (&self.policy.audience, claims.get("aud")) {
+            (None, None) => true,
+            (Some(want), Some(Member::Str(aud))) => aud == want,
+            (Some(want), Some(Member::Strings(auds))) => auds.iter().any(|a| a == want),
+            _ => false,
+        };
+        if !audience_ok {
+            return Err(DenyReason::WrongAudience);
+        }
+        if let Some(claim) = &self.policy.tenant_claim {
+            let tenant = tenant_from_host(host, self.policy.wiki_domain.as_deref()).ok_or(DenyReason::BadHost)?;
+            if !matches!(claims.get(claim), Some(Member::Str(t)) if *t == tenant) {
+                return Err(DenyReason::WrongTenant);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The header members the checks read.
+const HEADER_MEMBERS: &[&str] = &["alg", "kid", "crit", "b64", "jku", "x5u", "jwk", "x5c"];
+/// The registered claims the checks read (the tenant claim is added from the policy).
+const CLAIM_MEMBERS: &[&str] = &["exp", "nbf", "iat", "iss", "aud"];
+
+fn json_reason(problem: JsonProblem, otherwise: DenyReason) -> DenyReason {
+    match problem {
+        JsonProblem::Duplicate => DenyReason::DuplicateJsonKey,
+        JsonProblem::Syntax | JsonProblem::NotObject => otherwise,
+    }
+}
+
+/// The wiki's tenant from a `Host` header: the lowercase label before `wiki_domain`, or the
+/// first of at least three labels when no domain is configured. Only `[a-z0-9-]` labels
+/// qualify, so the edge function's ASCII-only lowercasing agrees with this one.
+pub fn tenant_from_host(host: Option<&str>, wiki_domain: Option<&str>) -> Option<String> {
+    let host = host?;
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return None;
+    }
+    let name = name.to_ascii_lowercase();
+    let label = match wiki_domain {
+        Some(domain) => {
+            let domain = domain.to_ascii_lowercase();
+            let label = name.strip_suffix(domain.as_str())?.strip_suffix('.')?;
+            if label.contains('.') {
+                return None;
+            }
+            label.to_owned()
+        }
+        None => {
+            if name.split('.').count() < 3 {
+                return None;
+            }
+            name.split('.').next()?.to_owned()
+        }
+    };
+    (!label.is_empty()).then_some(label)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_from_host_takes_the_subdomain() {
+        assert_eq!(
+            tenant_from_host(Some("Acme.wiki.example:443"), Some("wiki.example")).as_deref(),
+            Some("acme")
+        );
+        assert_eq!(tenant_from_host(Some("a.b.wiki.example"), Some("wiki.example")), None);
+        assert_eq!(tenant_from_host(Some("wiki.example"), Some("wiki.example")), None);
+        assert_eq!(tenant_from_host(Some("evilwiki.example"), Some("wiki.example")), None);
+        assert_eq!(
+            tenant_from_host(Some("acme.example.com"), None).as_deref(),
+            Some("acme")
+        );
+        assert_eq!(tenant_from_host(Some("example.com"), None), None);
+        assert_eq!(tenant_from_host(Some("ac\u{e9}me.example.com"), None), None);
+        assert_eq!(tenant_from_host(None, None), None);
+    }
+
+    #[test]
+    fn bearer_wins_over_the_cookie() {
+        let req = EdgeRequest {
+            host: None,
+            authorization: Some("Bearer  abc "),
+            cookie: Some("def"),
+        };
+        assert_eq!(req.token(), Some("abc"));
+        let req = EdgeRequest {
+            host: None,
+            authorization: Some("Basic abc"),
+            cookie: Some("def"),
+        };
+        assert_eq!(req.token(), Some("def"));
+        let req = EdgeRequest::default();
+        assert_eq!(req.token(), None);
+    }
+}

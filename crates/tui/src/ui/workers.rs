@@ -1,0 +1,137 @@
+//! The tasks behind the UI: a cold-start run, the cache simulator, the edge measurement
+//! and exports. Each reports back as [`Message`]s; none shares mutable state with the UI
+//! except the histogram recorders, which are wait-free by design.
+
+use std::path::PathBuf;
+
+use init_trace::local::{CancelHandle, EmulatorOptions, LocalEmulator, cancel_pair};
+use init_trace::sample::SampleWriter;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::app::{App, Effect, Message};
+
+struct RunHandle {
+    cancel: CancelHandle,
+    pause: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+pub(crate) struct Workers {
+    tx: mpsc::UnboundedSender<Message>,
+    run: Option<RunHandle>,
+    samples_path: PathBuf,
+    cache: super::cache::CacheWorker,
+    edge: super::edge::EdgeWorker,
+}
+
+impl Workers {
+    pub(crate) fn new(tx: mpsc::UnboundedSender<Message>) -> Self {
+        let samples_path = PathBuf::from("coldfront-runs")
+            .join(format!("tui-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")))
+            .join("samples.jsonl");
+        Self {
+            cache: super::cache::CacheWorker::new(tx.clone()),
+            edge: super::edge::EdgeWorker::new(tx.clone()),
+            tx,
+            run: None,
+            samples_path,
+        }
+    }
+
+    pub(crate) fn perform(&mut self, effect: Effect, app: &App) {
+        match effect {
+            Effect::StartRun {
+                subject,
+                control,
+                cold_starts,
+                ..
+            } => {
+                let recorders: Vec<_> = (0..app.variants.len()).map(|i| app.recorder(i)).collect();
+                let mut variants = vec![(subject, "subject")];
+                variants.extend(control.map(|c| (c, "control")));
+                let (cancel_handle, cancel) = cancel_pair();
+                let (pause, mut paused) = watch::channel(false);
+                let tx = self.tx.clone();
+                let path = self.samples_path.clone();
+                let task = tokio::spawn(async move {
+                    let result = async {
+                        // Every sample is on disk before the UI sees it: quitting or a crash
+                        // loses nothing measured.
+                        let mut writer = SampleWriter::append(&path).map_err(|e| e.to_string())?;
+                        let emulator = LocalEmulator::new(EmulatorOptions {
+                            import_timing: true,
+                            ..EmulatorOptions::default()
+                        });
+                        let mut recorders = recorders;
+                        let mut index = 0_u64;
+                        for _ in 0..cold_starts {
+                            for (variant, (spec, role)) in variants.iter().enumerate() {
+                                if paused.wait_for(|p| !*p).await.is_err() || cancel.is_cancelled() {
+                                    return Ok(());
+                                }
+                                let mut sample = emulator
+                                    .cold_start(spec, index, cancel.clone())
+                                    .await
+                                    .map_err(|e| e.to_string())?;
+                                index += 1;
+                                sample.labels.role = Some((*role).to_owned());
+                                if let Some(ms) = sample.init.duration_ms {
+                                    recorders[variant].saturating_record((ms * 1000.0).round().max(1.0) as u64);
+                                }
+                                writer.write(&sample).map_err(|e| e.to_string())?;
+                                if tx.send(Message::Sample(Box::new(sample))).is_err() {
+                                    return Ok(());
+                                }
+                            }
+                        }
+                        Ok(())
+                    }
+                    .await;
+                    let _ = tx.send(Message::RunEnded(result));
+                });
+                self.run = Some(RunHandle {
+                    cancel: cancel_handle,
+                    pause,
+                    task,
+                });
+            }
+            Effect::Pause(paused) => {
+                if let Some(run) = &self.run {
+                    let _ = run.pause.send(paused);
+                }
+            }
+            Effect::StopRun => {
+                if let Some(run) = &self.run {
+                    run.cancel.cancel();
+                    let _ = run.pause.send(false);
+                }
+            }
+            Effect::Export(dir) => {
+                let tx = self.tx.clone();
+                let samples = self.samples_path.clone();
+                let cache = app.cache.export_inputs();
+                let edge = app.edge.export_inputs();
+                tokio::task::spawn_blocking(move || {
+                    let text = match super::export::export(&dir, &samples, cache, edge) {
+                        Ok(written) => format!("Exported to {}: {}", dir.display(), written.join(", ")),
+                        Err(err) => format!("Export failed: {err:#}"),
+                    };
+                    let _ = tx.send(Message::Status(text));
+                });
+            }
+            Effect::Cache(effect) => self.cache.perform(effect),
+            Effect::Edge(effect) => self.edge.perform(effect),
+        }
+    }
+
+    /// Stops what runs and waits for the cold start in progress to be recorded.
+    pub(crate) async fn shutdown(&mut self) {
+        self.cache.shutdown();
+        if let Some(run) = self.run.take() {
+            run.cancel.cancel();
+            let _ = run.pause.send(false);
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(15), run.task).await;
+        }
+    }
+}

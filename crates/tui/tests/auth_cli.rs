@@ -1,0 +1,333 @@
+//! `coldfront auth ...` end to end: exit codes, JSON, and errors that name what is wrong.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use edge_auth::Algorithm;
+use serde_json::{Value, json};
+
+const SECRET: &str = "an-hs256-secret-of-at-least-32-bytes!";
+const NOW_S: &str = "1700000000";
+
+fn coldfront(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_coldfront"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn edge_auth_data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../edge-auth/tests/data")
+        .join(name)
+}
+
+fn keys_file(dir: &Path) -> PathBuf {
+    let path = dir.join("keys.json");
+    let keys = json!({"keys": [
+        {"kid": "hs-1", "alg": "HS256", "secret": SECRET},
+        {"kid": "rs-1", "alg": "RS256", "pem_file": edge_auth_data("rsa2048.pub.pem")},
+    ]});
+    std::fs::write(&path, keys.to_string()).unwrap();
+    path
+}
+
+fn token(tenant: &str) -> String {
+    let claims = json!({"sub": "ann", "tenant": tenant, "exp": 1_700_000_600});
+    edge_auth::sign_hs(Algorithm::HS256, "hs-1", SECRET.as_bytes(), &claims).unwrap()
+}
+
+fn stdout_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+#[test]
+fn verify_exits_0_on_allow_and_1_on_deny_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys_file(dir.path());
+    let keys = keys.to_str().unwrap();
+    let allow = coldfront(&[
+        "auth",
+        "verify",
+        "--keys",
+        keys,
+        "--host",
+        "acme.wiki.example",
+        "--now-s",
+        NOW_S,
+        "--json",
+        &token("acme"),
+    ]);
+    assert_eq!(
+        allow.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&allow.stderr)
+    );
+    let decision = stdout_json(&allow);
+    assert_eq!(decision["decision"], "allow");
+    assert_eq!(decision["kid"], "hs-1");
+    assert_eq!(decision["claims"]["sub"], "ann");
+
+    let deny = coldfront(&[
+        "auth",
+        "verify",
+        "--keys",
+        keys,
+        "--host",
+        "other.wiki.example",
+        "--now-s",
+        NOW_S,
+        "--json",
+        &token("acme"),
+    ]);
+    assert_eq!(deny.status.code(), Some(1));
+    assert_eq!(
+        stdout_json(&deny),
+        json!({"decision": "deny", "reason": "wrong_tenant"})
+    );
+
+    let text = coldfront(&[
+        "auth",
+        "verify",
+        "--keys",
+        keys,
+        "--host",
+        "acme.wiki.example",
+        "--now-s",
+        "1800000000",
+        &token("acme"),
+    ]);
+    assert_eq!(text.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&text.stdout).trim(), "deny   expired");
+}
+
+#[test]
+fn verify_bad_usage_exits_2_and_names_the_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("keys.json");
+    std::fs::write(&bad, r#"{"keys": [{"kid": "k", "secret": "x"}]}"#).unwrap();
+    let out = coldfront(&[
+        "auth",
+        "verify",
+        "--keys",
+        bad.to_str().unwrap(),
+        "--host",
+        "a.b.c",
+        "x.y.z",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("keys.json") && stderr.contains("\"alg\"") && stderr.contains("keys[0]"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\u{1b}'), "no colour codes: {stderr}");
+
+    let missing = coldfront(&["auth", "verify", "--keys", "/nonexistent/keys.json", "x.y.z"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/keys.json"));
+    assert_eq!(
+        coldfront(&["auth", "verify", "x.y.z"]).status.code(),
+        Some(2),
+        "--keys is required"
+    );
+}
+
+#[test]
+fn help_has_examples_for_every_command() {
+    for command in [
+        &["auth", "verify"][..],
+        &["auth", "cf-function"],
+        &["auth", "run-function"],
+        &["auth", "edge-budget"],
+        &["auth", "cookie", "sign"],
+        &["auth", "cookie", "verify"],
+        &["auth", "compare"],
+    ] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let out = coldfront(&args);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Examples:"),
+            "{command:?}"
+        );
+    }
+}
+
+#[test]
+fn generated_function_runs_in_the_local_runner() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys_file(dir.path());
+    let function = dir.path().join("auth.js");
+    let out = coldfront(&[
+        "auth",
+        "cf-function",
+        "--alg",
+        "HS256",
+        "--keys",
+        keys.to_str().unwrap(),
+        "--wiki-domain",
+        "wiki.example",
+        "--expose-reason",
+        "--out",
+        function.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = String::from_utf8_lossy(&out.stderr);
+    assert!(report.contains("bytes of 10240"), "{report}");
+
+    let json_out = coldfront(&[
+        "auth",
+        "cf-function",
+        "--alg",
+        "RS256",
+        "--variant",
+        "limbs",
+        "--keys",
+        keys.to_str().unwrap(),
+        "--kvs",
+        "--json",
+    ]);
+    let generated = stdout_json(&json_out);
+    assert!(generated["size_bytes"].as_u64().unwrap() <= 10240);
+    assert_eq!(generated["kvs_entries"][0]["key"], "jwt-key-rs-1");
+    assert!(
+        generated["code"]
+            .as_str()
+            .unwrap()
+            .starts_with("import cf from 'cloudfront';")
+    );
+
+    for (tenant, expect_allowed) in [("acme", true), ("other", false)] {
+        let event = dir.path().join("event.json");
+        let body = json!({"version": "1.0", "context": {"eventType": "viewer-request"}, "request": {"method": "GET", "uri": "/",
+            "headers": {"host": {"value": "acme.wiki.example"}}, "cookies": {"token": {"value": token(tenant)}}}});
+        std::fs::write(&event, body.to_string()).unwrap();
+        let run = coldfront(&[
+            "auth",
+            "run-function",
+            function.to_str().unwrap(),
+            "--event",
+            event.to_str().unwrap(),
+            "--now-s",
+            NOW_S,
+            "--json",
+        ]);
+        assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+        let outcome = stdout_json(&run);
+        assert_eq!(outcome["status"].is_null(), expect_allowed, "{outcome}");
+        assert!(outcome["duration_us"].as_f64().unwrap() > 0.0);
+        if !expect_allowed {
+            assert_eq!(outcome["status"], 401);
+            assert_eq!(
+                outcome["output"]["headers"]["x-edge-auth-reason"]["value"],
+                "wrong_tenant"
+            );
+        }
+    }
+
+    let bad_event = dir.path().join("bad.json");
+    std::fs::write(&bad_event, "{\"nope\": 1}").unwrap();
+    let run = coldfront(&[
+        "auth",
+        "run-function",
+        function.to_str().unwrap(),
+        "--event",
+        bad_event.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("bad.json"));
+}
+
+#[test]
+fn cookies_sign_then_verify() {
+    let key = edge_auth_data("p256.key.pem");
+    let public = edge_auth_data("p256.pub.pem");
+    let signed = coldfront(&[
+        "auth",
+        "cookie",
+        "sign",
+        "--key",
+        key.to_str().unwrap(),
+        "--key-pair-id",
+        "K2JCJMDEHXQW5F",
+        "--resource",
+        "https://acme.wiki.example/*",
+        "--expires-s",
+        "1700003600",
+        "--hash",
+        "sha1",
+        "--json",
+    ]);
+    assert_eq!(
+        signed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    let signed = stdout_json(&signed);
+    assert_eq!(signed["canned"], false, "a wildcard needs a custom policy");
+    let header = signed["cookies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| format!("{}={}", pair[0].as_str().unwrap(), pair[1].as_str().unwrap()))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let verify = |url: &str| {
+        coldfront(&[
+            "auth",
+            "cookie",
+            "verify",
+            "--public-key",
+            public.to_str().unwrap(),
+            "--url",
+            url,
+            "--cookies",
+            &header,
+            "--now-s",
+            NOW_S,
+        ])
+    };
+    assert_eq!(verify("https://acme.wiki.example/Home").status.code(), Some(0));
+    let other = verify("https://other.wiki.example/Home");
+    assert_eq!(other.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&other.stdout).contains("wrong_resource"));
+}
+
+#[test]
+fn edge_budget_and_compare_report_with_provenance() {
+    let budget = coldfront(&["auth", "edge-budget", "--quick", "--json"]);
+    assert_eq!(
+        budget.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&budget.stderr)
+    );
+    let report = stdout_json(&budget);
+    assert_eq!(report["variants"].as_array().unwrap().len(), 3);
+    assert!(report["budget_provenance"].as_str().unwrap().contains("ASSUMED"));
+    assert_eq!(report["aws"]["status"], "skipped");
+    assert!(report["hs256_fallback"].as_str().unwrap().contains("HS256"));
+
+    let compare = coldfront(&["auth", "compare", "--quick", "--json"]);
+    assert_eq!(
+        compare.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&compare.stderr)
+    );
+    let table = stdout_json(&compare);
+    let rows = table["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    for row in rows {
+        assert_eq!(row["latency_provenance"]["kind"], "measured");
+        assert_eq!(row["cost_provenance"]["kind"], "price_table");
+    }
+    assert!((rows[2]["cost_usd_per_million"].as_f64().unwrap() - 0.606).abs() < 0.01);
+    assert_eq!(table["function_limit_bytes"], 10240);
+}

@@ -1,0 +1,154 @@
+//! `coldfront cdn ...` as a user runs it: files, JSON, errors and exit codes.
+
+use std::process::Command;
+
+fn coldfront() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_coldfront"));
+    command.env("NO_COLOR", "1");
+    command
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn design_writes_the_page_the_config_and_the_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = coldfront()
+        .args(["cdn", "design", "--preset", "seed", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let page = std::fs::read_to_string(dir.path().join("CDN_Caching.md")).unwrap();
+    for section in [
+        "# CDN Caching",
+        "## Cache strategy",
+        "## TTL rationale",
+        "## Auth approach",
+        "## Cost model",
+        "## Cache behaviour configuration",
+        "$745.00/month",
+    ] {
+        assert!(page.contains(section), "page lacks {section}");
+    }
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("CDN_Caching.config.json")).unwrap()).unwrap();
+    assert_eq!(config["CacheBehaviors"]["Quantity"], 4);
+    assert_eq!(config["CacheBehaviors"]["Items"][0]["PathPattern"], "/mcp*");
+    let svg = std::fs::read_to_string(dir.path().join("CDN_Caching.hit_ratio_vs_ttl.svg")).unwrap();
+    assert!(svg.starts_with("<svg"));
+    assert!(page.contains("(CDN_Caching.hit_ratio_vs_ttl.svg)"));
+}
+
+#[test]
+fn cost_json_shows_the_745_dollar_invalidations() {
+    let output = coldfront()
+        .args(["cdn", "cost", "--preset", "seed", "--strategy", "on-write", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let on_write = json["strategies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["strategy"].as_str().unwrap().starts_with("invalidate on write"))
+        .unwrap();
+    let line = on_write["cost"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["item"] == "Invalidation paths")
+        .unwrap();
+    assert!((line["usd_per_month"].as_f64().unwrap() - 745.0).abs() < 1e-9);
+}
+
+#[test]
+fn synthetic_simulation_agrees_with_the_analytic_estimate() {
+    let output = coldfront()
+        .args([
+            "cdn",
+            "simulate",
+            "--preset",
+            "typical",
+            "--requests",
+            "300000",
+            "--ttl",
+            "3600",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["report"]["requests"], 300_000);
+    let simulated = json["report"]["hit_ratio"].as_f64().unwrap();
+    let analytic = json["analytic"]["hit_ratio"].as_f64().unwrap();
+    // The synthetic day starts with empty caches and a regional tier; a loose check here,
+    // the tight one is in cdn-design's agreement tests.
+    assert!((simulated - analytic).abs() < 0.05, "{simulated} vs {analytic}");
+}
+
+#[test]
+fn a_bad_trace_line_exits_2_and_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.csv");
+    std::fs::write(&trace, "0,1,100\n1,2,100\nthree,3,100\n").unwrap();
+    let output = coldfront()
+        .args(["cdn", "simulate", "--trace"])
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(err.contains("t.csv:3:") && err.contains("time \"three\""), "{err}");
+}
+
+#[test]
+fn lru_from_a_csv_trace_prints_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.csv");
+    std::fs::write(&trace, "0,1,100\n1,2,100\n2,1,100\n3,3,100\n4,2,100\n").unwrap();
+    let output = coldfront()
+        .args(["cdn", "simulate", "--policy", "lru", "--capacity", "2", "--trace"])
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("Hit ratio:") && text.contains("20.0 %"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no ANSI escapes");
+}
+
+#[test]
+fn a_bad_model_file_exits_2_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("wiki.toml");
+    std::fs::write(&model, "preset = \"seed\"\n\n[cache]\npage_ttl = 30\n").unwrap();
+    let output = coldfront()
+        .args(["cdn", "cost", "--config"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("wiki.toml:4:1") && err.contains("did you mean \"page_ttl_s\""),
+        "{err}"
+    );
+    let output = coldfront()
+        .args(["cdn", "design", "--preset", "huge"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("known presets: typical, seed, large"));
+}
+
+#[test]
+fn audit_requires_a_distribution_id() {
+    let output = coldfront().args(["cdn", "audit"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--distribution-id"));
+}

@@ -226,7 +226,7 @@ pub fn design_page(model: &Model, evaluation: &Evaluation, auth_rows: Option<&[A
             md,
             "- **A short TTL alone does little here.** The average page is read every {} across the whole \
              distribution, and each of the {} edge locations sees only its share, so most pages are read less than once per \
-             TTL where they are cached. {} reaches {} because a page stays cached until it changes.",
+             TTL where they are cached. The best strategy here, {}, reaches {} because a page stays cached until it changes.",
             duration(1.0 / reads_per_page_per_s.max(1e-12)),
             w.edge_locations,
             best.name,

@@ -141,7 +141,7 @@ pub(crate) enum Material {
 /// OpenSSL's raw verify rate). The same aws-lc backend verifies here with the key parsed
 /// once; `tests/attacks.rs` holds both to the same answers.
 enum Verifier {
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
     Public(ParsedPublicKey),
 }
 
@@ -196,7 +196,7 @@ impl Key {
         Ok(Self {
             kid,
             alg,
-            verifier: Arc::new(Verifier::Hmac(hmac::Key::new(algorithm, secret))),
+            verifier: Arc::new(Verifier::Hmac(Box::new(hmac::Key::new(algorithm, secret)))),
             material: Material::Secret(secret.to_vec()),
         })
     }
@@ -467,6 +467,7 @@ impl KeySet {
     }
 
     /// Only the keys pinned to `alg`.
+    #[must_use]
     pub fn only(&self, alg: Algorithm) -> KeySet {
         KeySet {
             keys: self

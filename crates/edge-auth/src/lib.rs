@@ -44,7 +44,6 @@ pub mod compare;
 pub mod cookies;
 mod error;
 mod fields;
-mod json;
 mod keys;
 pub mod runner;
 mod sign;

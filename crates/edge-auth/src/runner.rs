@@ -301,7 +301,11 @@ fn install_natives(ctx: &Ctx<'_>, kvs: Rc<RefCell<BTreeMap<String, String>>>) ->
     native.set(
         "hexe",
         Function::new(ctx.clone(), |b: Vec<u8>| {
-            b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+            b.iter().fold(String::with_capacity(b.len() * 2), |mut out, x| {
+                use std::fmt::Write as _;
+                let _ = write!(out, "{x:02x}");
+                out
+            })
         })?,
     )?;
     native.set(

@@ -8,8 +8,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::fields::{self, Member, Members};
-use crate::json::JsonProblem;
+use crate::fields::{self, JsonProblem, Member, Members};
 use crate::keys::{Algorithm, Key, KeySet};
 use crate::token;
 
@@ -440,21 +439,18 @@ pub fn tenant_from_host(host: Option<&str>, wiki_domain: Option<&str>) -> Option
         return None;
     }
     let name = name.to_ascii_lowercase();
-    let label = match wiki_domain {
-        Some(domain) => {
-            let domain = domain.to_ascii_lowercase();
-            let label = name.strip_suffix(domain.as_str())?.strip_suffix('.')?;
-            if label.contains('.') {
-                return None;
-            }
-            label.to_owned()
+    let label = if let Some(domain) = wiki_domain {
+        let domain = domain.to_ascii_lowercase();
+        let label = name.strip_suffix(domain.as_str())?.strip_suffix('.')?;
+        if label.contains('.') {
+            return None;
         }
-        None => {
-            if name.split('.').count() < 3 {
-                return None;
-            }
-            name.split('.').next()?.to_owned()
+        label.to_owned()
+    } else {
+        if name.split('.').count() < 3 {
+            return None;
         }
+        name.split('.').next()?.to_owned()
     };
     (!label.is_empty()).then_some(label)
 }

@@ -46,6 +46,28 @@ so an interrupted run keeps everything it measured.")]
     Cdn(crate::commands::cdn::CdnArgs),
     /// Validate JWTs at the edge: CloudFront Functions, signed cookies, Lambda@Edge
     Auth(crate::commands::auth::AuthArgs),
+    /// Measure the UI itself (used by `cargo xtask bench`)
+    #[command(hide = true)]
+    BenchUi(BenchUiArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct BenchUiArgs {
+    /// `render`: frame time with many recorded samples; `memory`: peak RSS of a long session
+    #[arg(long, value_parser = ["render", "memory"])]
+    pub mode: String,
+    /// Samples recorded (render) or cold starts fed (memory)
+    #[arg(long)]
+    pub samples: u64,
+    /// Terminal width for render
+    #[arg(long, default_value_t = 200)]
+    pub width: u16,
+    /// Terminal height for render
+    #[arg(long, default_value_t = 60)]
+    pub height: u16,
+    /// Frames drawn for render
+    #[arg(long, default_value_t = 200)]
+    pub frames: u32,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -3,6 +3,7 @@
 mod auth;
 mod cdn;
 mod emulator;
+mod ui;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -110,7 +111,7 @@ fn git_revision() -> String {
     if dirty { format!("{revision}-dirty") } else { revision }
 }
 
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask is inside the workspace")
@@ -130,6 +131,7 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<bool> {
     runtime.block_on(emulator::run(options, &mut measures, &mut details))?;
     cdn::run(options, &mut measures, &mut details)?;
     auth::run(options, &mut measures, &mut details)?;
+    ui::run(options, &mut measures, &mut details)?;
 
     let results = Results {
         host: host(),

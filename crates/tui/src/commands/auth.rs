@@ -171,6 +171,8 @@ enum Variant {
     Auto,
 }
 
+// Each bool is an independent command-line flag, not a hidden state machine.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, Args)]
 struct CfFunctionArgs {
     /// The algorithm the function pins
@@ -386,7 +388,7 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<u8> {
         match &decision {
             Decision::Allow { kid, alg, claims } => {
                 println!("allow  kid {kid}  alg {alg}");
-                for (name, value) in claims {
+                for (name, value) in claims.to_map() {
                     println!("  {name}: {value}");
                 }
             }
@@ -523,7 +525,7 @@ enum AwsOutcome {
 }
 
 async fn edge_budget(args: &EdgeBudgetArgs) -> anyhow::Result<u8> {
-    if !(args.budget_ms > 0.0) {
+    if args.budget_ms.is_nan() || args.budget_ms <= 0.0 {
         bail!(
             "--budget-ms must be a positive number of milliseconds, not {}",
             args.budget_ms
@@ -556,8 +558,8 @@ async fn edge_budget(args: &EdgeBudgetArgs) -> anyhow::Result<u8> {
     let r = &output.report;
     println!("CloudFront Function cost per request, measured locally (QuickJS, 2 MB limit, valid token)");
     println!(
-        "{:<14} {:>10} {:>10} {:>14} {:>8}  {}",
-        "function", "median", "p90", "work (checks)", "size", "budget"
+        "{:<14} {:>10} {:>10} {:>14} {:>8}  budget",
+        "function", "median", "p90", "work (checks)", "size"
     );
     for v in &r.variants {
         println!(

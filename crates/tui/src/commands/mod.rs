@@ -24,6 +24,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Report(args)) => trace::report(&args),
         Some(Command::Cdn(args)) => cdn::run(args).await,
         Some(Command::Auth(args)) => auth::run(args).await,
+        Some(Command::BenchUi(args)) => ui::bench::run(&args),
     }
 }
 

@@ -8,10 +8,10 @@
 //! loop, so the UI never blocks on it.
 
 pub(crate) mod app;
+pub(crate) mod bench;
 pub(crate) mod cache;
 pub(crate) mod edge;
 mod export;
-#[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
 mod tests;

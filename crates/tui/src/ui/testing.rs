@@ -1,4 +1,4 @@
-//! Fake samples for tests and the render benchmark: deterministic cold starts that carry
+//! Fake samples for tests and the UI benchmark (`coldfront bench-ui`): deterministic cold starts that carry
 //! the evidence attribution reads (bootstrap marks and an `-X importtime` tree).
 
 use init_trace::sample::ColdStartSample;
@@ -34,6 +34,7 @@ pub(crate) fn sample(function: &str, index: u64, init_ms: f64) -> ColdStartSampl
 }
 
 /// A cold start whose INIT failed with an import error.
+#[cfg(test)]
 pub(crate) fn failed_sample(function: &str, index: u64) -> ColdStartSample {
     let mut sample = sample(function, index, 30.0);
     sample.init.status = init_trace::sample::InitStatus::Error;

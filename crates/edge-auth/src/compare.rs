@@ -196,7 +196,7 @@ pub fn compare(options: &CompareOptions) -> Result<Comparison, Error> {
         OptionRow {
             option: format!("CloudFront Function JWT ({cff_label})"),
             latency_ms: cff_ms,
-            latency_provenance: Provenance::Measured(budget.provenance.clone()),
+            latency_provenance: Provenance::Measured(budget.provenance.trim_start_matches("MEASURED locally: ").to_owned()),
             cost_usd_per_million: CLOUDFRONT_FUNCTIONS_USD_PER_MILLION + KVS_READS_USD_PER_MILLION,
             cost_provenance: Provenance::PriceTable(
                 "$0.10 per 1M invocations + ~$0.03 per 1M KeyValueStore reads (the KVS price is UNVERIFIED); first 2M invocations a month free".into(),

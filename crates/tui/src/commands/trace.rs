@@ -175,10 +175,10 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     match emulator.throttling() {
         Throttling::Applied => {}
         Throttling::Disabled => {
-            eprintln!("note: --no-throttle: functions run with all CPU; INIT will look faster than on Lambda")
+            eprintln!("note: --no-throttle: functions run with all CPU; INIT will look faster than on Lambda");
         }
         Throttling::Unavailable(reason) => {
-            eprintln!("warning: Lambda's CPU share and memory limit are NOT applied ({reason})")
+            eprintln!("warning: Lambda's CPU share and memory limit are NOT applied ({reason})");
         }
     }
     let dir = args.out.clone().unwrap_or_else(|| {

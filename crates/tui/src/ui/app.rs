@@ -210,8 +210,8 @@ pub(crate) enum KeyInput {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Effect {
     StartRun {
-        subject: FunctionSpec,
-        control: Option<FunctionSpec>,
+        subject: Box<FunctionSpec>,
+        control: Option<Box<FunctionSpec>>,
         memory_mb: u32,
         cold_starts: u32,
     },
@@ -406,8 +406,8 @@ impl App {
             control
         });
         Some(Effect::StartRun {
-            subject,
-            control,
+            subject: Box::new(subject),
+            control: control.map(Box::new),
             memory_mb: self.memory_mb(),
             cold_starts,
         })
@@ -691,7 +691,7 @@ fn key_update(app: &mut App, key: KeyInput) -> Option<Effect> {
         KeyInput::Char('1') => app.view = View::ColdStarts,
         KeyInput::Char('2') => {
             app.view = View::Cache;
-            return app.cache.on_open().map(Effect::Cache);
+            return None;
         }
         KeyInput::Char('3') => {
             app.view = View::EdgeAuth;
@@ -706,9 +706,8 @@ fn key_update(app: &mut App, key: KeyInput) -> Option<Effect> {
             };
             app.view = View::ALL[next];
             return match app.view {
-                View::Cache => app.cache.on_open().map(Effect::Cache),
                 View::EdgeAuth => app.edge.on_open().map(Effect::Edge),
-                View::ColdStarts => None,
+                View::ColdStarts | View::Cache => None,
             };
         }
         KeyInput::Char('e') => {

@@ -135,10 +135,6 @@ impl CacheState {
         matches!(self.sim, SimState::Running { .. })
     }
 
-    pub(crate) fn on_open(&mut self) -> Option<CacheEffect> {
-        None
-    }
-
     /// The current value of a setting, as text.
     pub(crate) fn value(&self, setting: usize) -> String {
         let Some(model) = &self.model else { return String::new() };

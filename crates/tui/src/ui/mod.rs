@@ -73,10 +73,10 @@ pub(crate) async fn run(functions: Vec<init_trace::spec::FunctionSpec>) -> anyho
                     Event::Resize(..) => Some(Message::Resize),
                     _ => None,
                 };
-                if let Some(message) = message {
-                    if keys.send(message).is_err() {
-                        return;
-                    }
+                if let Some(message) = message
+                    && keys.send(message).is_err()
+                {
+                    return;
                 }
             }
         })

@@ -41,6 +41,7 @@ impl Theme {
         }
     }
 
+    #[allow(clippy::unused_self)] // Bold reads without colour too; kept a method like the others.
     pub(crate) fn title(self) -> Style {
         Style::default().add_modifier(Modifier::BOLD)
     }

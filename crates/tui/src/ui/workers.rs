@@ -48,8 +48,8 @@ impl Workers {
                 ..
             } => {
                 let recorders: Vec<_> = (0..app.variants.len()).map(|i| app.recorder(i)).collect();
-                let mut variants = vec![(subject, "subject")];
-                variants.extend(control.map(|c| (c, "control")));
+                let mut variants = vec![(*subject, "subject")];
+                variants.extend(control.map(|c| (*c, "control")));
                 let (cancel_handle, cancel) = cancel_pair();
                 let (pause, mut paused) = watch::channel(false);
                 let tx = self.tx.clone();

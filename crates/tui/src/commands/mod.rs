@@ -37,3 +37,34 @@ pub(crate) fn load_specs(args: &SpecArgs) -> anyhow::Result<SpecSet> {
         None => SpecSet::bundled().context("cannot prepare the bundled functions"),
     }
 }
+
+/// Ctrl-C cancels the cold start in progress (it is still recorded) and ends the loop;
+/// a second Ctrl-C exits at once.
+pub(crate) fn cancel_on_ctrl_c(handle: init_trace::local::CancelHandle, what_happens: &'static str) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ninterrupted: {what_happens} (Ctrl-C again to force)");
+            handle.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(i32::from(crate::exit::INTERRUPTED));
+            }
+        }
+    });
+}
+
+/// A progress bar of cold starts on stderr; hidden when stdout carries JSON.
+pub(crate) fn cold_start_progress(total: u64, hidden: bool) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let target = if hidden {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    };
+    let progress = ProgressBar::with_draw_target(Some(total), target);
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cold starts  {msg}")
+            .expect("valid template"),
+    );
+    progress.enable_steady_tick(std::time::Duration::from_millis(120));
+    progress
+}

@@ -1,10 +1,8 @@
 //! `coldfront run`: N cold starts per function on the local emulator, interleaved.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use init_trace::local::{EmulatorOptions, LocalEmulator, cancel_pair, cpu_cores_for};
 use init_trace::sample::{ColdStartSample, SampleWriter, Throttling};
 use init_trace::spec::FunctionSpec;
@@ -97,32 +95,13 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let out = args.out.clone().unwrap_or_else(default_out);
     let mut writer = SampleWriter::append(&out)?;
     let (cancel_handle, cancel) = cancel_pair();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "\ninterrupted: finishing the current cold start's record, then stopping (Ctrl-C again to force)"
-            );
-            cancel_handle.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(i32::from(exit::INTERRUPTED));
-            }
-        }
-    });
+    super::cancel_on_ctrl_c(
+        cancel_handle,
+        "finishing the current cold start's record, then stopping",
+    );
 
     let total = args.cold_starts * functions.len() as u64;
-    let progress = ProgressBar::with_draw_target(
-        Some(total),
-        if args.json {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        },
-    );
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cold starts  {msg}")
-            .expect("valid template"),
-    );
-    progress.enable_steady_tick(Duration::from_millis(120));
+    let progress = super::cold_start_progress(total, args.json);
     let width = functions.iter().map(|f| f.name.len()).max().unwrap_or(8);
     let mut samples: Vec<ColdStartSample> = Vec::new();
     let mut index = 0_u64;

@@ -2,11 +2,9 @@
 //! page) and `coldfront report` (re-render a run directory from its raw samples).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use init_trace::experiment::{self, Plan, Role, Variant};
 use init_trace::local::{EmulatorOptions, LocalEmulator, cancel_pair};
 use init_trace::report::summary::RunSummary;
@@ -195,31 +193,12 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     }
     let mut writer = SampleWriter::append(&samples_path)?;
     let (cancel_handle, cancel) = cancel_pair();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "\ninterrupted: finishing the current cold start's record, then writing the reports (Ctrl-C again to force)"
-            );
-            cancel_handle.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(i32::from(exit::INTERRUPTED));
-            }
-        }
-    });
+    super::cancel_on_ctrl_c(
+        cancel_handle,
+        "finishing the current cold start's record, then writing the reports",
+    );
     let total = plan.schedule().len() as u64;
-    let progress = ProgressBar::with_draw_target(
-        Some(total),
-        if args.json {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        },
-    );
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cold starts  {msg}")
-            .expect("valid template"),
-    );
-    progress.enable_steady_tick(Duration::from_millis(120));
+    let progress = super::cold_start_progress(total, args.json);
     let samples = experiment::run(&emulator, &plan, &cancel, |sample| {
         writer.write(sample)?;
         progress.set_message(format!(

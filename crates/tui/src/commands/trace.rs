@@ -103,11 +103,16 @@ fn print_summary(summary: &RunSummary, dir: &Path) {
                     s.n
                 );
                 for segment in g.segments.iter().filter(|s| s.depth == 0) {
-                    println!(
-                        "    {:<16} {:>10}  {:>5.1}%",
-                        segment.path,
-                        format_ms(segment.mean_ms),
+                    // Zero up to float noise prints as 0.0%, not -0.0%.
+                    let percent = if segment.percent_of_init.abs() < 0.05 {
+                        0.0
+                    } else {
                         segment.percent_of_init
+                    };
+                    println!(
+                        "    {:<16} {:>10}  {percent:>5.1}%",
+                        segment.path,
+                        format_ms(segment.mean_ms)
                     );
                 }
             }

@@ -205,7 +205,14 @@ impl Recorder {
         self.anchor.wall_at(ns)
     }
 
-    fn problem(&mut self, at_ns: u64, method: String, path: String, status: u16, message: String) {
+    fn problem(&mut self, problem: runtime_api::Problem) {
+        let runtime_api::Problem {
+            at_ns,
+            method,
+            path,
+            status,
+            message,
+        } = problem;
         tracing::warn!("runtime API: {method} {path} → {status}: {message}");
         self.problems.push(ApiProblem {
             at_ms: ms_between(self.spawn_ns, at_ns),
@@ -527,13 +534,7 @@ impl LocalEmulator {
                     init.error = Some(error);
                     break;
                 }
-                Waited::Api(Some(ApiEvent::Problem {
-                    at_ns,
-                    method,
-                    path,
-                    status,
-                    message,
-                })) => rec.problem(at_ns, method, path, status, message),
+                Waited::Api(Some(ApiEvent::Problem(problem))) => rec.problem(problem),
                 Waited::Api(Some(other)) => tracing::debug!("ignored during INIT: {other:?}"),
                 Waited::Api(None) => unreachable!("the API server lives as long as the sandbox"),
                 Waited::Exited(info) => {
@@ -604,13 +605,7 @@ impl LocalEmulator {
                                 ready = true;
                                 break;
                             }
-                            Waited::Api(Some(ApiEvent::Problem {
-                                at_ns,
-                                method,
-                                path,
-                                status,
-                                message,
-                            })) => rec.problem(at_ns, method, path, status, message),
+                            Waited::Api(Some(ApiEvent::Problem(problem))) => rec.problem(problem),
                             Waited::Api(_) => {}
                             Waited::Exited(_) | Waited::Deadline | Waited::Cancelled => break,
                         }
@@ -990,13 +985,7 @@ impl LocalEmulator {
                         ));
                         break at_ns;
                     }
-                    Waited::Api(Some(ApiEvent::Problem {
-                        at_ns,
-                        method,
-                        path,
-                        status,
-                        message,
-                    })) => rec.problem(at_ns, method, path, status, message),
+                    Waited::Api(Some(ApiEvent::Problem(problem))) => rec.problem(problem),
                     Waited::Api(Some(ApiEvent::Next { at_ns, .. })) => {
                         record.status = InvokeStatus::Error;
                         record.error = Some(FunctionError::platform(

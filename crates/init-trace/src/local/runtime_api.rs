@@ -55,13 +55,17 @@ pub(crate) enum ApiEvent {
     /// `POST /runtime/init/error`.
     InitError { at_ns: u64, error: FunctionError },
     /// A rejected request.
-    Problem {
-        at_ns: u64,
-        method: String,
-        path: String,
-        status: u16,
-        message: String,
-    },
+    Problem(Problem),
+}
+
+/// A request the Runtime API rejected, and the answer it got.
+#[derive(Debug)]
+pub(crate) struct Problem {
+    pub at_ns: u64,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub message: String,
 }
 
 /// One event for the runtime, with Lambda's headers.
@@ -85,13 +89,13 @@ struct ApiState {
 impl ApiState {
     fn reject(&self, method: &Method, uri: &Uri, status: StatusCode, error_type: &str, message: String) -> Response {
         tracing::debug!(%method, %uri, %status, "runtime API rejected a request: {message}");
-        let _ = self.events.send(ApiEvent::Problem {
+        let _ = self.events.send(ApiEvent::Problem(Problem {
             at_ns: monotonic_ns(),
             method: method.to_string(),
             path: uri.path().to_owned(),
             status: status.as_u16(),
             message: message.clone(),
-        });
+        }));
         (
             status,
             [("content-type", "application/json")],

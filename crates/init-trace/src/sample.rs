@@ -32,10 +32,8 @@ pub struct ColdStartSample {
     #[serde(default)]
     pub task_root: PathBuf,
     /// Top-level modules and packages found in the task root (the function's own code
-    /// and what it vendors), so reports can tell them from the runtime's libraries.
-    #[serde(default)]
-    pub task_root_modules: Vec<String>,
-    /// Size on disk of each of those, in bytes.
+    /// and what it vendors) with their size on disk in bytes, so reports can tell them
+    /// from the runtime's libraries and spot code that is never imported.
     #[serde(default)]
     pub task_root_bytes: std::collections::BTreeMap<String, u64>,
     /// The sample's place in an experiment.

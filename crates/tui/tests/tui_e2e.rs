@@ -2,7 +2,6 @@
 //! toggle a cache setting, export, quit — then check the files and that the terminal was
 //! restored.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -139,5 +138,4 @@ fn the_ui_runs_cold_starts_toggles_the_cache_exports_and_restores_the_terminal()
     // Every cold start was written as it happened.
     let samples = init_trace::sample::read_samples(&session.join("benchmark/samples.jsonl")).expect("samples");
     assert_eq!(samples.samples.len(), 10);
-    let _ = Path::new("");
 }

@@ -59,42 +59,15 @@ impl Measure {
 }
 
 #[derive(Debug, Serialize)]
-struct Host {
-    hostname: String,
-    cpu_model: String,
-    cpus: usize,
-    kernel: String,
-}
-
-#[derive(Debug, Serialize)]
 struct Results {
-    host: Host,
+    /// The machine, as the benchmark pages record it (init-trace's `Environment`).
+    host: init_trace::report::Environment,
     git_revision: String,
     timestamp: String,
     quick: bool,
     measures: BTreeMap<String, Measure>,
     /// Details behind the measures (sample counts, medians), for people reading the file.
     details: BTreeMap<String, serde_json::Value>,
-}
-
-fn read_trimmed(path: &str) -> String {
-    std::fs::read_to_string(path)
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default()
-}
-
-fn host() -> Host {
-    let cpuinfo = read_trimmed("/proc/cpuinfo");
-    Host {
-        hostname: read_trimmed("/proc/sys/kernel/hostname"),
-        cpu_model: cpuinfo
-            .lines()
-            .find_map(|l| l.strip_prefix("model name"))
-            .and_then(|l| l.split(':').nth(1))
-            .map_or_else(String::new, |m| m.trim().to_owned()),
-        cpus: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
-        kernel: read_trimmed("/proc/sys/kernel/osrelease"),
-    }
 }
 
 fn git_revision() -> String {
@@ -134,7 +107,7 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<bool> {
     ui::run(options, &mut measures, &mut details)?;
 
     let results = Results {
-        host: host(),
+        host: init_trace::report::Environment::detect(),
         git_revision: git_revision(),
         timestamp: chrono::Utc::now().to_rfc3339(),
         quick: options.quick,

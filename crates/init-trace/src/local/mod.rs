@@ -111,10 +111,10 @@ pub fn cancel_pair() -> (CancelHandle, Cancel) {
 impl Cancel {
     /// A token that is never triggered.
     pub fn never() -> Self {
-        let (tx, rx) = watch::channel(false);
-        // Keep the sender alive forever so `changed()` never resolves with an error.
-        std::mem::forget(tx);
-        Self(rx)
+        // One sender for the life of the process, so `changed()` never resolves with an
+        // error and no channel is leaked per call.
+        static NEVER: std::sync::OnceLock<watch::Sender<bool>> = std::sync::OnceLock::new();
+        Self(NEVER.get_or_init(|| watch::channel(false).0).subscribe())
     }
 
     /// Whether cancellation was requested.
@@ -737,10 +737,6 @@ impl LocalEmulator {
             function: spec.name.clone(),
             handler: spec.handler.clone(),
             task_root: spec.code_dir.clone(),
-            task_root_modules: top_level_modules(&spec.code_dir)
-                .into_iter()
-                .map(|(name, _)| name)
-                .collect(),
             task_root_bytes: top_level_modules(&spec.code_dir).into_iter().collect(),
             labels: crate::sample::SampleLabels::default(),
             sample_index,

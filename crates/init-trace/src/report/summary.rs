@@ -244,14 +244,20 @@ fn segment_values(attributions: &[Attribution]) -> SegmentColumns {
     (order, values)
 }
 
-fn group(samples: &[&ColdStartSample]) -> GroupSummary {
+/// The measured (non-warm-up) samples of a group.
+fn measured<'a>(samples: &[&'a ColdStartSample]) -> Vec<&'a ColdStartSample> {
+    samples.iter().copied().filter(|s| !s.labels.warmup).collect()
+}
+
+/// `attributions` are those of the group's measured samples, computed once by the caller
+/// and shared with the comparisons.
+fn group(samples: &[&ColdStartSample], attributions: &[Attribution]) -> GroupSummary {
     let first = samples[0];
-    let measured: Vec<&ColdStartSample> = samples.iter().copied().filter(|s| !s.labels.warmup).collect();
-    let attributions: Vec<Attribution> = measured.iter().filter_map(|s| attribute(s).ok()).collect();
+    let measured = measured(samples);
     let init_values: Vec<f64> = attributions.iter().map(|a| a.init_ms).collect();
     let seed = seed_of(&format!("{}@{}", first.function, first.memory_size_mb));
     let init_mean = mean(&init_values);
-    let (order, values) = segment_values(&attributions);
+    let (order, values) = segment_values(attributions);
     let segments = order
         .into_iter()
         .map(|(path, depth)| {
@@ -282,7 +288,7 @@ fn group(samples: &[&ColdStartSample]) -> GroupSummary {
         .map(|(package, (mut self_ms, mut subtree_ms, modules))| {
             self_ms.resize(attributions.len(), 0.0);
             subtree_ms.resize(attributions.len(), 0.0);
-            let first_party = first.task_root_modules.contains(&package);
+            let first_party = first.task_root_bytes.contains_key(&package);
             PackageStats {
                 package,
                 self_mean_ms: mean(&self_ms),
@@ -325,7 +331,7 @@ fn group(samples: &[&ColdStartSample]) -> GroupSummary {
     };
     let mut importtime: Option<ParseStats> = None;
     let mut notes = BTreeSet::new();
-    for attribution in &attributions {
+    for attribution in attributions {
         if let Some(stats) = &attribution.importtime {
             merge_stats(importtime.get_or_insert_with(ParseStats::default), stats);
         }
@@ -407,40 +413,23 @@ fn group(samples: &[&ColdStartSample]) -> GroupSummary {
     }
 }
 
-fn compare(subject: &GroupSummary, control: &GroupSummary, samples: &[ColdStartSample]) -> Comparison {
-    let init_of = |g: &GroupSummary| -> Vec<f64> {
-        samples
-            .iter()
-            .filter(|s| s.function == g.function && s.memory_size_mb == g.memory_mb && !s.labels.warmup)
-            .filter_map(|s| attribute(s).ok())
-            .map(|a| a.init_ms)
-            .collect()
-    };
-    let top_values = |g: &GroupSummary| -> BTreeMap<String, Vec<f64>> {
-        let attributions: Vec<Attribution> = samples
-            .iter()
-            .filter(|s| s.function == g.function && s.memory_size_mb == g.memory_mb && !s.labels.warmup)
-            .filter_map(|s| attribute(s).ok())
-            .collect();
-        let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-        for (index, a) in attributions.iter().enumerate() {
-            for segment in &a.segments {
-                let column = values.entry(segment.name.clone()).or_default();
-                column.resize(index, 0.0);
-                column.push(segment.ms);
-            }
-        }
-        for column in values.values_mut() {
-            column.resize(attributions.len(), 0.0);
-        }
-        values
-    };
-    let (a, b) = (init_of(subject), init_of(control));
+fn compare(
+    subject: &GroupSummary,
+    control: &GroupSummary,
+    subject_attributions: &[Attribution],
+    control_attributions: &[Attribution],
+) -> Comparison {
+    let init_of = |attributions: &[Attribution]| -> Vec<f64> { attributions.iter().map(|a| a.init_ms).collect() };
+    let (a, b) = (init_of(subject_attributions), init_of(control_attributions));
+    // Top-level paths are the segment names themselves.
+    let ((_, sa), (_, sb)) = (
+        segment_values(subject_attributions),
+        segment_values(control_attributions),
+    );
     let seed = seed_of(&format!(
         "{}-{}@{}",
         subject.function, control.function, subject.memory_mb
     ));
-    let (sa, sb) = (top_values(subject), top_values(control));
     let mut paths: Vec<String> = subject
         .segments
         .iter()
@@ -469,13 +458,7 @@ fn compare(subject: &GroupSummary, control: &GroupSummary, samples: &[ColdStartS
         })
         .collect();
     let (ma, mb) = (mean(&a), mean(&b));
-    let sd = |v: &[f64], m: f64| {
-        if v.len() > 1 {
-            (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
-        } else {
-            0.0
-        }
-    };
+    let sd = |v: &[f64]| Summary::of(v).map_or(0.0, |s| s.stddev_ms);
     let ratio = ma / mb;
     Comparison {
         subject: subject.function.clone(),
@@ -484,7 +467,7 @@ fn compare(subject: &GroupSummary, control: &GroupSummary, samples: &[ColdStartS
         init_median_diff_ms: median(&a) - median(&b),
         init_median_diff_ci95_ms: bootstrap_diff_ci(&a, &b, median, seed),
         ratio,
-        ratio_stddev: ratio * ((sd(&a, ma) / ma).powi(2) + (sd(&b, mb) / mb).powi(2)).sqrt(),
+        ratio_stddev: ratio * ((sd(&a) / ma).powi(2) + (sd(&b) / mb).powi(2)).sqrt(),
         segments,
     }
 }
@@ -499,25 +482,29 @@ impl RunSummary {
                 keys.push(key);
             }
         }
-        let groups: Vec<GroupSummary> = keys
+        // Attribution parses each sample's evidence, so it runs once per sample here and
+        // feeds both the groups and the comparisons.
+        let (groups, attributions): (Vec<GroupSummary>, Vec<Vec<Attribution>>) = keys
             .iter()
             .map(|(function, memory)| {
                 let members: Vec<&ColdStartSample> = samples
                     .iter()
                     .filter(|s| &s.function == function && s.memory_size_mb == *memory)
                     .collect();
-                group(&members)
+                let attributions: Vec<Attribution> =
+                    measured(&members).iter().filter_map(|s| attribute(s).ok()).collect();
+                (group(&members, &attributions), attributions)
             })
-            .collect();
+            .unzip();
         let mut comparisons = Vec::new();
-        for subject in groups
-            .iter()
-            .filter(|g| g.role.as_deref() == Some("subject") && g.init.is_some())
-        {
-            for control in groups.iter().filter(|g| {
-                g.role.as_deref() == Some("control") && g.memory_mb == subject.memory_mb && g.init.is_some()
-            }) {
-                comparisons.push(compare(subject, control, samples));
+        let is = |g: &GroupSummary, role: &str| g.role.as_deref() == Some(role) && g.init.is_some();
+        for (i, subject) in groups.iter().enumerate().filter(|(_, g)| is(g, "subject")) {
+            for (j, control) in groups
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| is(g, "control") && g.memory_mb == subject.memory_mb)
+            {
+                comparisons.push(compare(subject, control, &attributions[i], &attributions[j]));
             }
         }
         let recommendations = recommend(&groups, &comparisons);

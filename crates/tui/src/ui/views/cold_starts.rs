@@ -132,18 +132,18 @@ fn breakdown(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let block = Block::bordered().title(" INIT breakdown, mean ms (d: imports by package) ");
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let scale_ms = app
-        .variants
+    // Each variant's means once per frame; the bars, totals and legend all read them.
+    let all_means: Vec<Vec<(String, f64)>> = app.variants.iter().map(VariantState::segment_means_ms).collect();
+    let scale_ms = all_means
         .iter()
-        .map(|v| v.segment_means_ms().iter().map(|(_, ms)| ms.max(0.0)).sum::<f64>())
+        .map(|means| means.iter().map(|(_, ms)| ms.max(0.0)).sum::<f64>())
         .fold(1.0_f64, f64::max);
     let label_width = app.variants.iter().map(|v| v.name.len()).max().unwrap_or(4).min(12) as u16 + 1;
     let bar_width = inner.width.saturating_sub(label_width + 12).max(10);
     let mut lines = Vec::new();
     let mut legend: Vec<Span> = Vec::new();
     let mut names: Vec<String> = Vec::new();
-    for (i, variant) in app.variants.iter().enumerate() {
-        let means = variant.segment_means_ms();
+    for (i, (variant, means)) in app.variants.iter().zip(&all_means).enumerate() {
         let mut spans = vec![Span::styled(
             format!(
                 "{:<w$}",
@@ -153,7 +153,7 @@ fn breakdown(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             theme.variant(i),
         )];
         let mut used = 0_u16;
-        for (name, ms) in &means {
+        for (name, ms) in means {
             let position = names.iter().position(|n| n == name).unwrap_or_else(|| {
                 names.push(name.clone());
                 names.len() - 1
@@ -175,11 +175,10 @@ fn breakdown(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         lines.push(Line::from(spans));
     }
     for (position, name) in names.iter().enumerate() {
-        let ms: Vec<String> = app
-            .variants
+        let ms: Vec<String> = all_means
             .iter()
-            .map(|v| {
-                v.segment_means_ms()
+            .map(|means| {
+                means
                     .iter()
                     .find(|(n, _)| n == name)
                     .map_or_else(|| "–".to_owned(), |(_, ms)| format_ms(*ms))

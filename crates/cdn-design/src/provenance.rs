@@ -25,13 +25,6 @@ pub enum Source {
     Set(String),
 }
 
-impl Source {
-    /// Whether the page should flag the value as an assumption.
-    pub fn is_assumption(&self) -> bool {
-        matches!(self, Self::Assumed(_))
-    }
-}
-
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -195,7 +195,7 @@ pub(crate) fn function_for(fixture: &Fixture, alg: Algorithm, variant: RsaVarian
 }
 
 /// Runs `function` on `event` `samples` times after a warm-up and summarises the cost.
-pub fn measure_function(
+fn measure_function(
     name: &str,
     function: &GeneratedFunction,
     event: &serde_json::Value,

@@ -125,7 +125,7 @@ pub fn compare(options: &CompareOptions) -> Result<Comparison, Error> {
     let iterations = if options.quick { 200 } else { 2000 };
 
     // Option 1: CloudFront checks the cookie's RSA signature natively; the local proxy is
-    // an RSA-2048 SHA-1 verification of a policy-sized message with aws-lc.
+    // an RSA-2048 SHA-256 verification of a policy-sized message with aws-lc.
     let pair = RsaKeyPair::generate(KeySize::Rsa2048)
         .map_err(|e| Error::Cookie(format!("cannot make a measuring key: {e}")))?;
     let policy = br#"{"Statement":[{"Resource":"https://acme.wiki.example/*","Condition":{"DateLessThan":{"AWS:EpochTime":1700000600}}}]}"#;
@@ -198,9 +198,9 @@ pub fn compare(options: &CompareOptions) -> Result<Comparison, Error> {
             latency_ms: cff_ms,
             latency_provenance: Provenance::Measured(budget.provenance.trim_start_matches("MEASURED locally: ").to_owned()),
             cost_usd_per_million: CLOUDFRONT_FUNCTIONS_USD_PER_MILLION + KVS_READS_USD_PER_MILLION,
-            cost_provenance: Provenance::PriceTable(
-                "$0.10 per 1M invocations + ~$0.03 per 1M KeyValueStore reads (the KVS price is UNVERIFIED); first 2M invocations a month free".into(),
-            ),
+            cost_provenance: Provenance::PriceTable(format!(
+                "${CLOUDFRONT_FUNCTIONS_USD_PER_MILLION:.2} per 1M invocations + ~${KVS_READS_USD_PER_MILLION:.2} per 1M KeyValueStore reads (the KVS price is UNVERIFIED); first 2M invocations a month free"
+            )),
             capabilities: Capabilities {
                 rs256: match budget.rs256_verdict {
                     Rs256Verdict::Fits => Support::Yes,
@@ -225,7 +225,7 @@ pub fn compare(options: &CompareOptions) -> Result<Comparison, Error> {
             )),
             cost_usd_per_million: lambda_cost,
             cost_provenance: Provenance::PriceTable(format!(
-                "$0.60 per 1M requests + $0.00005001 per GB-s at 128 MB, billed {billed_ms} ms (1 ms granularity; ASSUMED billed time = measured check rounded up)"
+                "${LAMBDA_EDGE_USD_PER_MILLION_REQUESTS:.2} per 1M requests + ${LAMBDA_EDGE_USD_PER_GB_S} per GB-s at {LAMBDA_EDGE_VIEWER_MEMORY_MB} MB, billed {billed_ms} ms (1 ms granularity; ASSUMED billed time = measured check rounded up)"
             )),
             capabilities: Capabilities { rs256: Support::Yes, jwks: Support::Yes, claim_checks: Support::Yes, key_rotation: Support::Yes },
             notes: vec![

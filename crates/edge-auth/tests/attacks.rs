@@ -186,7 +186,7 @@ fn signature_checks_agree_with_jsonwebtoken() {
             common::b64(b"{}")
         );
         let good = crypto::sign(input.as_bytes(), &encoding, jwt_alg).unwrap();
-        let mut flipped = common::b64(&{
+        let flipped = common::b64(&{
             use base64::Engine as _;
             let mut b = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&good).unwrap();
             b[3] ^= 0x20;
@@ -199,6 +199,5 @@ fn signature_checks_agree_with_jsonwebtoken() {
             assert_eq!(ours, theirs, "{alg} {sig}");
         }
         assert!(validator.verify_jws(&format!("{input}.{good}")).is_ok(), "{alg}");
-        flipped.clear();
     }
 }

@@ -66,8 +66,8 @@ pub(crate) fn run(
         serde_json::json!({
             "requests": n,
             "objects": model.pages(),
-            "ttl_s": 60,
-            "edges": 1,
+            "ttl_s": config.ttl_s,
+            "edges": config.edges,
             "best_of": 3,
             "best_s": best_s,
             "hit_ratio": hit_ratio,
@@ -94,7 +94,7 @@ pub(crate) fn run(
     );
     details.insert(
         "cdn_analytic".to_owned(),
-        serde_json::json!({ "wikis": 1000, "pages_per_wiki": 1000, "runs": runs, "median_ms": median_ms, "min_ms": times_ms[0], "max_ms": times_ms[times_ms.len() - 1] }),
+        serde_json::json!({ "wikis": model.workload.wikis, "pages_per_wiki": model.workload.pages_per_wiki, "runs": runs, "median_ms": median_ms, "min_ms": times_ms[0], "max_ms": times_ms[times_ms.len() - 1] }),
     );
     Ok(())
 }

@@ -17,7 +17,7 @@ use super::{RequestKind, RequestSource};
 const CHECK_EVERY: u64 = 1 << 16;
 
 /// A multiplicative hash for integer keys (the Fx hash of rustc): object ids need no
-/// protection against adversarial collisions, and SipHash would halve throughput.
+/// protection against adversarial collisions, and SipHash is slower on this hot path.
 #[derive(Default, Clone, Copy)]
 struct IdHasher(u64);
 

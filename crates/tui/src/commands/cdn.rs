@@ -562,7 +562,13 @@ async fn simulate_command(args: SimulateArgs) -> anyhow::Result<u8> {
     let analytic = args
         .trace
         .is_none()
-        .then(|| cdn_design::evaluate(&model).classes[0].clone());
+        .then(|| {
+            cdn_design::evaluate(&model)
+                .classes
+                .into_iter()
+                .find(|c| c.class == cdn_design::ObjectClass::PageHtml)
+        })
+        .flatten();
     if args.json {
         let json = serde_json::json!({
             "config": config,

@@ -9,11 +9,17 @@ mod bench;
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: cargo xtask bench [--quick] [--out FILE]
+usage: cargo xtask bench [--quick] [--only GROUPS] [--out FILE]
 
   bench     run every benchmark and write target/bench/results.json
   --quick   fewer samples (finishes in a few minutes)
-  --out     write the results somewhere else";
+  --only    a comma-separated subset of: emulator, cdn, auth, ui
+  --out     write the results somewhere else
+
+examples:
+  cargo xtask bench                  every benchmark, full size
+  cargo xtask bench --quick          every benchmark, fewer samples
+  cargo xtask bench --only emulator  just the emulator's overhead and cold-start rate";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,6 +30,17 @@ fn main() -> ExitCode {
             while let Some(arg) = rest.next() {
                 match arg.as_str() {
                     "--quick" => options.quick = true,
+                    "--only" => match rest.next().map(|list| bench::Group::parse_list(list)) {
+                        Some(Ok(groups)) => options.only = Some(groups),
+                        Some(Err(err)) => {
+                            eprintln!("error: {err}\n{USAGE}");
+                            return ExitCode::from(2);
+                        }
+                        None => {
+                            eprintln!("error: --only needs a list of groups\n{USAGE}");
+                            return ExitCode::from(2);
+                        }
+                    },
                     "--out" => {
                         if let Some(path) = rest.next() {
                             options.out = Some(path.into());

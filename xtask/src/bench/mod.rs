@@ -15,7 +15,52 @@ use serde::Serialize;
 #[derive(Debug, Default)]
 pub(crate) struct Options {
     pub quick: bool,
+    /// Run only these groups; `None` runs all of them.
+    pub only: Option<Vec<Group>>,
     pub out: Option<PathBuf>,
+}
+
+/// A group of benchmarks that can be run on its own with `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Group {
+    Emulator,
+    Cdn,
+    Auth,
+    Ui,
+}
+
+impl Group {
+    const ALL: [(&'static str, Self); 4] = [
+        ("emulator", Self::Emulator),
+        ("cdn", Self::Cdn),
+        ("auth", Self::Auth),
+        ("ui", Self::Ui),
+    ];
+
+    /// Parses `emulator,cdn`; an unknown name is an error that lists the known ones.
+    pub(crate) fn parse_list(list: &str) -> Result<Vec<Self>, String> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(|name| {
+                Self::ALL
+                    .iter()
+                    .find(|(known, _)| *known == name)
+                    .map(|(_, group)| *group)
+                    .ok_or_else(|| {
+                        let known: Vec<&str> = Self::ALL.iter().map(|(known, _)| *known).collect();
+                        format!("unknown benchmark group {name:?} (known: {})", known.join(", "))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|groups| {
+                if groups.is_empty() {
+                    Err("--only needs at least one group".to_owned())
+                } else {
+                    Ok(groups)
+                }
+            })
+    }
 }
 
 /// One measured figure with its target.
@@ -65,6 +110,8 @@ struct Results {
     git_revision: String,
     timestamp: String,
     quick: bool,
+    /// The groups run, when `--only` chose a subset; `null` when every group ran.
+    only: Option<Vec<String>>,
     measures: BTreeMap<String, Measure>,
     /// Details behind the measures (sample counts, medians), for people reading the file.
     details: BTreeMap<String, serde_json::Value>,
@@ -100,17 +147,37 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<bool> {
     }
     let mut measures = BTreeMap::new();
     let mut details = BTreeMap::new();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(emulator::run(options, &mut measures, &mut details))?;
-    cdn::run(options, &mut measures, &mut details)?;
-    auth::run(options, &mut measures, &mut details)?;
-    ui::run(options, &mut measures, &mut details)?;
+    let selected = |group: Group| options.only.as_ref().is_none_or(|only| only.contains(&group));
+    if selected(Group::Emulator) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        runtime.block_on(emulator::run(options, &mut measures, &mut details))?;
+    }
+    if selected(Group::Cdn) {
+        cdn::run(options, &mut measures, &mut details)?;
+    }
+    if selected(Group::Auth) {
+        auth::run(options, &mut measures, &mut details)?;
+    }
+    if selected(Group::Ui) {
+        ui::run(options, &mut measures, &mut details)?;
+    }
 
     let results = Results {
         host: init_trace::report::Environment::detect(),
         git_revision: git_revision(),
         timestamp: chrono::Utc::now().to_rfc3339(),
         quick: options.quick,
+        only: options.only.as_ref().map(|groups| {
+            groups
+                .iter()
+                .filter_map(|g| {
+                    Group::ALL
+                        .iter()
+                        .find(|(_, known)| known == g)
+                        .map(|(name, _)| (*name).to_owned())
+                })
+                .collect()
+        }),
         measures,
         details,
     };
@@ -147,4 +214,23 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<bool> {
     }
     println!("\nwritten to {}", out.display());
     Ok(all_pass)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Group;
+
+    #[test]
+    fn only_takes_known_groups_and_names_unknown_ones() {
+        assert_eq!(
+            Group::parse_list("emulator, ui").expect("valid"),
+            [Group::Emulator, Group::Ui]
+        );
+        let err = Group::parse_list("emulator,cnd").expect_err("typo");
+        assert!(
+            err.contains("\"cnd\"") && err.contains("known: emulator, cdn, auth, ui"),
+            "{err}"
+        );
+        assert!(Group::parse_list(",").is_err());
+    }
 }

@@ -492,3 +492,27 @@ async fn missing_executable_is_a_clear_error() {
         "{text}"
     );
 }
+
+/// The emulator prepares the next sandbox's servers during a teardown, on the caller's
+/// runtime. A caller that moves to another runtime (the first one gone) must still get a
+/// working sandbox, not a Runtime API whose server died with the old runtime.
+#[test]
+fn one_emulator_serves_callers_on_successive_runtimes() {
+    let specs = SpecSet::bundled().expect("bundle");
+    let control = specs.get("control").expect("bundled");
+    let emulator = init_trace::local::LocalEmulator::new(init_trace::local::EmulatorOptions {
+        throttle: false,
+        ..init_trace::local::EmulatorOptions::default()
+    });
+    for round in 0..3_u64 {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let sample = runtime
+            .block_on(emulator.cold_start(control, round, init_trace::local::Cancel::never()))
+            .expect("the sandbox starts");
+        assert!(sample.succeeded(), "round {round}: {}", sample.outcome());
+        drop(runtime);
+    }
+}

@@ -291,7 +291,11 @@ impl SandboxCgroup {
         };
         // Resetting memory.peak needs Linux 6.12 on v2; where it fails the group is not
         // reused, so a stale peak is never reported.
-        if self.memory_limit_mb.is_some() && std::fs::write(self.memory_dir.join(peak), "0").is_err() {
+        if self.memory_limit_mb.is_none() {
+            // A tracking-only group has no limit to be OOM-killed by and reports no peak.
+            return true;
+        }
+        if std::fs::write(self.memory_dir.join(peak), "0").is_err() {
             return false;
         }
         self.oom_kills_before = self.oom_kill_count();

@@ -10,6 +10,7 @@
 //! timeouts are enforced, process exits are noticed at once through `wait4`.
 
 mod cgroup;
+mod launch;
 mod process;
 mod runtime_api;
 mod xray;
@@ -149,13 +150,16 @@ pub struct LocalEmulator {
     options: EmulatorOptions,
     cgroups: Option<CgroupSupport>,
     pool: cgroup::CgroupPool,
+    /// The next sandbox's kit, made during the last teardown.
+    spare_kit: std::sync::Mutex<Option<SandboxKit>>,
 }
 
-/// Removes the sandbox's temporary directory and kills its process group if a cold start
-/// is abandoned half-way (its future dropped), so nothing outlives it.
+/// Kills the sandbox's process group if a cold start is abandoned half-way (its future
+/// dropped), so nothing outlives it; its temporary directory goes with it.
 struct SandboxGuard {
     pgid: Option<i32>,
-    tmp_dir: PathBuf,
+    /// Held only to be dropped with the guard.
+    _tmp_dir: SandboxTmpDir,
 }
 
 impl Drop for SandboxGuard {
@@ -163,24 +167,106 @@ impl Drop for SandboxGuard {
         if let Some(pgid) = self.pgid {
             process::kill_group(pgid);
         }
-        // Removing the sandbox's files is cleanup, not measurement: nobody waits for it.
-        let tmp_dir = std::mem::take(&mut self.tmp_dir);
-        let _ = std::thread::Builder::new()
-            .name("coldfront-cleanup".to_owned())
-            .spawn(move || std::fs::remove_dir_all(tmp_dir));
     }
 }
 
-fn sandbox_tmp_dir() -> std::io::Result<PathBuf> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "coldfront-sandbox-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+/// A sandbox's `/tmp`, removed when dropped.
+struct SandboxTmpDir(PathBuf);
+
+impl SandboxTmpDir {
+    fn create() -> std::io::Result<Self> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "coldfront-sandbox-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self(dir))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for SandboxTmpDir {
+    fn drop(&mut self) {
+        // Removing the sandbox's files is cleanup, not measurement: one long-lived thread
+        // does it and nobody waits for it.
+        static CLEANER: std::sync::OnceLock<Option<std::sync::Mutex<std::sync::mpsc::Sender<PathBuf>>>> =
+            std::sync::OnceLock::new();
+        let cleaner = CLEANER.get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<PathBuf>();
+            std::thread::Builder::new()
+                .name("coldfront-cleanup".to_owned())
+                .spawn(move || {
+                    for dir in rx {
+                        let _ = std::fs::remove_dir_all(dir);
+                    }
+                })
+                .ok()
+                .map(|_| std::sync::Mutex::new(tx))
+        });
+        let dir = std::mem::take(&mut self.0);
+        match cleaner {
+            Some(tx) => {
+                if let Err(unsent) = tx.lock().expect("cleanup queue lock").send(dir) {
+                    let _ = std::fs::remove_dir_all(unsent.0);
+                }
+            }
+            None => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+}
+
+/// What a sandbox needs before its runtime starts and that does not depend on the
+/// function: the Runtime API and X-Ray listeners on loopback and a fresh `/tmp`. The next
+/// cold start's kit is made while the previous runtime is being torn down, which the
+/// emulator has to wait for anyway, so setting it up costs the next cold start nothing.
+struct SandboxKit {
+    /// The kit's servers are tasks of this runtime; another runtime makes its own.
+    runtime_id: tokio::runtime::Id,
+    tmp_dir: SandboxTmpDir,
+    api: RuntimeApi,
+    /// The X-Ray listener's time origin, set to the runtime's exec once it is known.
+    origin_ns: Arc<AtomicU64>,
+    xray: xray::XrayListener,
+}
+
+impl std::fmt::Debug for SandboxKit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxKit")
+            .field("tmp_dir", &self.tmp_dir.path())
+            .field("runtime_api", &self.api.addr())
+            .field("xray", &self.xray.addr())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SandboxKit {
+    async fn prepare() -> std::io::Result<Self> {
+        let tmp_dir = SandboxTmpDir::create()?;
+        let api = RuntimeApi::start().await?;
+        let origin_ns = Arc::new(AtomicU64::new(monotonic_ns()));
+        let xray = xray::XrayListener::bind(origin_ns.clone()).await?;
+        Ok(Self {
+            runtime_id: tokio::runtime::Handle::current().id(),
+            tmp_dir,
+            api,
+            origin_ns,
+            xray,
+        })
+    }
+
+    /// Whether it can serve a sandbox run from the current task: its servers run on this
+    /// task's runtime and are still up.
+    fn usable_here(&self) -> bool {
+        tokio::runtime::Handle::try_current().is_ok_and(|h| h.id() == self.runtime_id) && self.api.is_serving()
+    }
 }
 
 fn log_stream_name() -> String {
@@ -239,6 +325,7 @@ impl LocalEmulator {
             cgroups: Some(CgroupSupport::detect()),
             options,
             pool: cgroup::CgroupPool::default(),
+            spare_kit: std::sync::Mutex::new(None),
         }
     }
 
@@ -426,15 +513,23 @@ impl LocalEmulator {
         mut cancel: Cancel,
     ) -> Result<ColdStartSample, EmulatorError> {
         let setup_started = std::time::Instant::now();
-        let tmp_dir = sandbox_tmp_dir()?;
+        let spare = self.spare_kit.lock().expect("spare kit lock").take();
+        let kit = match spare.filter(SandboxKit::usable_here) {
+            Some(kit) => kit,
+            None => SandboxKit::prepare().await?,
+        };
+        let SandboxKit {
+            tmp_dir,
+            mut api,
+            origin_ns,
+            xray,
+            ..
+        } = kit;
+        let plan = self.launch_plan(spec, &api.addr().to_string(), &xray.addr().to_string(), tmp_dir.path())?;
         let mut guard = SandboxGuard {
             pgid: None,
-            tmp_dir: tmp_dir.clone(),
+            _tmp_dir: tmp_dir,
         };
-        let mut api = RuntimeApi::start().await?;
-        let origin_ns = Arc::new(AtomicU64::new(monotonic_ns()));
-        let xray = xray::XrayListener::bind(origin_ns.clone()).await?;
-        let plan = self.launch_plan(spec, &api.addr().to_string(), &xray.addr().to_string(), &tmp_dir)?;
 
         // A cgroup is used even unthrottled (without limits), because it is the one sure
         // way to find every process the sandbox started.
@@ -661,13 +756,21 @@ impl LocalEmulator {
         for pid in &left {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::Signal::SIGKILL);
         }
-        let exit = match exit {
-            Some(info) => Some(info),
-            None => tokio::time::timeout(Duration::from_secs(5), &mut child.exit)
-                .await
-                .ok()
-                .and_then(Result::ok),
+        let exited = async {
+            match exit {
+                Some(info) => Some(info),
+                None => tokio::time::timeout(Duration::from_secs(5), &mut child.exit)
+                    .await
+                    .ok()
+                    .and_then(Result::ok),
+            }
         };
+        // The kernel takes about a millisecond to tear a runtime down; the next sandbox's
+        // kit is made meanwhile. A failure here only means the next cold start makes its own.
+        let (exit, spare) = tokio::join!(exited, SandboxKit::prepare());
+        if let Ok(kit) = spare {
+            *self.spare_kit.lock().expect("spare kit lock") = Some(kit);
+        }
         tracing::debug!(
             elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0,
             "teardown: runtime exited"
@@ -688,9 +791,7 @@ impl LocalEmulator {
             "teardown: processes killed and reaped"
         );
         let pid = child.pid;
-        let (stdout, stderr) = tokio::task::spawn_blocking(move || child.finish_capture())
-            .await
-            .unwrap_or_default();
+        let (stdout, stderr) = child.finish_capture().await;
         let (xray_documents, xray_rejected) = xray.finish().await;
         for reason in xray_rejected {
             rec.problems.push(ApiProblem {

@@ -3,18 +3,14 @@
 //! Each process gets its own process group (so one signal reaches every descendant), joins
 //! its cgroups before `exec` (so nothing it does is charged elsewhere), and dies with its
 //! parent thread (`PR_SET_PDEATHSIG`), so even a crashed emulator leaves no runtime
-//! behind. A dedicated thread spawns it and then blocks in `wait4`, which also yields the
+//! behind; [`launch`](super::launch) does those steps. A dedicated thread spawns it and then blocks in `wait4`, which also yields the
 //! kernel's peak RSS and CPU times; because that thread lives until the process is reaped,
 //! the parent-death signal never fires early.
 
 #![allow(unsafe_code)]
 
-use std::ffi::CString;
 use std::io::Read;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use nix::sys::signal::{Signal, killpg};
@@ -79,20 +75,22 @@ pub(crate) struct Spawned {
     pub stdout: Arc<Mutex<Capture>>,
     pub stderr: Arc<Mutex<Capture>>,
     /// One message per pipe reader when it reaches end of file.
-    readers_done: std::sync::mpsc::Receiver<()>,
+    readers_done: tokio::sync::mpsc::UnboundedReceiver<()>,
     readers: usize,
 }
 
 impl Spawned {
     /// Waits (briefly) for the pipes to drain after the process is gone, so the last
     /// lines it wrote are kept.
-    pub(crate) fn finish_capture(self) -> (CapturedOutput, CapturedOutput) {
+    pub(crate) async fn finish_capture(mut self) -> (CapturedOutput, CapturedOutput) {
         // A descendant that escaped the kill could hold the pipe open forever; give the
         // readers two seconds and keep what they have by then.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
         for _ in 0..self.readers {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if self.readers_done.recv_timeout(left).is_err() {
+            if !matches!(
+                tokio::time::timeout_at(deadline, self.readers_done.recv()).await,
+                Ok(Some(()))
+            ) {
                 break;
             }
         }
@@ -121,27 +119,6 @@ fn read_pipe(mut pipe: impl Read, capture: Arc<Mutex<Capture>>) {
     }
 }
 
-/// Writes the decimal pid into `buffer` without allocating (this runs between fork and
-/// exec, where only async-signal-safe work is allowed).
-fn format_pid(pid: i32, buffer: &mut [u8; 16]) -> usize {
-    let mut digits = [0_u8; 16];
-    let mut n = pid.unsigned_abs();
-    let mut len = 0;
-    loop {
-        digits[len] = b'0' + (n % 10) as u8;
-        len += 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for i in 0..len {
-        buffer[i] = digits[len - 1 - i];
-    }
-    buffer[len] = b'\n';
-    len + 1
-}
-
 /// Spawns the process on its own thread and returns once it is running.
 pub(crate) async fn spawn(
     launch: LaunchCommand,
@@ -161,87 +138,23 @@ pub(crate) async fn spawn(
     let (exit_tx, exit_rx) = oneshot::channel();
     let (out, err) = (stdout.clone(), stderr.clone());
     let job: Job = Box::new(move || {
-        let procs: Vec<CString> = cgroup_procs
-            .iter()
-            .map(|p| CString::new(p.as_os_str().as_bytes()).expect("cgroup paths have no NUL"))
-            .collect();
-        // The child reports the instant it is about to exec through this pipe; both ends
-        // are close-on-exec, so the runtime never sees them.
-        let (exec_read, exec_write) = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
-            Ok(pair) => pair,
-            Err(err) => {
-                let _ = started_tx.send(Err(std::io::Error::from(err)));
-                return;
-            }
-        };
-        let exec_write_fd = std::os::fd::AsRawFd::as_raw_fd(&exec_write);
-        let mut command = Command::new(&launch.program);
-        command
-            .args(&launch.args)
-            .env_clear()
-            .envs(launch.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(&launch.cwd)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        // SAFETY: the closure runs in the child between fork and exec and only makes
-        // async-signal-safe system calls (getpid, open, write, close, prctl) on memory
-        // prepared before the fork; it allocates nothing.
-        unsafe {
-            command.pre_exec(move || {
-                let mut text = [0_u8; 16];
-                let len = format_pid(libc::getpid(), &mut text);
-                for path in &procs {
-                    let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-                    if fd < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    let written = libc::write(fd, text.as_ptr().cast(), len);
-                    libc::close(fd);
-                    if written < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-                libc::clock_gettime(libc::CLOCK_MONOTONIC, &raw mut now);
-                let exec_ns = (now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64).to_ne_bytes();
-                libc::write(exec_write_fd, exec_ns.as_ptr().cast(), exec_ns.len());
-                Ok(())
-            });
-        }
-        let spawn_ns = monotonic_ns();
-        let mut child = match command.spawn() {
-            Ok(child) => child,
+        let launched = match super::launch::launch(&launch, &cgroup_procs) {
+            Ok(launched) => launched,
             Err(err) => {
                 let _ = started_tx.send(Err(err));
                 return;
             }
         };
-        let pid = child.id() as i32;
-        drop(exec_write);
-        let mut exec_bytes = [0_u8; 8];
-        let exec_ns = match std::fs::File::from(exec_read).read_exact(&mut exec_bytes) {
-            Ok(()) => u64::from_ne_bytes(exec_bytes),
-            Err(_) => spawn_ns,
-        };
-        let (done_tx, readers_done) = std::sync::mpsc::channel();
+        let (pid, spawn_ns, exec_ns) = (launched.pid, launched.spawn_ns, launched.exec_ns);
+        let (done_tx, readers_done) = tokio::sync::mpsc::unbounded_channel();
         let mut readers = 0;
-        for (pipe, capture) in [
-            (child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>), out),
-            (child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>), err),
-        ] {
-            if let Some(pipe) = pipe {
-                let done = done_tx.clone();
-                readers += 1;
-                std::thread::spawn(move || {
-                    read_pipe(pipe, capture);
-                    let _ = done.send(());
-                });
-            }
+        for (pipe, capture) in [(launched.stdout, out), (launched.stderr, err)] {
+            let done = done_tx.clone();
+            readers += 1;
+            std::thread::spawn(move || {
+                read_pipe(std::fs::File::from(pipe), capture);
+                let _ = done.send(());
+            });
         }
         let readers = (readers, readers_done);
         let _ = started_tx.send(Ok((pid, spawn_ns, exec_ns, readers)));
@@ -450,18 +363,4 @@ pub(crate) fn kill_and_reap(pid: i32) {
 pub(crate) fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_pids_without_allocating() {
-        let mut buffer = [0_u8; 16];
-        let len = format_pid(40_213, &mut buffer);
-        assert_eq!(&buffer[..len], b"40213\n");
-        let len = format_pid(7, &mut buffer);
-        assert_eq!(&buffer[..len], b"7\n");
-    }
 }

@@ -380,6 +380,11 @@ impl RuntimeApi {
         self.addr
     }
 
+    /// Whether the server task is still running (it ends when its runtime shuts down).
+    pub(crate) fn is_serving(&self) -> bool {
+        !self.server.is_finished()
+    }
+
     /// The next thing the runtime did.
     pub(crate) async fn next_event(&mut self) -> Option<ApiEvent> {
         self.events.recv().await

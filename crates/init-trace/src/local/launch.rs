@@ -1,0 +1,462 @@
+//! Starting a runtime process the way `posix_spawn` does — `clone(CLONE_VM | CLONE_VFORK)`
+//! — with the few steps a sandbox needs between fork and exec.
+//!
+//! A plain `fork` copies the emulator's page tables and then makes the emulator pay a
+//! copy-on-write fault for every page it touches until the child execs; both grow with
+//! the emulator's heap (the TUI holds hundreds of thousands of samples), so the time to
+//! start a sandbox would depend on how long the emulator had been running. The child here
+//! borrows the parent's memory until `execve`, while the parent thread waits.
+//!
+//! Everything the child touches is prepared before the clone: it allocates nothing, takes
+//! no lock and makes only async-signal-safe system calls. It reports back through a
+//! close-on-exec pipe: the instant it is about to exec, or the step that failed and its
+//! errno.
+
+#![allow(unsafe_code)]
+
+use std::ffi::{CString, OsStr};
+use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::process::LaunchCommand;
+
+/// The open ends the parent keeps.
+#[derive(Debug)]
+pub(crate) struct Launched {
+    pub pid: i32,
+    /// `CLOCK_MONOTONIC` in the parent just before the clone.
+    pub spawn_ns: u64,
+    /// `CLOCK_MONOTONIC` in the child just before `execve`, after every other step.
+    pub exec_ns: u64,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+}
+
+/// The steps of the child, named in errors.
+const STEPS: [&str; 9] = [
+    "report the exec time",
+    "redirect stdin",
+    "redirect stdout",
+    "redirect stderr",
+    "start its own process group",
+    "enter the working directory",
+    "join its cgroup",
+    "set its parent-death signal",
+    "execve",
+];
+const STEP_EXEC_AT: u64 = 0;
+const STEP_EXECVE: u64 = 8;
+
+/// What the child reads; all of it lives in the parent's memory, which the child shares.
+struct ChildArgs {
+    program: *const libc::c_char,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+    cwd: *const libc::c_char,
+    cgroup_procs: *const *const libc::c_char,
+    cgroup_procs_len: usize,
+    stdin: RawFd,
+    stdout: RawFd,
+    stderr: RawFd,
+    report: RawFd,
+}
+
+fn c_string(bytes: &[u8], what: &str) -> std::io::Result<CString> {
+    CString::new(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{what} contains a NUL byte: {:?}", String::from_utf8_lossy(bytes)),
+        )
+    })
+}
+
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
+}
+
+/// A bare program name is looked up on the sandbox's own `PATH`, as `execvp` would.
+pub(crate) fn resolve_program(program: &Path, env: &[(String, String)]) -> std::io::Result<PathBuf> {
+    if program.components().count() > 1 || program.as_os_str().as_bytes().contains(&b'/') {
+        return Ok(program.to_path_buf());
+    }
+    let path = env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map_or("/usr/local/bin:/usr/bin:/bin", |(_, v)| v.as_str());
+    path.split(':')
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| Path::new(dir).join(program))
+        .find(|candidate| super::process::is_executable(candidate))
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{} was not found on the sandbox's PATH ({path})", program.display()),
+            )
+        })
+}
+
+/// Writes the decimal pid and a newline into `buffer` without allocating.
+fn format_pid(pid: i32, buffer: &mut [u8; 16]) -> usize {
+    let mut digits = [0_u8; 16];
+    let mut n = pid.unsigned_abs();
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for i in 0..len {
+        buffer[i] = digits[len - 1 - i];
+    }
+    buffer[len] = b'\n';
+    len + 1
+}
+
+/// Sends one 16-byte record (step, value) to the parent.
+///
+/// # Safety
+/// Only called in the child with a valid pipe descriptor.
+unsafe fn report(fd: RawFd, step: u64, value: u64) {
+    let mut record = [0_u8; 16];
+    record[..8].copy_from_slice(&step.to_ne_bytes());
+    record[8..].copy_from_slice(&value.to_ne_bytes());
+    // SAFETY: the record is a local array of the stated length.
+    unsafe { libc::write(fd, record.as_ptr().cast(), record.len()) };
+}
+
+/// Reports a failed step with errno and ends the child.
+///
+/// # Safety
+/// Only called in the child.
+unsafe fn fail(fd: RawFd, step: u64) -> ! {
+    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    // SAFETY: as the caller's contract.
+    unsafe {
+        report(fd, step, errno as u64);
+        libc::_exit(127)
+    }
+}
+
+/// Puts `from` on `to`, leaving it open across exec.
+///
+/// # Safety
+/// Only called in the child.
+unsafe fn redirect(from: RawFd, to: RawFd) -> bool {
+    // SAFETY: plain descriptor system calls.
+    unsafe {
+        if from == to {
+            // dup2 onto itself would keep close-on-exec set.
+            libc::fcntl(to, libc::F_SETFD, 0) == 0
+        } else {
+            libc::dup2(from, to) == to
+        }
+    }
+}
+
+extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` points at the parent's `ChildArgs`, which outlives the child's use of
+    // it because the parent is suspended (CLONE_VFORK) until the child execs or exits.
+    // Every call below is an async-signal-safe system call on prepared memory.
+    unsafe {
+        let args = &*arg.cast::<ChildArgs>();
+        // Signals are blocked (the parent blocked them before the clone). Handlers are the
+        // parent's code and must not run here on the shared memory, so every disposition
+        // goes back to the default before anything is unblocked, as in a fresh process.
+        // The raw system call, because glibc's wrapper refuses the two real-time signals it
+        // keeps for itself, and an ignored one would stay ignored across exec. An all-zero
+        // kernel sigaction is SIG_DFL with no flags and an empty mask on every architecture.
+        let default_action = [0_u64; 4];
+        for signal in 1..=64 {
+            if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+                continue;
+            }
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signal,
+                default_action.as_ptr(),
+                std::ptr::null_mut::<libc::c_void>(),
+                8,
+            );
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &raw const empty, std::ptr::null_mut());
+
+        if !redirect(args.stdin, 0) {
+            fail(args.report, 1);
+        }
+        if !redirect(args.stdout, 1) {
+            fail(args.report, 2);
+        }
+        if !redirect(args.stderr, 2) {
+            fail(args.report, 3);
+        }
+        if libc::setpgid(0, 0) != 0 {
+            fail(args.report, 4);
+        }
+        if libc::chdir(args.cwd) != 0 {
+            fail(args.report, 5);
+        }
+        let mut text = [0_u8; 16];
+        let len = format_pid(libc::getpid(), &mut text);
+        for i in 0..args.cgroup_procs_len {
+            let fd = libc::open(*args.cgroup_procs.add(i), libc::O_WRONLY | libc::O_CLOEXEC);
+            if fd < 0 {
+                fail(args.report, 6);
+            }
+            let written = libc::write(fd, text.as_ptr().cast(), len);
+            libc::close(fd);
+            if written < 0 {
+                fail(args.report, 6);
+            }
+        }
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+            fail(args.report, 7);
+        }
+        let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &raw mut now);
+        report(
+            args.report,
+            STEP_EXEC_AT,
+            now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64,
+        );
+        libc::execve(args.program, args.argv, args.envp);
+        fail(args.report, STEP_EXECVE)
+    }
+}
+
+/// Starts `launch` in its own process group, joined to the cgroups whose `cgroup.procs`
+/// files are given, with a parent-death signal tied to the calling thread.
+pub(crate) fn launch(launch: &LaunchCommand, cgroup_procs: &[PathBuf]) -> std::io::Result<Launched> {
+    let program_path = resolve_program(&launch.program, &launch.env)?;
+    let program = c_string(program_path.as_os_str().as_bytes(), "the program path")?;
+    let argv: Vec<CString> = std::iter::once(Ok(program.clone()))
+        .chain(launch.args.iter().map(|a| c_string(a.as_bytes(), "an argument")))
+        .collect::<std::io::Result<_>>()?;
+    let envp: Vec<CString> = launch
+        .env
+        .iter()
+        .map(|(k, v)| c_string(format!("{k}={v}").as_bytes(), "an environment variable"))
+        .collect::<std::io::Result<_>>()?;
+    let cwd = c_string(launch.cwd.as_os_str().as_bytes(), "the working directory")?;
+    let procs: Vec<CString> = cgroup_procs
+        .iter()
+        .map(|p| c_string(p.as_os_str().as_bytes(), "a cgroup path"))
+        .collect::<std::io::Result<_>>()?;
+    let null_terminated = |items: &[CString]| {
+        items
+            .iter()
+            .map(|c| c.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect::<Vec<_>>()
+    };
+    let (argv_ptrs, envp_ptrs) = (null_terminated(&argv), null_terminated(&envp));
+    let procs_ptrs: Vec<*const libc::c_char> = procs.iter().map(|c| c.as_ptr()).collect();
+
+    let stdin = OwnedFd::from(std::fs::OpenOptions::new().read(true).open(OsStr::new("/dev/null"))?);
+    let (stdout_read, stdout_write) = pipe()?;
+    let (stderr_read, stderr_write) = pipe()?;
+    let (report_read, report_write) = pipe()?;
+    let mut args = ChildArgs {
+        program: program.as_ptr(),
+        argv: argv_ptrs.as_ptr(),
+        envp: envp_ptrs.as_ptr(),
+        cwd: cwd.as_ptr(),
+        cgroup_procs: procs_ptrs.as_ptr(),
+        cgroup_procs_len: procs_ptrs.len(),
+        stdin: stdin.as_raw_fd(),
+        stdout: stdout_write.as_raw_fd(),
+        stderr: stderr_write.as_raw_fd(),
+        report: report_write.as_raw_fd(),
+    };
+    // The child runs on its own stack in the parent's memory; 64 KiB is far more than
+    // its few frames need.
+    let mut stack = vec![0_u128; 64 * 1024 / 16];
+    // SAFETY: one past the end of the stack allocation, which is 16-byte aligned; stacks
+    // grow down on every Linux architecture Rust supports except hppa.
+    let stack_top = unsafe { stack.as_mut_ptr().add(stack.len()) }.cast::<libc::c_void>();
+
+    let spawn_ns = crate::clock::monotonic_ns();
+    // SAFETY: all signals are blocked around the clone so that no handler runs in the
+    // child before it has reset them; the previous mask is restored right after.
+    let pid = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut previous: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&raw mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &raw const all, &raw mut previous);
+        let pid = libc::clone(
+            child,
+            stack_top,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            (&raw mut args).cast(),
+        );
+        let clone_error = std::io::Error::last_os_error();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &raw const previous, std::ptr::null_mut());
+        if pid < 0 {
+            return Err(clone_error);
+        }
+        pid
+    };
+    drop(stack);
+    drop((stdin, stdout_write, stderr_write, report_write));
+
+    // The child has exec'd or exited by now; its records are in the pipe.
+    let mut records = Vec::with_capacity(32);
+    std::fs::File::from(report_read).read_to_end(&mut records)?;
+    let mut exec_ns = None;
+    for record in records.chunks_exact(16) {
+        let step = u64::from_ne_bytes(record[..8].try_into().expect("8 bytes"));
+        let value = u64::from_ne_bytes(record[8..].try_into().expect("8 bytes"));
+        if step == STEP_EXEC_AT {
+            exec_ns = Some(value);
+            continue;
+        }
+        // The child failed and has exited: reap it before reporting.
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+        let errno = std::io::Error::from_raw_os_error(i32::try_from(value).unwrap_or(0));
+        let what = STEPS
+            .get(usize::try_from(step).unwrap_or(usize::MAX))
+            .copied()
+            .unwrap_or("start");
+        let subject = if step == STEP_EXECVE {
+            program_path.display().to_string()
+        } else {
+            format!("{} (for {})", what, program_path.display())
+        };
+        return Err(std::io::Error::new(
+            errno.kind(),
+            if step == STEP_EXECVE {
+                format!("cannot execute {subject}: {errno}")
+            } else {
+                format!("the sandbox could not {subject}: {errno}")
+            },
+        ));
+    }
+    let Some(exec_ns) = exec_ns else {
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+        return Err(std::io::Error::other(format!(
+            "the sandbox for {} ended before it could exec",
+            program_path.display()
+        )));
+    };
+    Ok(Launched {
+        pid,
+        spawn_ns,
+        exec_ns,
+        stdout: stdout_read,
+        stderr: stderr_read,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_pids_without_allocating() {
+        let mut buffer = [0_u8; 16];
+        let len = format_pid(40_213, &mut buffer);
+        assert_eq!(&buffer[..len], b"40213\n");
+        let len = format_pid(7, &mut buffer);
+        assert_eq!(&buffer[..len], b"7\n");
+    }
+
+    #[test]
+    fn bare_names_are_found_on_the_sandbox_path() {
+        let env = vec![("PATH".to_owned(), "/nonexistent:/bin:/usr/bin".to_owned())];
+        let sh = resolve_program(Path::new("sh"), &env).expect("sh is on PATH");
+        assert!(sh.is_absolute() && sh.ends_with("sh"), "{}", sh.display());
+        let err = resolve_program(Path::new("no-such-program-xyz"), &env).expect_err("missing");
+        assert!(
+            err.to_string()
+                .contains("no-such-program-xyz was not found on the sandbox's PATH"),
+            "{err}"
+        );
+        assert_eq!(
+            resolve_program(Path::new("./bootstrap"), &env).expect("relative path kept"),
+            Path::new("./bootstrap")
+        );
+    }
+
+    fn run(program: &str, args: &[&str], env: &[(&str, &str)], cwd: &Path) -> std::io::Result<(Launched, String)> {
+        let command = LaunchCommand {
+            program: PathBuf::from(program),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            cwd: cwd.to_path_buf(),
+        };
+        let mut launched = launch(&command, &[])?;
+        let mut out = String::new();
+        let stdout = std::mem::replace(&mut launched.stdout, OwnedFd::from(std::fs::File::open("/dev/null")?));
+        std::fs::File::from(stdout).read_to_string(&mut out)?;
+        let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(launched.pid), None).expect("reaped");
+        assert!(matches!(status, nix::sys::wait::WaitStatus::Exited(_, 0)), "{status:?}");
+        Ok((launched, out))
+    }
+
+    #[test]
+    fn the_child_starts_clean_where_it_was_told_with_only_the_given_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (launched, out) = run(
+            "sh",
+            &[
+                "-c",
+                "pwd; env | sort; grep -E '^Sig(Blk|Ign)' /proc/self/status; ps -o pgid= -p $$",
+            ],
+            &[("PATH", "/usr/bin:/bin"), ("ONLY", "this")],
+            dir.path(),
+        )
+        .expect("sh runs");
+        assert!(launched.exec_ns >= launched.spawn_ns);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            Path::new(lines[0]),
+            dir.path().canonicalize().expect("canonical"),
+            "{out}"
+        );
+        assert!(lines.contains(&"ONLY=this"), "{out}");
+        assert!(
+            !lines.iter().any(|l| l.starts_with("HOME=")),
+            "environment leaked: {out}"
+        );
+        // No signal blocked or ignored, whatever the emulator itself blocks or ignores.
+        assert!(lines.contains(&"SigBlk:\t0000000000000000"), "{out}");
+        assert!(lines.contains(&"SigIgn:\t0000000000000000"), "{out}");
+        // Its own process group.
+        assert_eq!(
+            lines.last().map(|l| l.trim()),
+            Some(launched.pid.to_string().as_str()),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_failed_exec_names_the_program_and_leaves_no_zombie() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bogus = dir.path().join("bootstrap");
+        std::fs::write(&bogus, [0x7f_u8, b'E', b'L', b'F', 0, 0, 0, 0]).expect("write");
+        std::fs::set_permissions(&bogus, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+        let err = run(bogus.to_str().expect("utf-8"), &[], &[], dir.path()).expect_err("not an executable");
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!("cannot execute {}", bogus.display())),
+            "{text}"
+        );
+        // The failed child was reaped by launch itself.
+        assert!(matches!(
+            nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG)),
+            Err(nix::errno::Errno::ECHILD) | Ok(nix::sys::wait::WaitStatus::StillAlive)
+        ));
+        let err = run("sh", &[], &[], &dir.path().join("missing")).expect_err("no such directory");
+        assert!(
+            err.to_string().contains("could not enter the working directory"),
+            "{err}"
+        );
+    }
+}

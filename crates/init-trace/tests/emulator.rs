@@ -516,3 +516,36 @@ fn one_emulator_serves_callers_on_successive_runtimes() {
         drop(runtime);
     }
 }
+
+/// Max Memory Used is the peak of the whole process tree: a helper process the function
+/// starts counts, on the last invoke (read before the kill) as on the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_memory_used_counts_the_functions_child_processes() {
+    let dir = python_function(
+        r#"
+import subprocess, sys
+# A helper holding 80 MB, touched so it is resident, alive until the sandbox is killed.
+_helper = subprocess.Popen(
+    [sys.executable, "-c", "import sys, time; b = bytearray(80 << 20); b[::4096] = b'x' * len(b[::4096]); print('ready', flush=True); time.sleep(1000)"],
+    stdout=subprocess.PIPE,
+)
+_helper.stdout.readline()
+def handle(event, context):
+    return "ok"
+"#,
+    );
+    for invokes in [1, 2] {
+        let mut spec = python("helper", dir.path());
+        spec.invokes = invokes;
+        let sample = cold_start(&spec).await;
+        assert!(sample.succeeded(), "{}", sample.stderr.text);
+        for invoke in &sample.invokes {
+            assert!(
+                invoke.max_memory_used_mb >= 85,
+                "{invokes} invokes: Max Memory Used {} MB misses the 80 MB helper",
+                invoke.max_memory_used_mb
+            );
+        }
+        assert!(sample.process.peak_rss_kb >= 85 * 1024, "{:?}", sample.process);
+    }
+}

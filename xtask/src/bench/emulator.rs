@@ -149,7 +149,96 @@ pub(crate) async fn run(
             "import_only_spawn_to_exit_ms": import_s,
         }),
     );
+    teardown_overlap(options, &plan.command, measures, details)?;
     attribution_overhead(options, measures, details).await
+}
+
+/// What the emulator would lose by not waiting for a killed runtime to be reaped before
+/// starting the next: how long the next runtime takes to start and import the handler
+/// (to its own `CLOCK_MONOTONIC` timestamp, so its exit is not counted) when the previous
+/// one was killed and reaped first, against the same start with the kill landing as it
+/// begins, its teardown overlapping. Paired and alternated, so drift hits both alike.
+fn teardown_overlap(
+    options: &Options,
+    runtime: &LaunchCommand,
+    measures: &mut BTreeMap<String, Measure>,
+    details: &mut BTreeMap<String, serde_json::Value>,
+) -> anyhow::Result<()> {
+    use std::io::Read;
+    let pairs = if options.quick { 40 } else { 120 };
+    let with_code = |code: &str| {
+        let mut command = runtime.clone();
+        command.args = vec![
+            "-c".to_owned(),
+            format!("import sys, os, time; sys.path.insert(0, os.getcwd()); import handler; {code}"),
+        ];
+        command
+    };
+    // A runtime that has done its INIT and waits, as a sandbox's does when it is killed.
+    let idle = with_code("os.write(1, b'r'); time.sleep(60)");
+    let next = with_code("os.write(1, str(time.monotonic_ns()).encode()); os._exit(0)");
+    let spawn = |command: &LaunchCommand| {
+        Command::new(&command.program)
+            .args(&command.args)
+            .env_clear()
+            .envs(command.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&command.cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot spawn {}", command.program.display()))
+    };
+    let run = |overlap: bool| -> anyhow::Result<f64> {
+        let mut previous = spawn(&idle)?;
+        let mut ready = [0_u8; 1];
+        previous.stdout.take().context("stdout")?.read_exact(&mut ready)?;
+        if !overlap {
+            previous.kill()?;
+            previous.wait()?;
+        }
+        let started_ns = init_trace::clock::monotonic_ns();
+        if overlap {
+            previous.kill()?;
+        }
+        let output = spawn(&next)?.wait_with_output()?;
+        previous.wait()?;
+        let ready_ns: u64 = String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .context("the started runtime did not report its time")?;
+        Ok(ready_ns.saturating_sub(started_ns) as f64 / 1e6)
+    };
+    eprintln!("teardown overlap: {pairs} paired starts, the previous runtime reaped first or not");
+    let (mut waited_ms, mut overlapped_ms, mut differences_ms) = (Vec::new(), Vec::new(), Vec::new());
+    for pair in 0..pairs {
+        let (waited, overlapped) = if pair % 2 == 0 {
+            let waited = run(false)?;
+            (waited, run(true)?)
+        } else {
+            let overlapped = run(true)?;
+            (run(false)?, overlapped)
+        };
+        waited_ms.push(waited);
+        overlapped_ms.push(overlapped);
+        differences_ms.push(overlapped - waited);
+    }
+    let difference = Summary::of(&differences_ms).context("no pairs")?;
+    measures.insert(
+        "teardown_overlap_cost_ms".to_owned(),
+        Measure::info(difference.median_ms, "ms"),
+    );
+    details.insert(
+        "teardown_overlap".to_owned(),
+        json!({
+            "pairs": pairs,
+            "why": "the emulator waits for a killed runtime to be reaped before the next cold start; this is how much later the next runtime is ready (median of paired differences) when it does not",
+            "start_after_reap_ms": Summary::of(&waited_ms),
+            "start_overlapping_teardown_ms": Summary::of(&overlapped_ms),
+            "paired_difference_ms": difference,
+        }),
+    );
+    Ok(())
 }
 
 /// INIT of the wiki with attribution on (`-X importtime`, bootstrap marks) against off,

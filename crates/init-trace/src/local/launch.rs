@@ -10,7 +10,12 @@
 //! Everything the child touches is prepared before the clone: it allocates nothing, takes
 //! no lock and makes only async-signal-safe system calls. It reports back through a
 //! close-on-exec pipe: the instant it is about to exec, or the step that failed and its
-//! errno.
+//! errno. It needs glibc 2.25 or later (2017), whose `clone` wrapper no longer writes a
+//! cached pid into the shared thread's memory.
+//!
+//! The program is run with `execve`, not `execvp`: a bare name is looked up on the
+//! sandbox's `PATH`, and a script without a `#!` line fails with "exec format error" as
+//! it does on Lambda (`Runtime.InvalidEntrypoint`), instead of being handed to `/bin/sh`.
 
 #![allow(unsafe_code)]
 
@@ -35,7 +40,7 @@ pub(crate) struct Launched {
 }
 
 /// The steps of the child, named in errors.
-const STEPS: [&str; 9] = [
+const STEPS: [&str; 10] = [
     "report the exec time",
     "redirect stdin",
     "redirect stdout",
@@ -45,9 +50,11 @@ const STEPS: [&str; 9] = [
     "join its cgroup",
     "set its parent-death signal",
     "execve",
+    "start before the emulator ended",
 ];
 const STEP_EXEC_AT: u64 = 0;
 const STEP_EXECVE: u64 = 8;
+const STEP_PARENT_GONE: u64 = 9;
 
 /// What the child reads; all of it lives in the parent's memory, which the child shares.
 struct ChildArgs {
@@ -61,6 +68,8 @@ struct ChildArgs {
     stdout: RawFd,
     stderr: RawFd,
     report: RawFd,
+    /// The emulator's pid, to notice it ended before the parent-death signal was armed.
+    parent_pid: libc::pid_t,
 }
 
 fn c_string(bytes: &[u8], what: &str) -> std::io::Result<CString> {
@@ -76,20 +85,23 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
 }
 
-/// A bare program name is looked up on the sandbox's own `PATH`, as `execvp` would.
-pub(crate) fn resolve_program(program: &Path, env: &[(String, String)]) -> std::io::Result<PathBuf> {
-    if program.components().count() > 1 || program.as_os_str().as_bytes().contains(&b'/') {
+/// A bare program name is looked up on the sandbox's own `PATH`, as `execvp` would: the
+/// first entry where it is an executable file wins, and relative entries are taken from
+/// the sandbox's working directory.
+pub(crate) fn resolve_program(program: &Path, env: &[(String, String)], cwd: &Path) -> std::io::Result<PathBuf> {
+    if program.as_os_str().as_bytes().contains(&b'/') {
         return Ok(program.to_path_buf());
     }
     let path = env
         .iter()
         .rev()
         .find(|(k, _)| k == "PATH")
-        .map_or("/usr/local/bin:/usr/bin:/bin", |(_, v)| v.as_str());
+        .map_or("/bin:/usr/bin", |(_, v)| v.as_str());
     path.split(':')
-        .filter(|dir| !dir.is_empty())
-        .map(|dir| Path::new(dir).join(program))
-        .find(|candidate| super::process::is_executable(candidate))
+        .map(|dir| cwd.join(if dir.is_empty() { "." } else { dir }).join(program))
+        .find(|candidate| {
+            candidate.is_file() && nix::unistd::access(candidate.as_path(), nix::unistd::AccessFlags::X_OK).is_ok()
+        })
         .ok_or_else(|| {
             std::io::Error::new(
                 std::io::ErrorKind::NotFound,
@@ -219,6 +231,10 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
             fail(args.report, 7);
         }
+        // The signal only fires for a parent that dies after it is armed.
+        if libc::getppid() != args.parent_pid {
+            fail(args.report, STEP_PARENT_GONE);
+        }
         let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
         libc::clock_gettime(libc::CLOCK_MONOTONIC, &raw mut now);
         report(
@@ -234,9 +250,10 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
 /// Starts `launch` in its own process group, joined to the cgroups whose `cgroup.procs`
 /// files are given, with a parent-death signal tied to the calling thread.
 pub(crate) fn launch(launch: &LaunchCommand, cgroup_procs: &[PathBuf]) -> std::io::Result<Launched> {
-    let program_path = resolve_program(&launch.program, &launch.env)?;
+    let program_path = resolve_program(&launch.program, &launch.env, &launch.cwd)?;
     let program = c_string(program_path.as_os_str().as_bytes(), "the program path")?;
-    let argv: Vec<CString> = std::iter::once(Ok(program.clone()))
+    // argv[0] is the program as it was written, as a shell or execvp would pass it.
+    let argv: Vec<CString> = std::iter::once(c_string(launch.program.as_os_str().as_bytes(), "the program"))
         .chain(launch.args.iter().map(|a| c_string(a.as_bytes(), "an argument")))
         .collect::<std::io::Result<_>>()?;
     let envp: Vec<CString> = launch
@@ -274,6 +291,8 @@ pub(crate) fn launch(launch: &LaunchCommand, cgroup_procs: &[PathBuf]) -> std::i
         stdout: stdout_write.as_raw_fd(),
         stderr: stderr_write.as_raw_fd(),
         report: report_write.as_raw_fd(),
+        // SAFETY: getpid has no preconditions.
+        parent_pid: unsafe { libc::getpid() },
     };
     // The child runs on its own stack in the parent's memory; 64 KiB is far more than
     // its few frames need.
@@ -307,8 +326,16 @@ pub(crate) fn launch(launch: &LaunchCommand, cgroup_procs: &[PathBuf]) -> std::i
     drop((stdin, stdout_write, stderr_write, report_write));
 
     // The child has exec'd or exited by now; its records are in the pipe.
+    let reap = |pid: i32| {
+        let pid = nix::unistd::Pid::from_raw(pid);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(pid, None);
+    };
     let mut records = Vec::with_capacity(32);
-    std::fs::File::from(report_read).read_to_end(&mut records)?;
+    if let Err(err) = std::fs::File::from(report_read).read_to_end(&mut records) {
+        reap(pid);
+        return Err(err);
+    }
     let mut exec_ns = None;
     for record in records.chunks_exact(16) {
         let step = u64::from_ne_bytes(record[..8].try_into().expect("8 bytes"));
@@ -318,7 +345,7 @@ pub(crate) fn launch(launch: &LaunchCommand, cgroup_procs: &[PathBuf]) -> std::i
             continue;
         }
         // The child failed and has exited: reap it before reporting.
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+        reap(pid);
         let errno = std::io::Error::from_raw_os_error(i32::try_from(value).unwrap_or(0));
         let what = STEPS
             .get(usize::try_from(step).unwrap_or(usize::MAX))
@@ -329,17 +356,22 @@ pub(crate) fn launch(launch: &LaunchCommand, cgroup_procs: &[PathBuf]) -> std::i
         } else {
             format!("{} (for {})", what, program_path.display())
         };
+        let hint = if step == STEP_EXECVE && errno.raw_os_error() == Some(libc::ENOEXEC) {
+            " (a script needs a `#!` first line; Lambda fails it the same way, Runtime.InvalidEntrypoint)"
+        } else {
+            ""
+        };
         return Err(std::io::Error::new(
             errno.kind(),
             if step == STEP_EXECVE {
-                format!("cannot execute {subject}: {errno}")
+                format!("cannot execute {subject}: {errno}{hint}")
             } else {
                 format!("the sandbox could not {subject}: {errno}")
             },
         ));
     }
     let Some(exec_ns) = exec_ns else {
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+        reap(pid);
         return Err(std::io::Error::other(format!(
             "the sandbox for {} ended before it could exec",
             program_path.display()
@@ -369,18 +401,29 @@ mod tests {
 
     #[test]
     fn bare_names_are_found_on_the_sandbox_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
         let env = vec![("PATH".to_owned(), "/nonexistent:/bin:/usr/bin".to_owned())];
-        let sh = resolve_program(Path::new("sh"), &env).expect("sh is on PATH");
+        let sh = resolve_program(Path::new("sh"), &env, dir.path()).expect("sh is on PATH");
         assert!(sh.is_absolute() && sh.ends_with("sh"), "{}", sh.display());
-        let err = resolve_program(Path::new("no-such-program-xyz"), &env).expect_err("missing");
+        let err = resolve_program(Path::new("no-such-program-xyz"), &env, dir.path()).expect_err("missing");
         assert!(
             err.to_string()
                 .contains("no-such-program-xyz was not found on the sandbox's PATH"),
             "{err}"
         );
         assert_eq!(
-            resolve_program(Path::new("./bootstrap"), &env).expect("relative path kept"),
+            resolve_program(Path::new("./bootstrap"), &env, dir.path()).expect("relative path kept"),
             Path::new("./bootstrap")
+        );
+        // A relative PATH entry is the sandbox's directory, not the emulator's.
+        std::fs::create_dir(dir.path().join("bin")).expect("mkdir");
+        let tool = dir.path().join("bin/tool");
+        std::fs::write(&tool, "#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(&tool, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+        let env = vec![("PATH".to_owned(), "bin:/bin".to_owned())];
+        assert_eq!(
+            resolve_program(Path::new("tool"), &env, dir.path()).expect("found in ./bin"),
+            dir.path().join("bin/tool")
         );
     }
 
@@ -407,7 +450,7 @@ mod tests {
             "sh",
             &[
                 "-c",
-                "pwd; env | sort; grep -E '^Sig(Blk|Ign)' /proc/self/status; ps -o pgid= -p $$",
+                "pwd; echo \"argv0=$0\"; env | sort; grep -E '^Sig(Blk|Ign)' /proc/self/status; ps -o pgid= -p $$",
             ],
             &[("PATH", "/usr/bin:/bin"), ("ONLY", "this")],
             dir.path(),
@@ -421,6 +464,8 @@ mod tests {
             "{out}"
         );
         assert!(lines.contains(&"ONLY=this"), "{out}");
+        // argv[0] as written, though the program was found on PATH.
+        assert!(lines.contains(&"argv0=sh"), "{out}");
         assert!(
             !lines.iter().any(|l| l.starts_with("HOME=")),
             "environment leaked: {out}"
@@ -437,7 +482,7 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_exec_names_the_program_and_leaves_no_zombie() {
+    fn a_failed_exec_names_the_program_and_what_to_do() {
         let dir = tempfile::tempdir().expect("tempdir");
         let bogus = dir.path().join("bootstrap");
         std::fs::write(&bogus, [0x7f_u8, b'E', b'L', b'F', 0, 0, 0, 0]).expect("write");
@@ -448,11 +493,11 @@ mod tests {
             text.starts_with(&format!("cannot execute {}", bogus.display())),
             "{text}"
         );
-        // The failed child was reaped by launch itself.
-        assert!(matches!(
-            nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG)),
-            Err(nix::errno::Errno::ECHILD) | Ok(nix::sys::wait::WaitStatus::StillAlive)
-        ));
+        let script = dir.path().join("script");
+        std::fs::write(&script, "echo no shebang\n").expect("write");
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+        let err = run(script.to_str().expect("utf-8"), &[], &[], dir.path()).expect_err("no #! line");
+        assert!(err.to_string().contains("a script needs a `#!` first line"), "{err}");
         let err = run("sh", &[], &[], &dir.path().join("missing")).expect_err("no such directory");
         assert!(
             err.to_string().contains("could not enter the working directory"),

@@ -191,33 +191,78 @@ impl SandboxTmpDir {
     }
 }
 
-impl Drop for SandboxTmpDir {
-    fn drop(&mut self) {
-        // Removing the sandbox's files is cleanup, not measurement: one long-lived thread
-        // does it and nobody waits for it.
-        static CLEANER: std::sync::OnceLock<Option<std::sync::Mutex<std::sync::mpsc::Sender<PathBuf>>>> =
-            std::sync::OnceLock::new();
-        let cleaner = CLEANER.get_or_init(|| {
-            let (tx, rx) = std::sync::mpsc::channel::<PathBuf>();
+/// Work for the cleanup thread.
+enum Cleanup {
+    Remove(PathBuf),
+    /// Answered once everything queued before it is done.
+    Flush(std::sync::mpsc::Sender<()>),
+}
+
+/// The one thread that removes sandbox directories, so no cold start waits for it.
+fn cleaner() -> Option<&'static std::sync::Mutex<std::sync::mpsc::Sender<Cleanup>>> {
+    static CLEANER: std::sync::OnceLock<Option<std::sync::Mutex<std::sync::mpsc::Sender<Cleanup>>>> =
+        std::sync::OnceLock::new();
+    CLEANER
+        .get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<Cleanup>();
             std::thread::Builder::new()
                 .name("coldfront-cleanup".to_owned())
                 .spawn(move || {
-                    for dir in rx {
-                        let _ = std::fs::remove_dir_all(dir);
+                    for job in rx {
+                        match job {
+                            Cleanup::Remove(dir) => {
+                                let _ = std::fs::remove_dir_all(dir);
+                            }
+                            Cleanup::Flush(done) => {
+                                let _ = done.send(());
+                            }
+                        }
                     }
                 })
                 .ok()
                 .map(|_| std::sync::Mutex::new(tx))
-        });
+        })
+        .as_ref()
+}
+
+impl Drop for SandboxTmpDir {
+    fn drop(&mut self) {
+        // Removing the sandbox's files is cleanup, not measurement: nobody waits for it
+        // (until the emulator is dropped, see `LocalEmulator`'s `Drop`).
         let dir = std::mem::take(&mut self.0);
-        match cleaner {
-            Some(tx) => {
-                if let Err(unsent) = tx.lock().expect("cleanup queue lock").send(dir) {
-                    let _ = std::fs::remove_dir_all(unsent.0);
-                }
-            }
-            None => {
-                let _ = std::fs::remove_dir_all(dir);
+        let unsent = match cleaner() {
+            Some(tx) => tx
+                .lock()
+                .expect("cleanup queue lock")
+                .send(Cleanup::Remove(dir))
+                .err()
+                .and_then(|unsent| match unsent.0 {
+                    Cleanup::Remove(dir) => Some(dir),
+                    Cleanup::Flush(_) => None,
+                }),
+            None => Some(dir),
+        };
+        if let Some(dir) = unsent {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+impl Drop for LocalEmulator {
+    /// Waits (up to five seconds) for the sandboxes' directories to be removed, the
+    /// spare kit's included: the process may exit right after, and a detached thread
+    /// would then leave them in `/tmp`.
+    fn drop(&mut self) {
+        drop(self.spare_kit.lock().map(|mut kit| kit.take()));
+        if let Some(tx) = cleaner() {
+            let (done_tx, done) = std::sync::mpsc::channel();
+            if tx
+                .lock()
+                .expect("cleanup queue lock")
+                .send(Cleanup::Flush(done_tx))
+                .is_ok()
+            {
+                let _ = done.recv_timeout(Duration::from_secs(5));
             }
         }
     }
@@ -734,8 +779,8 @@ impl LocalEmulator {
                     InvokeStatus::Success | InvokeStatus::Error | InvokeStatus::ResponseTooLarge
                 ) || index + 1 == spec.invokes;
                 if stop {
-                    // Reported after the teardown, with the peak the kernel gives at reaping:
-                    // the kill does not wait for a read of the runtime's memory.
+                    // Reported after the teardown, which reads every process's peak just
+                    // before the kill and the runtime's again from wait4 at reaping.
                     final_invoke = Some(unreported);
                     break;
                 }
@@ -755,13 +800,18 @@ impl LocalEmulator {
         // reap each one that has been re-parented to this process, so no zombie is left.
         let killed_by_emulator = exit.is_none();
         let mut left = sandbox_pids(child.pid, cgroup.as_ref(), &marker);
-        // The runtime's own peak memory comes from wait4 when it is reaped; any other
-        // process of the sandbox is read now, while it is alive.
+        // Max Memory Used is the sandbox's peak: every process's VmHWM, read while they
+        // are alive, with the runtime's own raised to what wait4 reports at reaping.
         let others: Vec<i32> = left.iter().copied().filter(|pid| *pid != child.pid).collect();
         let others_peak_kb = if others.is_empty() {
             0
         } else {
             process::peak_rss_kb(&others)
+        };
+        let runtime_peak_kb = if exit.is_none() {
+            process::peak_rss_kb(&[child.pid])
+        } else {
+            0
         };
         process::kill_group(child.pid);
         for pid in &left {
@@ -798,12 +848,8 @@ impl LocalEmulator {
             elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0,
             "teardown: runtime exited"
         );
-        let mut peak_kb = last_peak_kb.max(others_peak_kb);
-        peak_kb = match exit {
-            Some(info) => peak_kb.max(info.maxrss_kb),
-            // Not reaped within the limit: the process still exists, so its own record does.
-            None => peak_kb.max(process::peak_rss_kb(&[child.pid])),
-        };
+        let runtime_peak_kb = exit.map_or(runtime_peak_kb, |info| info.maxrss_kb.max(runtime_peak_kb));
+        let peak_kb = last_peak_kb.max(others_peak_kb + runtime_peak_kb);
         if let Some(unreported) = final_invoke {
             invokes.push(rec.report(unreported, spec.memory_mb, peak_kb));
         }
@@ -860,7 +906,7 @@ impl LocalEmulator {
             exit_signal: exit.and_then(|e| if killed_by_emulator { None } else { e.signal }),
             killed_by_emulator,
             peak_rss_kb: peak_kb,
-            peak_rss_source: "max of wait4 ru_maxrss and the summed VmHWM of the process group".to_owned(),
+            peak_rss_source: "the sum of the sandbox's processes' VmHWM, read before the kill, the runtime's raised to wait4's ru_maxrss".to_owned(),
             user_cpu_ms: exit.map_or(0.0, |e| e.user_ms),
             system_cpu_ms: exit.map_or(0.0, |e| e.system_ms),
             leftover_processes_killed: leftovers,

@@ -66,10 +66,10 @@ impl Capture {
 #[derive(Debug)]
 pub(crate) struct Spawned {
     pub pid: i32,
-    /// Just before `fork`.
+    /// Just before the clone that starts it.
     pub spawn_ns: u64,
     /// In the child, just before `execve` (after it joined its cgroups): the moment the
-    /// runtime process starts. Equal to `spawn_ns` when the child could not report it.
+    /// runtime process starts.
     pub exec_ns: u64,
     pub exit: oneshot::Receiver<ExitInfo>,
     pub stdout: Arc<Mutex<Capture>>,

@@ -377,7 +377,7 @@ pub fn attribute(sample: &ColdStartSample) -> Result<Attribution, AttributionErr
         packages,
         custom,
         outside_init: vec![Segment::leaf(
-            "sandbox set-up (fork, cgroup join)",
+            "sandbox set-up (process start, cgroup join)",
             sample.init.sandbox_setup_ms,
         )],
         not_observable: not_observable(&sample.backend),

@@ -129,7 +129,7 @@ pub struct InitRecord {
     /// `CLOCK_MONOTONIC` ns when the runtime process started: in the child, just before
     /// `execve`, after it joined its cgroups. Init Duration counts from here.
     pub spawn_monotonic_ns: u64,
-    /// Sandbox creation before the runtime started (fork, cgroup join). Lambda leaves
+    /// Sandbox creation before the runtime started (process start, cgroup join). Lambda leaves
     /// sandbox creation out of Init Duration, so it is reported apart.
     #[serde(default)]
     pub sandbox_setup_ms: f64,

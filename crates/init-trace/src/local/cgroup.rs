@@ -116,7 +116,7 @@ pub(crate) struct SandboxCgroup {
     cpu_cores: f64,
     memory_limit_mb: Option<u32>,
     oom_kills_before: u64,
-    /// On v1, a thread already inside the group that forks the runtimes.
+    /// On v1, a thread already inside the group that starts the runtimes.
     spawner: Option<super::process::Spawner>,
 }
 
@@ -196,7 +196,7 @@ impl SandboxCgroup {
     }
 
     /// The `cgroup.procs` files a new process must join; empty when the group's spawner
-    /// thread forks it there already.
+    /// thread starts it there already.
     pub(crate) fn procs_files(&self) -> Vec<PathBuf> {
         if self.spawner.is_some() {
             return Vec::new();
@@ -204,7 +204,7 @@ impl SandboxCgroup {
         self.dirs.iter().map(|d| d.join("cgroup.procs")).collect()
     }
 
-    /// The thread that forks runtimes inside this group, where there is one.
+    /// The thread that starts runtimes inside this group, where there is one.
     pub(crate) fn spawner(&self) -> Option<&super::process::Spawner> {
         self.spawner.as_ref()
     }

@@ -210,10 +210,10 @@ pub(crate) async fn spawn(
     })
 }
 
-/// Work for a sandbox thread: fork the runtime, then wait for it in `wait4`.
+/// Work for a sandbox thread: start the runtime, then wait for it in `wait4`.
 type Job = Box<dyn FnOnce() + Send>;
 
-/// A long-lived thread that already sits in a sandbox's cgroups, so the runtimes it forks
+/// A long-lived thread that already sits in a sandbox's cgroups, so the runtimes it starts
 /// are born there. Moving a task into a v1 cgroup waits for an RCU grace period — 10 to
 /// 40 ms here — which a fresh process would pay on every cold start; the thread pays it
 /// once. It runs one sandbox at a time, as its cgroup holds one sandbox at a time.

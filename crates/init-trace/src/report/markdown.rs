@@ -295,7 +295,7 @@ pub fn render(summary: &RunSummary) -> String {
         if let Some(setup) = group.sandbox_setup_mean_ms {
             let _ = writeln!(
                 out,
-                "- Measured outside Init Duration: local sandbox set-up (fork, cgroup join) {}.",
+                "- Measured outside Init Duration: local sandbox set-up (process start, cgroup join) {}.",
                 format_ms(setup)
             );
         }

@@ -100,7 +100,7 @@ pub struct GroupSummary {
     pub warm_invoke: Option<Summary>,
     /// Largest Max Memory Used.
     pub max_memory_used_mb: Option<u64>,
-    /// Mean sandbox set-up outside Init Duration (fork, cgroup join).
+    /// Mean sandbox set-up outside Init Duration (process start, cgroup join).
     pub sandbox_setup_mean_ms: Option<f64>,
     /// Outliers by MAD.
     pub outliers: Vec<Outlier>,

@@ -39,22 +39,60 @@ pub(crate) struct Launched {
     pub stderr: OwnedFd,
 }
 
-/// The steps of the child, named in errors.
-const STEPS: [&str; 10] = [
-    "report the exec time",
-    "redirect stdin",
-    "redirect stdout",
-    "redirect stderr",
-    "start its own process group",
-    "enter the working directory",
-    "join its cgroup",
-    "set its parent-death signal",
-    "execve",
-    "start before the emulator ended",
-];
-const STEP_EXEC_AT: u64 = 0;
-const STEP_EXECVE: u64 = 8;
-const STEP_PARENT_GONE: u64 = 9;
+/// The child's steps, in order; the one that fails is reported with its errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Not a failure: the exec time, sent just before `execve`.
+    ExecAt,
+    Stdin,
+    Stdout,
+    Stderr,
+    ProcessGroup,
+    WorkingDirectory,
+    Cgroup,
+    DeathSignal,
+    Execve,
+    ParentGone,
+}
+
+impl Step {
+    const ALL: [Step; 10] = [
+        Step::ExecAt,
+        Step::Stdin,
+        Step::Stdout,
+        Step::Stderr,
+        Step::ProcessGroup,
+        Step::WorkingDirectory,
+        Step::Cgroup,
+        Step::DeathSignal,
+        Step::Execve,
+        Step::ParentGone,
+    ];
+
+    fn code(self) -> u64 {
+        Self::ALL.iter().position(|s| *s == self).expect("listed") as u64
+    }
+
+    fn from_code(code: u64) -> Option<Self> {
+        Self::ALL.get(usize::try_from(code).ok()?).copied()
+    }
+
+    /// What the sandbox could not do, for the error message.
+    fn what(self) -> &'static str {
+        match self {
+            Step::ExecAt => "report the exec time",
+            Step::Stdin => "redirect stdin",
+            Step::Stdout => "redirect stdout",
+            Step::Stderr => "redirect stderr",
+            Step::ProcessGroup => "start its own process group",
+            Step::WorkingDirectory => "enter the working directory",
+            Step::Cgroup => "join its cgroup",
+            Step::DeathSignal => "set its parent-death signal",
+            Step::Execve => "execve",
+            Step::ParentGone => "start before the emulator ended",
+        }
+    }
+}
 
 /// What the child reads; all of it lives in the parent's memory, which the child shares.
 struct ChildArgs {
@@ -99,9 +137,7 @@ pub(crate) fn resolve_program(program: &Path, env: &[(String, String)], cwd: &Pa
         .map_or("/bin:/usr/bin", |(_, v)| v.as_str());
     path.split(':')
         .map(|dir| cwd.join(if dir.is_empty() { "." } else { dir }).join(program))
-        .find(|candidate| {
-            candidate.is_file() && nix::unistd::access(candidate.as_path(), nix::unistd::AccessFlags::X_OK).is_ok()
-        })
+        .find(|candidate| super::process::is_executable(candidate))
         .ok_or_else(|| {
             std::io::Error::new(
                 std::io::ErrorKind::NotFound,
@@ -134,9 +170,9 @@ fn format_pid(pid: i32, buffer: &mut [u8; 16]) -> usize {
 ///
 /// # Safety
 /// Only called in the child with a valid pipe descriptor.
-unsafe fn report(fd: RawFd, step: u64, value: u64) {
+unsafe fn report(fd: RawFd, step: Step, value: u64) {
     let mut record = [0_u8; 16];
-    record[..8].copy_from_slice(&step.to_ne_bytes());
+    record[..8].copy_from_slice(&step.code().to_ne_bytes());
     record[8..].copy_from_slice(&value.to_ne_bytes());
     // SAFETY: the record is a local array of the stated length.
     unsafe { libc::write(fd, record.as_ptr().cast(), record.len()) };
@@ -146,7 +182,7 @@ unsafe fn report(fd: RawFd, step: u64, value: u64) {
 ///
 /// # Safety
 /// Only called in the child.
-unsafe fn fail(fd: RawFd, step: u64) -> ! {
+unsafe fn fail(fd: RawFd, step: Step) -> ! {
     let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
     // SAFETY: as the caller's contract.
     unsafe {
@@ -201,49 +237,49 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
         libc::sigprocmask(libc::SIG_SETMASK, &raw const empty, std::ptr::null_mut());
 
         if !redirect(args.stdin, 0) {
-            fail(args.report, 1);
+            fail(args.report, Step::Stdin);
         }
         if !redirect(args.stdout, 1) {
-            fail(args.report, 2);
+            fail(args.report, Step::Stdout);
         }
         if !redirect(args.stderr, 2) {
-            fail(args.report, 3);
+            fail(args.report, Step::Stderr);
         }
         if libc::setpgid(0, 0) != 0 {
-            fail(args.report, 4);
+            fail(args.report, Step::ProcessGroup);
         }
         if libc::chdir(args.cwd) != 0 {
-            fail(args.report, 5);
+            fail(args.report, Step::WorkingDirectory);
         }
         let mut text = [0_u8; 16];
         let len = format_pid(libc::getpid(), &mut text);
         for i in 0..args.cgroup_procs_len {
             let fd = libc::open(*args.cgroup_procs.add(i), libc::O_WRONLY | libc::O_CLOEXEC);
             if fd < 0 {
-                fail(args.report, 6);
+                fail(args.report, Step::Cgroup);
             }
             let written = libc::write(fd, text.as_ptr().cast(), len);
             libc::close(fd);
             if written < 0 {
-                fail(args.report, 6);
+                fail(args.report, Step::Cgroup);
             }
         }
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
-            fail(args.report, 7);
+            fail(args.report, Step::DeathSignal);
         }
         // The signal only fires for a parent that dies after it is armed.
         if libc::getppid() != args.parent_pid {
-            fail(args.report, STEP_PARENT_GONE);
+            fail(args.report, Step::ParentGone);
         }
         let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
         libc::clock_gettime(libc::CLOCK_MONOTONIC, &raw mut now);
         report(
             args.report,
-            STEP_EXEC_AT,
+            Step::ExecAt,
             now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64,
         );
         libc::execve(args.program, args.argv, args.envp);
-        fail(args.report, STEP_EXECVE)
+        fail(args.report, Step::Execve)
     }
 }
 
@@ -326,63 +362,62 @@ pub(crate) fn launch(launch: &LaunchCommand, cgroup_procs: &[PathBuf]) -> std::i
     drop((stdin, stdout_write, stderr_write, report_write));
 
     // The child has exec'd or exited by now; its records are in the pipe.
-    let reap = |pid: i32| {
-        let pid = nix::unistd::Pid::from_raw(pid);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-        let _ = nix::sys::wait::waitpid(pid, None);
-    };
     let mut records = Vec::with_capacity(32);
-    if let Err(err) = std::fs::File::from(report_read).read_to_end(&mut records) {
-        reap(pid);
-        return Err(err);
+    let exec_ns = std::fs::File::from(report_read)
+        .read_to_end(&mut records)
+        .and_then(|_| exec_time(&records, &program_path));
+    match exec_ns {
+        Ok(exec_ns) => Ok(Launched {
+            pid,
+            spawn_ns,
+            exec_ns,
+            stdout: stdout_read,
+            stderr: stderr_read,
+        }),
+        Err(err) => {
+            // The child failed and has exited, or is of no use: reap it before reporting.
+            let pid = nix::unistd::Pid::from_raw(pid);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+            Err(err)
+        }
     }
+}
+
+/// The exec time from the child's records, or the error of the step that failed.
+fn exec_time(records: &[u8], program: &Path) -> std::io::Result<u64> {
     let mut exec_ns = None;
     for record in records.chunks_exact(16) {
-        let step = u64::from_ne_bytes(record[..8].try_into().expect("8 bytes"));
+        let code = u64::from_ne_bytes(record[..8].try_into().expect("8 bytes"));
         let value = u64::from_ne_bytes(record[8..].try_into().expect("8 bytes"));
-        if step == STEP_EXEC_AT {
+        let step = Step::from_code(code);
+        if step == Some(Step::ExecAt) {
             exec_ns = Some(value);
             continue;
         }
-        // The child failed and has exited: reap it before reporting.
-        reap(pid);
         let errno = std::io::Error::from_raw_os_error(i32::try_from(value).unwrap_or(0));
-        let what = STEPS
-            .get(usize::try_from(step).unwrap_or(usize::MAX))
-            .copied()
-            .unwrap_or("start");
-        let subject = if step == STEP_EXECVE {
-            program_path.display().to_string()
-        } else {
-            format!("{} (for {})", what, program_path.display())
+        let message = match step {
+            Some(Step::Execve) => {
+                let hint = if errno.raw_os_error() == Some(libc::ENOEXEC) {
+                    " (a script needs a `#!` first line; Lambda fails it the same way, Runtime.InvalidEntrypoint)"
+                } else {
+                    ""
+                };
+                format!("cannot execute {}: {errno}{hint}", program.display())
+            }
+            _ => format!(
+                "the sandbox could not {} (for {}): {errno}",
+                step.map_or("start", Step::what),
+                program.display()
+            ),
         };
-        let hint = if step == STEP_EXECVE && errno.raw_os_error() == Some(libc::ENOEXEC) {
-            " (a script needs a `#!` first line; Lambda fails it the same way, Runtime.InvalidEntrypoint)"
-        } else {
-            ""
-        };
-        return Err(std::io::Error::new(
-            errno.kind(),
-            if step == STEP_EXECVE {
-                format!("cannot execute {subject}: {errno}{hint}")
-            } else {
-                format!("the sandbox could not {subject}: {errno}")
-            },
-        ));
+        return Err(std::io::Error::new(errno.kind(), message));
     }
-    let Some(exec_ns) = exec_ns else {
-        reap(pid);
-        return Err(std::io::Error::other(format!(
+    exec_ns.ok_or_else(|| {
+        std::io::Error::other(format!(
             "the sandbox for {} ended before it could exec",
-            program_path.display()
-        )));
-    };
-    Ok(Launched {
-        pid,
-        spawn_ns,
-        exec_ns,
-        stdout: stdout_read,
-        stderr: stderr_read,
+            program.display()
+        ))
     })
 }
 

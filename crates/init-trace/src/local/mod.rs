@@ -199,9 +199,8 @@ enum Cleanup {
 }
 
 /// The one thread that removes sandbox directories, so no cold start waits for it.
-fn cleaner() -> Option<&'static std::sync::Mutex<std::sync::mpsc::Sender<Cleanup>>> {
-    static CLEANER: std::sync::OnceLock<Option<std::sync::Mutex<std::sync::mpsc::Sender<Cleanup>>>> =
-        std::sync::OnceLock::new();
+fn cleaner() -> Option<&'static std::sync::mpsc::Sender<Cleanup>> {
+    static CLEANER: std::sync::OnceLock<Option<std::sync::mpsc::Sender<Cleanup>>> = std::sync::OnceLock::new();
     CLEANER
         .get_or_init(|| {
             let (tx, rx) = std::sync::mpsc::channel::<Cleanup>();
@@ -220,7 +219,7 @@ fn cleaner() -> Option<&'static std::sync::Mutex<std::sync::mpsc::Sender<Cleanup
                     }
                 })
                 .ok()
-                .map(|_| std::sync::Mutex::new(tx))
+                .map(|_| tx)
         })
         .as_ref()
 }
@@ -230,19 +229,11 @@ impl Drop for SandboxTmpDir {
         // Removing the sandbox's files is cleanup, not measurement: nobody waits for it
         // (until the emulator is dropped, see `LocalEmulator`'s `Drop`).
         let dir = std::mem::take(&mut self.0);
-        let unsent = match cleaner() {
-            Some(tx) => tx
-                .lock()
-                .expect("cleanup queue lock")
-                .send(Cleanup::Remove(dir))
-                .err()
-                .and_then(|unsent| match unsent.0 {
-                    Cleanup::Remove(dir) => Some(dir),
-                    Cleanup::Flush(_) => None,
-                }),
-            None => Some(dir),
+        let Some(cleaner) = cleaner() else {
+            let _ = std::fs::remove_dir_all(dir);
+            return;
         };
-        if let Some(dir) = unsent {
+        if let Err(std::sync::mpsc::SendError(Cleanup::Remove(dir))) = cleaner.send(Cleanup::Remove(dir)) {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
@@ -253,15 +244,12 @@ impl Drop for LocalEmulator {
     /// spare kit's included: the process may exit right after, and a detached thread
     /// would then leave them in `/tmp`.
     fn drop(&mut self) {
-        drop(self.spare_kit.lock().map(|mut kit| kit.take()));
-        if let Some(tx) = cleaner() {
+        if let Ok(spare) = self.spare_kit.get_mut() {
+            drop(spare.take());
+        }
+        if let Some(cleaner) = cleaner() {
             let (done_tx, done) = std::sync::mpsc::channel();
-            if tx
-                .lock()
-                .expect("cleanup queue lock")
-                .send(Cleanup::Flush(done_tx))
-                .is_ok()
-            {
+            if cleaner.send(Cleanup::Flush(done_tx)).is_ok() {
                 let _ = done.recv_timeout(Duration::from_secs(5));
             }
         }
@@ -803,11 +791,7 @@ impl LocalEmulator {
         // Max Memory Used is the sandbox's peak: every process's VmHWM, read while they
         // are alive, with the runtime's own raised to what wait4 reports at reaping.
         let others: Vec<i32> = left.iter().copied().filter(|pid| *pid != child.pid).collect();
-        let others_peak_kb = if others.is_empty() {
-            0
-        } else {
-            process::peak_rss_kb(&others)
-        };
+        let others_peak_kb = process::peak_rss_kb(&others);
         let runtime_peak_kb = if exit.is_none() {
             process::peak_rss_kb(&[child.pid])
         } else {
@@ -827,8 +811,9 @@ impl LocalEmulator {
             }
         };
         // The kernel takes about a millisecond to tear a runtime down, which the emulator
-        // waits for (letting it overlap the next INIT slowed that INIT by a median 0.5 ms
-        // in a paired test). Work that does not need the runtime gone is done meanwhile:
+        // waits for: letting it overlap the next INIT slows that INIT (`cargo xtask bench`
+        // measures by how much, `teardown_overlap_cost_ms`). Work that does not need the
+        // runtime gone is done meanwhile:
         // a second sweep of the cgroup for anything forked after the first, the sandbox's
         // /tmp, and the next sandbox's servers. A failed kit only means the next cold
         // start makes its own.

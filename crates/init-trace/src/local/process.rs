@@ -359,8 +359,7 @@ pub(crate) fn kill_and_reap(pid: i32) {
     }
 }
 
-/// Whether `path` looks like an executable file.
+/// Whether `path` is a file this process may execute.
 pub(crate) fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    path.is_file() && nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
 }

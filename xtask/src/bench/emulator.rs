@@ -17,20 +17,54 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use init_trace::local::{Cancel, EmulatorOptions, LaunchCommand, LocalEmulator};
-use init_trace::spec::SpecSet;
+use init_trace::spec::{FunctionSpec, SpecSet};
 use init_trace::stats::Summary;
 use serde_json::json;
 
 use super::{Measure, Options};
 
-fn spawn_to_exit_ms(launch: &LaunchCommand) -> anyhow::Result<f64> {
-    let started = Instant::now();
-    let status = Command::new(&launch.program)
+/// `launch`'s program, arguments, environment (nothing inherited) and directory, with
+/// stdin closed.
+fn command(launch: &LaunchCommand) -> Command {
+    let mut command = Command::new(&launch.program);
+    command
         .args(&launch.args)
         .env_clear()
         .envs(launch.env.iter().map(|(k, v)| (k, v)))
         .current_dir(&launch.cwd)
-        .stdin(Stdio::null())
+        .stdin(Stdio::null());
+    command
+}
+
+/// The runtime's interpreter importing the handler from the task root, then running `code`.
+fn after_handler_import(runtime: &LaunchCommand, code: &str) -> LaunchCommand {
+    let mut command = runtime.clone();
+    command.args = vec![
+        "-c".to_owned(),
+        format!("import sys, os; sys.path.insert(0, os.getcwd()); import handler; {code}"),
+    ];
+    command
+}
+
+/// A bundled function with a single (cold) invoke.
+fn bundled_once(name: &str) -> anyhow::Result<FunctionSpec> {
+    let mut spec = SpecSet::bundled()?.get(name)?.clone();
+    spec.invokes = 1;
+    Ok(spec)
+}
+
+/// An emulator without Lambda's CPU share, so only its own cost differs from bare spawning.
+fn unthrottled(import_timing: bool) -> LocalEmulator {
+    LocalEmulator::new(EmulatorOptions {
+        throttle: false,
+        import_timing,
+        ..EmulatorOptions::default()
+    })
+}
+
+fn spawn_to_exit_ms(launch: &LaunchCommand) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let status = command(launch)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()
@@ -52,24 +86,15 @@ pub(crate) async fn run(
     details: &mut BTreeMap<String, serde_json::Value>,
 ) -> anyhow::Result<()> {
     let (warmup, n) = if options.quick { (3, 20) } else { (5, 60) };
-    let specs = SpecSet::bundled()?;
-    let mut control = specs.get("control")?.clone();
-    control.invokes = 1;
-    let emulator = LocalEmulator::new(EmulatorOptions {
-        throttle: false,
-        ..EmulatorOptions::default()
-    });
+    let control = bundled_once("control")?;
+    let emulator = unthrottled(false);
     let tmp = std::env::temp_dir().join(format!("coldfront-bench-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
     let plan = emulator.launch_plan(&control, "127.0.0.1:9", "127.0.0.1:2000", &tmp)?;
     let mut bare = plan.command.clone();
     bare.env
         .push(("COLDFRONT_BOOTSTRAP_EXIT_BEFORE_NEXT".to_owned(), "1".to_owned()));
-    let mut import_only = plan.command.clone();
-    import_only.args = vec![
-        "-c".to_owned(),
-        "import sys, os; sys.path.insert(0, os.getcwd()); import handler; os._exit(0)".to_owned(),
-    ];
+    let import_only = after_handler_import(&plan.command, "os._exit(0)");
 
     eprintln!(
         "emulator overhead: control function, {warmup} warm-up + {n} interleaved rounds ({})",
@@ -166,28 +191,18 @@ fn teardown_overlap(
 ) -> anyhow::Result<()> {
     use std::io::Read;
     let pairs = if options.quick { 40 } else { 120 };
-    let with_code = |code: &str| {
-        let mut command = runtime.clone();
-        command.args = vec![
-            "-c".to_owned(),
-            format!("import sys, os, time; sys.path.insert(0, os.getcwd()); import handler; {code}"),
-        ];
-        command
-    };
     // A runtime that has done its INIT and waits, as a sandbox's does when it is killed.
-    let idle = with_code("os.write(1, b'r'); time.sleep(60)");
-    let next = with_code("os.write(1, str(time.monotonic_ns()).encode()); os._exit(0)");
-    let spawn = |command: &LaunchCommand| {
-        Command::new(&command.program)
-            .args(&command.args)
-            .env_clear()
-            .envs(command.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(&command.cwd)
-            .stdin(Stdio::null())
+    let idle = after_handler_import(runtime, "import time; os.write(1, b'r'); time.sleep(60)");
+    let next = after_handler_import(
+        runtime,
+        "import time; os.write(1, str(time.monotonic_ns()).encode()); os._exit(0)",
+    );
+    let spawn = |launch: &LaunchCommand| {
+        command(launch)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .with_context(|| format!("cannot spawn {}", command.program.display()))
+            .with_context(|| format!("cannot spawn {}", launch.program.display()))
     };
     let run = |overlap: bool| -> anyhow::Result<f64> {
         let mut previous = spawn(&idle)?;
@@ -249,18 +264,8 @@ async fn attribution_overhead(
     details: &mut BTreeMap<String, serde_json::Value>,
 ) -> anyhow::Result<()> {
     let (warmup, n) = if options.quick { (2, 15) } else { (4, 40) };
-    let specs = SpecSet::bundled()?;
-    let mut wiki = specs.get("wiki")?.clone();
-    wiki.invokes = 1;
-    let plain = LocalEmulator::new(EmulatorOptions {
-        throttle: false,
-        ..EmulatorOptions::default()
-    });
-    let traced = LocalEmulator::new(EmulatorOptions {
-        throttle: false,
-        import_timing: true,
-        ..EmulatorOptions::default()
-    });
+    let wiki = bundled_once("wiki")?;
+    let (plain, traced) = (unthrottled(false), unthrottled(true));
     eprintln!("attribution overhead: wiki function, {warmup} warm-up + {n} interleaved rounds");
     let (mut off_ms, mut on_ms) = (Vec::new(), Vec::new());
     for round in 0..warmup + n {

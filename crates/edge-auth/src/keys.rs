@@ -85,7 +85,9 @@ impl Algorithm {
         matches!(self, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
     }
 
-    pub(crate) fn to_jwt(self) -> jsonwebtoken::Algorithm {
+    /// The same algorithm as jsonwebtoken names it, e.g. for the header of a token signed
+    /// with `jsonwebtoken::encode`.
+    pub fn to_jwt(self) -> jsonwebtoken::Algorithm {
         match self {
             Algorithm::HS256 => jsonwebtoken::Algorithm::HS256,
             Algorithm::HS384 => jsonwebtoken::Algorithm::HS384,

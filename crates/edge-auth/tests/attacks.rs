@@ -121,13 +121,7 @@ fn every_algorithm_round_trips_with_its_pinned_key() {
         ),
     ];
     for (alg, kid, encoding, key) in cases {
-        let mut header = Header::new(match alg {
-            Algorithm::HS384 => jsonwebtoken::Algorithm::HS384,
-            Algorithm::HS512 => jsonwebtoken::Algorithm::HS512,
-            Algorithm::PS256 => jsonwebtoken::Algorithm::PS256,
-            Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
-            _ => jsonwebtoken::Algorithm::EdDSA,
-        });
+        let mut header = Header::new(alg.to_jwt());
         header.kid = Some(kid.to_owned());
         let token = encode(&header, &common::claims(), &encoding).unwrap();
         let validator = Validator::new(edge_auth::KeySet::new().with(key).unwrap(), policy());

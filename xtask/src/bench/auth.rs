@@ -71,15 +71,7 @@ fn fixtures() -> anyhow::Result<(Validator, Vec<(Algorithm, String)>)> {
     let mut keys = KeySet::new();
     let mut tokens = Vec::new();
     for (alg, key, encoding) in cases {
-        let mut header = Header::new(match alg {
-            Algorithm::HS256 => jsonwebtoken::Algorithm::HS256,
-            Algorithm::HS384 => jsonwebtoken::Algorithm::HS384,
-            Algorithm::HS512 => jsonwebtoken::Algorithm::HS512,
-            Algorithm::RS256 => jsonwebtoken::Algorithm::RS256,
-            Algorithm::PS256 => jsonwebtoken::Algorithm::PS256,
-            Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
-            Algorithm::EdDSA => jsonwebtoken::Algorithm::EdDSA,
-        });
+        let mut header = Header::new(alg.to_jwt());
         header.kid = Some(alg.as_str().to_owned());
         tokens.push((alg, encode(&header, &claims, &encoding)?));
         keys.insert(key)?;

@@ -20,6 +20,17 @@ pub(crate) mod exit {
     pub const USAGE: u8 = 2;
     /// Interrupted with Ctrl-C; everything measured so far was kept.
     pub const INTERRUPTED: u8 = 130;
+
+    /// The code for a run of cold starts: an interruption outranks failed samples.
+    pub fn for_samples(interrupted: bool, samples: &[init_trace::sample::ColdStartSample]) -> u8 {
+        if interrupted {
+            INTERRUPTED
+        } else if samples.iter().any(|s| !s.succeeded()) {
+            FUNCTION_FAILURES
+        } else {
+            OK
+        }
+    }
 }
 
 fn main() -> ExitCode {

@@ -147,7 +147,6 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
             )
         })
         .collect();
-    let failed = samples.iter().any(|s| !s.succeeded());
     if args.json {
         let summary = json!({
             "samples_file": out,
@@ -172,11 +171,5 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    Ok(if interrupted {
-        exit::INTERRUPTED
-    } else if failed {
-        exit::FUNCTION_FAILURES
-    } else {
-        exit::OK
-    })
+    Ok(exit::for_samples(interrupted, &samples))
 }

@@ -232,14 +232,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    let failed = samples.iter().any(|s| !s.succeeded());
-    Ok(if interrupted {
-        exit::INTERRUPTED
-    } else if failed {
-        exit::FUNCTION_FAILURES
-    } else {
-        exit::OK
-    })
+    Ok(exit::for_samples(interrupted, &samples))
 }
 
 pub(crate) fn report(args: &ReportArgs) -> anyhow::Result<u8> {

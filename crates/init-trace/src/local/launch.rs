@@ -485,7 +485,7 @@ mod tests {
             "sh",
             &[
                 "-c",
-                "pwd; echo \"argv0=$0\"; env | sort; grep -E '^Sig(Blk|Ign)' /proc/self/status; ps -o pgid= -p $$",
+                "pwd; echo \"argv0=$0\"; env | sort; grep -E '^Sig(Blk|Ign)' /proc/self/status; cut -d' ' -f5 /proc/$$/stat",
             ],
             &[("PATH", "/usr/bin:/bin"), ("ONLY", "this")],
             dir.path(),

@@ -40,7 +40,9 @@ pub fn record_ms(histogram: &mut Histogram<u64>, ms: f64) {
 }
 
 impl Summary {
-    /// Summarises the finite values; `None` when there are none.
+    /// Summarises the finite values; `None` when there are none. The values are durations:
+    /// the percentiles come from a histogram that starts at 1 µs, so anything below (a
+    /// signed difference, say) is counted as 1 µs there; use [`median`] for such values.
     pub fn of(values_ms: &[f64]) -> Option<Self> {
         let values: Vec<f64> = values_ms.iter().copied().filter(|v| v.is_finite()).collect();
         if values.is_empty() {

@@ -198,3 +198,31 @@ async fn init_duration_agrees_with_the_runtimes_own_clock() {
         "emulator − runtime clock gaps (ms): {gaps_ms:?}"
     );
 }
+
+/// The bundled bootstrap reads and writes small JSON in pure Python, so a cold invoke does
+/// not pay for loading `_json`; whatever that codec accepts must match `json` exactly.
+/// `tests/data/bootstrap_json.py` compares the two on 15,000 random documents, 3,000
+/// random values and hand-picked valid and invalid texts, and checks that the bundled
+/// events never load `_json`.
+#[test]
+fn bootstrap_json_codec_matches_pythons_json() {
+    let python = resolve_python("python3").expect("python3");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bootstrap_json.py");
+    let events = ["control", "wiki"].map(|name| {
+        init_trace::bundled::fixture_dir(name)
+            .expect("bundled fixture")
+            .join("event.json")
+    });
+    let output = Command::new(&python.path)
+        .arg(&data)
+        .arg(init_trace::bundled::python_bootstrap().expect("bundled bootstrap"))
+        .args(&events)
+        .output()
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.starts_with("ok:"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -238,10 +238,12 @@ fn teardown_overlap(
         overlapped_ms.push(overlapped);
         differences_ms.push(overlapped - waited);
     }
-    let difference = Summary::of(&differences_ms).context("no pairs")?;
+    // Differences can be negative, which a duration `Summary` (an HDR histogram from
+    // 1 µs) would clamp; their median and mean are taken exactly.
+    let difference_median_ms = init_trace::stats::median(&differences_ms);
     measures.insert(
         "teardown_overlap_cost_ms".to_owned(),
-        Measure::info(difference.median_ms, "ms"),
+        Measure::info(difference_median_ms, "ms"),
     );
     details.insert(
         "teardown_overlap".to_owned(),
@@ -250,7 +252,13 @@ fn teardown_overlap(
             "why": "the emulator waits for a killed runtime to be reaped before the next cold start; this is how much later the next runtime is ready (median of paired differences) when it does not",
             "start_after_reap_ms": Summary::of(&waited_ms),
             "start_overlapping_teardown_ms": Summary::of(&overlapped_ms),
-            "paired_difference_ms": difference,
+            "paired_difference_ms": {
+                "n": differences_ms.len(),
+                "median_ms": difference_median_ms,
+                "mean_ms": init_trace::stats::mean(&differences_ms),
+                "min_ms": differences_ms.iter().copied().fold(f64::INFINITY, f64::min),
+                "max_ms": differences_ms.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            },
         }),
     );
     Ok(())

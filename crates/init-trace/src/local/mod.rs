@@ -36,7 +36,7 @@ use crate::sample::{
 use crate::spec::{FunctionSpec, RuntimeKind};
 use crate::telemetry::{self, ReportMetrics, TelemetryEvent};
 use crate::{bundled, ids, platform_log};
-use runtime_api::{ApiEvent, Invocation, RuntimeApi};
+use runtime_api::{ApiEvent, Delivered, Invocation, Offered, RuntimeApi};
 
 /// How the emulator runs functions.
 #[derive(Debug, Clone)]
@@ -587,6 +587,13 @@ impl LocalEmulator {
             .as_ref()
             .map(cgroup::SandboxCgroup::procs_files)
             .unwrap_or_default();
+        let function_arn = format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            self.options.region, self.options.account_id, spec.name
+        );
+        // The event that caused this cold start is waiting before the runtime starts, so
+        // its first `GET /next` gets it at once, as on Lambda.
+        let mut pending = Some(offer_invocation(&api, spec, &function_arn));
         let anchor = WallAnchor::now();
         let mut child = process::spawn(
             plan.command.clone(),
@@ -647,9 +654,15 @@ impl LocalEmulator {
             ready_monotonic_ns: None,
             marks: std::collections::BTreeMap::new(),
         };
+        let mut delivered: Option<Delivered> = None;
         loop {
             match wait(&mut api, &mut child, &mut exit, Some(init_deadline), &mut cancel).await {
-                Waited::Api(Some(ApiEvent::Next { at_ns, marks })) => {
+                Waited::Api(Some(ApiEvent::Next {
+                    at_ns,
+                    marks,
+                    delivered: first,
+                })) => {
+                    delivered = first;
                     init.marks = marks.as_deref().map(parse_marks).unwrap_or_default();
                     init.duration_ms = Some(ms_between(spawn_ns, at_ns));
                     init.elapsed_ms = ms_between(spawn_ns, at_ns);
@@ -719,19 +732,24 @@ impl LocalEmulator {
         let mut invokes = Vec::new();
         let mut final_invoke: Option<Unreported> = None;
         if init.status == InitStatus::Success {
-            let function_arn = format!(
-                "arn:aws:lambda:{}:{}:function:{}",
-                self.options.region, self.options.account_id, spec.name
-            );
             for index in 0..spec.invokes {
                 if index > 0 {
+                    let next = offer_invocation(&api, spec, &function_arn);
+                    delivered = match next.offered {
+                        Offered::Delivered(at) => Some(at),
+                        Offered::Queued => None,
+                    };
+                    pending = Some(next);
+                }
+                if delivered.is_none() {
                     // The runtime asks for the next event after answering the previous one.
                     let deadline = tokio::time::Instant::now() + Duration::from_millis(spec.timeout_ms);
-                    let mut ready = false;
                     loop {
                         match wait(&mut api, &mut child, &mut exit, Some(deadline), &mut cancel).await {
-                            Waited::Api(Some(ApiEvent::Next { .. })) => {
-                                ready = true;
+                            Waited::Api(Some(ApiEvent::Next {
+                                delivered: Some(at), ..
+                            })) => {
+                                delivered = Some(at);
                                 break;
                             }
                             Waited::Api(Some(ApiEvent::Problem(problem))) => rec.problem(problem),
@@ -739,22 +757,23 @@ impl LocalEmulator {
                             Waited::Exited(_) | Waited::Deadline | Waited::Cancelled => break,
                         }
                     }
-                    if !ready {
-                        let reason = exit.map_or_else(
-                            || "the runtime did not ask for the next event".to_owned(),
-                            |info| format!("the runtime exited between invokes with {}", describe_exit(&info)),
-                        );
-                        rec.platform_log
-                            .push(format!("coldfront: stopped after {index} invokes: {reason}"));
-                        break;
-                    }
                 }
+                let Some(started) = delivered.take() else {
+                    let reason = exit.map_or_else(
+                        || "the runtime did not ask for the next event".to_owned(),
+                        |info| format!("the runtime exited between invokes with {}", describe_exit(&info)),
+                    );
+                    rec.platform_log
+                        .push(format!("coldfront: stopped after {index} invokes: {reason}"));
+                    break;
+                };
                 let unreported = self
                     .invoke(
                         spec,
                         index == 0,
                         &init,
-                        &function_arn,
+                        pending.take().expect("an invocation is offered before each invoke"),
+                        started,
                         &mut api,
                         &mut child,
                         &mut exit,
@@ -1058,27 +1077,26 @@ impl LocalEmulator {
         spec: &FunctionSpec,
         cold: bool,
         init: &InitRecord,
-        function_arn: &str,
+        pending: PendingInvoke,
+        delivered: Delivered,
         api: &mut RuntimeApi,
         child: &mut process::Spawned,
         exit: &mut Option<process::ExitInfo>,
         cancel: &mut Cancel,
         rec: &mut Recorder,
     ) -> Unreported {
-        let request_id = ids::request_id();
-        let now = chrono::Utc::now();
-        let trace_root = ids::trace_root(now.timestamp());
-        let segment_id = ids::segment_id();
-        let trace_header = ids::trace_header(&trace_root, &segment_id);
-        let invocation = Invocation {
-            request_id: request_id.clone(),
-            deadline_epoch_ms: now.timestamp_millis() + spec.timeout_ms as i64,
-            function_arn: function_arn.to_owned(),
-            trace_header: trace_header.clone(),
-            body: spec.event.clone(),
-        };
-        let start_ns = monotonic_ns();
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(spec.timeout_ms);
+        let PendingInvoke {
+            request_id,
+            trace_header,
+            trace_root,
+            segment_id,
+            ..
+        } = pending;
+        // The invoke runs from the moment the runtime got the event.
+        let start_ns = delivered.at_ns;
+        let deadline = tokio::time::Instant::now()
+            + Duration::from_millis(spec.timeout_ms)
+                .saturating_sub(Duration::from_nanos(monotonic_ns().saturating_sub(start_ns)));
         rec.platform_log.push(platform_log::start(&request_id, "$LATEST"));
         rec.telemetry.push(telemetry::start(
             rec.at(start_ns),
@@ -1098,14 +1116,7 @@ impl LocalEmulator {
             response_preview: String::new(),
             error: None,
         };
-        let end_ns = if api.deliver(invocation).is_err() {
-            record.status = InvokeStatus::RuntimeExit;
-            record.error = Some(FunctionError::platform(
-                "Runtime.ExitError",
-                "the runtime stopped waiting for events before the invoke",
-            ));
-            monotonic_ns()
-        } else {
+        let end_ns = {
             loop {
                 match wait(api, child, exit, Some(deadline), cancel).await {
                     Waited::Api(Some(ApiEvent::Response {
@@ -1197,6 +1208,38 @@ impl LocalEmulator {
             trace_root,
             segment_id,
         }
+    }
+}
+
+/// An invocation offered to the runtime, with the ids its records need.
+struct PendingInvoke {
+    request_id: String,
+    trace_header: String,
+    trace_root: String,
+    segment_id: String,
+    offered: Offered,
+}
+
+/// Makes the next invocation of `spec` (fresh request and trace ids) and offers it to
+/// the runtime.
+fn offer_invocation(api: &RuntimeApi, spec: &FunctionSpec, function_arn: &str) -> PendingInvoke {
+    let request_id = ids::request_id();
+    let trace_root = ids::trace_root(chrono::Utc::now().timestamp());
+    let segment_id = ids::segment_id();
+    let trace_header = ids::trace_header(&trace_root, &segment_id);
+    let offered = api.offer(Invocation {
+        request_id: request_id.clone(),
+        timeout_ms: spec.timeout_ms,
+        function_arn: function_arn.to_owned(),
+        trace_header: trace_header.clone(),
+        body: spec.event.clone(),
+    });
+    PendingInvoke {
+        request_id,
+        trace_header,
+        trace_root,
+        segment_id,
+        offered,
     }
 }
 

@@ -2,7 +2,9 @@
 //!
 //! The server only records and hands over: every request becomes an [`ApiEvent`] on a
 //! channel, and the sandbox decides what happens next. `GET /next` is a long poll that is
-//! answered when the sandbox delivers an invocation. Connections get `TCP_NODELAY`,
+//! answered with the invocation the sandbox offered: at once when one is queued (as on
+//! Lambda, where the request that caused a cold start is waiting when INIT ends), else
+//! when the sandbox offers one. Connections get `TCP_NODELAY`,
 //! because without it a Nagle/delayed-ACK stall of ~40 ms appears between a response and
 //! the next `GET /next` (REFERENCE.md §13).
 
@@ -35,8 +37,13 @@ const ERROR_TYPE_HEADER: &str = "lambda-runtime-function-error-type";
 /// What the runtime did.
 #[derive(Debug)]
 pub(crate) enum ApiEvent {
-    /// `GET /runtime/invocation/next` arrived.
-    Next { at_ns: u64, marks: Option<String> },
+    /// `GET /runtime/invocation/next` arrived; `delivered` when it was answered at once
+    /// with a queued invocation.
+    Next {
+        at_ns: u64,
+        marks: Option<String>,
+        delivered: Option<Delivered>,
+    },
     /// A response for an invocation.
     Response {
         request_id: String,
@@ -68,25 +75,61 @@ pub(crate) struct Problem {
     pub message: String,
 }
 
-/// One event for the runtime, with Lambda's headers.
+/// One event for the runtime, and what Lambda's headers are made from.
 #[derive(Debug, Clone)]
 pub(crate) struct Invocation {
     pub request_id: String,
-    pub deadline_epoch_ms: i64,
+    /// The function's timeout: the deadline header is the delivery time plus this.
+    pub timeout_ms: u64,
     pub function_arn: String,
     pub trace_header: String,
     pub body: String,
 }
 
+/// When an invocation reached the runtime, and the deadline it was given.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Delivered {
+    pub at_ns: u64,
+    pub deadline_epoch_ms: i64,
+}
+
+/// What [`RuntimeApi::offer`] did with an invocation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Offered {
+    /// A `GET /next` was waiting and got it.
+    Delivered(Delivered),
+    /// It waits for the runtime's next `GET /next`, whose [`ApiEvent::Next`] reports the
+    /// delivery.
+    Queued,
+}
+
+/// The `GET /next` side: a request waiting for an invocation, or an invocation waiting
+/// for a request (never both).
+#[derive(Debug, Default)]
+struct NextSlot {
+    waiter: Option<oneshot::Sender<(Invocation, Delivered)>>,
+    queued: Option<Invocation>,
+}
+
 #[derive(Debug)]
 struct ApiState {
     events: mpsc::UnboundedSender<ApiEvent>,
-    pending_next: Mutex<Option<oneshot::Sender<Invocation>>>,
+    next: Mutex<NextSlot>,
     in_flight: Mutex<Option<String>>,
     init_done: std::sync::atomic::AtomicBool,
 }
 
 impl ApiState {
+    /// Marks `invocation` as the one in progress, delivered now.
+    fn start(&self, invocation: &Invocation) -> Delivered {
+        *self.in_flight.lock().expect("runtime API lock") = Some(invocation.request_id.clone());
+        let timeout_ms = i64::try_from(invocation.timeout_ms).unwrap_or(i64::MAX);
+        Delivered {
+            at_ns: monotonic_ns(),
+            deadline_epoch_ms: chrono::Utc::now().timestamp_millis().saturating_add(timeout_ms),
+        }
+    }
+
     fn reject(&self, method: &Method, uri: &Uri, status: StatusCode, error_type: &str, message: String) -> Response {
         tracing::debug!(%method, %uri, %status, "runtime API rejected a request: {message}");
         let _ = self.events.send(ApiEvent::Problem(Problem {
@@ -170,10 +213,10 @@ async fn next(State(state): State<Arc<ApiState>>, method: Method, uri: Uri, head
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let (tx, rx) = oneshot::channel();
-    {
-        let mut pending = state.pending_next.lock().expect("runtime API lock");
-        if pending.as_ref().is_some_and(|p| !p.is_closed()) {
-            drop(pending);
+    let queued = {
+        let mut slot = state.next.lock().expect("runtime API lock");
+        if slot.waiter.as_ref().is_some_and(|p| !p.is_closed()) {
+            drop(slot);
             return state.reject(
                 &method,
                 &uri,
@@ -182,14 +225,36 @@ async fn next(State(state): State<Arc<ApiState>>, method: Method, uri: Uri, head
                 "a GET /next is already waiting for an event on another connection".to_owned(),
             );
         }
-        *pending = Some(tx);
-    }
+        let queued = slot.queued.take();
+        if queued.is_none() {
+            slot.waiter = Some(tx);
+        }
+        queued
+    };
     state.init_done.store(true, std::sync::atomic::Ordering::Relaxed);
-    let _ = state.events.send(ApiEvent::Next { at_ns, marks });
-    let Ok(invocation) = rx.await else {
+    if let Some(invocation) = queued {
+        let delivered = state.start(&invocation);
+        let _ = state.events.send(ApiEvent::Next {
+            at_ns,
+            marks,
+            delivered: Some(delivered),
+        });
+        return invocation_response(invocation, delivered);
+    }
+    let _ = state.events.send(ApiEvent::Next {
+        at_ns,
+        marks,
+        delivered: None,
+    });
+    let Ok((invocation, delivered)) = rx.await else {
         // The sandbox is being torn down; the process is about to be killed.
         return (StatusCode::GONE, "sandbox shutting down").into_response();
     };
+    invocation_response(invocation, delivered)
+}
+
+/// The answer to `GET /next`: the event, with Lambda's headers.
+fn invocation_response(invocation: Invocation, delivered: Delivered) -> Response {
     let mut response = Response::new(Body::from(invocation.body));
     let headers = response.headers_mut();
     let mut put = |name: &'static str, value: &str| {
@@ -199,7 +264,7 @@ async fn next(State(state): State<Arc<ApiState>>, method: Method, uri: Uri, head
     };
     put("content-type", "application/json");
     put("lambda-runtime-aws-request-id", &invocation.request_id);
-    put("lambda-runtime-deadline-ms", &invocation.deadline_epoch_ms.to_string());
+    put("lambda-runtime-deadline-ms", &delivered.deadline_epoch_ms.to_string());
     put("lambda-runtime-invoked-function-arn", &invocation.function_arn);
     put("lambda-runtime-trace-id", &invocation.trace_header);
     response
@@ -346,7 +411,7 @@ impl RuntimeApi {
         let (events_tx, events) = mpsc::unbounded_channel();
         let state = Arc::new(ApiState {
             events: events_tx,
-            pending_next: Mutex::new(None),
+            next: Mutex::new(NextSlot::default()),
             in_flight: Mutex::new(None),
             init_done: std::sync::atomic::AtomicBool::new(false),
         });
@@ -390,16 +455,25 @@ impl RuntimeApi {
         self.events.recv().await
     }
 
-    /// Answers the waiting `GET /next` with an invocation. Fails when no `GET /next` is
-    /// waiting (the runtime went away).
-    pub(crate) fn deliver(&self, invocation: Invocation) -> Result<(), Invocation> {
-        let Some(waiter) = self.state.pending_next.lock().expect("runtime API lock").take() else {
-            return Err(invocation);
-        };
-        *self.state.in_flight.lock().expect("runtime API lock") = Some(invocation.request_id.clone());
-        waiter.send(invocation).inspect_err(|_| {
-            *self.state.in_flight.lock().expect("runtime API lock") = None;
-        })
+    /// Hands `invocation` to the runtime: to the `GET /next` that is waiting for one, or
+    /// else to the next one that arrives. Only one invocation is offered at a time, after
+    /// the previous one was answered.
+    pub(crate) fn offer(&self, invocation: Invocation) -> Offered {
+        let mut slot = self.state.next.lock().expect("runtime API lock");
+        if let Some(waiter) = slot.waiter.take().filter(|w| !w.is_closed()) {
+            let delivered = self.state.start(&invocation);
+            match waiter.send((invocation, delivered)) {
+                Ok(()) => return Offered::Delivered(delivered),
+                Err((invocation, _)) => {
+                    // Its connection closed just now; a later `GET /next` may still take it.
+                    *self.state.in_flight.lock().expect("runtime API lock") = None;
+                    slot.queued = Some(invocation);
+                    return Offered::Queued;
+                }
+            }
+        }
+        slot.queued = Some(invocation);
+        Offered::Queued
     }
 }
 
@@ -412,6 +486,58 @@ impl Drop for RuntimeApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn invocation(request_id: &str) -> Invocation {
+        Invocation {
+            request_id: request_id.to_owned(),
+            timeout_ms: 3_000,
+            function_arn: "arn:aws:lambda:us-east-1:000000000000:function:f".to_owned(),
+            trace_header: "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=1".to_owned(),
+            body: "{}".to_owned(),
+        }
+    }
+
+    /// `GET /next` on a fresh connection; the response head, lower-cased.
+    async fn get_next(addr: SocketAddr) -> String {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream
+            .write_all(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.expect("read");
+        response.to_lowercase()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_offered_invocation_reaches_a_waiting_or_a_later_get_next() {
+        let mut api = RuntimeApi::start().await.expect("server");
+        // Queued first: the GET that comes later is answered at once, and says so.
+        assert!(matches!(api.offer(invocation("first")), Offered::Queued));
+        let head = get_next(api.addr()).await;
+        assert!(head.contains("lambda-runtime-aws-request-id: first"), "{head}");
+        assert!(head.contains("lambda-runtime-deadline-ms: "), "{head}");
+        match api.next_event().await {
+            Some(ApiEvent::Next {
+                delivered: Some(delivered),
+                ..
+            }) => assert!(delivered.deadline_epoch_ms > chrono::Utc::now().timestamp_millis()),
+            other => panic!("expected a delivered GET /next, got {other:?}"),
+        }
+        // It is now in flight; answering it clears the way for the next one.
+        *api.state.in_flight.lock().expect("lock") = None;
+        // A GET first: it waits until the invocation is offered, which reports the delivery.
+        let waiting = tokio::spawn(get_next(api.addr()));
+        assert!(matches!(
+            api.next_event().await,
+            Some(ApiEvent::Next { delivered: None, .. })
+        ));
+        assert!(matches!(api.offer(invocation("second")), Offered::Delivered(_)));
+        let head = waiting.await.expect("client task");
+        assert!(head.contains("lambda-runtime-aws-request-id: second"), "{head}");
+        assert_eq!(api.state.in_flight.lock().expect("lock").as_deref(), Some("second"));
+    }
 
     #[test]
     fn error_bodies_keep_type_message_and_trace() {

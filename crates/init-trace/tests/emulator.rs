@@ -81,6 +81,33 @@ async fn bundled_functions_cold_start_like_lambda() {
     }
 }
 
+/// The runtime asks for its next event right after answering, which can reach the server
+/// before or after the emulator offers that event; either way every warm invoke must be
+/// delivered once and succeed, and none may look like a `GET /next` without an answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warm_invokes_succeed_whichever_comes_first_get_next_or_the_event() {
+    let mut spec = SpecSet::bundled()
+        .expect("bundle")
+        .get("control")
+        .expect("bundled")
+        .clone();
+    spec.invokes = 6;
+    for round in 0..8 {
+        let sample = cold_start_unthrottled(&spec).await;
+        let statuses: Vec<_> = sample
+            .invokes
+            .iter()
+            .map(|i| (i.status, i.error.as_ref().map(|e| e.error_type.clone())))
+            .collect();
+        assert!(sample.succeeded(), "round {round}: {statuses:?}");
+        assert_eq!(sample.invokes.len(), 6);
+        assert!(
+            sample.invokes.iter().all(|i| i.duration_ms > 0.0),
+            "round {round}: every invoke takes time"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wiki_renders_a_page() {
     let specs = SpecSet::bundled().expect("bundle");

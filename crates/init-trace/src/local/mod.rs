@@ -1154,6 +1154,10 @@ impl LocalEmulator {
                         break at_ns;
                     }
                     Waited::Api(Some(ApiEvent::Problem(problem))) => rec.problem(problem),
+                    // The `GET /next` that was waiting when this invocation was offered, and got it.
+                    Waited::Api(Some(ApiEvent::Next {
+                        at_ns, delivered: None, ..
+                    })) if at_ns <= start_ns => {}
                     Waited::Api(Some(ApiEvent::Next { at_ns, .. })) => {
                         record.status = InvokeStatus::Error;
                         record.error = Some(FunctionError::platform(

@@ -258,9 +258,13 @@ pub fn attribute(sample: &ColdStartSample) -> Result<Attribution, AttributionErr
         .text
         .contains("import time:")
         .then(|| importtime::parse(&sample.stderr.text));
+    // INIT's own blocks: those that end by INIT's end. Exact (monotonic) times need no
+    // slack — the first invoke can start within microseconds of INIT's end, so a block
+    // timed in the handler would otherwise count as INIT; epoch times get 0.5 ms for the
+    // wall clock's coarser placement.
     let custom: Vec<CustomSegment> = custom_segments(sample)
         .into_iter()
-        .filter(|c| c.start_ms >= 0.0 && c.end_ms <= init_ms + 0.5)
+        .filter(|c| c.start_ms >= 0.0 && c.end_ms <= init_ms + if c.exact { 0.0 } else { 0.5 })
         .collect();
     let module = handler_module(&sample.handler);
     let mut notes = Vec::new();

@@ -169,23 +169,26 @@ impl SandboxCgroup {
                 cpu_parent,
                 memory_parent,
             } => {
-                let cpu = cpu_parent.join(name);
                 let memory = memory_parent.join(name);
-                make(&cpu)?;
+                make(&memory)?;
                 let mut group = Self {
                     version: 1,
-                    dirs: vec![cpu.clone()],
+                    dirs: vec![memory.clone()],
                     memory_dir: memory.clone(),
                     cpu_cores,
                     memory_limit_mb: limit_memory_mb,
                     oom_kills_before: 0,
                     spawner: None,
                 };
-                make(&memory)?;
-                group.dirs.push(memory.clone());
+                // A tracking-only group needs one hierarchy to find its processes in; a
+                // cpu group would only add a level of group scheduling to every switch,
+                // and a second `cgroup.procs` to read at every teardown.
                 if limit_memory_mb.is_none() {
                     return Ok(group);
                 }
+                let cpu = cpu_parent.join(name);
+                make(&cpu)?;
+                group.dirs.push(cpu.clone());
                 write(&cpu.join("cpu.cfs_period_us"), &period_us.to_string())?;
                 write(&cpu.join("cpu.cfs_quota_us"), &quota_us.to_string())?;
                 write(&memory.join("memory.limit_in_bytes"), &memory_bytes.to_string())?;

@@ -285,7 +285,7 @@ impl SandboxKit {
         let tmp_dir = SandboxTmpDir::create()?;
         let api = RuntimeApi::start().await?;
         let origin_ns = Arc::new(AtomicU64::new(monotonic_ns()));
-        let xray = xray::XrayListener::bind(origin_ns.clone()).await?;
+        let xray = xray::XrayListener::bind(origin_ns.clone())?;
         Ok(Self {
             runtime_id: tokio::runtime::Handle::current().id(),
             tmp_dir,
@@ -807,15 +807,11 @@ impl LocalEmulator {
         // reap each one that has been re-parented to this process, so no zombie is left.
         let killed_by_emulator = exit.is_none();
         let mut left = sandbox_pids(child.pid, cgroup.as_ref(), &marker);
-        // Max Memory Used is the sandbox's peak: every process's VmHWM, read while they
-        // are alive, with the runtime's own raised to what wait4 reports at reaping.
+        // Max Memory Used is the sandbox's peak: the runtime's from wait4 at reaping (the
+        // kernel's high-water mark, taken as it exits), and the VmHWM of every other
+        // process, read while they are alive.
         let others: Vec<i32> = left.iter().copied().filter(|pid| *pid != child.pid).collect();
         let others_peak_kb = process::peak_rss_kb(&others);
-        let runtime_peak_kb = if exit.is_none() {
-            process::peak_rss_kb(&[child.pid])
-        } else {
-            0
-        };
         process::kill_group(child.pid);
         for pid in &left {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::Signal::SIGKILL);
@@ -852,7 +848,12 @@ impl LocalEmulator {
             elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0,
             "teardown: runtime exited"
         );
-        let runtime_peak_kb = exit.map_or(runtime_peak_kb, |info| info.maxrss_kb.max(runtime_peak_kb));
+        let runtime_peak_kb = match exit {
+            Some(info) => info.maxrss_kb,
+            // Not reaped in time (stuck in the kernel, say on a hung mount): what it shows
+            // now is the best there is.
+            None => process::peak_rss_kb(&[child.pid]),
+        };
         let peak_kb = last_peak_kb.max(others_peak_kb + runtime_peak_kb);
         if let Some(unreported) = final_invoke {
             invokes.push(rec.report(unreported, spec.memory_mb, peak_kb));
@@ -874,7 +875,7 @@ impl LocalEmulator {
         );
         let pid = child.pid;
         let (stdout, stderr) = child.finish_capture().await;
-        let (xray_documents, xray_rejected) = xray.finish().await;
+        let (xray_documents, xray_rejected) = xray.finish();
         for reason in xray_rejected {
             rec.problems.push(ApiProblem {
                 at_ms: 0.0,
@@ -910,7 +911,7 @@ impl LocalEmulator {
             exit_signal: exit.and_then(|e| if killed_by_emulator { None } else { e.signal }),
             killed_by_emulator,
             peak_rss_kb: peak_kb,
-            peak_rss_source: "the sum of the sandbox's processes' VmHWM, read before the kill, the runtime's raised to wait4's ru_maxrss".to_owned(),
+            peak_rss_source: "the runtime's ru_maxrss from wait4, plus the VmHWM of the sandbox's other processes, read before the kill".to_owned(),
             user_cpu_ms: exit.map_or(0.0, |e| e.user_ms),
             system_cpu_ms: exit.map_or(0.0, |e| e.system_ms),
             leftover_processes_killed: leftovers,

@@ -6,7 +6,7 @@
 //! matched as text), a newline, then one document.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use tokio::net::UdpSocket;
@@ -50,59 +50,103 @@ pub fn parse_datagram(bytes: &[u8]) -> Datagram {
     }
 }
 
+/// What the listener has received so far, and the buffer it receives into.
+#[derive(Debug)]
+struct Received {
+    documents: Vec<XrayDocument>,
+    rejected: Vec<String>,
+    buffer: Vec<u8>,
+    origin_ns: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Received {
+    /// Takes every datagram `receive` yields until it would block; false once the socket
+    /// has failed.
+    fn drain(&mut self, mut receive: impl FnMut(&mut [u8]) -> std::io::Result<usize>) -> bool {
+        loop {
+            match receive(&mut self.buffer) {
+                Ok(len) => {
+                    let received_ms = ms_between(
+                        self.origin_ns.load(std::sync::atomic::Ordering::Relaxed),
+                        monotonic_ns(),
+                    );
+                    match parse_datagram(&self.buffer[..len]) {
+                        Datagram::Document(document) => self.documents.push(XrayDocument { received_ms, document }),
+                        Datagram::Rejected(reason) => self.rejected.push(reason),
+                    }
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
 /// A running listener; documents accumulate until [`XrayListener::finish`].
 #[derive(Debug)]
 pub(crate) struct XrayListener {
     addr: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: JoinHandle<(Vec<XrayDocument>, Vec<String>)>,
+    /// The same socket as the task's, read directly: tokio's `try_recv_from` answers
+    /// "would block" from its cached readiness until its reactor has seen the datagrams.
+    direct: std::net::UdpSocket,
+    received: Arc<Mutex<Received>>,
+    task: JoinHandle<()>,
 }
 
 impl XrayListener {
-    pub(crate) async fn bind(origin_ns: Arc<std::sync::atomic::AtomicU64>) -> std::io::Result<Self> {
-        let socket = UdpSocket::bind("127.0.0.1:0").await?;
+    /// Binds an ephemeral port on 127.0.0.1 and starts receiving; needs a tokio runtime.
+    pub(crate) fn bind(origin_ns: Arc<std::sync::atomic::AtomicU64>) -> std::io::Result<Self> {
+        let direct = std::net::UdpSocket::bind("127.0.0.1:0")?;
+        direct.set_nonblocking(true)?;
+        let socket = UdpSocket::from_std(direct.try_clone()?)?;
         let addr = socket.local_addr()?;
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let received = Arc::new(Mutex::new(Received {
+            documents: Vec::new(),
+            rejected: Vec::new(),
+            buffer: vec![0_u8; MAX_DATAGRAM_BYTES],
+            origin_ns,
+        }));
+        let task_received = received.clone();
         let task = tokio::spawn(async move {
-            let mut documents = Vec::new();
-            let mut rejected = Vec::new();
-            let mut buffer = vec![0_u8; MAX_DATAGRAM_BYTES];
-            let take = |bytes: &[u8], documents: &mut Vec<XrayDocument>, rejected: &mut Vec<String>| {
-                let received_ms = ms_between(origin_ns.load(std::sync::atomic::Ordering::Relaxed), monotonic_ns());
-                match parse_datagram(bytes) {
-                    Datagram::Document(document) => documents.push(XrayDocument { received_ms, document }),
-                    Datagram::Rejected(reason) => rejected.push(reason),
-                }
-            };
-            loop {
-                tokio::select! {
-                    received = socket.recv_from(&mut buffer) => match received {
-                        Ok((len, _)) => take(&buffer[..len], &mut documents, &mut rejected),
-                        Err(_) => break,
-                    },
-                    _ = &mut stopped => {
-                        // Whatever the process sent before it died is already queued on
-                        // the socket: drain it without waiting.
-                        while let Ok((len, _)) = socket.try_recv_from(&mut buffer) {
-                            take(&buffer[..len], &mut documents, &mut rejected);
-                        }
-                        break;
-                    }
+            // Datagrams are taken off the socket only under the lock, so `finish` never
+            // misses one that was received but not yet kept.
+            while socket.readable().await.is_ok() {
+                let receive = |buffer: &mut [u8]| socket.try_recv_from(buffer).map(|(len, _)| len);
+                if !task_received.lock().expect("x-ray lock").drain(receive) {
+                    break;
                 }
             }
-            (documents, rejected)
         });
-        Ok(Self { addr, stop, task })
+        Ok(Self {
+            addr,
+            direct,
+            received,
+            task,
+        })
     }
 
     pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// Stops listening and returns what arrived: documents, and reasons for rejections.
-    pub(crate) async fn finish(self) -> (Vec<XrayDocument>, Vec<String>) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap_or_default()
+    /// Stops listening and returns the documents received and the reasons for rejected
+    /// datagrams. Called once the sandbox's processes are gone, so whatever they sent is
+    /// on the socket by now; it is drained here rather than by waking the listener task.
+    pub(crate) fn finish(self) -> (Vec<XrayDocument>, Vec<String>) {
+        self.task.abort();
+        let mut received = self.received.lock().expect("x-ray lock");
+        received.drain(|buffer| self.direct.recv(buffer));
+        (
+            std::mem::take(&mut received.documents),
+            std::mem::take(&mut received.rejected),
+        )
+    }
+}
+
+impl Drop for XrayListener {
+    fn drop(&mut self) {
+        // An unused (or finished) listener's task would otherwise wait on its socket forever.
+        self.task.abort();
     }
 }
 #[cfg(test)]
@@ -124,6 +168,24 @@ mod tests {
                 Datagram::Rejected(r) => panic!("rejected: {r}"),
             }
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn finish_keeps_every_datagram_sent_before_it() {
+        let listener = XrayListener::bind(Arc::default()).expect("bind");
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("sender");
+        let document = br#"{"format":"json","version":1}
+{"name":"block","id":"70de5b6f19ff9a0a","start_time":1.0,"end_time":2.0}"#;
+        for round in 0..50 {
+            let datagram: &[u8] = if round % 10 == 9 { b"not the protocol" } else { document };
+            sender.send_to(datagram, listener.addr()).expect("send");
+            if round % 7 == 0 {
+                // Let the listener task take some, so both it and `finish` do their part.
+                tokio::task::yield_now().await;
+            }
+        }
+        let (documents, rejected) = listener.finish();
+        assert_eq!((documents.len(), rejected.len()), (45, 5));
     }
 
     #[test]

@@ -589,3 +589,33 @@ def handle(event, context):
         assert!(sample.process.peak_rss_kb >= 85 * 1024, "{:?}", sample.process);
     }
 }
+
+/// A runtime is cloned from the emulator's memory (`CLONE_VM`), and exec records that
+/// memory's high-water mark in the runtime's `ru_maxrss`: a large coldfront would report
+/// its own size as every small function's Max Memory Used. The emulator here holds 300 MB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_memory_used_is_the_functions_not_the_emulators() {
+    let mut ballast = vec![0_u8; 300 << 20];
+    for page in ballast.chunks_mut(4096) {
+        page[0] = 1;
+    }
+    let control = SpecSet::bundled()
+        .expect("bundle")
+        .get("control")
+        .expect("bundled")
+        .clone();
+    let mut crash = python("exit_mid_invoke", &fixture("exit_mid_invoke"));
+    crash.invokes = 1;
+    for spec in [&control, &crash] {
+        let sample = cold_start_unthrottled(spec).await;
+        let used_mb: Vec<u64> = sample.invokes.iter().map(|i| i.max_memory_used_mb).collect();
+        assert!(
+            used_mb.iter().all(|mb| (1..100).contains(mb)) && sample.process.peak_rss_kb < 100 * 1024,
+            "{}: Max Memory Used {used_mb:?} MB, peak {} kB from {}",
+            spec.name,
+            sample.process.peak_rss_kb,
+            sample.process.peak_rss_source
+        );
+    }
+    assert!(std::hint::black_box(&ballast).iter().step_by(4096).all(|b| *b == 1));
+}

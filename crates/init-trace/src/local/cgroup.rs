@@ -116,6 +116,9 @@ pub(crate) struct SandboxCgroup {
     cpu_cores: f64,
     memory_limit_mb: Option<u32>,
     oom_kills_before: u64,
+    /// Whether the memory peak counts only the current sandbox (a new group, or one whose
+    /// peak was reset when it was recycled).
+    peak_is_fresh: bool,
     /// On v1, a thread already inside the group that starts the runtimes.
     spawner: Option<super::process::Spawner>,
 }
@@ -154,6 +157,7 @@ impl SandboxCgroup {
                     cpu_cores,
                     memory_limit_mb: limit_memory_mb,
                     oom_kills_before: 0,
+                    peak_is_fresh: true,
                     spawner: None,
                 };
                 if limit_memory_mb.is_none() {
@@ -178,6 +182,7 @@ impl SandboxCgroup {
                     cpu_cores,
                     memory_limit_mb: limit_memory_mb,
                     oom_kills_before: 0,
+                    peak_is_fresh: true,
                     spawner: None,
                 };
                 // A tracking-only group needs one hierarchy to find its processes in; a
@@ -292,17 +297,24 @@ impl SandboxCgroup {
         } else {
             "memory.max_usage_in_bytes"
         };
-        // Resetting memory.peak needs Linux 6.12 on v2; where it fails the group is not
-        // reused, so a stale peak is never reported.
+        // Resetting memory.peak needs Linux 6.12 on v2. A limited group whose peak cannot
+        // be reset is not reused, so a stale peak is never reported; a tracking-only group
+        // is, and its peak is then not used.
+        self.peak_is_fresh = std::fs::write(self.memory_dir.join(peak), "0").is_ok();
         if self.memory_limit_mb.is_none() {
-            // A tracking-only group has no limit to be OOM-killed by and reports no peak.
             return true;
         }
-        if std::fs::write(self.memory_dir.join(peak), "0").is_err() {
+        if !self.peak_is_fresh {
             return false;
         }
         self.oom_kills_before = self.oom_kill_count();
         true
+    }
+
+    /// The current sandbox's peak memory including page cache, in kB, where the group's
+    /// peak counts this sandbox alone.
+    pub(crate) fn sandbox_peak_kb(&self) -> Option<u64> {
+        self.peak_is_fresh.then(|| self.memory_peak_kb()).flatten()
     }
 
     /// The record for a sample; `None` for a tracking-only group.

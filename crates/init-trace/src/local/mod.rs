@@ -807,11 +807,17 @@ impl LocalEmulator {
         // reap each one that has been re-parented to this process, so no zombie is left.
         let killed_by_emulator = exit.is_none();
         let mut left = sandbox_pids(child.pid, cgroup.as_ref(), &marker);
-        // Max Memory Used is the sandbox's peak: the runtime's from wait4 at reaping (the
-        // kernel's high-water mark, taken as it exits), and the VmHWM of every other
-        // process, read while they are alive.
+        // Max Memory Used is the sandbox's peak: every process's VmHWM, read while they are
+        // alive. Not wait4's ru_maxrss: the runtime was cloned from the emulator with
+        // CLONE_VM, and exec records the memory it leaves (the emulator's) in that peak, so
+        // a runtime smaller than coldfront would report coldfront's size.
         let others: Vec<i32> = left.iter().copied().filter(|pid| *pid != child.pid).collect();
         let others_peak_kb = process::peak_rss_kb(&others);
+        let runtime_hwm_kb = if exit.is_none() {
+            process::peak_rss_kb(&[child.pid])
+        } else {
+            0
+        };
         process::kill_group(child.pid);
         for pid in &left {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::Signal::SIGKILL);
@@ -848,13 +854,33 @@ impl LocalEmulator {
             elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0,
             "teardown: runtime exited"
         );
-        let runtime_peak_kb = match exit {
-            Some(info) => info.maxrss_kb,
-            // Not reaped in time (stuck in the kernel, say on a hung mount): what it shows
-            // now is the best there is.
-            None => process::peak_rss_kb(&[child.pid]),
+        let (peak_kb, peak_rss_source) = if runtime_hwm_kb > 0 {
+            (
+                last_peak_kb.max(others_peak_kb + runtime_hwm_kb),
+                "the sum of the sandbox's processes' VmHWM, read before the kill",
+            )
+        } else {
+            // The runtime exited by itself before it could be read. Its ru_maxrss is its
+            // own only where it exceeds the emulator's high-water mark (which can only have
+            // grown since the clone); else the sandbox cgroup's peak, which counts page
+            // cache too.
+            let maxrss_kb = exit.map_or(0, |info| info.maxrss_kb);
+            let emulator_hwm_kb = process::peak_rss_kb(&[std::process::id() as i32]);
+            match cgroup.as_ref().and_then(cgroup::SandboxCgroup::sandbox_peak_kb) {
+                _ if maxrss_kb > emulator_hwm_kb => (
+                    last_peak_kb.max(others_peak_kb + maxrss_kb),
+                    "the runtime's ru_maxrss from wait4 (it exited by itself) plus the other processes' VmHWM",
+                ),
+                Some(group_kb) => (
+                    last_peak_kb.max(group_kb),
+                    "the sandbox cgroup's memory peak, page cache included (the runtime exited by itself)",
+                ),
+                None => (
+                    last_peak_kb.max(others_peak_kb),
+                    "the VmHWM read between invokes and of the other processes; the runtime exited by itself before its own could be read",
+                ),
+            }
         };
-        let peak_kb = last_peak_kb.max(others_peak_kb + runtime_peak_kb);
         if let Some(unreported) = final_invoke {
             invokes.push(rec.report(unreported, spec.memory_mb, peak_kb));
         }
@@ -911,7 +937,7 @@ impl LocalEmulator {
             exit_signal: exit.and_then(|e| if killed_by_emulator { None } else { e.signal }),
             killed_by_emulator,
             peak_rss_kb: peak_kb,
-            peak_rss_source: "the runtime's ru_maxrss from wait4, plus the VmHWM of the sandbox's other processes, read before the kill".to_owned(),
+            peak_rss_source: peak_rss_source.to_owned(),
             user_cpu_ms: exit.map_or(0.0, |e| e.user_ms),
             system_cpu_ms: exit.map_or(0.0, |e| e.system_ms),
             leftover_processes_killed: leftovers,

@@ -207,14 +207,17 @@ fn parse_error(headers: &HeaderMap, body: &[u8]) -> FunctionError {
 }
 
 async fn next(State(state): State<Arc<ApiState>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    let at_ns = monotonic_ns();
     let marks = headers
         .get(MARKS_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let (tx, rx) = oneshot::channel();
+    // The arrival time is taken, and the event sent, under the slot's lock, so events and
+    // times follow the order in which requests took the slot: a GET that comes after an
+    // offer always has a later time than that offer's delivery.
     let queued = {
         let mut slot = state.next.lock().expect("runtime API lock");
+        let at_ns = monotonic_ns();
         if slot.waiter.as_ref().is_some_and(|p| !p.is_closed()) {
             drop(slot);
             return state.reject(
@@ -225,27 +228,24 @@ async fn next(State(state): State<Arc<ApiState>>, method: Method, uri: Uri, head
                 "a GET /next is already waiting for an event on another connection".to_owned(),
             );
         }
-        let queued = slot.queued.take();
+        state.init_done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let queued = slot.queued.take().map(|invocation| {
+            let delivered = state.start(&invocation);
+            (invocation, delivered)
+        });
         if queued.is_none() {
             slot.waiter = Some(tx);
         }
-        queued
-    };
-    state.init_done.store(true, std::sync::atomic::Ordering::Relaxed);
-    if let Some(invocation) = queued {
-        let delivered = state.start(&invocation);
         let _ = state.events.send(ApiEvent::Next {
             at_ns,
             marks,
-            delivered: Some(delivered),
+            delivered: queued.as_ref().map(|(_, delivered)| *delivered),
         });
+        queued
+    };
+    if let Some((invocation, delivered)) = queued {
         return invocation_response(invocation, delivered);
     }
-    let _ = state.events.send(ApiEvent::Next {
-        at_ns,
-        marks,
-        delivered: None,
-    });
     let Ok((invocation, delivered)) = rx.await else {
         // The sandbox is being torn down; the process is about to be killed.
         return (StatusCode::GONE, "sandbox shutting down").into_response();

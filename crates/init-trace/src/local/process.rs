@@ -3,9 +3,11 @@
 //! Each process gets its own process group (so one signal reaches every descendant), joins
 //! its cgroups before `exec` (so nothing it does is charged elsewhere), and dies with its
 //! parent thread (`PR_SET_PDEATHSIG`), so even a crashed emulator leaves no runtime
-//! behind; [`launch`](super::launch) does those steps. A dedicated thread spawns it and then blocks in `wait4`, which also yields the
-//! kernel's peak RSS and CPU times; because that thread lives until the process is reaped,
-//! the parent-death signal never fires early.
+//! behind; [`launch`](super::launch) does those steps. A dedicated thread spawns it and
+//! then blocks in `wait4`, which also yields the exit status and CPU times (its peak RSS
+//! includes the emulator's own memory, so Max Memory Used comes from `VmHWM` instead: see
+//! the teardown in `local/mod.rs`); because that thread lives until the process is
+//! reaped, the parent-death signal never fires early.
 
 #![allow(unsafe_code)]
 

@@ -6,6 +6,7 @@
 //! matched as text), a newline, then one document.
 
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -57,19 +58,25 @@ struct Received {
     rejected: Vec<String>,
     buffer: Vec<u8>,
     origin_ns: Arc<std::sync::atomic::AtomicU64>,
+    /// `CLOCK_REALTIME` and `CLOCK_MONOTONIC` read together, to put the kernel's arrival
+    /// stamps (realtime) on the monotonic timeline.
+    anchor_realtime_ns: i128,
+    anchor_monotonic_ns: u64,
 }
 
 impl Received {
     /// Takes every datagram `receive` yields until it would block; false once the socket
     /// has failed.
-    fn drain(&mut self, mut receive: impl FnMut(&mut [u8]) -> std::io::Result<usize>) -> bool {
+    fn drain(&mut self, mut receive: impl FnMut(&mut [u8]) -> std::io::Result<(usize, Option<i128>)>) -> bool {
         loop {
             match receive(&mut self.buffer) {
-                Ok(len) => {
-                    let received_ms = ms_between(
-                        self.origin_ns.load(std::sync::atomic::Ordering::Relaxed),
-                        monotonic_ns(),
-                    );
+                Ok((len, arrived_realtime_ns)) => {
+                    // When the kernel queued it, not when this listener got to run.
+                    let arrived_ns = arrived_realtime_ns.map_or_else(monotonic_ns, |realtime_ns| {
+                        let offset_ns = realtime_ns - self.anchor_realtime_ns;
+                        u64::try_from(i128::from(self.anchor_monotonic_ns) + offset_ns).unwrap_or(0)
+                    });
+                    let received_ms = ms_between(self.origin_ns.load(std::sync::atomic::Ordering::Relaxed), arrived_ns);
                     match parse_datagram(&self.buffer[..len]) {
                         Datagram::Document(document) => self.documents.push(XrayDocument { received_ms, document }),
                         Datagram::Rejected(reason) => self.rejected.push(reason),
@@ -80,6 +87,28 @@ impl Received {
             }
         }
     }
+}
+
+/// One datagram from `fd` without blocking, and its kernel arrival stamp (realtime ns)
+/// when `SO_TIMESTAMPNS` is on.
+fn receive_stamped(fd: std::os::fd::RawFd, buffer: &mut [u8]) -> std::io::Result<(usize, Option<i128>)> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    let mut iov = [std::io::IoSliceMut::new(buffer)];
+    let mut control = nix::cmsg_space!(nix::sys::time::TimeSpec);
+    let message = recvmsg::<()>(fd, &mut iov, Some(&mut control), MsgFlags::MSG_DONTWAIT)?;
+    let stamp = message.cmsgs()?.find_map(|c| match c {
+        ControlMessageOwned::ScmTimestampns(ts) => {
+            Some(i128::from(ts.tv_sec()) * 1_000_000_000 + i128::from(ts.tv_nsec()))
+        }
+        _ => None,
+    });
+    Ok((message.bytes, stamp))
+}
+
+fn realtime_ns() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(0))
 }
 
 /// A running listener; documents accumulate until [`XrayListener::finish`].
@@ -98,6 +127,9 @@ impl XrayListener {
     pub(crate) fn bind(origin_ns: Arc<std::sync::atomic::AtomicU64>) -> std::io::Result<Self> {
         let direct = std::net::UdpSocket::bind("127.0.0.1:0")?;
         direct.set_nonblocking(true)?;
+        // Arrival stamps make `received_ms` independent of when this listener runs. Where
+        // they are not available, the time of reading is used.
+        let _ = nix::sys::socket::setsockopt(&direct, nix::sys::socket::sockopt::ReceiveTimestampns, &true);
         let socket = UdpSocket::from_std(direct.try_clone()?)?;
         let addr = socket.local_addr()?;
         let received = Arc::new(Mutex::new(Received {
@@ -105,13 +137,19 @@ impl XrayListener {
             rejected: Vec::new(),
             buffer: vec![0_u8; MAX_DATAGRAM_BYTES],
             origin_ns,
+            anchor_realtime_ns: realtime_ns(),
+            anchor_monotonic_ns: monotonic_ns(),
         }));
         let task_received = received.clone();
         let task = tokio::spawn(async move {
             // Datagrams are taken off the socket only under the lock, so `finish` never
             // misses one that was received but not yet kept.
             while socket.readable().await.is_ok() {
-                let receive = |buffer: &mut [u8]| socket.try_recv_from(buffer).map(|(len, _)| len);
+                let receive = |buffer: &mut [u8]| {
+                    socket.try_io(tokio::io::Interest::READABLE, || {
+                        receive_stamped(socket.as_raw_fd(), buffer)
+                    })
+                };
                 if !task_received.lock().expect("x-ray lock").drain(receive) {
                     break;
                 }
@@ -135,7 +173,7 @@ impl XrayListener {
     pub(crate) fn finish(self) -> (Vec<XrayDocument>, Vec<String>) {
         self.task.abort();
         let mut received = self.received.lock().expect("x-ray lock");
-        received.drain(|buffer| self.direct.recv(buffer));
+        received.drain(|buffer| receive_stamped(self.direct.as_raw_fd(), buffer));
         (
             std::mem::take(&mut received.documents),
             std::mem::take(&mut received.rejected),
@@ -186,6 +224,28 @@ mod tests {
         }
         let (documents, rejected) = listener.finish();
         assert_eq!((documents.len(), rejected.len()), (45, 5));
+    }
+
+    // One thread, blocked by the sleep: the listener task cannot run, `finish` reads it.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_document_is_timed_when_it_arrived_not_when_it_was_read() {
+        let origin_ns = Arc::new(std::sync::atomic::AtomicU64::new(monotonic_ns()));
+        let listener = XrayListener::bind(origin_ns).expect("bind");
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("sender");
+        sender
+            .send_to(
+                b"{\"format\":\"json\",\"version\":1}\n{\"name\":\"late\"}",
+                listener.addr(),
+            )
+            .expect("send");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let (documents, _) = listener.finish();
+        assert_eq!(documents.len(), 1);
+        assert!(
+            (0.0..25.0).contains(&documents[0].received_ms),
+            "{}",
+            documents[0].received_ms
+        );
     }
 
     #[test]

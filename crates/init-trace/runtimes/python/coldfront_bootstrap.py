@@ -162,6 +162,31 @@ class _Reader:
             self.buf += data
         return len(data)
 
+    def read_head(self, limit=65536):
+        """A response's status line and headers as latin-1 text, without the blank line
+        that ends them (consumed too); None if the peer closed before sending anything.
+        One search and one decode for the whole head, rather than a call per line."""
+        buf = self.buf
+        start = 0
+        while True:
+            crlf = buf.find(b"\n\r\n", start)
+            lf = buf.find(b"\n\n", start)
+            if crlf >= 0 and (lf < 0 or crlf < lf):
+                head = buf[:crlf].decode("latin-1")
+                del buf[:crlf + 3]
+                return head
+            if lf >= 0:
+                head = buf[:lf].decode("latin-1")
+                del buf[:lf + 2]
+                return head
+            if len(buf) > limit:
+                raise _ConnectionLost("response head longer than %d bytes" % limit)
+            start = max(0, len(buf) - 2)
+            if not self._fill():
+                if buf:
+                    raise _ConnectionLost("connection closed inside headers")
+                return None
+
     def readline(self, limit=65536):
         """One line including its newline; what is left when the peer closes; b"" at EOF."""
         buf = self.buf
@@ -287,21 +312,17 @@ class _RuntimeApi:
     def _read_response(self):
         reader = self.reader
         while True:
-            line = reader.readline()
-            if not line:
+            head = reader.read_head()
+            if head is None:
                 return None
-            parts = line.split(None, 2)
-            if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
-                raise _ConnectionLost("malformed status line %r" % line[:100])
+            lines = head.split("\n")
+            parts = lines[0].split(None, 2)
+            if len(parts) < 2 or not parts[0].startswith("HTTP/"):
+                raise _ConnectionLost("malformed status line %r" % lines[0][:100])
             status = int(parts[1])
             headers = {}
-            while True:
-                line = reader.readline()
-                if not line:
-                    raise _ConnectionLost("connection closed inside headers")
-                if line in (b"\r\n", b"\n"):
-                    break
-                name, _, value = line.decode("latin-1").partition(":")
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
                 name = name.strip().lower()
                 value = value.strip()
                 if name in headers:

@@ -43,4 +43,25 @@ impl WallAnchor {
         let delta = ns as i64 - self.monotonic_ns as i64;
         self.wall + chrono::Duration::nanoseconds(delta)
     }
+
+    /// The monotonic timestamp of a wall-clock time given in nanoseconds since the Unix
+    /// epoch, as kernel timestamps (`SO_TIMESTAMPNS`) carry it.
+    pub fn monotonic_at(&self, epoch_ns: i128) -> u64 {
+        let anchor_epoch_ns = i128::from(self.wall.timestamp_nanos_opt().unwrap_or(0));
+        u64::try_from(i128::from(self.monotonic_ns) + epoch_ns - anchor_epoch_ns).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wall_and_monotonic_times_map_both_ways() {
+        let anchor = WallAnchor::now();
+        let later_ns = anchor.monotonic_ns + 5_000_000;
+        let wall = anchor.wall_at(later_ns);
+        let epoch_ns = i128::from(wall.timestamp_nanos_opt().expect("in range"));
+        assert_eq!(anchor.monotonic_at(epoch_ns), later_ns);
+    }
 }

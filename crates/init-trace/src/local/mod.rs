@@ -36,7 +36,7 @@ use crate::sample::{
 use crate::spec::{FunctionSpec, RuntimeKind};
 use crate::telemetry::{self, ReportMetrics, TelemetryEvent};
 use crate::{bundled, ids, platform_log};
-use runtime_api::{ApiEvent, Delivered, Invocation, Offered, RuntimeApi};
+use runtime_api::{ApiEvent, Delivered, Invocation, RuntimeApi};
 
 /// How the emulator runs functions.
 #[derive(Debug, Clone)]
@@ -593,7 +593,8 @@ impl LocalEmulator {
         );
         // The event that caused this cold start is waiting before the runtime starts, so
         // its first `GET /next` gets it at once, as on Lambda.
-        let mut pending = Some(offer_invocation(&api, spec, &function_arn));
+        // No `GET /next` can be waiting yet: the offer is queued.
+        let mut pending = Some(offer_invocation(&api, spec, &function_arn).0);
         let anchor = WallAnchor::now();
         let mut child = process::spawn(
             plan.command.clone(),
@@ -734,12 +735,9 @@ impl LocalEmulator {
         if init.status == InitStatus::Success {
             for index in 0..spec.invokes {
                 if index > 0 {
-                    let next = offer_invocation(&api, spec, &function_arn);
-                    delivered = match next.offered {
-                        Offered::Delivered(at) => Some(at),
-                        Offered::Queued => None,
-                    };
+                    let (next, at) = offer_invocation(&api, spec, &function_arn);
                     pending = Some(next);
+                    delivered = at;
                 }
                 if delivered.is_none() {
                     // The runtime asks for the next event after answering the previous one.
@@ -787,7 +785,7 @@ impl LocalEmulator {
                 ) || index + 1 == spec.invokes;
                 if stop {
                     // Reported after the teardown, which reads every process's peak just
-                    // before the kill and the runtime's again from wait4 at reaping.
+                    // before the kill.
                     final_invoke = Some(unreported);
                     break;
                 }
@@ -795,8 +793,7 @@ impl LocalEmulator {
                     last_peak_kb =
                         last_peak_kb.max(process::peak_rss_kb(&sandbox_pids(child.pid, cgroup.as_ref(), &marker)));
                 }
-                let peak_kb = exit.map_or(0, |e| e.maxrss_kb).max(last_peak_kb);
-                invokes.push(rec.report(unreported, spec.memory_mb, peak_kb));
+                invokes.push(rec.report(unreported, spec.memory_mb, last_peak_kb));
             }
         }
 
@@ -813,7 +810,7 @@ impl LocalEmulator {
         // a runtime smaller than coldfront would report coldfront's size.
         let others: Vec<i32> = left.iter().copied().filter(|pid| *pid != child.pid).collect();
         let others_peak_kb = process::peak_rss_kb(&others);
-        let runtime_hwm_kb = if exit.is_none() {
+        let runtime_hwm_kb = if killed_by_emulator {
             process::peak_rss_kb(&[child.pid])
         } else {
             0
@@ -865,20 +862,21 @@ impl LocalEmulator {
             // grown since the clone); else the sandbox cgroup's peak, which counts page
             // cache too.
             let maxrss_kb = exit.map_or(0, |info| info.maxrss_kb);
-            let emulator_hwm_kb = process::peak_rss_kb(&[std::process::id() as i32]);
-            match cgroup.as_ref().and_then(cgroup::SandboxCgroup::sandbox_peak_kb) {
-                _ if maxrss_kb > emulator_hwm_kb => (
+            if maxrss_kb > process::peak_rss_kb(&[std::process::id() as i32]) {
+                (
                     last_peak_kb.max(others_peak_kb + maxrss_kb),
                     "the runtime's ru_maxrss from wait4 (it exited by itself) plus the other processes' VmHWM",
-                ),
-                Some(group_kb) => (
+                )
+            } else if let Some(group_kb) = cgroup.as_ref().and_then(cgroup::SandboxCgroup::sandbox_peak_kb) {
+                (
                     last_peak_kb.max(group_kb),
                     "the sandbox cgroup's memory peak, page cache included (the runtime exited by itself)",
-                ),
-                None => (
+                )
+            } else {
+                (
                     last_peak_kb.max(others_peak_kb),
                     "the VmHWM read between invokes and of the other processes; the runtime exited by itself before its own could be read",
-                ),
+                )
             }
         };
         if let Some(unreported) = final_invoke {
@@ -1117,7 +1115,6 @@ impl LocalEmulator {
             trace_header,
             trace_root,
             segment_id,
-            ..
         } = pending;
         // The invoke runs from the moment the runtime got the event.
         let start_ns = delivered.at_ns;
@@ -1143,89 +1140,87 @@ impl LocalEmulator {
             response_preview: String::new(),
             error: None,
         };
-        let end_ns = {
-            loop {
-                match wait(api, child, exit, Some(deadline), cancel).await {
-                    Waited::Api(Some(ApiEvent::Response {
-                        request_id: id,
-                        at_ns,
-                        bytes,
-                        preview,
-                    })) if id == request_id => {
-                        record.response_bytes = bytes;
-                        record.response_preview = preview;
-                        break at_ns;
-                    }
-                    Waited::Api(Some(ApiEvent::InvokeError {
-                        request_id: id,
-                        at_ns,
-                        error,
-                    })) if id == request_id => {
-                        record.status = InvokeStatus::Error;
-                        record.error = Some(error);
-                        break at_ns;
-                    }
-                    Waited::Api(Some(ApiEvent::ResponseTooLarge {
-                        request_id: id,
-                        at_ns,
-                        bytes,
-                    })) if id == request_id => {
-                        record.status = InvokeStatus::ResponseTooLarge;
-                        record.response_bytes = bytes;
-                        record.error = Some(FunctionError::platform(
-                            "Function.ResponseSizeTooLarge",
-                            format!(
-                                "Response payload size ({bytes} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
-                            ),
-                        ));
-                        break at_ns;
-                    }
-                    Waited::Api(Some(ApiEvent::Problem(problem))) => rec.problem(problem),
-                    // The `GET /next` that was waiting when this invocation was offered, and got it.
-                    Waited::Api(Some(ApiEvent::Next {
-                        at_ns, delivered: None, ..
-                    })) if at_ns <= start_ns => {}
-                    Waited::Api(Some(ApiEvent::Next { at_ns, .. })) => {
-                        record.status = InvokeStatus::Error;
-                        record.error = Some(FunctionError::platform(
-                            "Runtime.InvalidStateTransition",
-                            "the runtime asked for the next event without answering this one",
-                        ));
-                        break at_ns;
-                    }
-                    Waited::Api(_) => {}
-                    Waited::Exited(info) => {
-                        record.status = InvokeStatus::RuntimeExit;
-                        record.error = Some(FunctionError::platform(
-                            "Runtime.ExitError",
-                            format!(
-                                "RequestId: {request_id} Error: Runtime exited with {}",
-                                describe_exit(&info)
-                            ),
-                        ));
-                        break info.at_ns;
-                    }
-                    Waited::Deadline => {
-                        record.status = InvokeStatus::Timeout;
-                        let seconds = spec.timeout_ms as f64 / 1000.0;
-                        record.error = Some(FunctionError::platform(
-                            "Sandbox.Timedout",
-                            format!("Task timed out after {seconds:.2} seconds"),
-                        ));
-                        rec.platform_log.push(format!(
-                            "{} {request_id} Task timed out after {seconds:.2} seconds",
-                            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                        ));
-                        break monotonic_ns();
-                    }
-                    Waited::Cancelled => {
-                        record.status = InvokeStatus::Interrupted;
-                        record.error = Some(FunctionError::platform(
-                            "Coldfront.Interrupted",
-                            "the run was interrupted",
-                        ));
-                        break monotonic_ns();
-                    }
+        let end_ns = loop {
+            match wait(api, child, exit, Some(deadline), cancel).await {
+                Waited::Api(Some(ApiEvent::Response {
+                    request_id: id,
+                    at_ns,
+                    bytes,
+                    preview,
+                })) if id == request_id => {
+                    record.response_bytes = bytes;
+                    record.response_preview = preview;
+                    break at_ns;
+                }
+                Waited::Api(Some(ApiEvent::InvokeError {
+                    request_id: id,
+                    at_ns,
+                    error,
+                })) if id == request_id => {
+                    record.status = InvokeStatus::Error;
+                    record.error = Some(error);
+                    break at_ns;
+                }
+                Waited::Api(Some(ApiEvent::ResponseTooLarge {
+                    request_id: id,
+                    at_ns,
+                    bytes,
+                })) if id == request_id => {
+                    record.status = InvokeStatus::ResponseTooLarge;
+                    record.response_bytes = bytes;
+                    record.error = Some(FunctionError::platform(
+                        "Function.ResponseSizeTooLarge",
+                        format!(
+                            "Response payload size ({bytes} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
+                        ),
+                    ));
+                    break at_ns;
+                }
+                Waited::Api(Some(ApiEvent::Problem(problem))) => rec.problem(problem),
+                // The `GET /next` that was waiting when this invocation was offered, and got it.
+                Waited::Api(Some(ApiEvent::Next {
+                    at_ns, delivered: None, ..
+                })) if at_ns <= start_ns => {}
+                Waited::Api(Some(ApiEvent::Next { at_ns, .. })) => {
+                    record.status = InvokeStatus::Error;
+                    record.error = Some(FunctionError::platform(
+                        "Runtime.InvalidStateTransition",
+                        "the runtime asked for the next event without answering this one",
+                    ));
+                    break at_ns;
+                }
+                Waited::Api(_) => {}
+                Waited::Exited(info) => {
+                    record.status = InvokeStatus::RuntimeExit;
+                    record.error = Some(FunctionError::platform(
+                        "Runtime.ExitError",
+                        format!(
+                            "RequestId: {request_id} Error: Runtime exited with {}",
+                            describe_exit(&info)
+                        ),
+                    ));
+                    break info.at_ns;
+                }
+                Waited::Deadline => {
+                    record.status = InvokeStatus::Timeout;
+                    let seconds = spec.timeout_ms as f64 / 1000.0;
+                    record.error = Some(FunctionError::platform(
+                        "Sandbox.Timedout",
+                        format!("Task timed out after {seconds:.2} seconds"),
+                    ));
+                    rec.platform_log.push(format!(
+                        "{} {request_id} Task timed out after {seconds:.2} seconds",
+                        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                    ));
+                    break monotonic_ns();
+                }
+                Waited::Cancelled => {
+                    record.status = InvokeStatus::Interrupted;
+                    record.error = Some(FunctionError::platform(
+                        "Coldfront.Interrupted",
+                        "the run was interrupted",
+                    ));
+                    break monotonic_ns();
                 }
             }
         };
@@ -1248,30 +1243,31 @@ struct PendingInvoke {
     trace_header: String,
     trace_root: String,
     segment_id: String,
-    offered: Offered,
 }
 
 /// Makes the next invocation of `spec` (fresh request and trace ids) and offers it to
-/// the runtime.
-fn offer_invocation(api: &RuntimeApi, spec: &FunctionSpec, function_arn: &str) -> PendingInvoke {
+/// the runtime; with its delivery when a `GET /next` was waiting for it.
+fn offer_invocation(api: &RuntimeApi, spec: &FunctionSpec, function_arn: &str) -> (PendingInvoke, Option<Delivered>) {
     let request_id = ids::request_id();
     let trace_root = ids::trace_root(chrono::Utc::now().timestamp());
     let segment_id = ids::segment_id();
     let trace_header = ids::trace_header(&trace_root, &segment_id);
-    let offered = api.offer(Invocation {
+    let delivered = api.offer(Invocation {
         request_id: request_id.clone(),
         timeout_ms: spec.timeout_ms,
         function_arn: function_arn.to_owned(),
         trace_header: trace_header.clone(),
         body: spec.event.clone(),
     });
-    PendingInvoke {
-        request_id,
-        trace_header,
-        trace_root,
-        segment_id,
-        offered,
-    }
+    (
+        PendingInvoke {
+            request_id,
+            trace_header,
+            trace_root,
+            segment_id,
+        },
+        delivered,
+    )
 }
 
 /// An invoke whose END and REPORT lines wait for the sandbox's peak memory.

@@ -76,9 +76,8 @@ pub(crate) struct Spawned {
     pub exit: oneshot::Receiver<ExitInfo>,
     pub stdout: Arc<Mutex<Capture>>,
     pub stderr: Arc<Mutex<Capture>>,
-    /// One message per pipe reader when it reaches end of file.
+    /// Closes once every pipe reader has reached end of file (each holds a sender).
     readers_done: tokio::sync::mpsc::UnboundedReceiver<()>,
-    readers: usize,
 }
 
 impl Spawned {
@@ -87,15 +86,7 @@ impl Spawned {
     pub(crate) async fn finish_capture(mut self) -> (CapturedOutput, CapturedOutput) {
         // A descendant that escaped the kill could hold the pipe open forever; give the
         // readers two seconds and keep what they have by then.
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
-        for _ in 0..self.readers {
-            if !matches!(
-                tokio::time::timeout_at(deadline, self.readers_done.recv()).await,
-                Ok(Some(()))
-            ) {
-                break;
-            }
-        }
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.readers_done.recv()).await;
         (
             self.stdout.lock().expect("capture lock").snapshot(),
             self.stderr.lock().expect("capture lock").snapshot(),
@@ -148,18 +139,16 @@ pub(crate) async fn spawn(
             }
         };
         let (pid, spawn_ns, exec_ns) = (launched.pid, launched.spawn_ns, launched.exec_ns);
-        let (done_tx, readers_done) = tokio::sync::mpsc::unbounded_channel();
-        let mut readers = 0;
+        let (done_tx, readers_done) = tokio::sync::mpsc::unbounded_channel::<()>();
         for (pipe, capture) in [(launched.stdout, out), (launched.stderr, err)] {
             let done = done_tx.clone();
-            readers += 1;
             std::thread::spawn(move || {
                 read_pipe(std::fs::File::from(pipe), capture);
-                let _ = done.send(());
+                drop(done);
             });
         }
-        let readers = (readers, readers_done);
-        let _ = started_tx.send(Ok((pid, spawn_ns, exec_ns, readers)));
+        drop(done_tx);
+        let _ = started_tx.send(Ok((pid, spawn_ns, exec_ns, readers_done)));
         let mut status = 0;
         // SAFETY: an all-zero rusage is a valid value of this plain C struct.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -196,10 +185,9 @@ pub(crate) async fn spawn(
                 .spawn(job)?;
         }
     }
-    let (pid, spawn_ns, exec_ns, readers) = started_rx
+    let (pid, spawn_ns, exec_ns, readers_done) = started_rx
         .await
         .map_err(|_| std::io::Error::other("sandbox thread ended before spawning"))??;
-    let (readers, readers_done) = readers;
     Ok(Spawned {
         pid,
         spawn_ns,
@@ -208,7 +196,6 @@ pub(crate) async fn spawn(
         stdout,
         stderr,
         readers_done,
-        readers,
     })
 }
 

@@ -93,16 +93,6 @@ pub(crate) struct Delivered {
     pub deadline_epoch_ms: i64,
 }
 
-/// What [`RuntimeApi::offer`] did with an invocation.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Offered {
-    /// A `GET /next` was waiting and got it.
-    Delivered(Delivered),
-    /// It waits for the runtime's next `GET /next`, whose [`ApiEvent::Next`] reports the
-    /// delivery.
-    Queued,
-}
-
 /// The `GET /next` side: a request waiting for an invocation, or an invocation waiting
 /// for a request (never both).
 #[derive(Debug, Default)]
@@ -455,25 +445,26 @@ impl RuntimeApi {
         self.events.recv().await
     }
 
-    /// Hands `invocation` to the runtime: to the `GET /next` that is waiting for one, or
-    /// else to the next one that arrives. Only one invocation is offered at a time, after
-    /// the previous one was answered.
-    pub(crate) fn offer(&self, invocation: Invocation) -> Offered {
+    /// Hands `invocation` to the runtime: to the `GET /next` that is waiting for one (the
+    /// delivery is returned), or else to the next one that arrives (its [`ApiEvent::Next`]
+    /// reports the delivery). Only one invocation is offered at a time, after the previous
+    /// one was answered.
+    pub(crate) fn offer(&self, invocation: Invocation) -> Option<Delivered> {
         let mut slot = self.state.next.lock().expect("runtime API lock");
         if let Some(waiter) = slot.waiter.take().filter(|w| !w.is_closed()) {
             let delivered = self.state.start(&invocation);
             match waiter.send((invocation, delivered)) {
-                Ok(()) => return Offered::Delivered(delivered),
+                Ok(()) => return Some(delivered),
                 Err((invocation, _)) => {
                     // Its connection closed just now; a later `GET /next` may still take it.
                     *self.state.in_flight.lock().expect("runtime API lock") = None;
                     slot.queued = Some(invocation);
-                    return Offered::Queued;
+                    return None;
                 }
             }
         }
         slot.queued = Some(invocation);
-        Offered::Queued
+        None
     }
 }
 
@@ -514,7 +505,7 @@ mod tests {
     async fn an_offered_invocation_reaches_a_waiting_or_a_later_get_next() {
         let mut api = RuntimeApi::start().await.expect("server");
         // Queued first: the GET that comes later is answered at once, and says so.
-        assert!(matches!(api.offer(invocation("first")), Offered::Queued));
+        assert!(api.offer(invocation("first")).is_none());
         let head = get_next(api.addr()).await;
         assert!(head.contains("lambda-runtime-aws-request-id: first"), "{head}");
         assert!(head.contains("lambda-runtime-deadline-ms: "), "{head}");
@@ -533,7 +524,7 @@ mod tests {
             api.next_event().await,
             Some(ApiEvent::Next { delivered: None, .. })
         ));
-        assert!(matches!(api.offer(invocation("second")), Offered::Delivered(_)));
+        assert!(api.offer(invocation("second")).is_some());
         let head = waiting.await.expect("client task");
         assert!(head.contains("lambda-runtime-aws-request-id: second"), "{head}");
         assert_eq!(api.state.in_flight.lock().expect("lock").as_deref(), Some("second"));

@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 
-use crate::clock::{monotonic_ns, ms_between};
+use crate::clock::{WallAnchor, monotonic_ns, ms_between};
 use crate::sample::XrayDocument;
 
 /// Largest document X-Ray accepts; a datagram buffer a little larger catches oversize ones.
@@ -58,10 +58,8 @@ struct Received {
     rejected: Vec<String>,
     buffer: Vec<u8>,
     origin_ns: Arc<std::sync::atomic::AtomicU64>,
-    /// `CLOCK_REALTIME` and `CLOCK_MONOTONIC` read together, to put the kernel's arrival
-    /// stamps (realtime) on the monotonic timeline.
-    anchor_realtime_ns: i128,
-    anchor_monotonic_ns: u64,
+    /// Puts the kernel's arrival stamps (wall-clock) on the monotonic timeline.
+    anchor: WallAnchor,
 }
 
 impl Received {
@@ -72,10 +70,8 @@ impl Received {
             match receive(&mut self.buffer) {
                 Ok((len, arrived_realtime_ns)) => {
                     // When the kernel queued it, not when this listener got to run.
-                    let arrived_ns = arrived_realtime_ns.map_or_else(monotonic_ns, |realtime_ns| {
-                        let offset_ns = realtime_ns - self.anchor_realtime_ns;
-                        u64::try_from(i128::from(self.anchor_monotonic_ns) + offset_ns).unwrap_or(0)
-                    });
+                    let arrived_ns =
+                        arrived_realtime_ns.map_or_else(monotonic_ns, |epoch_ns| self.anchor.monotonic_at(epoch_ns));
                     let received_ms = ms_between(self.origin_ns.load(std::sync::atomic::Ordering::Relaxed), arrived_ns);
                     match parse_datagram(&self.buffer[..len]) {
                         Datagram::Document(document) => self.documents.push(XrayDocument { received_ms, document }),
@@ -105,12 +101,6 @@ fn receive_stamped(fd: std::os::fd::RawFd, buffer: &mut [u8]) -> std::io::Result
     Ok((message.bytes, stamp))
 }
 
-fn realtime_ns() -> i128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(0))
-}
-
 /// A running listener; documents accumulate until [`XrayListener::finish`].
 #[derive(Debug)]
 pub(crate) struct XrayListener {
@@ -137,8 +127,7 @@ impl XrayListener {
             rejected: Vec::new(),
             buffer: vec![0_u8; MAX_DATAGRAM_BYTES],
             origin_ns,
-            anchor_realtime_ns: realtime_ns(),
-            anchor_monotonic_ns: monotonic_ns(),
+            anchor: WallAnchor::now(),
         }));
         let task_received = received.clone();
         let task = tokio::spawn(async move {

@@ -169,7 +169,7 @@ fn signature_checks_agree_with_jsonwebtoken() {
         ),
     ];
     for (alg, decoding, encoding, key) in cases {
-        let jwt_alg: jsonwebtoken::Algorithm = alg.as_str().parse().unwrap();
+        let jwt_alg = alg.to_jwt();
         let validator = Validator::new(
             edge_auth::KeySet::new().with(key).unwrap(),
             edge_auth::Policy::default(),

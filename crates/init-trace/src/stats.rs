@@ -123,50 +123,45 @@ fn resample(values: &[f64], rng: &mut impl rand::Rng, buffer: &mut Vec<f64>) {
     buffer.extend((0..values.len()).map(|_| values[rng.random_range(0..values.len())]));
 }
 
+/// The 95% percentile interval of `estimate` over [`BOOTSTRAP_RESAMPLES`] resamples, each
+/// drawn from a generator seeded with `seed`.
+fn percentile_interval(seed: u64, mut estimate: impl FnMut(&mut rand::rngs::StdRng) -> f64) -> Interval {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut estimates: Vec<f64> = (0..BOOTSTRAP_RESAMPLES).map(|_| estimate(&mut rng)).collect();
+    estimates.sort_by(f64::total_cmp);
+    Interval {
+        low: percentile_of_sorted(&estimates, 0.025),
+        high: percentile_of_sorted(&estimates, 0.975),
+    }
+}
+
 /// A 95% percentile-bootstrap confidence interval of `statistic` (e.g. [`mean`] or
 /// [`median`]). Deterministic for a given seed, so reports re-render identically.
 /// `None` with fewer than two values.
 pub fn bootstrap_ci(values: &[f64], statistic: fn(&[f64]) -> f64, seed: u64) -> Option<Interval> {
-    use rand::SeedableRng;
     if values.len() < 2 {
         return None;
     }
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut buffer = Vec::with_capacity(values.len());
-    let mut estimates: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
-        .map(|_| {
-            resample(values, &mut rng, &mut buffer);
-            statistic(&buffer)
-        })
-        .collect();
-    estimates.sort_by(f64::total_cmp);
-    Some(Interval {
-        low: percentile_of_sorted(&estimates, 0.025),
-        high: percentile_of_sorted(&estimates, 0.975),
-    })
+    Some(percentile_interval(seed, |rng| {
+        resample(values, rng, &mut buffer);
+        statistic(&buffer)
+    }))
 }
 
 /// A 95% percentile-bootstrap confidence interval of `statistic(a) − statistic(b)`, the
 /// two groups resampled independently. `None` unless both have two values or more.
 pub fn bootstrap_diff_ci(a: &[f64], b: &[f64], statistic: fn(&[f64]) -> f64, seed: u64) -> Option<Interval> {
-    use rand::SeedableRng;
     if a.len() < 2 || b.len() < 2 {
         return None;
     }
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let (mut buffer_a, mut buffer_b) = (Vec::with_capacity(a.len()), Vec::with_capacity(b.len()));
-    let mut estimates: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
-        .map(|_| {
-            resample(a, &mut rng, &mut buffer_a);
-            resample(b, &mut rng, &mut buffer_b);
-            statistic(&buffer_a) - statistic(&buffer_b)
-        })
-        .collect();
-    estimates.sort_by(f64::total_cmp);
-    Some(Interval {
-        low: percentile_of_sorted(&estimates, 0.025),
-        high: percentile_of_sorted(&estimates, 0.975),
-    })
+    Some(percentile_interval(seed, |rng| {
+        resample(a, rng, &mut buffer_a);
+        resample(b, rng, &mut buffer_b);
+        statistic(&buffer_a) - statistic(&buffer_b)
+    }))
 }
 
 /// A 95% percentile-bootstrap confidence interval of `Σ numerator / Σ denominator` over
@@ -174,28 +169,20 @@ pub fn bootstrap_diff_ci(a: &[f64], b: &[f64], statistic: fn(&[f64]) -> f64, see
 /// e.g. the ratio of two rates measured in interleaved rounds. `None` unless both have
 /// the same length of two or more.
 pub fn bootstrap_ratio_of_sums_ci(numerator: &[f64], denominator: &[f64], seed: u64) -> Option<Interval> {
-    use rand::{Rng, SeedableRng};
+    use rand::Rng;
     if numerator.len() != denominator.len() || numerator.len() < 2 {
         return None;
     }
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let n = numerator.len();
-    let mut estimates: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
-        .map(|_| {
-            let (mut top, mut bottom) = (0.0, 0.0);
-            for _ in 0..n {
-                let i = rng.random_range(0..n);
-                top += numerator[i];
-                bottom += denominator[i];
-            }
-            top / bottom
-        })
-        .collect();
-    estimates.sort_by(f64::total_cmp);
-    Some(Interval {
-        low: percentile_of_sorted(&estimates, 0.025),
-        high: percentile_of_sorted(&estimates, 0.975),
-    })
+    Some(percentile_interval(seed, |rng| {
+        let (mut top, mut bottom) = (0.0, 0.0);
+        for _ in 0..n {
+            let i = rng.random_range(0..n);
+            top += numerator[i];
+            bottom += denominator[i];
+        }
+        top / bottom
+    }))
 }
 
 /// The modified z-score above which a value is an outlier (Iglewicz and Hoaglin).
@@ -221,6 +208,15 @@ pub fn mad_outliers(values: &[f64]) -> Vec<(usize, f64)> {
             (z.abs() > OUTLIER_Z).then_some((i, z))
         })
         .collect()
+}
+
+/// One decimal, without a "-0.0" for values that are zero up to float noise.
+pub fn one_decimal(value: f64) -> String {
+    if value.abs() < 0.05 {
+        "0.0".to_owned()
+    } else {
+        format!("{value:.1}")
+    }
 }
 
 /// Formats milliseconds with a precision that suits the magnitude (hyperfine style).

@@ -61,12 +61,7 @@ pub fn signature(alg: Algorithm, kid: &str, input: &[u8]) -> String {
         (Algorithm::RS256, _) => jsonwebtoken::EncodingKey::from_rsa_pem(data("rsa2048.key.pem").as_bytes()).unwrap(),
         (other, _) => panic!("no catalog signer for {other}"),
     };
-    let jwt_alg = if alg == Algorithm::HS256 {
-        jsonwebtoken::Algorithm::HS256
-    } else {
-        jsonwebtoken::Algorithm::RS256
-    };
-    jsonwebtoken::crypto::sign(input, &key, jwt_alg).unwrap()
+    jsonwebtoken::crypto::sign(input, &key, alg.to_jwt()).unwrap()
 }
 
 pub fn claims() -> Value {

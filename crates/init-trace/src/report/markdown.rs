@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use crate::report::summary::{GroupSummary, RunSummary, SegmentStats};
 use crate::sample::Throttling;
-use crate::stats::{Interval, format_ms};
+use crate::stats::{Interval, format_ms, one_decimal};
 
 /// How many packages the breakdown lists before grouping the rest.
 const PACKAGES_LISTED: usize = 8;
@@ -23,15 +23,6 @@ fn throttling_text(throttling: &Throttling) -> String {
         }
         Throttling::Disabled => "not applied (--no-throttle): INIT is faster than on Lambda".to_owned(),
         Throttling::Unavailable(reason) => format!("NOT applied ({reason}): INIT is faster than on Lambda"),
-    }
-}
-
-/// One decimal, without a "-0.0" for values that are zero up to float noise.
-fn one_decimal(value: f64) -> String {
-    if value.abs() < 0.05 {
-        "0.0".to_owned()
-    } else {
-        format!("{value:.1}")
     }
 }
 

@@ -10,7 +10,7 @@ use init_trace::local::{EmulatorOptions, LocalEmulator, cancel_pair};
 use init_trace::report::summary::RunSummary;
 use init_trace::report::{Environment, hdr, markdown, svg};
 use init_trace::sample::{ColdStartSample, SampleWriter, Throttling, read_samples};
-use init_trace::stats::format_ms;
+use init_trace::stats::{format_ms, one_decimal};
 
 use crate::cli::SpecArgs;
 use crate::exit;
@@ -103,16 +103,11 @@ fn print_summary(summary: &RunSummary, dir: &Path) {
                     s.n
                 );
                 for segment in g.segments.iter().filter(|s| s.depth == 0) {
-                    // Zero up to float noise prints as 0.0%, not -0.0%.
-                    let percent = if segment.percent_of_init.abs() < 0.05 {
-                        0.0
-                    } else {
-                        segment.percent_of_init
-                    };
                     println!(
-                        "    {:<16} {:>10}  {percent:>5.1}%",
+                        "    {:<16} {:>10}  {:>5}%",
                         segment.path,
-                        format_ms(segment.mean_ms)
+                        format_ms(segment.mean_ms),
+                        one_decimal(segment.percent_of_init)
                     );
                 }
             }

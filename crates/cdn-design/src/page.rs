@@ -242,17 +242,22 @@ pub fn design_page(model: &Model, evaluation: &Evaluation, auth_rows: Option<&[A
     // Invalidation cost correction.
     let writes_per_month = model.writes_per_s() * 86_400.0 * w.days_per_month;
     let p = &model.prices;
-    // The seed's own inputs: 1,000 wikis × 5 writes/day × 30 days, one path per write.
-    let seed_invalidation_usd =
-        (150_000.0 - p.invalidation_free_paths_per_month).max(0.0) * p.invalidation_usd_per_path;
+    // The seed's own inputs (1,000 wikis × 5 writes/day × 30 days, one path per write)
+    // and the monthly figure it claimed for them.
+    let (seed_wikis, seed_writes_per_day, seed_days, seed_claimed_usd) = (1_000.0, 5.0, 30.0, 220.0);
+    let seed_paths = seed_wikis * seed_writes_per_day * seed_days;
+    let seed_invalidation_usd = invalidation_usd(model, seed_paths);
     let _ = writeln!(md, "### The seed's invalidation cost does not follow from its inputs\n");
     let _ = writeln!(
         md,
-        "The seed page says path-based invalidation at 1,000 active wikis × 5 writes/day would cost **~$220/month**. \
-         Its own inputs give 1,000 × 5 × 30 days = 150,000 paths; after the {free} free paths that is \
-         (150,000 − {free}) × ${per_path} = **{seed}/month** (REFERENCE.md §8). For this model: {wikis} wikis × {writes} writes/day × {days} days = \
+        "The seed page says path-based invalidation at {seed_wikis} active wikis × {seed_writes_per_day} writes/day would cost **~${seed_claimed_usd}/month**. \
+         Its own inputs give {seed_wikis} × {seed_writes_per_day} × {seed_days} days = {seed_paths} paths; after the {free} free paths that is \
+         ({seed_paths} − {free}) × ${per_path} = **{seed}/month** (REFERENCE.md §8). For this model: {wikis} wikis × {writes} writes/day × {days} days = \
          {month} writes/month; at 1 path per write, invalidating on write would cost {this}/month. The conclusion stands — \
          don't invalidate on every write — but the figure was wrong by {ratio:.1}×.\n",
+        seed_wikis = thousands(seed_wikis),
+        seed_days = seed_days,
+        seed_paths = thousands(seed_paths),
         free = thousands(p.invalidation_free_paths_per_month),
         per_path = p.invalidation_usd_per_path,
         seed = usd(seed_invalidation_usd),
@@ -261,8 +266,7 @@ pub fn design_page(model: &Model, evaluation: &Evaluation, auth_rows: Option<&[A
         days = w.days_per_month,
         month = thousands(writes_per_month),
         this = usd(invalidation_usd(model, writes_per_month)),
-        // The seed page's own figure, for the comparison.
-        ratio = seed_invalidation_usd / 220.0,
+        ratio = seed_invalidation_usd / seed_claimed_usd,
     );
 
     // Strategies.

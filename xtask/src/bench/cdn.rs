@@ -46,7 +46,8 @@ pub(crate) fn run(
     let config = SimConfig::ttl(60.0);
     let mut best_s = f64::INFINITY;
     let mut hit_ratio = 0.0;
-    for _ in 0..3 {
+    let best_of = 3;
+    for _ in 0..best_of {
         let mut source = InMemory {
             requests: requests.clone(),
             next: 0,
@@ -68,7 +69,7 @@ pub(crate) fn run(
             "objects": model.pages(),
             "ttl_s": config.ttl_s,
             "edges": config.edges,
-            "best_of": 3,
+            "best_of": best_of,
             "best_s": best_s,
             "hit_ratio": hit_ratio,
         }),

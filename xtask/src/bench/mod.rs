@@ -37,6 +37,14 @@ impl Group {
         ("ui", Self::Ui),
     ];
 
+    /// The group's name on the command line and in `results.json`.
+    fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, group)| *group == self)
+            .map_or("", |(name, _)| name)
+    }
+
     /// Parses `emulator,cdn`; an unknown name is an error that lists the known ones.
     pub(crate) fn parse_list(list: &str) -> Result<Vec<Self>, String> {
         list.split(',')
@@ -167,17 +175,10 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<bool> {
         git_revision: git_revision(),
         timestamp: chrono::Utc::now().to_rfc3339(),
         quick: options.quick,
-        only: options.only.as_ref().map(|groups| {
-            groups
-                .iter()
-                .filter_map(|g| {
-                    Group::ALL
-                        .iter()
-                        .find(|(_, known)| known == g)
-                        .map(|(name, _)| (*name).to_owned())
-                })
-                .collect()
-        }),
+        only: options
+            .only
+            .as_ref()
+            .map(|groups| groups.iter().map(|g| g.name().to_owned()).collect()),
         measures,
         details,
     };

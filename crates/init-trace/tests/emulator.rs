@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use init_trace::local::{Cancel, EmulatorOptions, LocalEmulator};
 use init_trace::platform_log::parse_report;
 use init_trace::sample::{InitStatus, InvokeStatus, Throttling};
 use init_trace::spec::SpecSet;
@@ -203,6 +204,55 @@ async fn the_function_sees_lambdas_environment_and_headers() {
         !std::path::Path::new(tmp).exists()
     });
     assert!(removed, "{tmp} was not removed");
+}
+
+/// The next sandbox's launch plan is made during the last teardown; it must carry that
+/// sandbox's own addresses, and a changed function must not start with the old plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_sandbox_starts_with_its_own_addresses_and_the_functions_current_spec() {
+    let dir = python_function(INTROSPECT);
+    let out = dir.path().join("seen.json");
+    let mut spec = python("introspect", dir.path());
+    spec.env.insert("REPORT_TO".into(), out.display().to_string());
+    spec.env.insert("EXTRA".into(), "first".into());
+    let emulator = LocalEmulator::new(EmulatorOptions::default());
+    let mut seen = Vec::new();
+    for (index, extra, memory_mb) in [
+        (0, "first", 128),
+        (1, "first", 128),
+        (2, "second", 128),
+        (3, "second", 256),
+    ] {
+        spec.env.insert("EXTRA".into(), extra.into());
+        spec.memory_mb = memory_mb;
+        // The event is not part of the launch: a new one keeps the plan, and still arrives.
+        spec.event = format!(r#"{{"round": {index}}}"#);
+        let sample = emulator
+            .cold_start(&spec, index, Cancel::never())
+            .await
+            .expect("the sandbox starts");
+        assert!(sample.succeeded(), "round {index}: {}", sample.stderr.text);
+        let found: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&out).expect("report written")).expect("json");
+        assert_eq!(found["EXTRA"], extra, "round {index}");
+        assert_eq!(
+            found["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"],
+            memory_mb.to_string(),
+            "round {index}"
+        );
+        // The runtime reached this sandbox's own server: its invoke succeeded there.
+        assert_eq!(sample.invokes.len(), 1, "round {index}");
+        seen.push((
+            found["TMPDIR"].as_str().expect("set").to_owned(),
+            found["AWS_LAMBDA_LOG_STREAM_NAME"].as_str().expect("set").to_owned(),
+        ));
+    }
+    for (i, a) in seen.iter().enumerate() {
+        for b in &seen[i + 1..] {
+            assert_ne!(a.0, b.0, "two sandboxes shared a /tmp");
+            assert_ne!(a.1, b.1, "two sandboxes shared a log stream");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

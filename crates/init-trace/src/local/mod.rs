@@ -268,6 +268,9 @@ struct SandboxKit {
     /// The X-Ray listener's time origin, set to the runtime's exec once it is known.
     origin_ns: Arc<AtomicU64>,
     xray: xray::XrayListener,
+    /// The launch plan for these servers, made in advance for the function the kit was
+    /// prepared after; a cold start of another function makes its own.
+    plan: Option<(FunctionSpec, LaunchPlan)>,
 }
 
 impl std::fmt::Debug for SandboxKit {
@@ -292,7 +295,18 @@ impl SandboxKit {
             api,
             origin_ns,
             xray,
+            plan: None,
         })
+    }
+
+    /// The launch plan for `spec` on this kit's servers.
+    fn launch_plan(&self, emulator: &LocalEmulator, spec: &FunctionSpec) -> Result<LaunchPlan, EmulatorError> {
+        emulator.launch_plan(
+            spec,
+            &self.api.addr().to_string(),
+            &self.xray.addr().to_string(),
+            self.tmp_dir.path(),
+        )
     }
 
     /// Whether it can serve a sandbox run from the current task: its servers run on this
@@ -547,9 +561,14 @@ impl LocalEmulator {
     ) -> Result<ColdStartSample, EmulatorError> {
         let setup_started = std::time::Instant::now();
         let spare = self.spare_kit.lock().expect("spare kit lock").take();
-        let kit = match spare.filter(SandboxKit::usable_here) {
+        let mut kit = match spare.filter(SandboxKit::usable_here) {
             Some(kit) => kit,
             None => SandboxKit::prepare().await?,
+        };
+        // The plan made in advance is used only for a function that launches alike.
+        let plan = match kit.plan.take() {
+            Some((planned, plan)) if launches_alike(&planned, spec) => plan,
+            _ => kit.launch_plan(self, spec)?,
         };
         let SandboxKit {
             tmp_dir,
@@ -558,7 +577,6 @@ impl LocalEmulator {
             xray,
             ..
         } = kit;
-        let plan = self.launch_plan(spec, &api.addr().to_string(), &xray.addr().to_string(), tmp_dir.path())?;
         let mut guard = SandboxGuard {
             pgid: None,
             tmp_dir: Some(tmp_dir),
@@ -833,15 +851,30 @@ impl LocalEmulator {
         // measures by how much, `teardown_overlap_cost_ms`). Work that does not need the
         // runtime gone is done meanwhile:
         // a second sweep of the cgroup for anything forked after the first, the sandbox's
-        // /tmp, and the next sandbox's servers. A failed kit only means the next cold
-        // start makes its own.
+        // /tmp, the last invoke's END and REPORT when the runtime's peak was read before
+        // the kill, and the next sandbox's servers with its launch plan. A failed kit only
+        // means the next cold start makes its own.
         let tmp_dir = guard.tmp_dir.take();
+        let peak_read_before_kill_kb = (runtime_hwm_kb > 0).then(|| last_peak_kb.max(others_peak_kb + runtime_hwm_kb));
         let meanwhile = async {
             if let Some(group) = &cgroup {
                 group.kill_all();
             }
             drop(tmp_dir);
-            SandboxKit::prepare().await
+            if let Some(peak_kb) = peak_read_before_kill_kb
+                && let Some(unreported) = final_invoke.take()
+            {
+                invokes.push(rec.report(unreported, spec.memory_mb, peak_kb));
+            }
+            let mut kit = SandboxKit::prepare().await?;
+            kit.plan = kit.launch_plan(self, spec).ok().map(|plan| {
+                let planned = FunctionSpec {
+                    event: String::new(),
+                    ..spec.clone()
+                };
+                (planned, plan)
+            });
+            Ok::<_, std::io::Error>(kit)
         };
         let (exit, spare) = tokio::join!(exited, meanwhile);
         if let Ok(kit) = spare {
@@ -851,9 +884,9 @@ impl LocalEmulator {
             elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0,
             "teardown: runtime exited"
         );
-        let (peak_kb, peak_rss_source) = if runtime_hwm_kb > 0 {
+        let (peak_kb, peak_rss_source) = if let Some(peak_kb) = peak_read_before_kill_kb {
             (
-                last_peak_kb.max(others_peak_kb + runtime_hwm_kb),
+                peak_kb,
                 "the sum of the sandbox's processes' VmHWM, read before the kill",
             )
         } else {
@@ -964,6 +997,36 @@ impl LocalEmulator {
             stderr,
         })
     }
+}
+
+/// Whether two specs start the same runtime the same way, so one's launch plan serves the
+/// other. Every field is named, so a new one has to be sorted into this or not.
+fn launches_alike(a: &FunctionSpec, b: &FunctionSpec) -> bool {
+    let FunctionSpec {
+        name,
+        runtime,
+        code_dir,
+        handler,
+        command,
+        interpreter,
+        site_packages,
+        memory_mb,
+        env,
+        timeout_ms: _,
+        init_timeout_ms: _,
+        invokes: _,
+        event: _,
+        description: _,
+    } = a;
+    *name == b.name
+        && *runtime == b.runtime
+        && *code_dir == b.code_dir
+        && *handler == b.handler
+        && *command == b.command
+        && *interpreter == b.interpreter
+        && *site_packages == b.site_packages
+        && *memory_mb == b.memory_mb
+        && *env == b.env
 }
 
 /// Top-level modules of each task root seen, with their sizes.

@@ -101,6 +101,19 @@ fn receive_stamped(fd: std::os::fd::RawFd, buffer: &mut [u8]) -> std::io::Result
     Ok((message.bytes, stamp))
 }
 
+/// Keeps the kernel stamping arrivals for as long as this process lives. The kernel stamps
+/// packets only while some socket asks for it, and turning that on takes effect later, from
+/// a work queue: with each listener closed before the next opened, the first datagrams of
+/// every sandbox could otherwise arrive unstamped and be timed when read.
+fn keep_arrival_stamps_on() {
+    static KEEPER: std::sync::OnceLock<Option<std::net::UdpSocket>> = std::sync::OnceLock::new();
+    KEEPER.get_or_init(|| {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").ok()?;
+        nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimestampns, &true).ok()?;
+        Some(socket)
+    });
+}
+
 /// A running listener; documents accumulate until [`XrayListener::finish`].
 #[derive(Debug)]
 pub(crate) struct XrayListener {
@@ -119,6 +132,7 @@ impl XrayListener {
         direct.set_nonblocking(true)?;
         // Arrival stamps make `received_ms` independent of when this listener runs. Where
         // they are not available, the time of reading is used.
+        keep_arrival_stamps_on();
         let _ = nix::sys::socket::setsockopt(&direct, nix::sys::socket::sockopt::ReceiveTimestampns, &true);
         let socket = UdpSocket::from_std(direct.try_clone()?)?;
         let addr = socket.local_addr()?;
@@ -218,22 +232,31 @@ mod tests {
     // One thread, blocked by the sleep: the listener task cannot run, `finish` reads it.
     #[tokio::test(flavor = "current_thread")]
     async fn a_document_is_timed_when_it_arrived_not_when_it_was_read() {
-        let origin_ns = Arc::new(std::sync::atomic::AtomicU64::new(monotonic_ns()));
-        let listener = XrayListener::bind(origin_ns).expect("bind");
+        let origin_ns = monotonic_ns();
+        let listener = XrayListener::bind(Arc::new(std::sync::atomic::AtomicU64::new(origin_ns))).expect("bind");
         let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("sender");
+        // The kernel starts stamping a moment after the first socket asks (see
+        // `keep_arrival_stamps_on`); a sandbox's first datagram comes after INIT's imports.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let before_ms = (monotonic_ns() - origin_ns) as f64 / 1e6;
         sender
             .send_to(
                 b"{\"format\":\"json\",\"version\":1}\n{\"name\":\"late\"}",
                 listener.addr(),
             )
             .expect("send");
+        // On loopback the datagram is queued before `send_to` returns.
+        let sent_ms = (monotonic_ns() - origin_ns) as f64 / 1e6;
         std::thread::sleep(std::time::Duration::from_millis(50));
         let (documents, _) = listener.finish();
         assert_eq!(documents.len(), 1);
+        // Bounds relative to the send, so a slow start cannot fail this; the time of reading
+        // would be 50 ms later. The slack covers the wall-to-monotonic anchor, whose two
+        // clock reads a busy machine can pull apart.
+        let received_ms = documents[0].received_ms;
         assert!(
-            (0.0..25.0).contains(&documents[0].received_ms),
-            "{}",
-            documents[0].received_ms
+            (before_ms - 20.0..=sent_ms + 20.0).contains(&received_ms),
+            "received at {received_ms} ms, sent between {before_ms} and {sent_ms} ms"
         );
     }
 

@@ -103,13 +103,32 @@ fn receive_stamped(fd: std::os::fd::RawFd, buffer: &mut [u8]) -> std::io::Result
 
 /// Keeps the kernel stamping arrivals for as long as this process lives. The kernel stamps
 /// packets only while some socket asks for it, and turning that on takes effect later, from
-/// a work queue: with each listener closed before the next opened, the first datagrams of
-/// every sandbox could otherwise arrive unstamped and be timed when read.
+/// a work queue (which a busy machine can hold up for milliseconds): until then a datagram
+/// is stamped when read. So the first call waits, at most 200 ms, until a datagram the
+/// socket sends itself carries a stamp from before it was read; later listeners then get
+/// arrival stamps from their first datagram.
 fn keep_arrival_stamps_on() {
     static KEEPER: std::sync::OnceLock<Option<std::net::UdpSocket>> = std::sync::OnceLock::new();
     KEEPER.get_or_init(|| {
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").ok()?;
         nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimestampns, &true).ok()?;
+        let own = socket.local_addr().ok()?;
+        let mut buffer = [0_u8; 8];
+        let realtime_ns = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as i128)
+        };
+        for _ in 0..200 {
+            socket.send_to(b"stamp?", own).ok()?;
+            let sent_ns = realtime_ns();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            match receive_stamped(socket.as_raw_fd(), &mut buffer) {
+                Ok((_, Some(stamp_ns))) if stamp_ns <= sent_ns => break,
+                Ok(_) => {}
+                Err(_) => return Some(socket),
+            }
+        }
         Some(socket)
     });
 }
@@ -235,9 +254,6 @@ mod tests {
         let origin_ns = monotonic_ns();
         let listener = XrayListener::bind(Arc::new(std::sync::atomic::AtomicU64::new(origin_ns))).expect("bind");
         let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("sender");
-        // The kernel starts stamping a moment after the first socket asks (see
-        // `keep_arrival_stamps_on`); a sandbox's first datagram comes after INIT's imports.
-        std::thread::sleep(std::time::Duration::from_millis(20));
         let before_ms = (monotonic_ns() - origin_ns) as f64 / 1e6;
         sender
             .send_to(

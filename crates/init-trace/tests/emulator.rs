@@ -210,11 +210,22 @@ async fn the_function_sees_lambdas_environment_and_headers() {
 /// sandbox's own addresses, and a changed function must not start with the old plan.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_sandbox_starts_with_its_own_addresses_and_the_functions_current_spec() {
-    let dir = python_function(INTROSPECT);
+    let dir = python_function(
+        r#"
+import json, os, socket
+def handle(event, context):
+    host, port = os.environ["AWS_XRAY_DAEMON_ADDRESS"].split(":")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b'{"format":"json","version":1}\n{"name":"from-handler"}', (host, int(port)))
+    keys = ["EXTRA", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "TMPDIR", "AWS_LAMBDA_LOG_STREAM_NAME"]
+    with open(os.environ["REPORT_TO"], "w") as fh:
+        json.dump({"env": {k: os.environ.get(k) for k in keys}, "event": event}, fh)
+    return "ok"
+"#,
+    );
     let out = dir.path().join("seen.json");
-    let mut spec = python("introspect", dir.path());
+    let mut spec = python("replanned", dir.path());
     spec.env.insert("REPORT_TO".into(), out.display().to_string());
-    spec.env.insert("EXTRA".into(), "first".into());
     let emulator = LocalEmulator::new(EmulatorOptions::default());
     let mut seen = Vec::new();
     for (index, extra, memory_mb) in [
@@ -231,20 +242,30 @@ async fn each_sandbox_starts_with_its_own_addresses_and_the_functions_current_sp
             .cold_start(&spec, index, Cancel::never())
             .await
             .expect("the sandbox starts");
+        // Succeeding at all means the runtime reached this sandbox's own Runtime API.
         assert!(sample.succeeded(), "round {index}: {}", sample.stderr.text);
         let found: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&out).expect("report written")).expect("json");
-        assert_eq!(found["EXTRA"], extra, "round {index}");
+        assert_eq!(found["event"]["round"], index, "round {index}");
+        assert_eq!(found["env"]["EXTRA"], extra, "round {index}");
         assert_eq!(
-            found["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"],
+            found["env"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"],
             memory_mb.to_string(),
             "round {index}"
         );
-        // The runtime reached this sandbox's own server: its invoke succeeded there.
-        assert_eq!(sample.invokes.len(), 1, "round {index}");
+        // And its X-Ray address is this sandbox's listener's.
+        let names: Vec<&str> = sample
+            .xray_documents
+            .iter()
+            .filter_map(|d| d.document["name"].as_str())
+            .collect();
+        assert_eq!(names, ["from-handler"], "round {index}");
         seen.push((
-            found["TMPDIR"].as_str().expect("set").to_owned(),
-            found["AWS_LAMBDA_LOG_STREAM_NAME"].as_str().expect("set").to_owned(),
+            found["env"]["TMPDIR"].as_str().expect("set").to_owned(),
+            found["env"]["AWS_LAMBDA_LOG_STREAM_NAME"]
+                .as_str()
+                .expect("set")
+                .to_owned(),
         ));
     }
     for (i, a) in seen.iter().enumerate() {

@@ -316,6 +316,9 @@ impl SandboxKit {
     }
 }
 
+/// The variable naming the sandbox's log stream, `YYYY/MM/DD/[$LATEST]<id>`.
+const LOG_STREAM_VARIABLE: &str = "AWS_LAMBDA_LOG_STREAM_NAME";
+
 fn log_stream_name() -> String {
     format!(
         "{}/[$LATEST]{}",
@@ -494,7 +497,7 @@ impl LocalEmulator {
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), spec.memory_mb.to_string()),
             ("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into()),
             ("AWS_LAMBDA_LOG_GROUP_NAME".into(), format!("/aws/lambda/{}", spec.name)),
-            ("AWS_LAMBDA_LOG_STREAM_NAME".into(), log_stream_name()),
+            (LOG_STREAM_VARIABLE.into(), log_stream_name()),
             ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into()),
             ("AWS_REGION".into(), self.options.region.clone()),
             ("AWS_DEFAULT_REGION".into(), self.options.region.clone()),
@@ -567,7 +570,17 @@ impl LocalEmulator {
         };
         // The plan made in advance is used only for a function that launches alike.
         let plan = match kit.plan.take() {
-            Some((planned, plan)) if launches_alike(&planned, spec) => plan,
+            Some((planned, mut plan)) if launches_alike(&planned, spec) => {
+                // The log stream is dated when the sandbox starts, not when its plan was made.
+                if !spec.env.contains_key(LOG_STREAM_VARIABLE) {
+                    for (key, value) in &mut plan.command.env {
+                        if key == LOG_STREAM_VARIABLE {
+                            *value = log_stream_name();
+                        }
+                    }
+                }
+                plan
+            }
             _ => kit.launch_plan(self, spec)?,
         };
         let SandboxKit {

@@ -112,21 +112,32 @@ fn keep_arrival_stamps_on() {
     KEEPER.get_or_init(|| {
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").ok()?;
         nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimestampns, &true).ok()?;
-        let own = socket.local_addr().ok()?;
+        // From here on the socket is kept whatever happens: it holds the stamps on.
+        let Ok(own) = socket.local_addr() else {
+            return Some(socket);
+        };
         let mut buffer = [0_u8; 8];
         let realtime_ns = || {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as i128)
         };
-        for _ in 0..200 {
-            socket.send_to(b"stamp?", own).ok()?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(200);
+        while std::time::Instant::now() < deadline {
+            if socket.send_to(b"stamp?", own).is_err() {
+                break;
+            }
             let sent_ns = realtime_ns();
             std::thread::sleep(std::time::Duration::from_millis(1));
-            match receive_stamped(socket.as_raw_fd(), &mut buffer) {
-                Ok((_, Some(stamp_ns))) if stamp_ns <= sent_ns => break,
-                Ok(_) => {}
-                Err(_) => return Some(socket),
+            // Everything queued is read (one may still be in the kernel's hands, busy as it
+            // is): a datagram stamped before this send was stamped on arrival.
+            loop {
+                match receive_stamped(socket.as_raw_fd(), &mut buffer) {
+                    Ok((_, Some(stamp_ns))) if stamp_ns <= sent_ns => return Some(socket),
+                    Ok(_) => {}
+                    Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(_) => return Some(socket),
+                }
             }
         }
         Some(socket)

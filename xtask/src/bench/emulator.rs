@@ -86,8 +86,9 @@ pub(crate) async fn run(
     details: &mut BTreeMap<String, serde_json::Value>,
 ) -> anyhow::Result<()> {
     // Each round takes about 40 ms. On this machine the rate ratio's 95% interval spans
-    // about ±0.025 at 60 rounds and ±0.015 at 200 (printed with the result).
-    let (warmup, n) = if options.quick { (5, 60) } else { (10, 200) };
+    // about ±0.025 at 60 rounds and ±0.012 at 400 (printed with the result); 400 rounds
+    // take about 20 s.
+    let (warmup, n) = if options.quick { (5, 60) } else { (10, 400) };
     let control = bundled_once("control")?;
     let emulator = unthrottled(false);
     let tmp = std::env::temp_dir().join(format!("coldfront-bench-{}", std::process::id()));

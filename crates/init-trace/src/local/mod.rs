@@ -571,13 +571,12 @@ impl LocalEmulator {
         // The plan made in advance is used only for a function that launches alike.
         let plan = match kit.plan.take() {
             Some((planned, mut plan)) if launches_alike(&planned, spec) => {
-                // The log stream is dated when the sandbox starts, not when its plan was made.
-                if !spec.env.contains_key(LOG_STREAM_VARIABLE) {
-                    for (key, value) in &mut plan.command.env {
-                        if key == LOG_STREAM_VARIABLE {
-                            *value = log_stream_name();
-                        }
-                    }
+                // The log stream is dated when the sandbox starts, not when its plan was
+                // made; a name the spec sets stays.
+                if !spec.env.contains_key(LOG_STREAM_VARIABLE)
+                    && let Some((_, value)) = plan.command.env.iter_mut().find(|(k, _)| k == LOG_STREAM_VARIABLE)
+                {
+                    *value = log_stream_name();
                 }
                 plan
             }
@@ -841,11 +840,12 @@ impl LocalEmulator {
         // a runtime smaller than coldfront would report coldfront's size.
         let others: Vec<i32> = left.iter().copied().filter(|pid| *pid != child.pid).collect();
         let others_peak_kb = process::peak_rss_kb(&others);
-        let runtime_hwm_kb = if killed_by_emulator {
-            process::peak_rss_kb(&[child.pid])
-        } else {
-            0
-        };
+        // `None` when the runtime exited by itself (or its peak could not be read): the
+        // fallbacks after the reap decide then.
+        let peak_read_before_kill_kb = killed_by_emulator
+            .then(|| process::peak_rss_kb(&[child.pid]))
+            .filter(|runtime_kb| *runtime_kb > 0)
+            .map(|runtime_kb| last_peak_kb.max(others_peak_kb + runtime_kb));
         process::kill_group(child.pid);
         for pid in &left {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::Signal::SIGKILL);
@@ -868,7 +868,6 @@ impl LocalEmulator {
         // the kill, and the next sandbox's servers with its launch plan. A failed kit only
         // means the next cold start makes its own.
         let tmp_dir = guard.tmp_dir.take();
-        let peak_read_before_kill_kb = (runtime_hwm_kb > 0).then(|| last_peak_kb.max(others_peak_kb + runtime_hwm_kb));
         let meanwhile = async {
             if let Some(group) = &cgroup {
                 group.kill_all();

@@ -265,7 +265,7 @@ mod tests {
         let origin_ns = monotonic_ns();
         let listener = XrayListener::bind(Arc::new(std::sync::atomic::AtomicU64::new(origin_ns))).expect("bind");
         let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("sender");
-        let before_ms = (monotonic_ns() - origin_ns) as f64 / 1e6;
+        let before_ms = ms_between(origin_ns, monotonic_ns());
         sender
             .send_to(
                 b"{\"format\":\"json\",\"version\":1}\n{\"name\":\"late\"}",
@@ -273,7 +273,7 @@ mod tests {
             )
             .expect("send");
         // On loopback the datagram is queued before `send_to` returns.
-        let sent_ms = (monotonic_ns() - origin_ns) as f64 / 1e6;
+        let sent_ms = ms_between(origin_ns, monotonic_ns());
         std::thread::sleep(std::time::Duration::from_millis(50));
         let (documents, _) = listener.finish();
         assert_eq!(documents.len(), 1);

@@ -690,3 +690,37 @@ async fn max_memory_used_is_the_functions_not_the_emulators() {
     }
     assert!(std::hint::black_box(&ballast).iter().step_by(4096).all(|b| *b == 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_is_kept_to_its_limit_and_counted_beyond() {
+    // 300 kB at import is more than a pipe holds (64 kB): the runtime would block in INIT
+    // unless the emulator drains its output while it runs.
+    let code = python_function(
+        "import sys\n\
+         sys.stdout.write('x' * 299_999 + '\\n')\n\
+         sys.stdout.flush()\n\
+         def handle(event, context):\n\
+         \x20   sys.stderr.write('the last line before the kill\\n')\n\
+         \x20   sys.stderr.flush()\n\
+         \x20   return 'ok'\n",
+    );
+    let spec = python("chatty", code.path());
+    let sample = LocalEmulator::new(EmulatorOptions {
+        throttle: false,
+        capture_limit_bytes: 100_000,
+        ..EmulatorOptions::default()
+    })
+    .cold_start(&spec, 0, Cancel::never())
+    .await
+    .expect("the sandbox starts");
+    assert!(sample.succeeded(), "{} {}", sample.outcome(), sample.stderr.text);
+    assert_eq!(sample.stdout.total_bytes, 300_000);
+    assert!(sample.stdout.truncated);
+    assert_eq!(sample.stdout.text.len(), 100_000);
+    assert!(!sample.stderr.truncated);
+    assert!(
+        sample.stderr.text.ends_with("the last line before the kill\n"),
+        "{:?}",
+        sample.stderr.text
+    );
+}

@@ -7,11 +7,11 @@
 //! then blocks in `wait4`, which also yields the exit status and CPU times (its peak RSS
 //! includes the emulator's own memory, so Max Memory Used comes from `VmHWM` instead: see
 //! the teardown in `local/mod.rs`); because that thread lives until the process is
-//! reaped, the parent-death signal never fires early.
+//! reaped, the parent-death signal never fires early. Its output pipes are read on the
+//! async runtime, so a sandbox costs no reader threads.
 
 #![allow(unsafe_code)]
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -76,8 +76,8 @@ pub(crate) struct Spawned {
     pub exit: oneshot::Receiver<ExitInfo>,
     pub stdout: Arc<Mutex<Capture>>,
     pub stderr: Arc<Mutex<Capture>>,
-    /// Closes once every pipe reader has reached end of file (each holds a sender).
-    readers_done: tokio::sync::mpsc::UnboundedReceiver<()>,
+    /// The tasks reading stdout and stderr until end of file.
+    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Spawned {
@@ -86,7 +86,10 @@ impl Spawned {
     pub(crate) async fn finish_capture(mut self) -> (CapturedOutput, CapturedOutput) {
         // A descendant that escaped the kill could hold the pipe open forever; give the
         // readers two seconds and keep what they have by then.
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.readers_done.recv()).await;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        for reader in &mut self.readers {
+            let _ = tokio::time::timeout_at(deadline, reader).await;
+        }
         (
             self.stdout.lock().expect("capture lock").snapshot(),
             self.stderr.lock().expect("capture lock").snapshot(),
@@ -94,10 +97,24 @@ impl Spawned {
     }
 }
 
-fn read_pipe(mut pipe: impl Read, capture: Arc<Mutex<Capture>>) {
-    let mut buffer = [0_u8; 16 * 1024];
+impl Drop for Spawned {
+    /// A reader left running would hold its pipe (and buffer) for as long as anything
+    /// still writes to it.
+    fn drop(&mut self) {
+        for reader in &self.readers {
+            reader.abort();
+        }
+    }
+}
+
+/// Reads a pipe on the async runtime until end of file. The runtime's own reactor watches
+/// it, so a cold start needs no reader threads: creating two per sandbox used to preempt
+/// the runtime right after its `exec`, inside the Init Duration.
+async fn read_pipe(mut pipe: tokio::net::unix::pipe::Receiver, capture: Arc<Mutex<Capture>>) {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = vec![0_u8; 16 * 1024];
     loop {
-        match pipe.read(&mut buffer) {
+        match pipe.read(&mut buffer).await {
             Ok(0) => return,
             Ok(n) => {
                 let mut c = capture.lock().expect("capture lock");
@@ -129,7 +146,6 @@ pub(crate) async fn spawn(
     }));
     let (started_tx, started_rx) = oneshot::channel();
     let (exit_tx, exit_rx) = oneshot::channel();
-    let (out, err) = (stdout.clone(), stderr.clone());
     let job: Job = Box::new(move || {
         let launched = match super::launch::launch(&launch, &cgroup_procs) {
             Ok(launched) => launched,
@@ -138,17 +154,8 @@ pub(crate) async fn spawn(
                 return;
             }
         };
-        let (pid, spawn_ns, exec_ns) = (launched.pid, launched.spawn_ns, launched.exec_ns);
-        let (done_tx, readers_done) = tokio::sync::mpsc::unbounded_channel::<()>();
-        for (pipe, capture) in [(launched.stdout, out), (launched.stderr, err)] {
-            let done = done_tx.clone();
-            std::thread::spawn(move || {
-                read_pipe(std::fs::File::from(pipe), capture);
-                drop(done);
-            });
-        }
-        drop(done_tx);
-        let _ = started_tx.send(Ok((pid, spawn_ns, exec_ns, readers_done)));
+        let pid = launched.pid;
+        let _ = started_tx.send(Ok(launched));
         let mut status = 0;
         // SAFETY: an all-zero rusage is a valid value of this plain C struct.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -185,17 +192,26 @@ pub(crate) async fn spawn(
                 .spawn(job)?;
         }
     }
-    let (pid, spawn_ns, exec_ns, readers_done) = started_rx
+    let launched = started_rx
         .await
         .map_err(|_| std::io::Error::other("sandbox thread ended before spawning"))??;
+    let pid = launched.pid;
+    let readers = [(launched.stdout, &stdout), (launched.stderr, &stderr)]
+        .into_iter()
+        .map(|(pipe, capture)| {
+            let pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(pipe)?;
+            Ok(tokio::spawn(read_pipe(pipe, capture.clone())))
+        })
+        .collect::<std::io::Result<Vec<_>>>()
+        .inspect_err(|_| kill_group(pid))?;
     Ok(Spawned {
         pid,
-        spawn_ns,
-        exec_ns,
+        spawn_ns: launched.spawn_ns,
+        exec_ns: launched.exec_ns,
         exit: exit_rx,
         stdout,
         stderr,
-        readers_done,
+        readers,
     })
 }
 

@@ -207,7 +207,9 @@ async fn the_function_sees_lambdas_environment_and_headers() {
 }
 
 /// The next sandbox's launch plan is made during the last teardown; it must carry that
-/// sandbox's own addresses, and a changed function must not start with the old plan.
+/// sandbox's own addresses, and a changed function must not start with the old plan. Its
+/// `/tmp` is always as new: a directory a sandbox left untouched may serve a later one,
+/// one it wrote to or changed never does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_sandbox_starts_with_its_own_addresses_and_the_functions_current_spec() {
     let dir = python_function(
@@ -218,8 +220,16 @@ def handle(event, context):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.sendto(b'{"format":"json","version":1}\n{"name":"from-handler"}', (host, int(port)))
     keys = ["EXTRA", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "TMPDIR", "AWS_LAMBDA_LOG_STREAM_NAME"]
+    tmp = os.environ["TMPDIR"]
+    found = {"env": {k: os.environ.get(k) for k in keys}, "event": event,
+             "tmp_entries": os.listdir(tmp), "tmp_mode": os.stat(tmp).st_mode}
     with open(os.environ["REPORT_TO"], "w") as fh:
-        json.dump({"env": {k: os.environ.get(k) for k in keys}, "event": event}, fh)
+        json.dump(found, fh)
+    if event["leave"] == "file":
+        with open(os.path.join(tmp, "left-behind"), "w") as fh:
+            fh.write("for the next sandbox to find")
+    elif event["leave"] == "mode":
+        os.chmod(tmp, 0o777)
     return "ok"
 "#,
     );
@@ -228,22 +238,25 @@ def handle(event, context):
     spec.env.insert("REPORT_TO".into(), out.display().to_string());
     let emulator = LocalEmulator::new(EmulatorOptions::default());
     let mut seen = Vec::new();
-    for (index, extra, memory_mb) in [
-        (0, "first", 128),
-        (1, "first", 128),
-        (2, "second", 128),
-        (3, "second", 256),
+    let mut tracked_by_cgroup = true;
+    for (index, extra, memory_mb, leave) in [
+        (0, "first", 128, "nothing"),
+        (1, "first", 128, "file"),
+        (2, "second", 128, "mode"),
+        (3, "second", 256, "nothing"),
+        (4, "second", 256, "nothing"),
     ] {
         spec.env.insert("EXTRA".into(), extra.into());
         spec.memory_mb = memory_mb;
         // The event is not part of the launch: a new one keeps the plan, and still arrives.
-        spec.event = format!(r#"{{"round": {index}}}"#);
+        spec.event = format!(r#"{{"round": {index}, "leave": "{leave}"}}"#);
         let sample = emulator
             .cold_start(&spec, index, Cancel::never())
             .await
             .expect("the sandbox starts");
         // Succeeding at all means the runtime reached this sandbox's own Runtime API.
         assert!(sample.succeeded(), "round {index}: {}", sample.stderr.text);
+        tracked_by_cgroup &= sample.sandbox.throttling == Throttling::Applied;
         let found: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&out).expect("report written")).expect("json");
         assert_eq!(found["event"]["round"], index, "round {index}");
@@ -253,6 +266,7 @@ def handle(event, context):
             memory_mb.to_string(),
             "round {index}"
         );
+        assert_eq!(found["tmp_entries"], serde_json::json!([]), "round {index}: /tmp not empty");
         // And its X-Ray address is this sandbox's listener's.
         let names: Vec<&str> = sample
             .xray_documents
@@ -266,13 +280,26 @@ def handle(event, context):
                 .as_str()
                 .expect("set")
                 .to_owned(),
+            found["tmp_mode"].as_u64().expect("mode"),
         ));
     }
     for (i, a) in seen.iter().enumerate() {
+        assert_eq!(a.2, seen[0].2, "round {i}: /tmp's permissions were not as new");
         for b in &seen[i + 1..] {
-            assert_ne!(a.0, b.0, "two sandboxes shared a /tmp");
             assert_ne!(a.1, b.1, "two sandboxes shared a log stream");
         }
+    }
+    // Round 1 wrote into its /tmp and round 2 changed its permissions: neither directory
+    // may serve a later sandbox.
+    for dirty in [1, 2] {
+        assert!(
+            seen[dirty + 1..].iter().all(|later| later.0 != seen[dirty].0),
+            "round {dirty}'s /tmp was handed on: {seen:?}"
+        );
+    }
+    if tracked_by_cgroup {
+        // Round 0 left its /tmp as it was made; two sandboxes later it serves again.
+        assert_eq!(seen[2].0, seen[0].0, "{seen:?}");
     }
 }
 

@@ -287,10 +287,10 @@ impl SandboxCgroup {
     }
 
     /// Readies a group for its next sandbox: it must be empty; the peak memory is reset
-    /// and the OOM count remembered. `false` when the group cannot be reused.
-    pub(crate) fn recycle(&mut self) -> bool {
+    /// and the OOM count remembered.
+    fn recycle(&mut self) -> Recycled {
         if !self.pids().is_empty() {
-            return false;
+            return Recycled::Occupied;
         }
         let peak = if self.version == 2 {
             "memory.peak"
@@ -302,13 +302,13 @@ impl SandboxCgroup {
         // is, and its peak is then not used.
         self.peak_is_fresh = std::fs::write(self.memory_dir.join(peak), "0").is_ok();
         if self.memory_limit_mb.is_none() {
-            return true;
+            return Recycled::Ready;
         }
         if !self.peak_is_fresh {
-            return false;
+            return Recycled::EmptyButStale;
         }
         self.oom_kills_before = self.oom_kill_count();
-        true
+        Recycled::Ready
     }
 
     /// The current sandbox's peak memory including page cache, in kB, where the group's
@@ -381,6 +381,16 @@ mod tests {
     }
 }
 
+/// What [`SandboxCgroup::recycle`] found.
+enum Recycled {
+    /// Empty and reset: it can hold the next sandbox.
+    Ready,
+    /// Empty, but its peak cannot be reset, so it is not reused.
+    EmptyButStale,
+    /// A process is still in it.
+    Occupied,
+}
+
 /// Sandbox groups kept for reuse, by memory limit. Creating and removing cgroup
 /// directories costs milliseconds per cold start (v1 removal waits for RCU), which would
 /// cap how many cold starts per second the emulator sustains.
@@ -413,10 +423,15 @@ impl CgroupPool {
     }
 
     /// Returns a group after its sandbox is torn down; one that still holds processes
-    /// (or cannot be reset) is removed instead.
-    pub(crate) fn release(&self, mut group: SandboxCgroup) {
-        if group.recycle() {
-            self.idle.lock().expect("cgroup pool lock").push(group);
+    /// (or cannot be reset) is removed instead. `true` when the group was empty.
+    pub(crate) fn release(&self, mut group: SandboxCgroup) -> bool {
+        match group.recycle() {
+            Recycled::Ready => {
+                self.idle.lock().expect("cgroup pool lock").push(group);
+                true
+            }
+            Recycled::EmptyButStale => true,
+            Recycled::Occupied => false,
         }
     }
 }

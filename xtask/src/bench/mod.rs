@@ -157,7 +157,8 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<bool> {
     let mut details = BTreeMap::new();
     let selected = |group: Group| options.only.as_ref().is_none_or(|only| only.contains(&group));
     if selected(Group::Emulator) {
-        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        // As `coldfront run` and the UI's measurement thread drive the emulator.
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         runtime.block_on(emulator::run(options, &mut measures, &mut details))?;
     }
     if selected(Group::Cdn) {

@@ -145,6 +145,10 @@ pub struct LaunchPlan {
 }
 
 /// The local backend.
+///
+/// It runs on any tokio runtime. A current-thread runtime, on a thread of its own when the
+/// program does other work, costs the fewest wake-ups per cold start: the Runtime API
+/// server, the output readers and the sandbox task then share one thread.
 #[derive(Debug)]
 pub struct LocalEmulator {
     options: EmulatorOptions,
@@ -687,6 +691,8 @@ impl LocalEmulator {
             reason: err.to_string(),
         })?;
         guard.pgid = Some(child.pid);
+        // Opened now, while INIT runs, so the teardown only has to read it.
+        let runtime_status = process::StatusFile::open(child.pid).ok();
         origin_ns.store(child.exec_ns, Ordering::Relaxed);
         // INIT starts when the runtime process starts (exec), as on Lambda, where sandbox
         // creation is not part of Init Duration.
@@ -891,7 +897,12 @@ impl LocalEmulator {
         // `None` when the runtime exited by itself (or its peak could not be read): the
         // fallbacks after the reap decide then.
         let peak_read_before_kill_kb = killed_by_emulator
-            .then(|| process::peak_rss_kb(&[child.pid]))
+            .then(|| {
+                runtime_status
+                    .as_ref()
+                    .and_then(process::StatusFile::vm_hwm_kb)
+                    .unwrap_or_else(|| process::peak_rss_kb(&[child.pid]))
+            })
             .filter(|runtime_kb| *runtime_kb > 0)
             .map(|runtime_kb| last_peak_kb.max(others_peak_kb + runtime_kb));
         process::kill_group(child.pid);

@@ -311,8 +311,39 @@ pub(crate) fn group_members(pgid: i32) -> Vec<i32> {
 
 fn vm_hwm_kb(pid: i32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    vm_hwm_in(&status)
+}
+
+fn vm_hwm_in(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A process's `/proc/<pid>/status`, opened while it starts so that reading its peak at
+/// the teardown, when every microsecond is waited for, skips the path lookup.
+#[derive(Debug)]
+pub(crate) struct StatusFile(std::fs::File);
+
+impl StatusFile {
+    pub(crate) fn open(pid: i32) -> std::io::Result<Self> {
+        std::fs::File::open(format!("/proc/{pid}/status")).map(Self)
+    }
+
+    /// The process's `VmHWM` now, in kB; `None` once it has exited. The kernel writes the
+    /// file afresh for each read from the start.
+    pub(crate) fn vm_hwm_kb(&self) -> Option<u64> {
+        use std::os::unix::fs::FileExt;
+        let mut status = Vec::with_capacity(4096);
+        let mut chunk = [0_u8; 4096];
+        loop {
+            let n = self.0.read_at(&mut chunk, status.len() as u64).ok()?;
+            if n == 0 {
+                break;
+            }
+            status.extend_from_slice(&chunk[..n]);
+        }
+        vm_hwm_in(std::str::from_utf8(&status).ok()?)
+    }
 }
 
 /// The sum of the peak RSS of the given processes, in kB. For a process tree it is an
@@ -367,4 +398,23 @@ pub(crate) fn kill_and_reap(pid: i32) {
 /// Whether `path` is a file this process may execute.
 pub(crate) fn is_executable(path: &Path) -> bool {
     path.is_file() && nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_file_read_again_shows_the_peak_now() {
+        let status = StatusFile::open(std::process::id() as i32).expect("own status");
+        let before_kb = status.vm_hwm_kb().expect("VmHWM");
+        // Touch 64 MB more than the peak so far: a second read of the same open file must
+        // see it, so the teardown never reports a stale peak.
+        let grown: Vec<u8> = vec![1; 64 << 20];
+        std::hint::black_box(&grown);
+        let after_kb = status.vm_hwm_kb().expect("VmHWM");
+        assert!(after_kb >= before_kb + 60 * 1024, "{before_kb} kB then {after_kb} kB");
+        assert_eq!(vm_hwm_in("Name:\tx\nVmHWM:\t  1234 kB\nVmRSS:\t 1 kB\n"), Some(1234));
+        assert_eq!(vm_hwm_in("Name:\tzombie\nState:\tZ (zombie)\n"), None);
+    }
 }

@@ -6,15 +6,15 @@ use std::path::PathBuf;
 
 use init_trace::local::{CancelHandle, EmulatorOptions, LocalEmulator, cancel_pair};
 use init_trace::sample::SampleWriter;
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::app::{App, Effect, Message};
 
 struct RunHandle {
     cancel: CancelHandle,
     pause: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    /// Answered (or dropped) when the measurement thread has finished.
+    finished: oneshot::Receiver<()>,
 }
 
 pub(crate) struct Workers {
@@ -54,7 +54,7 @@ impl Workers {
                 let (pause, mut paused) = watch::channel(false);
                 let tx = self.tx.clone();
                 let path = self.samples_path.clone();
-                let task = tokio::spawn(async move {
+                let run = async move {
                     let result = async {
                         // Every sample is on disk before the UI sees it: quitting or a crash
                         // loses nothing measured.
@@ -89,11 +89,11 @@ impl Workers {
                     }
                     .await;
                     let _ = tx.send(Message::RunEnded(result));
-                });
+                };
                 self.run = Some(RunHandle {
                     cancel: cancel_handle,
                     pause,
-                    task,
+                    finished: measure_on_own_thread(run, self.tx.clone()),
                 });
             }
             Effect::Pause(paused) => {
@@ -131,7 +131,91 @@ impl Workers {
         if let Some(run) = self.run.take() {
             run.cancel.cancel();
             let _ = run.pause.send(false);
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(15), run.task).await;
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(15), run.finished).await;
         }
+    }
+}
+
+/// Runs a measurement on a thread of its own with a current-thread runtime, so neither
+/// drawing the UI nor the cache simulator can delay the emulator, and each thing a runtime
+/// does costs the emulator one wake-up (the Runtime API server, the output readers and the
+/// sandbox task share that thread). The receiver is answered when it has finished.
+fn measure_on_own_thread(
+    run: impl std::future::Future<Output = ()> + Send + 'static,
+    tx: mpsc::UnboundedSender<Message>,
+) -> oneshot::Receiver<()> {
+    let (finished_tx, finished) = oneshot::channel();
+    let failed_tx = tx.clone();
+    let spawned = std::thread::Builder::new()
+        .name("coldfront-measure".to_owned())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime.block_on(run),
+                Err(err) => {
+                    let _ = tx.send(Message::RunEnded(Err(format!(
+                        "cannot start the measurement runtime: {err}"
+                    ))));
+                }
+            }
+            let _ = finished_tx.send(());
+        });
+    if let Err(err) = spawned {
+        let _ = failed_tx.send(Message::RunEnded(Err(format!(
+            "cannot start the measurement thread: {err}"
+        ))));
+    }
+    finished
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::cache::CacheState;
+    use crate::ui::edge::EdgeState;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_run_measures_on_its_own_thread_and_writes_every_sample_first() {
+        let control = init_trace::spec::SpecSet::bundled()
+            .expect("bundled functions")
+            .get("control")
+            .expect("bundled control")
+            .clone();
+        let app = App::new(vec![control.clone()], CacheState::new(), EdgeState::new());
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut workers = Workers::new(tx);
+        let dir = tempfile::tempdir().expect("tempdir");
+        workers.samples_path = dir.path().join("samples.jsonl");
+        workers.perform(
+            Effect::StartRun {
+                subject: Box::new(control),
+                control: None,
+                memory_mb: 1769,
+                cold_starts: 2,
+            },
+            &app,
+        );
+        let mut received = 0;
+        loop {
+            let message = tokio::time::timeout(std::time::Duration::from_secs(60), rx.recv())
+                .await
+                .expect("the run reports within a minute")
+                .expect("the channel stays open");
+            match message {
+                Message::Sample(sample) => {
+                    assert!(sample.succeeded(), "{}", sample.stderr.text);
+                    received += 1;
+                    // Written before the UI hears of it.
+                    let lines = std::fs::read_to_string(&workers.samples_path).expect("samples file");
+                    assert_eq!(lines.lines().count(), received);
+                }
+                Message::RunEnded(result) => {
+                    assert_eq!(result, Ok(()));
+                    break;
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(received, 2);
+        workers.shutdown().await;
     }
 }

@@ -230,6 +230,10 @@ def handle(event, context):
             fh.write("for the next sandbox to find")
     elif event["leave"] == "mode":
         os.chmod(tmp, 0o777)
+    elif event["leave"] == "into":
+        # Into the /tmp of the sandbox before, waiting to serve the next one.
+        with open(os.path.join(event["path"], "planted"), "w") as fh:
+            fh.write("for the next sandbox to find")
     return "ok"
 "#,
     );
@@ -245,11 +249,14 @@ def handle(event, context):
         (2, "second", 128, "mode"),
         (3, "second", 256, "nothing"),
         (4, "second", 256, "nothing"),
+        (5, "second", 256, "into"),
+        (6, "second", 256, "nothing"),
     ] {
         spec.env.insert("EXTRA".into(), extra.into());
         spec.memory_mb = memory_mb;
         // The event is not part of the launch: a new one keeps the plan, and still arrives.
-        spec.event = format!(r#"{{"round": {index}, "leave": "{leave}"}}"#);
+        let previous_tmp = seen.last().map_or("", |(tmp, _, _): &(String, String, u64)| tmp.as_str());
+        spec.event = serde_json::json!({"round": index, "leave": leave, "path": previous_tmp}).to_string();
         let sample = emulator
             .cold_start(&spec, index, Cancel::never())
             .await
@@ -289,9 +296,9 @@ def handle(event, context):
             assert_ne!(a.1, b.1, "two sandboxes shared a log stream");
         }
     }
-    // Round 1 wrote into its /tmp and round 2 changed its permissions: neither directory
-    // may serve a later sandbox.
-    for dirty in [1, 2] {
+    // Round 1 wrote into its /tmp, round 2 changed its permissions, and round 5 wrote
+    // into round 4's while it waited to serve again: none may serve a later sandbox.
+    for dirty in [1, 2, 4] {
         assert!(
             seen[dirty + 1..].iter().all(|later| later.0 != seen[dirty].0),
             "round {dirty}'s /tmp was handed on: {seen:?}"
@@ -718,7 +725,9 @@ async fn max_memory_used_is_the_functions_not_the_emulators() {
     assert!(std::hint::black_box(&ballast).iter().step_by(4096).all(|b| *b == 1));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// On a current-thread runtime, as coldfront's commands drive the emulator: the output
+// readers share the thread with the Runtime API server and the sandbox task.
+#[tokio::test(flavor = "current_thread")]
 async fn output_is_kept_to_its_limit_and_counted_beyond() {
     // 300 kB at import is more than a pipe holds (64 kB): the runtime would block in INIT
     // unless the emulator drains its output while it runs.

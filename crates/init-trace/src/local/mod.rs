@@ -158,6 +158,9 @@ pub struct LocalEmulator {
     spare_kit: std::sync::Mutex<Option<SandboxKit>>,
     /// A finished sandbox's `/tmp` that was left as it was made, for the next kit.
     spare_tmp: std::sync::Mutex<Option<(SandboxTmpDir, DirIdentity)>>,
+    /// Finished sandboxes' `/tmp`s to remove during the next teardown, not while the next
+    /// runtime starts.
+    doomed_tmp: std::sync::Mutex<Vec<SandboxTmpDir>>,
 }
 
 /// Kills the sandbox's process group if a cold start is abandoned half-way (its future
@@ -180,13 +183,17 @@ impl Drop for SandboxGuard {
 #[derive(Debug)]
 struct SandboxTmpDir(PathBuf);
 
-/// What a fresh sandbox `/tmp` looks like: which directory (device and inode) and its
-/// permissions, so one that was replaced or changed is never handed on.
+/// What a fresh sandbox `/tmp` looks like: which directory (device and inode), its
+/// permissions and its inode change time, so one that was replaced or changed in any way
+/// (an entry made or removed, chmod, chown, an ACL or extended attribute) is never
+/// handed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct DirIdentity {
     dev: u64,
     ino: u64,
     mode: u32,
+    ctime_s: i64,
+    ctime_ns: i64,
 }
 
 impl DirIdentity {
@@ -197,13 +204,15 @@ impl DirIdentity {
             dev: meta.dev(),
             ino: meta.ino(),
             mode: meta.mode(),
+            ctime_s: meta.ctime(),
+            ctime_ns: meta.ctime_nsec(),
         })
     }
 }
 
 impl SandboxTmpDir {
     /// Whether the directory is still the one made for a sandbox, unchanged and empty, as
-    /// a fresh one would be. Only asked once every process of its sandbox is gone.
+    /// a fresh one would be.
     fn is_as_new(&self, made: DirIdentity) -> bool {
         DirIdentity::of(&self.0) == Some(made)
             && std::fs::read_dir(&self.0).is_ok_and(|mut entries| entries.next().is_none())
@@ -285,6 +294,9 @@ impl Drop for LocalEmulator {
         if let Ok(spare) = self.spare_tmp.get_mut() {
             drop(spare.take());
         }
+        if let Ok(doomed) = self.doomed_tmp.get_mut() {
+            doomed.clear();
+        }
         if let Some(cleaner) = cleaner() {
             let (done_tx, done) = std::sync::mpsc::channel();
             if cleaner.send(Cleanup::Flush(done_tx)).is_ok() {
@@ -295,7 +307,7 @@ impl Drop for LocalEmulator {
 }
 
 /// What a sandbox needs before its runtime starts and that does not depend on the
-/// function: the Runtime API and X-Ray listeners on loopback and a fresh `/tmp`. The next
+/// function: the Runtime API and X-Ray listeners on loopback and a `/tmp` as new. The next
 /// cold start's kit is made while the previous runtime is being torn down, which the
 /// emulator has to wait for anyway, so setting it up costs the next cold start nothing.
 struct SandboxKit {
@@ -355,6 +367,12 @@ impl SandboxKit {
             &self.xray.addr().to_string(),
             self.tmp_dir.path(),
         )
+    }
+
+    /// Whether its `/tmp` is still as it was made (or cannot be told, when it could not
+    /// be examined when made).
+    fn tmp_is_as_new(&self) -> bool {
+        self.tmp_made.is_none_or(|made| self.tmp_dir.is_as_new(made))
     }
 
     /// Whether it can serve a sandbox run from the current task: its servers run on this
@@ -425,6 +443,7 @@ impl LocalEmulator {
             pool: cgroup::CgroupPool::default(),
             spare_kit: std::sync::Mutex::new(None),
             spare_tmp: std::sync::Mutex::new(None),
+            doomed_tmp: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -612,11 +631,18 @@ impl LocalEmulator {
         mut cancel: Cancel,
     ) -> Result<ColdStartSample, EmulatorError> {
         let setup_started = std::time::Instant::now();
+        // A kit's `/tmp` is checked here, just before its sandbox starts: while it waited,
+        // the sandbox before (same user, a guessable name) could have written into it.
         let spare = self.spare_kit.lock().expect("spare kit lock").take();
-        let mut kit = if let Some(kit) = spare.filter(SandboxKit::usable_here) {
+        let mut kit = if let Some(kit) = spare.filter(|kit| kit.usable_here() && kit.tmp_is_as_new()) {
             kit
         } else {
-            let spare_tmp = self.spare_tmp.lock().expect("spare tmp lock").take();
+            let spare_tmp = self
+                .spare_tmp
+                .lock()
+                .expect("spare tmp lock")
+                .take()
+                .filter(|(dir, made)| dir.is_as_new(*made));
             SandboxKit::prepare(spare_tmp).await?
         };
         // The plan made in advance is used only for a function that launches alike.
@@ -926,10 +952,14 @@ impl LocalEmulator {
         // invoke's END and REPORT when the runtime's peak was read before the kill, and
         // the next sandbox's servers with its launch plan. A failed kit only means the
         // next cold start makes its own.
+        // Without a cgroup to prove every process gone, the `/tmp` is never handed on.
+        let tmp_dir_unreusable = if cgroup.is_none() { guard.tmp_dir.take() } else { None };
         let meanwhile = async {
             if let Some(group) = &cgroup {
                 group.kill_all();
             }
+            drop(tmp_dir_unreusable);
+            self.doomed_tmp.lock().expect("doomed tmp lock").clear();
             if let Some(peak_kb) = peak_read_before_kill_kb
                 && let Some(unreported) = final_invoke.take()
             {
@@ -1024,15 +1054,19 @@ impl LocalEmulator {
             elapsed_ms = teardown_started.elapsed().as_secs_f64() * 1000.0,
             "teardown: before cgroup release"
         );
-        // A `/tmp` left as it was made serves the next sandbox, which saves creating and
+        // A `/tmp` left as it was made serves a later sandbox, which saves creating and
         // removing a directory per cold start (about 0.1 ms of file-system work, with
-        // journal writes, here). Only where the cgroup proves every process is gone:
-        // nothing may write into another sandbox's `/tmp`.
+        // journal writes, here); it is checked again before that sandbox starts. Only
+        // where the cgroup proves this sandbox's processes gone. Any other is removed
+        // during the next teardown rather than while the next runtime starts.
         let all_gone = cgroup.is_some_and(|group| self.pool.release(group));
-        if let (true, Some(tmp_dir), Some(made)) = (all_gone, guard.tmp_dir.take(), tmp_made)
-            && tmp_dir.is_as_new(made)
-        {
-            *self.spare_tmp.lock().expect("spare tmp lock") = Some((tmp_dir, made));
+        if let Some(tmp_dir) = guard.tmp_dir.take() {
+            match tmp_made {
+                Some(made) if all_gone && tmp_dir.is_as_new(made) => {
+                    *self.spare_tmp.lock().expect("spare tmp lock") = Some((tmp_dir, made));
+                }
+                _ => self.doomed_tmp.lock().expect("doomed tmp lock").push(tmp_dir),
+            }
         }
         drop(guard);
         tracing::debug!(

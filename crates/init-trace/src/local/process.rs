@@ -196,14 +196,17 @@ pub(crate) async fn spawn(
         .await
         .map_err(|_| std::io::Error::other("sandbox thread ended before spawning"))??;
     let pid = launched.pid;
-    let readers = [(launched.stdout, &stdout), (launched.stderr, &stderr)]
-        .into_iter()
-        .map(|(pipe, capture)| {
-            let pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(pipe)?;
-            Ok(tokio::spawn(read_pipe(pipe, capture.clone())))
-        })
-        .collect::<std::io::Result<Vec<_>>>()
-        .inspect_err(|_| kill_group(pid))?;
+    let mut readers = Vec::with_capacity(2);
+    for (pipe, capture) in [(launched.stdout, &stdout), (launched.stderr, &stderr)] {
+        match tokio::net::unix::pipe::Receiver::from_owned_fd(pipe) {
+            Ok(pipe) => readers.push(tokio::spawn(read_pipe(pipe, capture.clone()))),
+            Err(err) => {
+                readers.iter().for_each(tokio::task::JoinHandle::abort);
+                kill_group(pid);
+                return Err(err);
+            }
+        }
+    }
     Ok(Spawned {
         pid,
         spawn_ns: launched.spawn_ns,
@@ -406,14 +409,20 @@ mod tests {
 
     #[test]
     fn a_status_file_read_again_shows_the_peak_now() {
-        let status = StatusFile::open(std::process::id() as i32).expect("own status");
-        let before_kb = status.vm_hwm_kb().expect("VmHWM");
-        // Touch 64 MB more than the peak so far: a second read of the same open file must
-        // see it, so the teardown never reports a stale peak.
+        let pid = std::process::id() as i32;
+        let status = StatusFile::open(pid).expect("own status");
+        assert!(status.vm_hwm_kb().is_some_and(|kb| kb > 0));
+        let rss_kb = |text: &str| -> u64 {
+            let line = text.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
+            line.split_whitespace().nth(1).expect("value").parse().expect("number")
+        };
+        let rss_before_kb = rss_kb(&std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status"));
+        // 64 MB more resident than now: the peak read again from the same open file must
+        // be at least that, so the teardown never reports a stale peak.
         let grown: Vec<u8> = vec![1; 64 << 20];
         std::hint::black_box(&grown);
         let after_kb = status.vm_hwm_kb().expect("VmHWM");
-        assert!(after_kb >= before_kb + 60 * 1024, "{before_kb} kB then {after_kb} kB");
+        assert!(after_kb >= rss_before_kb + 60 * 1024, "{rss_before_kb} kB resident, then a peak of {after_kb} kB");
         assert_eq!(vm_hwm_in("Name:\tx\nVmHWM:\t  1234 kB\nVmRSS:\t 1 kB\n"), Some(1234));
         assert_eq!(vm_hwm_in("Name:\tzombie\nState:\tZ (zombie)\n"), None);
     }

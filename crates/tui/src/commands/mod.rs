@@ -40,16 +40,39 @@ pub(crate) fn load_specs(args: &SpecArgs) -> anyhow::Result<SpecSet> {
 
 /// Ctrl-C cancels the cold start in progress (it is still recorded) and ends the loop;
 /// a second Ctrl-C exits at once.
+///
+/// The watcher has a thread (and runtime) of its own: the command's current-thread runtime
+/// may be busy in a blocking step (making a cgroup, waiting for the sandbox directories to
+/// be removed) exactly when the second Ctrl-C must still work. It returns once the handler
+/// is installed, so no Ctrl-C from then on falls through to the default (killing coldfront
+/// with its sandbox half torn down).
 pub(crate) fn cancel_on_ctrl_c(handle: init_trace::local::CancelHandle, what_happens: &'static str) {
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\ninterrupted: {what_happens} (Ctrl-C again to force)");
-            handle.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(i32::from(crate::exit::INTERRUPTED));
-            }
-        }
-    });
+    let (installed_tx, installed) = std::sync::mpsc::channel::<()>();
+    let spawned = std::thread::Builder::new()
+        .name("coldfront-ctrl-c".to_owned())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async move {
+                use tokio::signal::unix::{SignalKind, signal};
+                let Ok(mut interrupts) = signal(SignalKind::interrupt()) else {
+                    return;
+                };
+                drop(installed_tx);
+                if interrupts.recv().await.is_some() {
+                    eprintln!("\ninterrupted: {what_happens} (Ctrl-C again to force)");
+                    handle.cancel();
+                    if interrupts.recv().await.is_some() {
+                        std::process::exit(i32::from(crate::exit::INTERRUPTED));
+                    }
+                }
+            });
+        });
+    if spawned.is_ok() {
+        // Ends when the handler is installed (or could not be).
+        let _ = installed.recv();
+    }
 }
 
 /// A progress bar of cold starts on stderr; hidden when stdout carries JSON.

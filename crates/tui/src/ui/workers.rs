@@ -173,7 +173,9 @@ mod tests {
     use crate::ui::cache::CacheState;
     use crate::ui::edge::EdgeState;
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    // The test's own runtime has one thread, and it is kept blocked while the run goes
+    // on: a run that needed it (a task on the caller's runtime) would never finish.
+    #[tokio::test(flavor = "current_thread")]
     async fn a_run_measures_on_its_own_thread_and_writes_every_sample_first() {
         let control = init_trace::spec::SpecSet::bundled()
             .expect("bundled functions")
@@ -194,25 +196,30 @@ mod tests {
             },
             &app,
         );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         let mut received = 0;
         loop {
-            let message = tokio::time::timeout(std::time::Duration::from_secs(60), rx.recv())
-                .await
-                .expect("the run reports within a minute")
-                .expect("the channel stays open");
-            match message {
-                Message::Sample(sample) => {
+            match rx.try_recv() {
+                Ok(Message::Sample(sample)) => {
                     assert!(sample.succeeded(), "{}", sample.stderr.text);
                     received += 1;
                     // Written before the UI hears of it.
                     let lines = std::fs::read_to_string(&workers.samples_path).expect("samples file");
                     assert_eq!(lines.lines().count(), received);
                 }
-                Message::RunEnded(result) => {
+                Ok(Message::RunEnded(result)) => {
                     assert_eq!(result, Ok(()));
                     break;
                 }
-                _ => {}
+                Ok(_) => {}
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "the run made no progress while the caller's runtime was blocked"
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(mpsc::error::TryRecvError::Disconnected) => panic!("the channel closed"),
             }
         }
         assert_eq!(received, 2);

@@ -255,7 +255,9 @@ def handle(event, context):
         spec.env.insert("EXTRA".into(), extra.into());
         spec.memory_mb = memory_mb;
         // The event is not part of the launch: a new one keeps the plan, and still arrives.
-        let previous_tmp = seen.last().map_or("", |(tmp, _, _): &(String, String, u64)| tmp.as_str());
+        let previous_tmp = seen
+            .last()
+            .map_or("", |(tmp, _, _): &(String, String, u64)| tmp.as_str());
         spec.event = serde_json::json!({"round": index, "leave": leave, "path": previous_tmp}).to_string();
         let sample = emulator
             .cold_start(&spec, index, Cancel::never())
@@ -273,7 +275,11 @@ def handle(event, context):
             memory_mb.to_string(),
             "round {index}"
         );
-        assert_eq!(found["tmp_entries"], serde_json::json!([]), "round {index}: /tmp not empty");
+        assert_eq!(
+            found["tmp_entries"],
+            serde_json::json!([]),
+            "round {index}: /tmp not empty"
+        );
         // And its X-Ray address is this sandbox's listener's.
         let names: Vec<&str> = sample
             .xray_documents

@@ -422,7 +422,10 @@ mod tests {
         let grown: Vec<u8> = vec![1; 64 << 20];
         std::hint::black_box(&grown);
         let after_kb = status.vm_hwm_kb().expect("VmHWM");
-        assert!(after_kb >= rss_before_kb + 60 * 1024, "{rss_before_kb} kB resident, then a peak of {after_kb} kB");
+        assert!(
+            after_kb >= rss_before_kb + 60 * 1024,
+            "{rss_before_kb} kB resident, then a peak of {after_kb} kB"
+        );
         assert_eq!(vm_hwm_in("Name:\tx\nVmHWM:\t  1234 kB\nVmRSS:\t 1 kB\n"), Some(1234));
         assert_eq!(vm_hwm_in("Name:\tzombie\nState:\tZ (zombie)\n"), None);
     }

@@ -91,9 +91,10 @@ pub(crate) async fn run(
     let (warmup, n) = if options.quick { (5, 60) } else { (10, 400) };
     let control = bundled_once("control")?;
     let emulator = unthrottled(false);
-    let tmp = std::env::temp_dir().join(format!("coldfront-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp)?;
-    let plan = emulator.launch_plan(&control, "127.0.0.1:9", "127.0.0.1:2000", &tmp)?;
+    // The bare commands' TMPDIR, kept until the last of them has run; removed when
+    // dropped, on an early error too.
+    let tmp = tempfile::Builder::new().prefix("coldfront-bench-").tempdir()?;
+    let plan = emulator.launch_plan(&control, "127.0.0.1:9", "127.0.0.1:2000", tmp.path())?;
     let mut bare = plan.command.clone();
     bare.env
         .push(("COLDFRONT_BOOTSTRAP_EXIT_BEFORE_NEXT".to_owned(), "1".to_owned()));
@@ -134,7 +135,6 @@ pub(crate) async fn run(
             eprintln!("  {}/{} rounds", round + 1, warmup + n);
         }
     }
-    let _ = std::fs::remove_dir_all(&tmp);
 
     let summary = |values: &[f64]| Summary::of(values).context("no measurements");
     let (init, wall, bare_s, import_s) = (

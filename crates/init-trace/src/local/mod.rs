@@ -157,7 +157,7 @@ pub struct LocalEmulator {
     /// The next sandbox's kit, made during the last teardown.
     spare_kit: std::sync::Mutex<Option<SandboxKit>>,
     /// A finished sandbox's `/tmp` that was left as it was made, for the next kit.
-    spare_tmp: std::sync::Mutex<Option<(SandboxTmpDir, DirIdentity)>>,
+    spare_tmp: std::sync::Mutex<Option<SandboxTmpDir>>,
     /// Finished sandboxes' `/tmp`s to remove during the next teardown, not while the next
     /// runtime starts.
     doomed_tmp: std::sync::Mutex<Vec<SandboxTmpDir>>,
@@ -181,7 +181,11 @@ impl Drop for SandboxGuard {
 
 /// A sandbox's `/tmp`, removed when dropped.
 #[derive(Debug)]
-struct SandboxTmpDir(PathBuf);
+struct SandboxTmpDir {
+    path: PathBuf,
+    /// The directory as it was made, to tell whether it can serve another sandbox.
+    made: DirIdentity,
+}
 
 /// What a fresh sandbox `/tmp` looks like: which directory (device and inode), its
 /// permissions and its inode change time, so one that was replaced or changed in any way
@@ -197,10 +201,13 @@ struct DirIdentity {
 }
 
 impl DirIdentity {
-    fn of(path: &Path) -> Option<Self> {
+    fn of(path: &Path) -> std::io::Result<Self> {
         use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::symlink_metadata(path).ok()?;
-        meta.is_dir().then(|| Self {
+        let meta = std::fs::symlink_metadata(path)?;
+        if !meta.is_dir() {
+            return Err(std::io::Error::other(format!("{} is not a directory", path.display())));
+        }
+        Ok(Self {
             dev: meta.dev(),
             ino: meta.ino(),
             mode: meta.mode(),
@@ -213,9 +220,9 @@ impl DirIdentity {
 impl SandboxTmpDir {
     /// Whether the directory is still the one made for a sandbox, unchanged and empty, as
     /// a fresh one would be.
-    fn is_as_new(&self, made: DirIdentity) -> bool {
-        DirIdentity::of(&self.0) == Some(made)
-            && std::fs::read_dir(&self.0).is_ok_and(|mut entries| entries.next().is_none())
+    fn is_as_new(&self) -> bool {
+        DirIdentity::of(&self.path).is_ok_and(|now| now == self.made)
+            && std::fs::read_dir(&self.path).is_ok_and(|mut entries| entries.next().is_none())
     }
 
     fn create() -> std::io::Result<Self> {
@@ -227,11 +234,17 @@ impl SandboxTmpDir {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
-        Ok(Self(dir))
+        match DirIdentity::of(&dir) {
+            Ok(made) => Ok(Self { path: dir, made }),
+            Err(err) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(err)
+            }
+        }
     }
 
     fn path(&self) -> &Path {
-        &self.0
+        &self.path
     }
 }
 
@@ -272,7 +285,7 @@ impl Drop for SandboxTmpDir {
     fn drop(&mut self) {
         // Removing the sandbox's files is cleanup, not measurement: nobody waits for it
         // (until the emulator is dropped, see `LocalEmulator`'s `Drop`).
-        let dir = std::mem::take(&mut self.0);
+        let dir = std::mem::take(&mut self.path);
         let Some(cleaner) = cleaner() else {
             let _ = std::fs::remove_dir_all(dir);
             return;
@@ -314,8 +327,6 @@ struct SandboxKit {
     /// The kit's servers are tasks of this runtime; another runtime makes its own.
     runtime_id: tokio::runtime::Id,
     tmp_dir: SandboxTmpDir,
-    /// The directory as it was made, to tell whether it can serve another sandbox.
-    tmp_made: Option<DirIdentity>,
     api: RuntimeApi,
     /// The X-Ray listener's time origin, set to the runtime's exec once it is known.
     origin_ns: Arc<AtomicU64>,
@@ -337,13 +348,10 @@ impl std::fmt::Debug for SandboxKit {
 
 impl SandboxKit {
     /// A kit around `tmp_dir` (a fresh one when `None`).
-    async fn prepare(tmp_dir: Option<(SandboxTmpDir, DirIdentity)>) -> std::io::Result<Self> {
-        let (tmp_dir, tmp_made) = if let Some((dir, made)) = tmp_dir {
-            (dir, Some(made))
-        } else {
-            let dir = SandboxTmpDir::create()?;
-            let made = DirIdentity::of(dir.path());
-            (dir, made)
+    async fn prepare(tmp_dir: Option<SandboxTmpDir>) -> std::io::Result<Self> {
+        let tmp_dir = match tmp_dir {
+            Some(dir) => dir,
+            None => SandboxTmpDir::create()?,
         };
         let api = RuntimeApi::start().await?;
         let origin_ns = Arc::new(AtomicU64::new(monotonic_ns()));
@@ -351,7 +359,6 @@ impl SandboxKit {
         Ok(Self {
             runtime_id: tokio::runtime::Handle::current().id(),
             tmp_dir,
-            tmp_made,
             api,
             origin_ns,
             xray,
@@ -367,12 +374,6 @@ impl SandboxKit {
             &self.xray.addr().to_string(),
             self.tmp_dir.path(),
         )
-    }
-
-    /// Whether its `/tmp` is still as it was made (or cannot be told, when it could not
-    /// be examined when made).
-    fn tmp_is_as_new(&self) -> bool {
-        self.tmp_made.is_none_or(|made| self.tmp_dir.is_as_new(made))
     }
 
     /// Whether it can serve a sandbox run from the current task: its servers run on this
@@ -634,7 +635,7 @@ impl LocalEmulator {
         // A kit's `/tmp` is checked here, just before its sandbox starts: while it waited,
         // the sandbox before (same user, a guessable name) could have written into it.
         let spare = self.spare_kit.lock().expect("spare kit lock").take();
-        let mut kit = if let Some(kit) = spare.filter(|kit| kit.usable_here() && kit.tmp_is_as_new()) {
+        let mut kit = if let Some(kit) = spare.filter(|kit| kit.usable_here() && kit.tmp_dir.is_as_new()) {
             kit
         } else {
             let spare_tmp = self
@@ -642,7 +643,7 @@ impl LocalEmulator {
                 .lock()
                 .expect("spare tmp lock")
                 .take()
-                .filter(|(dir, made)| dir.is_as_new(*made));
+                .filter(SandboxTmpDir::is_as_new);
             SandboxKit::prepare(spare_tmp).await?
         };
         // The plan made in advance is used only for a function that launches alike.
@@ -661,7 +662,6 @@ impl LocalEmulator {
         };
         let SandboxKit {
             tmp_dir,
-            tmp_made,
             mut api,
             origin_ns,
             xray,
@@ -1061,11 +1061,10 @@ impl LocalEmulator {
         // during the next teardown rather than while the next runtime starts.
         let all_gone = cgroup.is_some_and(|group| self.pool.release(group));
         if let Some(tmp_dir) = guard.tmp_dir.take() {
-            match tmp_made {
-                Some(made) if all_gone && tmp_dir.is_as_new(made) => {
-                    *self.spare_tmp.lock().expect("spare tmp lock") = Some((tmp_dir, made));
-                }
-                _ => self.doomed_tmp.lock().expect("doomed tmp lock").push(tmp_dir),
+            if all_gone && tmp_dir.is_as_new() {
+                *self.spare_tmp.lock().expect("spare tmp lock") = Some(tmp_dir);
+            } else {
+                self.doomed_tmp.lock().expect("doomed tmp lock").push(tmp_dir);
             }
         }
         drop(guard);

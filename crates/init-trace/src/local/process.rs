@@ -314,11 +314,12 @@ pub(crate) fn group_members(pgid: i32) -> Vec<i32> {
 
 fn vm_hwm_kb(pid: i32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    vm_hwm_in(&status)
+    kb_in(&status, "VmHWM:")
 }
 
-fn vm_hwm_in(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+/// The kB value of the `key` line of a `/proc/<pid>/status` text.
+fn kb_in(status: &str, key: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with(key))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
@@ -345,7 +346,7 @@ impl StatusFile {
             }
             status.extend_from_slice(&chunk[..n]);
         }
-        vm_hwm_in(std::str::from_utf8(&status).ok()?)
+        kb_in(std::str::from_utf8(&status).ok()?, "VmHWM:")
     }
 }
 
@@ -412,11 +413,8 @@ mod tests {
         let pid = std::process::id() as i32;
         let status = StatusFile::open(pid).expect("own status");
         assert!(status.vm_hwm_kb().is_some_and(|kb| kb > 0));
-        let rss_kb = |text: &str| -> u64 {
-            let line = text.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
-            line.split_whitespace().nth(1).expect("value").parse().expect("number")
-        };
-        let rss_before_kb = rss_kb(&std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status"));
+        let status_now = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+        let rss_before_kb = kb_in(&status_now, "VmRSS:").expect("VmRSS");
         // 64 MB more resident than now: the peak read again from the same open file must
         // be at least that, so the teardown never reports a stale peak.
         let grown: Vec<u8> = vec![1; 64 << 20];
@@ -426,7 +424,10 @@ mod tests {
             after_kb >= rss_before_kb + 60 * 1024,
             "{rss_before_kb} kB resident, then a peak of {after_kb} kB"
         );
-        assert_eq!(vm_hwm_in("Name:\tx\nVmHWM:\t  1234 kB\nVmRSS:\t 1 kB\n"), Some(1234));
-        assert_eq!(vm_hwm_in("Name:\tzombie\nState:\tZ (zombie)\n"), None);
+        assert_eq!(
+            kb_in("Name:\tx\nVmHWM:\t  1234 kB\nVmRSS:\t 1 kB\n", "VmHWM:"),
+            Some(1234)
+        );
+        assert_eq!(kb_in("Name:\tzombie\nState:\tZ (zombie)\n", "VmHWM:"), None);
     }
 }

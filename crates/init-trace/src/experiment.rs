@@ -6,7 +6,10 @@
 //! first (the interpreter and the bundle reach the page cache) and are labelled so the
 //! statistics leave them out.
 
+use std::ops::ControlFlow;
+
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 use crate::local::{Cancel, EmulatorError, LocalEmulator};
 use crate::sample::ColdStartSample;
@@ -37,8 +40,8 @@ impl Role {
 pub struct Variant {
     /// The function.
     pub spec: FunctionSpec,
-    /// Its role.
-    pub role: Role,
+    /// Its role; none for plain cold starts of several functions side by side.
+    pub role: Option<Role>,
 }
 
 /// What to run.
@@ -54,9 +57,20 @@ pub struct Plan {
     pub warmup: u32,
 }
 
+/// One cold start of a [`Plan`]'s schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// Index into [`Plan::variants`].
+    pub variant: usize,
+    /// The memory size it runs at.
+    pub memory_mb: u32,
+    /// Whether it is a warm-up, left out of the statistics.
+    pub warmup: bool,
+}
+
 impl Plan {
-    /// Every cold start the plan will run, in order: `(variant index, memory, warm-up)`.
-    pub fn schedule(&self) -> Vec<(usize, u32, bool)> {
+    /// Every cold start the plan will run, in order.
+    pub fn schedule(&self) -> Vec<Step> {
         let sizes = |variant: &Variant| {
             if self.memory_mb.is_empty() {
                 vec![variant.spec.memory_mb]
@@ -70,8 +84,12 @@ impl Plan {
                 let max_sizes = self.variants.iter().map(|v| sizes(v).len()).max().unwrap_or(0);
                 for size_index in 0..max_sizes {
                     for (index, variant) in self.variants.iter().enumerate() {
-                        if let Some(memory) = sizes(variant).get(size_index) {
-                            order.push((index, *memory, warmup));
+                        if let Some(memory_mb) = sizes(variant).get(size_index) {
+                            order.push(Step {
+                                variant: index,
+                                memory_mb: *memory_mb,
+                                warmup,
+                            });
                         }
                     }
                 }
@@ -81,31 +99,63 @@ impl Plan {
     }
 }
 
-/// Runs the plan, handing every sample to `on_sample` as soon as it exists (to be written
-/// to disk before anything else happens). Stops early, keeping what was measured, when
-/// `cancel` fires or `on_sample` fails.
+/// How a caller steers a running experiment.
+#[derive(Debug, Clone)]
+pub struct Controls {
+    /// Stops the run; the cold start in progress is still recorded.
+    pub cancel: Cancel,
+    /// While it holds `true`, the run waits before starting its next cold start. A closed
+    /// channel counts as "not paused".
+    pub paused: Option<watch::Receiver<bool>>,
+}
+
+impl Controls {
+    /// Controls that only cancel.
+    pub fn cancel_only(cancel: Cancel) -> Self {
+        Self { cancel, paused: None }
+    }
+}
+
+/// The one loop behind `coldfront run`, `coldfront trace` and the UI: runs the plan in
+/// its interleaved order, labels each sample (role, warm-up), and hands it to `on_sample`
+/// with its step as soon as it exists, to be written to disk before anything else
+/// happens. Stops early, keeping what was measured, when `controls.cancel` fires,
+/// `on_sample` returns [`ControlFlow::Break`] (say, nobody reads the output any more) or
+/// fails.
 pub async fn run<E>(
     emulator: &LocalEmulator,
     plan: &Plan,
-    cancel: &Cancel,
-    mut on_sample: impl FnMut(&ColdStartSample) -> Result<(), E>,
+    controls: Controls,
+    mut on_sample: impl FnMut(Step, &ColdStartSample) -> Result<ControlFlow<()>, E>,
 ) -> Result<Vec<ColdStartSample>, ExperimentError<E>> {
+    let Controls { cancel, mut paused } = controls;
     let mut samples = Vec::new();
-    for (index, (variant_index, memory_mb, warmup)) in plan.schedule().into_iter().enumerate() {
+    for (index, step) in plan.schedule().into_iter().enumerate() {
+        if let Some(paused) = &mut paused {
+            // A dropped sender is no reason to wait forever.
+            let mut cancelled = cancel.clone();
+            tokio::select! {
+                _ = paused.wait_for(|p| !*p) => {}
+                () = cancelled.cancelled() => {}
+            }
+        }
         if cancel.is_cancelled() {
             break;
         }
-        let variant = &plan.variants[variant_index];
+        let variant = &plan.variants[step.variant];
         let mut spec = variant.spec.clone();
-        spec.memory_mb = memory_mb;
+        spec.memory_mb = step.memory_mb;
         let mut sample = emulator
             .cold_start(&spec, index as u64, cancel.clone())
             .await
             .map_err(ExperimentError::Emulator)?;
-        sample.labels.role = Some(variant.role.as_str().to_owned());
-        sample.labels.warmup = warmup;
-        on_sample(&sample).map_err(ExperimentError::Sink)?;
+        sample.labels.role = variant.role.map(|r| r.as_str().to_owned());
+        sample.labels.warmup = step.warmup;
+        let flow = on_sample(step, &sample).map_err(ExperimentError::Sink)?;
         samples.push(sample);
+        if flow.is_break() {
+            break;
+        }
     }
     Ok(samples)
 }
@@ -133,11 +183,11 @@ mod tests {
             variants: vec![
                 Variant {
                     spec: specs.get("wiki").expect("bundled").clone(),
-                    role: Role::Subject,
+                    role: Some(Role::Subject),
                 },
                 Variant {
                     spec: specs.get("control").expect("bundled").clone(),
-                    role: Role::Control,
+                    role: Some(Role::Control),
                 },
             ],
             memory_mb: vec![128, 1024],
@@ -147,13 +197,19 @@ mod tests {
         let schedule = plan.schedule();
         assert_eq!(schedule.len(), (2 + 1) * 2 * 2);
         assert_eq!(
-            &schedule[..4],
-            &[(0, 128, true), (1, 128, true), (0, 1024, true), (1, 1024, true)]
+            schedule[..4]
+                .iter()
+                .map(|s| (s.variant, s.memory_mb, s.warmup))
+                .collect::<Vec<_>>(),
+            [(0, 128, true), (1, 128, true), (0, 1024, true), (1, 1024, true)]
         );
         assert_eq!(
-            &schedule[4..8],
-            &[(0, 128, false), (1, 128, false), (0, 1024, false), (1, 1024, false)]
+            schedule[4..8]
+                .iter()
+                .map(|s| (s.variant, s.memory_mb, s.warmup))
+                .collect::<Vec<_>>(),
+            [(0, 128, false), (1, 128, false), (0, 1024, false), (1, 1024, false)]
         );
-        assert!(schedule[4..].iter().all(|(_, _, warmup)| !warmup));
+        assert!(schedule[4..].iter().all(|s| !s.warmup));
     }
 }

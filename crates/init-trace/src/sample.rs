@@ -308,6 +308,20 @@ pub struct CapturedOutput {
 }
 
 impl ColdStartSample {
+    /// Whether a user stop (Ctrl-C, the UI's `x`) cut this cold start short. Such a
+    /// sample stays in the file, but it is neither a success nor a failure: summaries count
+    /// it as stopped and exit codes ignore it.
+    pub fn stopped(&self) -> bool {
+        self.init.status == InitStatus::Interrupted
+            || self.invokes.iter().any(|i| i.status == InvokeStatus::Interrupted)
+    }
+
+    /// Whether the function failed: INIT or an invoke went wrong on its own, not because
+    /// the user stopped the run.
+    pub fn failed(&self) -> bool {
+        !self.succeeded() && !self.stopped()
+    }
+
     /// Whether INIT and every invoke succeeded.
     pub fn succeeded(&self) -> bool {
         self.init.status == InitStatus::Success

@@ -188,26 +188,61 @@ pub fn bootstrap_ratio_of_sums_ci(numerator: &[f64], denominator: &[f64], seed: 
 /// The modified z-score above which a value is an outlier (Iglewicz and Hoaglin).
 pub const OUTLIER_Z: f64 = 3.5;
 
-/// Indices of outliers by the median absolute deviation: |x − median| / (1.4826 · MAD)
-/// above [`OUTLIER_Z`]. Robust to the outliers themselves, unlike a σ-based rule.
-pub fn mad_outliers(values: &[f64]) -> Vec<(usize, f64)> {
+/// How far above the median a cold start must also be before it is called an outlier, as a
+/// share of the median. On a quiet machine the MAD of Init Duration can be a fraction of a
+/// millisecond, so a z-score alone flags cold starts that differ by less than the timer's
+/// and scheduler's noise.
+pub const OUTLIER_FLOOR_SHARE: f64 = 0.05;
+
+/// The same floor in absolute terms, for fast functions whose 5 % is below scheduling noise.
+pub const OUTLIER_FLOOR_MS: f64 = 1.0;
+
+/// A value flagged by [`slow_outliers`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlowOutlier {
+    /// Index into the values given.
+    pub index: usize,
+    /// The modified z-score, |x − median| / (1.4826 · MAD); always above [`OUTLIER_Z`].
+    pub z: f64,
+    /// How far above the median the value is, in the values' unit.
+    pub excess: f64,
+}
+
+/// The slow outliers of a set of durations: values whose modified z-score (by the median
+/// absolute deviation, robust to the outliers themselves) is above [`OUTLIER_Z`] **and**
+/// that are more than the noise floor above the median (the larger of
+/// [`OUTLIER_FLOOR_SHARE`] of the median and [`OUTLIER_FLOOR_MS`]).
+///
+/// The rule is one-sided because a duration has a hard lower bound (the work itself) and
+/// an open upper one: interference only ever adds time, so a cold start well below the
+/// others is the undisturbed case, not an anomaly.
+pub fn slow_outliers(values: &[f64]) -> Vec<SlowOutlier> {
     if values.len() < 3 {
         return Vec::new();
     }
     let center = median(values);
     let deviations: Vec<f64> = values.iter().map(|v| (v - center).abs()).collect();
     let mad = median(&deviations) * 1.4826;
-    if mad <= f64::EPSILON {
-        return Vec::new();
-    }
+    let floor = outlier_floor(center);
     values
         .iter()
         .enumerate()
-        .filter_map(|(i, v)| {
-            let z = (v - center) / mad;
-            (z.abs() > OUTLIER_Z).then_some((i, z))
+        .filter_map(|(index, v)| {
+            let excess = v - center;
+            if excess <= floor {
+                return None;
+            }
+            // With a zero MAD (most values identical) any value past the floor stands out;
+            // the z-score stays finite so that it survives a JSON round trip.
+            let z = excess / mad.max(1e-9);
+            (z > OUTLIER_Z).then_some(SlowOutlier { index, z, excess })
         })
         .collect()
+}
+
+/// The smallest excess over the median that [`slow_outliers`] reports.
+pub fn outlier_floor(median: f64) -> f64 {
+    (median.abs() * OUTLIER_FLOOR_SHARE).max(OUTLIER_FLOOR_MS)
 }
 
 /// One decimal, without a "-0.0" for values that are zero up to float noise.
@@ -326,12 +361,36 @@ mod tests {
     }
 
     #[test]
-    fn mad_flags_the_outlier_not_its_neighbours() {
+    fn flags_the_slow_outlier_not_its_neighbours() {
         let values = [100.0, 101.0, 99.0, 102.0, 98.0, 100.5, 99.5, 400.0];
-        let outliers = mad_outliers(&values);
-        assert_eq!(outliers.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [7]);
-        assert!(mad_outliers(&[5.0, 5.0, 5.0, 5.0]).is_empty());
+        let outliers = slow_outliers(&values);
+        assert_eq!(outliers.iter().map(|o| o.index).collect::<Vec<_>>(), [7]);
+        assert!((outliers[0].excess - 299.75).abs() < 1e-9);
+        assert!(slow_outliers(&[5.0, 5.0, 5.0, 5.0]).is_empty());
         assert!((median(&[1.0, 3.0, 2.0, 4.0]) - 2.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn fast_values_are_never_outliers() {
+        // A tight cluster with one much faster cold start: z would be about −10.
+        let values = [250.0, 250.2, 249.9, 250.1, 250.0, 250.3, 249.8, 23.84];
+        assert!(slow_outliers(&values).is_empty());
+    }
+
+    #[test]
+    fn values_within_the_noise_floor_are_not_outliers() {
+        // MAD 0.1 ms: 253 ms is z ≈ 20 but only 3 ms (1.2 %) above the median of 250 ms.
+        let values = [250.0, 250.1, 249.9, 250.1, 249.9, 250.0, 253.0];
+        assert!(slow_outliers(&values).is_empty());
+        // 20 ms (8 %) above is past the floor.
+        let values = [250.0, 250.1, 249.9, 250.1, 249.9, 250.0, 270.0];
+        assert_eq!(slow_outliers(&values).len(), 1);
+        // A fast function: the 1 ms absolute floor applies, not 5 % of 10 ms.
+        assert!((outlier_floor(10.0) - 1.0).abs() < 1e-12);
+        let values = [10.0, 10.01, 9.99, 10.0, 10.02, 9.98, 10.8];
+        assert!(slow_outliers(&values).is_empty());
+        // Identical values except one far above: the zero MAD does not hide it.
+        assert_eq!(slow_outliers(&[5.0, 5.0, 5.0, 5.0, 9.0]).len(), 1);
     }
 
     #[test]

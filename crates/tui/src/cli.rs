@@ -85,8 +85,8 @@ pub(crate) struct RunArgs {
     #[command(flatten)]
     pub spec: SpecArgs,
     /// Cold starts per function
-    #[arg(short = 'n', long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
-    pub cold_starts: u64,
+    #[arg(short = 'n', long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub cold_starts: u32,
     /// Invokes per cold start, overriding the spec (the first is the cold one)
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub invokes: Option<u32>,

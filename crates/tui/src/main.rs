@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod output;
 mod summary;
 mod ui;
 
@@ -20,12 +21,17 @@ pub(crate) mod exit {
     pub const USAGE: u8 = 2;
     /// Interrupted with Ctrl-C; everything measured so far was kept.
     pub const INTERRUPTED: u8 = 130;
+    /// Standard output's reader went away (`coldfront run | head`): the command stopped
+    /// quietly, keeping everything measured, with the status a process killed by
+    /// `SIGPIPE` reports (128 + 13).
+    pub const BROKEN_PIPE: u8 = 141;
 
-    /// The code for a run of cold starts: an interruption outranks failed samples.
+    /// The code for a run of cold starts: an interruption outranks failed samples, and a
+    /// cold start the stop cut short is not a failure.
     pub fn for_samples(interrupted: bool, samples: &[init_trace::sample::ColdStartSample]) -> u8 {
         if interrupted {
             INTERRUPTED
-        } else if samples.iter().any(|s| !s.succeeded()) {
+        } else if samples.iter().any(init_trace::sample::ColdStartSample::failed) {
             FUNCTION_FAILURES
         } else {
             OK
@@ -60,14 +66,51 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::USAGE);
         }
     };
-    match runtime.block_on(commands::dispatch(cli)) {
+    let result = runtime.block_on(commands::dispatch(cli));
+    if output::closed() {
+        return ExitCode::from(exit::BROKEN_PIPE);
+    }
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {err}");
-            for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
+            eprintln!("error: {}", error_chain(&err));
             ExitCode::from(exit::USAGE)
         }
+    }
+}
+
+/// An error and its causes on one line each, leaving out a cause whose text the message
+/// before it already contains (`thiserror` messages often embed their source).
+fn error_chain(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    let mut shown: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || shown.iter().any(|earlier| earlier.contains(&text)) {
+            continue;
+        }
+        if shown.is_empty() {
+            out.push_str(&text);
+        } else {
+            out.push_str("\n  caused by: ");
+            out.push_str(&text);
+        }
+        shown.push(text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory (os error 2)");
+        let err = anyhow::Error::new(io)
+            .context("cannot read t.csv: No such file or directory (os error 2)")
+            .context("while loading the trace");
+        assert_eq!(
+            super::error_chain(&err),
+            "while loading the trace\n  caused by: cannot read t.csv: No such file or directory (os error 2)"
+        );
     }
 }

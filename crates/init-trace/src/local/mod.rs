@@ -123,7 +123,7 @@ impl Cancel {
         *self.0.borrow()
     }
 
-    async fn cancelled(&mut self) {
+    pub(crate) async fn cancelled(&mut self) {
         loop {
             if *self.0.borrow_and_update() {
                 return;

@@ -295,11 +295,22 @@ pub fn render(summary: &RunSummary) -> String {
 
     let _ = writeln!(out, "## Data quality\n");
     for g in &summary.groups {
+        if g.stopped > 0 {
+            let _ = writeln!(
+                out,
+                "- {} @ {} MB: {} cold start{} stopped by the user before finishing; kept in samples.jsonl, \
+                 counted neither as succeeded nor as failed.",
+                g.function,
+                g.memory_mb,
+                g.stopped,
+                if g.stopped == 1 { " was" } else { "s were" }
+            );
+        }
         if let Some(hint) = &g.outlier_hint {
             let list: Vec<String> = g
                 .outliers
                 .iter()
-                .map(|o| format!("#{} {} (z {:.1})", o.sample_index, format_ms(o.init_ms), o.z))
+                .map(|o| format!("#{} {}", o.sample_index, format_ms(o.init_ms)))
                 .collect();
             let _ = writeln!(
                 out,

@@ -9,7 +9,7 @@ use crate::attribution::{Attribution, NotObservable, attribute};
 use crate::evidence::importtime::ParseStats;
 use crate::recommend::{Recommendation, recommend};
 use crate::sample::{ColdStartSample, InvokeStatus, Throttling};
-use crate::stats::{Interval, Summary, bootstrap_ci, bootstrap_diff_ci, mad_outliers, mean, median};
+use crate::stats::{Interval, Summary, bootstrap_ci, bootstrap_diff_ci, mean, median, outlier_floor, slow_outliers};
 
 /// Version of the summary layout.
 pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
@@ -106,8 +106,12 @@ pub struct GroupSummary {
     pub outliers: Vec<Outlier>,
     /// What to do about them, when there are any.
     pub outlier_hint: Option<String>,
-    /// Failed cold starts.
+    /// Failed cold starts (not counting those a user stop cut short).
     pub failures: Vec<Failure>,
+    /// Cold starts cut short by a user stop: kept in the samples file, neither successes
+    /// nor failures.
+    #[serde(default)]
+    pub stopped: usize,
     /// `-X importtime` parsing, added up over the samples.
     pub importtime: Option<ParseStats>,
     /// What could not be observed.
@@ -118,6 +122,12 @@ pub struct GroupSummary {
     pub throttling: Throttling,
     /// The runtime executable.
     pub runtime_program: String,
+    /// The interpreter the runtime's clean virtual environment was made from, if any.
+    #[serde(default)]
+    pub interpreter_base: Option<String>,
+    /// The CPU share applied, in cores, when throttling was applied.
+    #[serde(default)]
+    pub cpu_cores: Option<f64>,
     /// Task-root packages and modules never imported in any measured cold start or
     /// invoke, with their size on disk (empty without `-X importtime` evidence).
     #[serde(default)]
@@ -304,20 +314,23 @@ fn group(samples: &[&ColdStartSample], attributions: &[Attribution]) -> GroupSum
         .iter()
         .filter_map(|s| Some((s.sample_index, s.init.duration_ms?)))
         .collect();
-    let outliers: Vec<Outlier> = mad_outliers(&indexed.iter().map(|(_, ms)| *ms).collect::<Vec<_>>())
+    let init_values: Vec<f64> = indexed.iter().map(|(_, ms)| *ms).collect();
+    let outliers: Vec<Outlier> = slow_outliers(&init_values)
         .into_iter()
-        .map(|(i, z)| Outlier {
-            sample_index: indexed[i].0,
-            init_ms: indexed[i].1,
-            z,
+        .map(|o| Outlier {
+            sample_index: indexed[o.index].0,
+            init_ms: indexed[o.index].1,
+            z: o.z,
         })
         .collect();
     let outlier_hint = (!outliers.is_empty()).then(|| {
+        let center = median(&init_values);
         format!(
-            "{} of {} cold starts are outliers (modified z-score above {}); the machine was probably busy. \
-             Close other programs, add warm-up cold starts (--warmup) or more cold starts (--cold-starts), and re-run",
+            "{} of {} cold starts took more than {} longer than the median {} (modified z-score above {});              they are in every statistic above, and the median and percentiles are the figures they move least",
             outliers.len(),
             indexed.len(),
+            crate::stats::format_ms(outlier_floor(center)),
+            crate::stats::format_ms(center),
             crate::stats::OUTLIER_Z
         )
     });
@@ -337,9 +350,10 @@ fn group(samples: &[&ColdStartSample], attributions: &[Attribution]) -> GroupSum
         }
         notes.extend(attribution.notes.iter().cloned());
     }
+    let stopped = measured.iter().filter(|s| s.stopped()).count();
     let failures = measured
         .iter()
-        .filter(|s| !s.succeeded())
+        .filter(|s| s.failed())
         .map(|s| Failure {
             sample_index: s.sample_index,
             outcome: s.outcome(),
@@ -382,6 +396,7 @@ fn group(samples: &[&ColdStartSample], attributions: &[Attribution]) -> GroupSum
         sandbox_setup_mean_ms: (!setup.is_empty()).then(|| mean(&setup)),
         outliers,
         outlier_hint,
+        stopped,
         failures,
         importtime,
         not_observable: attributions
@@ -391,6 +406,8 @@ fn group(samples: &[&ColdStartSample], attributions: &[Attribution]) -> GroupSum
         notes: notes.into_iter().collect(),
         throttling: first.sandbox.throttling.clone(),
         runtime_program: first.runtime.program.display().to_string(),
+        interpreter_base: first.runtime.interpreter_base.as_ref().map(|p| p.display().to_string()),
+        cpu_cores: first.sandbox.cgroup.as_ref().map(|c| c.cpu_cores),
         never_imported: {
             let imported: BTreeSet<&str> = attributions
                 .iter()

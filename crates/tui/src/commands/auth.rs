@@ -17,6 +17,7 @@ use edge_auth::runner::{EdgeRunner, RunnerOptions};
 use edge_auth::{Algorithm, Decision, KeySet, Policy, Validator};
 
 use crate::exit;
+use crate::output::{out, outln};
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct AuthArgs {
@@ -88,7 +89,7 @@ Examples:
   coldfront auth compare
   coldfront auth compare --quick --json
 
-Latency is measured locally, cost comes from the price table (REFERENCE.md §8), and every
+Latency is measured locally, cost comes from the price table (sources.md §Prices), and every
 figure says where it comes from.")]
     Compare(CompareArgs),
 }
@@ -359,7 +360,7 @@ fn read(path: &Path, what: &str) -> anyhow::Result<String> {
 }
 
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -387,12 +388,12 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<u8> {
     } else {
         match &decision {
             Decision::Allow { kid, alg, claims } => {
-                println!("allow  kid {kid}  alg {alg}");
+                outln!("allow  kid {kid}  alg {alg}");
                 for (name, value) in claims.to_map() {
-                    println!("  {name}: {value}");
+                    outln!("  {name}: {value}");
                 }
             }
-            Decision::Deny { reason } => println!("deny   {reason}"),
+            Decision::Deny { reason } => outln!("deny   {reason}"),
         }
     }
     Ok(if decision.is_allow() { exit::OK } else { 1 })
@@ -428,7 +429,7 @@ fn cf_function(args: &CfFunctionArgs) -> anyhow::Result<u8> {
         print_json(&function)?;
     } else {
         if args.out.is_none() {
-            print!("{}", function.code);
+            out!("{}", function.code);
         }
         let target = args
             .out
@@ -486,25 +487,25 @@ fn run_function(args: &RunFunctionArgs) -> anyhow::Result<u8> {
         print_json(&outcome)?;
     } else {
         match (&outcome.error, outcome.status) {
-            (Some(error), _) => println!("error (the viewer gets 503): {error}"),
-            (None, Some(status)) => println!(
+            (Some(error), _) => outln!("error (the viewer gets 503): {error}"),
+            (None, Some(status)) => outln!(
                 "response {status}{}",
                 outcome
                     .deny_reason()
                     .map(|r| format!("  reason {r}"))
                     .unwrap_or_default()
             ),
-            (None, None) => println!("request passed on (allowed)"),
+            (None, None) => outln!("request passed on (allowed)"),
         }
-        println!("{}", serde_json::to_string_pretty(&outcome.output)?);
-        println!(
+        outln!("{}", serde_json::to_string_pretty(&outcome.output)?);
+        outln!(
             "cost: {:.3} ms, {} interrupt checks (~10,000 back-jumps/calls each), {} bytes of engine memory (limit 2 MB)",
             outcome.duration_us / 1000.0,
             outcome.interrupt_checks,
             outcome.memory_used_bytes
         );
         for line in &outcome.logs {
-            println!("log: {line}");
+            outln!("log: {line}");
         }
     }
     Ok(if outcome.error.is_some() { 1 } else { exit::OK })
@@ -556,13 +557,17 @@ async fn edge_budget(args: &EdgeBudgetArgs) -> anyhow::Result<u8> {
         return Ok(exit::OK);
     }
     let r = &output.report;
-    println!("CloudFront Function cost per request, measured locally (QuickJS, 2 MB limit, valid token)");
-    println!(
+    outln!("CloudFront Function cost per request, measured locally (QuickJS, 2 MB limit, valid token)");
+    outln!(
         "{:<14} {:>10} {:>10} {:>14} {:>8}  budget",
-        "function", "median", "p90", "work (checks)", "size"
+        "function",
+        "median",
+        "p90",
+        "work (checks)",
+        "size"
     );
     for v in &r.variants {
-        println!(
+        outln!(
             "{:<14} {:>7.3} ms {:>7.3} ms {:>14.1} {:>8}  {}",
             v.name,
             v.per_request_ms,
@@ -572,12 +577,12 @@ async fn edge_budget(args: &EdgeBudgetArgs) -> anyhow::Result<u8> {
             if v.within_budget { "within" } else { "OVER" }
         );
     }
-    println!("\nbudget: {} ms — {}", r.budget_ms, r.budget_provenance);
-    println!("verdict: {}", r.verdict_summary);
-    println!("{}", r.hs256_fallback);
+    outln!("\nbudget: {} ms — {}", r.budget_ms, r.budget_provenance);
+    outln!("verdict: {}", r.verdict_summary);
+    outln!("{}", r.hs256_fallback);
     match &output.aws {
-        AwsOutcome::Skipped { why } => println!("\nAWS TestFunction: skipped — {why}"),
-        AwsOutcome::Tested { report } => println!(
+        AwsOutcome::Skipped { why } => outln!("\nAWS TestFunction: skipped — {why}"),
+        AwsOutcome::Tested { report } => outln!(
             "\nAWS TestFunction ({} DEVELOPMENT): ComputeUtilization {} {}{}",
             report.function_name,
             report
@@ -617,7 +622,7 @@ fn cookie_sign(args: &CookieSignArgs) -> anyhow::Result<u8> {
     if args.json {
         print_json(&signed)?;
     } else {
-        println!(
+        outln!(
             "# {} policy, {:?}, {:?}: {}",
             if canned { "canned" } else { "custom" },
             signed.key_kind,
@@ -625,7 +630,7 @@ fn cookie_sign(args: &CookieSignArgs) -> anyhow::Result<u8> {
             signed.policy_json
         );
         for header in signed.set_cookie_headers("Path=/; Secure; HttpOnly") {
-            println!("Set-Cookie: {header}");
+            outln!("Set-Cookie: {header}");
         }
     }
     Ok(exit::OK)
@@ -645,11 +650,11 @@ fn cookie_verify(args: &CookieVerifyArgs) -> anyhow::Result<u8> {
         print_json(&verdict)?;
     } else {
         match verdict.deny {
-            None => println!("allow  key pair {}", verdict.key_pair_id.as_deref().unwrap_or("?")),
-            Some(reason) => println!("deny   {}", serde_json::to_value(reason)?.as_str().unwrap_or_default()),
+            None => outln!("allow  key pair {}", verdict.key_pair_id.as_deref().unwrap_or("?")),
+            Some(reason) => outln!("deny   {}", serde_json::to_value(reason)?.as_str().unwrap_or_default()),
         }
         if let Some(policy) = &verdict.policy_json {
-            println!("  policy: {policy}");
+            outln!("  policy: {policy}");
         }
     }
     Ok(if verdict.deny.is_none() { exit::OK } else { 1 })
@@ -681,12 +686,18 @@ async fn compare(args: &CompareArgs) -> anyhow::Result<u8> {
         print_json(&comparison)?;
         return Ok(exit::OK);
     }
-    println!(
+    outln!(
         "{:<44} {:>12} {:>12}  {:<6} {:<6} {:<7} {:<8}",
-        "option", "latency", "USD per 1M", "RS256", "JWKS", "claims", "rotation"
+        "option",
+        "latency",
+        "USD per 1M",
+        "RS256",
+        "JWKS",
+        "claims",
+        "rotation"
     );
     for row in &comparison.rows {
-        println!(
+        outln!(
             "{:<44} {:>9.4} ms {:>12.4}  {:<6} {:<6} {:<7} {:<8}",
             row.option,
             row.latency_ms,
@@ -697,16 +708,16 @@ async fn compare(args: &CompareArgs) -> anyhow::Result<u8> {
             support(row.capabilities.key_rotation)
         );
     }
-    println!();
+    outln!();
     for row in &comparison.rows {
-        println!("{}:", row.option);
-        println!("  latency — {}", provenance(&row.latency_provenance));
-        println!("  cost — {}", provenance(&row.cost_provenance));
+        outln!("{}:", row.option);
+        outln!("  latency — {}", provenance(&row.latency_provenance));
+        outln!("  cost — {}", provenance(&row.cost_provenance));
         for note in &row.notes {
-            println!("  {note}");
+            outln!("  {note}");
         }
     }
-    println!(
+    outln!(
         "\nRS256 function: {} bytes of {}; budget {} ms ({})\nverdict: {}",
         comparison.function_size_bytes,
         comparison.function_limit_bytes,

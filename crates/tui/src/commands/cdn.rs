@@ -12,6 +12,7 @@ use cdn_design::{AuthOption, AuthRow, Evaluation, Invalidation, LatencyInputs, M
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::exit;
+use crate::output::outln;
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct CdnArgs {
@@ -338,9 +339,15 @@ fn pct(x: f64) -> String {
 }
 
 fn print_strategies(evaluation: &Evaluation) {
-    println!(
+    outln!(
         "{:<36} {:>9} {:>11} {:>8} {:>11} {:>21} {:>12}",
-        "strategy", "page hits", "origin r/s", "stale", "worst stale", "p50 / p90 / p99 ms", "cost/month"
+        "strategy",
+        "page hits",
+        "origin r/s",
+        "stale",
+        "worst stale",
+        "p50 / p90 / p99 ms",
+        "cost/month"
     );
     for s in &evaluation.strategies {
         let marker = if s.strategy == evaluation.chosen.strategy {
@@ -348,7 +355,7 @@ fn print_strategies(evaluation: &Evaluation) {
         } else {
             " "
         };
-        println!(
+        outln!(
             "{marker}{:<35} {:>9} {:>11.3} {:>8} {:>10.0}s {:>21} {:>12}",
             s.name,
             pct(s.page_hit_ratio),
@@ -389,24 +396,24 @@ fn design(args: &DesignArgs) -> anyhow::Result<u8> {
         .with_context(|| format!("cannot write the design page into {}", args.out.display()))?;
     if args.json {
         let json = serde_json::json!({ "files": files, "evaluation": evaluation });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        outln!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(exit::OK);
     }
-    println!(
+    outln!(
         "{} ({} page objects in {} popularity bins)\n",
         model.name,
         thousands(evaluation.page_objects as f64),
         evaluation.popularity_bins
     );
     print_strategies(&evaluation);
-    println!(
+    outln!(
         "\nEstimated page hit ratio ({}): {}; {} of all CloudFront requests",
         evaluation.chosen.name,
         pct(evaluation.chosen.page_hit_ratio),
         pct(evaluation.chosen.overall_hit_ratio)
     );
     for file in files {
-        println!("wrote {}", file.display());
+        outln!("wrote {}", file.display());
     }
     Ok(exit::OK)
 }
@@ -424,18 +431,20 @@ fn cost(args: &CostArgs) -> anyhow::Result<u8> {
                 "cost": s.cost,
             })).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        outln!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(exit::OK);
     }
-    println!(
+    outln!(
         "{} (prices as of {}: {})\n",
-        model.name, model.prices.as_of, model.prices.source
+        model.name,
+        model.prices.as_of,
+        model.prices.source
     );
     print_strategies(&evaluation);
     let chosen = &evaluation.chosen;
-    println!("\n{} per month:", chosen.name);
+    outln!("\n{} per month:", chosen.name);
     for line in &chosen.cost.lines {
-        println!(
+        outln!(
             "  {:<42} {:>16} {:<11} {:>12}   {}",
             line.item,
             thousands(line.quantity),
@@ -444,21 +453,21 @@ fn cost(args: &CostArgs) -> anyhow::Result<u8> {
             line.arithmetic
         );
     }
-    println!(
+    outln!(
         "  {:<42} {:>16} {:<11} {:>12}",
         "total",
         "",
         "",
         usd(chosen.cost.total_usd_per_month)
     );
-    println!(
+    outln!(
         "\nFlat-rate plans against {} of CloudFront requests and data out ({} requests, {:.1} GB):",
         usd(chosen.cost.cloudfront_usage_usd_per_month),
         thousands(chosen.cost.cloudfront_requests_per_month),
         chosen.cost.gb_out_per_month
     );
     for plan in &chosen.cost.flat_rate {
-        println!(
+        outln!(
             "  {:<10} {:>10}  {}",
             plan.plan,
             usd(plan.usd_per_month),
@@ -581,7 +590,7 @@ async fn simulate_command(args: SimulateArgs) -> anyhow::Result<u8> {
                 "stale_read_probability": a.stale_read_probability,
             })),
         });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        outln!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_report(&report, &config, elapsed_s, analytic.as_ref(), &args);
     }
@@ -605,8 +614,8 @@ fn print_report(
         Some(Capacity::Objects(n)) => format!("{} objects (LRU)", thousands(n as f64)),
         Some(Capacity::Bytes(n)) => format!("{} bytes (LRU)", thousands(n as f64)),
     };
-    println!("{source}");
-    println!(
+    outln!("{source}");
+    outln!(
         "  caches: {} edge location(s), {} regional; TTL {ttl}; SWR {} s; {}; capacity {capacity}",
         config.edges,
         config.regional_caches,
@@ -618,29 +627,29 @@ fn print_report(
         }
     );
     if report.cancelled {
-        println!("  INTERRUPTED: the figures cover the requests simulated so far");
+        outln!("  INTERRUPTED: the figures cover the requests simulated so far");
     }
-    println!(
+    outln!(
         "  Requests:        {} ({} reads, {} writes) over {:.1} h of trace",
         thousands(report.requests as f64),
         thousands(report.reads as f64),
         thousands(report.writes as f64),
         report.trace_span_s / 3600.0
     );
-    println!(
+    outln!(
         "  Hit ratio:       {:>7}   [edge {}, regional {}]{}",
         pct(report.hit_ratio),
         pct(report.edge_hit_ratio),
         pct(report.regional_hits as f64 / report.reads.max(1) as f64),
         analytic.map_or_else(String::new, |a| format!("   analytic {}", pct(a.hit_ratio)))
     );
-    println!("  Byte hit ratio:  {:>7}", pct(report.byte_hit_ratio));
-    println!(
+    outln!("  Byte hit ratio:  {:>7}", pct(report.byte_hit_ratio));
+    outln!(
         "  Origin fetches:  {} waited for, {} in the background",
         thousands(report.origin_sync_fetches as f64),
         thousands(report.origin_async_fetches as f64)
     );
-    println!(
+    outln!(
         "  Stale reads:     {:>7}   [staleness p50 {:.1} s, p99 {:.1} s, max {:.1} s]{}",
         pct(report.stale_read_probability),
         report.staleness_p50_s,
@@ -651,12 +660,12 @@ fn print_report(
             pct(a.stale_read_probability)
         ))
     );
-    println!(
+    outln!(
         "  Objects:         {} distinct, {} evictions",
         thousands(report.distinct_objects as f64),
         thousands(report.evictions as f64)
     );
-    println!(
+    outln!(
         "  Time:            {elapsed_s:.2} s ({:.1} M requests/s)",
         report.requests as f64 / elapsed_s.max(1e-9) / 1e6
     );
@@ -683,23 +692,28 @@ async fn audit(args: &AuditArgs) -> anyhow::Result<u8> {
     let differences = cdn_design::cloudfront::audit::diff(&live, &recommendation);
     if args.json {
         let json = serde_json::json!({ "distribution_id": live.distribution_id, "differences": differences });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        outln!("{}", serde_json::to_string_pretty(&json)?);
     } else if differences.is_empty() {
-        println!(
+        outln!(
             "{}: matches the recommendation for {}",
-            live.distribution_id, model.name
+            live.distribution_id,
+            model.name
         );
     } else {
-        println!(
+        outln!(
             "{}: {} difference(s) from the recommendation for {}\n",
             live.distribution_id,
             differences.len(),
             model.name
         );
         for d in &differences {
-            println!(
+            outln!(
                 "{}  {}\n    live:        {}\n    recommended: {}\n    why:         {}\n",
-                d.scope, d.field, d.live, d.recommended, d.why
+                d.scope,
+                d.field,
+                d.live,
+                d.recommended,
+                d.why
             );
         }
     }

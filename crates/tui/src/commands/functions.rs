@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use crate::cli::FunctionsArgs;
+use crate::output::outln;
 
 pub(crate) fn list(args: &FunctionsArgs) -> anyhow::Result<u8> {
     let specs = super::load_specs(&args.spec)?;
@@ -17,18 +18,18 @@ pub(crate) fn list(args: &FunctionsArgs) -> anyhow::Result<u8> {
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({"source": specs.source(), "functions": functions}))?
         );
         return Ok(crate::exit::OK);
     }
     match specs.source() {
-        Some(path) => println!("Functions in {}:", path.display()),
-        None => println!("Bundled functions (no coldfront.toml given):"),
+        Some(path) => outln!("Functions in {}:", path.display()),
+        None => outln!("Bundled functions (no coldfront.toml given):"),
     }
     for f in specs.functions() {
-        println!(
+        outln!(
             "  {:<12} {:<20} {:>5} MB  {}  {}",
             f.name,
             f.runtime.as_str(),

@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use std::ops::ControlFlow;
+
+use init_trace::experiment::{self, Controls, Plan, Variant};
 use init_trace::local::{EmulatorOptions, LocalEmulator, cancel_pair, cpu_cores_for};
+use init_trace::report::summary::RunSummary;
 use init_trace::sample::{ColdStartSample, SampleWriter, Throttling};
 use init_trace::spec::FunctionSpec;
 use init_trace::stats::format_ms;
@@ -11,7 +14,8 @@ use serde_json::json;
 
 use crate::cli::RunArgs;
 use crate::exit;
-use crate::summary::{FunctionSummary, comparison};
+use crate::output::outln;
+use crate::summary::{comparison, render_group};
 
 fn default_out() -> PathBuf {
     PathBuf::from("coldfront-runs").join(format!("run-{}.jsonl", chrono::Local::now().format("%Y%m%d-%H%M%S")))
@@ -100,73 +104,71 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
         "finishing the current cold start's record, then stopping",
     );
 
-    let total = args.cold_starts * functions.len() as u64;
+    let plan = Plan {
+        variants: functions
+            .iter()
+            .map(|spec| Variant {
+                spec: spec.clone(),
+                role: None,
+            })
+            .collect(),
+        memory_mb: Vec::new(),
+        cold_starts: args.cold_starts,
+        warmup: 0,
+    };
+    let total = plan.schedule().len() as u64;
     let progress = super::cold_start_progress(total, args.json);
     let width = functions.iter().map(|f| f.name.len()).max().unwrap_or(8);
-    let mut samples: Vec<ColdStartSample> = Vec::new();
-    let mut index = 0_u64;
-    // Interleave the functions (A B A B ...) so slow drift on the machine hits all alike.
-    'rounds: for _ in 0..args.cold_starts {
-        for spec in &functions {
-            if cancel.is_cancelled() {
-                break 'rounds;
-            }
-            progress.set_message(spec.name.clone());
-            let sample = emulator
-                .cold_start(spec, index, cancel.clone())
-                .await
-                .with_context(|| format!("cold start #{} of {}", index + 1, spec.name))?;
-            index += 1;
-            writer.write(&sample)?;
-            if !args.json && !args.quiet {
-                // Suspending the bar prints whether or not stderr is a terminal.
-                progress.suspend(|| {
-                    println!("{}", sample_line(&sample, width));
-                    for line in sample
-                        .platform_log
-                        .iter()
-                        .filter(|l| l.starts_with("REPORT") || l.starts_with("INIT_REPORT"))
-                    {
-                        println!("    {}", line.trim_end());
-                    }
-                });
-            }
-            progress.inc(1);
-            samples.push(sample);
+    // The functions run interleaved (A B A B ...) so slow drift on the machine hits all alike.
+    let samples = experiment::run(&emulator, &plan, Controls::cancel_only(cancel.clone()), |_, sample| {
+        writer.write(sample)?;
+        progress.set_message(sample.function.clone());
+        if !args.json && !args.quiet {
+            // Suspending the bar prints whether or not stderr is a terminal.
+            progress.suspend(|| {
+                outln!("{}", sample_line(sample, width));
+                for line in sample
+                    .platform_log
+                    .iter()
+                    .filter(|l| l.starts_with("REPORT") || l.starts_with("INIT_REPORT"))
+                {
+                    outln!("    {}", line.trim_end());
+                }
+            });
         }
-    }
+        progress.inc(1);
+        // A closed stdout (`coldfront run | head -1`) ends the run like Ctrl-C does.
+        Ok::<_, init_trace::sample::SampleFileError>(if crate::output::closed() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        })
+    })
+    .await?;
     progress.finish_and_clear();
     let interrupted = cancel.is_cancelled();
 
-    let summaries: Vec<FunctionSummary> = functions
-        .iter()
-        .map(|f| {
-            FunctionSummary::of(
-                &f.name,
-                &samples.iter().filter(|s| s.function == f.name).collect::<Vec<_>>(),
-            )
-        })
-        .collect();
+    let summary = RunSummary::from_samples(&samples, None);
     if args.json {
-        let summary = json!({
+        let json = json!({
             "samples_file": out,
             "cold_starts": samples.len(),
             "interrupted": interrupted,
-            "functions": summaries,
+            "functions": summary.groups,
         });
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&json)?);
     } else {
-        println!();
-        for s in &summaries {
-            println!("{}", s.render());
+        outln!();
+        for group in &summary.groups {
+            outln!("{}", render_group(group));
         }
-        if let Some(text) = comparison(&summaries) {
-            println!("{text}");
+        if let Some(text) = comparison(&summary.groups) {
+            outln!("{text}");
         }
-        println!("{} samples written to {}", samples.len(), writer.path().display());
+        outln!("{} samples written to {}", samples.len(), writer.path().display());
         if interrupted {
-            println!(
-                "Interrupted after {} of {total} cold starts; all of them are in the file.",
+            outln!(
+                "Stopped after {} of {total} cold starts; all of them are in the file.",
                 samples.len()
             );
         }

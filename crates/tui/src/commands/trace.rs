@@ -1,11 +1,12 @@
 //! `coldfront trace` (an experiment: subject vs controls, INIT attribution, the benchmark
 //! page) and `coldfront report` (re-render a run directory from its raw samples).
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use init_trace::experiment::{self, Plan, Role, Variant};
+use init_trace::experiment::{self, Controls, Plan, Role, Variant};
 use init_trace::local::{EmulatorOptions, LocalEmulator, cancel_pair};
 use init_trace::report::summary::RunSummary;
 use init_trace::report::{Environment, hdr, markdown, svg};
@@ -14,6 +15,7 @@ use init_trace::stats::{format_ms, one_decimal};
 
 use crate::cli::SpecArgs;
 use crate::exit;
+use crate::output::outln;
 
 const TRACE_EXAMPLES: &str = "\
 Examples:
@@ -89,21 +91,21 @@ fn print_summary(summary: &RunSummary, dir: &Path) {
         let role = g.role.as_deref().map_or_else(String::new, |r| format!(" [{r}]"));
         match &g.init {
             Some(s) => {
-                println!("{} @ {} MB{role}", g.function, g.memory_mb);
-                println!(
+                outln!("{} @ {} MB{role}", g.function, g.memory_mb);
+                outln!(
                     "  Init Duration (mean ± σ):  {:>10} ± {:>9}    [median: {}]",
                     format_ms(s.mean_ms),
                     format_ms(s.stddev_ms),
                     format_ms(s.median_ms)
                 );
-                println!(
+                outln!(
                     "  Range (min … max):         {:>10} … {:>9}    {} cold starts",
                     format_ms(s.min_ms),
                     format_ms(s.max_ms),
                     s.n
                 );
                 for segment in g.segments.iter().filter(|s| s.depth == 0) {
-                    println!(
+                    outln!(
                         "    {:<16} {:>10}  {:>5}%",
                         segment.path,
                         format_ms(segment.mean_ms),
@@ -111,18 +113,18 @@ fn print_summary(summary: &RunSummary, dir: &Path) {
                     );
                 }
             }
-            None => println!("{} @ {} MB{role}: no successful INIT", g.function, g.memory_mb),
+            None => outln!("{} @ {} MB{role}: no successful INIT", g.function, g.memory_mb),
         }
         if !g.failures.is_empty() {
-            println!("  {} failed cold starts (see report.md)", g.failures.len());
+            outln!("  {} failed cold starts (see report.md)", g.failures.len());
         }
         if let Some(hint) = &g.outlier_hint {
-            println!("  warning: {hint}");
+            outln!("  warning: {hint}");
         }
-        println!();
+        outln!();
     }
     for c in &summary.comparisons {
-        println!(
+        outln!(
             "{} ran {:.2} ± {:.2} times slower than {} @ {} MB (median difference {})",
             c.subject,
             c.ratio,
@@ -133,19 +135,19 @@ fn print_summary(summary: &RunSummary, dir: &Path) {
         );
     }
     if !summary.recommendations.is_empty() {
-        println!("\nRecommendations:");
+        outln!("\nRecommendations:");
         for r in &summary.recommendations {
-            println!("  - {}", r.title);
+            outln!("  - {}", r.title);
         }
     }
-    println!("\nReport: {}", dir.join("report.md").display());
+    outln!("\nReport: {}", dir.join("report.md").display());
 }
 
 pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     let specs = super::load_specs(&args.spec)?;
     let mut variants = vec![Variant {
         spec: specs.get(&args.subject)?.clone(),
-        role: Role::Subject,
+        role: Some(Role::Subject),
     }];
     for name in args.controls.iter().filter(|c| c.as_str() != "none") {
         if name == &args.subject {
@@ -153,7 +155,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         }
         variants.push(Variant {
             spec: specs.get(name)?.clone(),
-            role: Role::Control,
+            role: Some(Role::Control),
         });
     }
     for variant in &mut variants {
@@ -199,7 +201,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     );
     let total = plan.schedule().len() as u64;
     let progress = super::cold_start_progress(total, args.json);
-    let samples = experiment::run(&emulator, &plan, &cancel, |sample| {
+    let samples = experiment::run(&emulator, &plan, Controls::cancel_only(cancel.clone()), |_, sample| {
         writer.write(sample)?;
         progress.set_message(format!(
             "{} @ {} MB: {}",
@@ -208,7 +210,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
             sample.outcome()
         ));
         progress.inc(1);
-        Ok::<(), init_trace::sample::SampleFileError>(())
+        Ok::<_, init_trace::sample::SampleFileError>(ControlFlow::Continue(()))
     })
     .await?;
     progress.finish_and_clear();
@@ -217,11 +219,11 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     summary.environment = Some(Environment::detect());
     write_reports(&dir, &samples, &summary)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         print_summary(&summary, &dir);
         if interrupted {
-            println!(
+            outln!(
                 "Interrupted after {} of {total} cold starts; the reports cover all of them.",
                 samples.len()
             );
@@ -259,7 +261,7 @@ pub(crate) fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     summary.environment = previous.and_then(|p| p.environment);
     write_reports(&dir, &loaded.samples, &summary)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         print_summary(&summary, &dir);
     }

@@ -55,6 +55,8 @@ pub(crate) enum RunState {
     Paused,
     Stopping,
     Finished,
+    /// Ended by the user's stop (`x`, Ctrl-C): not a failure.
+    Stopped,
     Failed(String),
 }
 
@@ -109,6 +111,8 @@ pub(crate) struct VariantState {
     pub segment_sums_ms: Vec<(String, f64)>,
     pub attributed: usize,
     pub failures: usize,
+    /// Cold starts the user's stop cut short: neither successes nor failures.
+    pub stopped: usize,
     pub latest: Option<Attribution>,
 }
 
@@ -132,6 +136,7 @@ impl VariantState {
             segment_sums_ms: Vec::new(),
             attributed: 0,
             failures: 0,
+            stopped: 0,
             latest: None,
         }
     }
@@ -346,7 +351,9 @@ impl App {
         {
             variant.warm_ms.push(warm.duration_ms as f32);
         }
-        if !sample.succeeded() {
+        if sample.stopped() {
+            variant.stopped += 1;
+        } else if sample.failed() {
             variant.failures += 1;
             let error = sample
                 .init
@@ -614,18 +621,29 @@ pub(crate) fn update(app: &mut App, message: Message) -> Option<Effect> {
         }
         Message::RunEnded(result) => {
             app.run = match result {
+                Ok(()) if app.run == RunState::Stopping => RunState::Stopped,
                 Ok(()) => RunState::Finished,
                 Err(reason) => RunState::Failed(reason),
             };
             app.diff_computed = None;
             app.refresh_histograms();
             app.recompute_diff(Instant::now());
+            let failed: usize = app.variants.iter().map(|v| v.failures).sum();
+            let cut_short: usize = app.variants.iter().map(|v| v.stopped).sum();
+            let cut_short = if cut_short == 0 {
+                String::new()
+            } else {
+                format!(" ({cut_short} cut short by the stop, kept in the file)")
+            };
             app.status = match &app.run {
                 RunState::Failed(reason) => format!("Run failed: {reason}"),
+                RunState::Stopped => format!(
+                    "Run stopped after {} of {} cold starts{cut_short}, {failed} failed. e exports the reports",
+                    app.completed, app.planned
+                ),
                 _ => format!(
-                    "Run finished: {} cold starts, {} failed. e exports the reports",
-                    app.completed,
-                    app.failures.len()
+                    "Run finished: {} cold starts, {failed} failed. e exports the reports",
+                    app.completed
                 ),
             };
             None

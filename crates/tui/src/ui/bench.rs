@@ -15,6 +15,7 @@ use super::edge::EdgeState;
 use super::testing::{functions, sample};
 use super::theme::Theme;
 use crate::cli::BenchUiArgs;
+use crate::output::outln;
 
 fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -83,6 +84,6 @@ pub(crate) fn run(args: &BenchUiArgs) -> anyhow::Result<u8> {
             "frame_ms_max": frame_ms[frame_ms.len() - 1],
         })
     };
-    println!("{result}");
+    outln!("{result}");
     Ok(crate::exit::OK)
 }

@@ -2,8 +2,10 @@
 //! and exports. Each reports back as [`Message`]s; none shares mutable state with the UI
 //! except the histogram recorders, which are wait-free by design.
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
+use init_trace::experiment::{self, Controls, Plan, Role, Variant};
 use init_trace::local::{CancelHandle, EmulatorOptions, LocalEmulator, cancel_pair};
 use init_trace::sample::SampleWriter;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -48,10 +50,22 @@ impl Workers {
                 ..
             } => {
                 let recorders: Vec<_> = (0..app.variants.len()).map(|i| app.recorder(i)).collect();
-                let mut variants = vec![(*subject, "subject")];
-                variants.extend(control.map(|c| (*c, "control")));
+                let mut variants = vec![Variant {
+                    spec: *subject,
+                    role: Some(Role::Subject),
+                }];
+                variants.extend(control.map(|c| Variant {
+                    spec: *c,
+                    role: Some(Role::Control),
+                }));
+                let plan = Plan {
+                    variants,
+                    memory_mb: Vec::new(),
+                    cold_starts,
+                    warmup: 0,
+                };
                 let (cancel_handle, cancel) = cancel_pair();
-                let (pause, mut paused) = watch::channel(false);
+                let (pause, paused) = watch::channel(false);
                 let tx = self.tx.clone();
                 let path = self.samples_path.clone();
                 let run = async move {
@@ -64,28 +78,27 @@ impl Workers {
                             ..EmulatorOptions::default()
                         });
                         let mut recorders = recorders;
-                        let mut index = 0_u64;
-                        for _ in 0..cold_starts {
-                            for (variant, (spec, role)) in variants.iter().enumerate() {
-                                if paused.wait_for(|p| !*p).await.is_err() || cancel.is_cancelled() {
-                                    return Ok(());
-                                }
-                                let mut sample = emulator
-                                    .cold_start(spec, index, cancel.clone())
-                                    .await
-                                    .map_err(|e| e.to_string())?;
-                                index += 1;
-                                sample.labels.role = Some((*role).to_owned());
-                                if let Some(ms) = sample.init.duration_ms {
-                                    recorders[variant].saturating_record((ms * 1000.0).round().max(1.0) as u64);
-                                }
-                                writer.write(&sample).map_err(|e| e.to_string())?;
-                                if tx.send(Message::Sample(Box::new(sample))).is_err() {
-                                    return Ok(());
-                                }
+                        let controls = Controls {
+                            cancel,
+                            paused: Some(paused),
+                        };
+                        experiment::run(&emulator, &plan, controls, |step, sample| {
+                            if let Some(ms) = sample.init.duration_ms {
+                                recorders[step.variant].saturating_record((ms * 1000.0).round().max(1.0) as u64);
                             }
-                        }
-                        Ok(())
+                            writer.write(sample)?;
+                            // The UI has gone: nobody is left to show the next sample to.
+                            Ok::<_, init_trace::sample::SampleFileError>(
+                                if tx.send(Message::Sample(Box::new(sample.clone()))).is_err() {
+                                    ControlFlow::Break(())
+                                } else {
+                                    ControlFlow::Continue(())
+                                },
+                            )
+                        })
+                        .await
+                        .map(drop)
+                        .map_err(|e| e.to_string())
                     }
                     .await;
                     let _ = tx.send(Message::RunEnded(result));

@@ -68,6 +68,7 @@ pub(crate) fn draw(frame: &mut Frame, app: &App, theme: Theme) {
         RunState::Paused => Span::styled("paused", theme.warn()),
         RunState::Stopping => Span::styled("stopping", theme.warn()),
         RunState::Finished => Span::styled("finished", theme.good()),
+        RunState::Stopped => Span::styled("stopped", theme.warn()),
         RunState::Failed(_) => Span::styled("failed", theme.bad()),
     };
     frame.render_widget(

@@ -1,5 +1,6 @@
-//! Analytic evaluation: REFERENCE.md §7's TTL-cache formulas per object, per edge location
-//! and regional tier, summed over the popularity histogram and the diurnal profile.
+//! Analytic evaluation: the TTL-cache formulas of docs/sources.md, "Cache models", per
+//! object, per edge location and regional tier, summed over the popularity histogram and
+//! the diurnal profile.
 //!
 //! Each object's reads and writes are Poisson (rates `λ`, `μ`); every edge location sees
 //! `λ / E`; a cached copy's expiry is fixed when it is fetched (CloudFront does not reset
@@ -43,7 +44,7 @@ fn one_minus_exp_over(x: f64) -> f64 {
     if x < 1e-8 { 1.0 - x / 2.0 } else { -(-x).exp_m1() / x }
 }
 
-/// One cache with reads at rate `lambda` and writes at rate `mu` (REFERENCE.md §7).
+/// One cache with reads at rate `lambda` and writes at rate `mu` (docs/sources.md, "Cache models").
 ///
 /// `upstream_fresh` is `E[e^{−μ a}]` over the age `a` of the copies this cache receives
 /// from its upstream (1 when it fetches from the origin).
@@ -649,7 +650,7 @@ mod tests {
 
     #[test]
     fn stale_probability_matches_the_reference_formula() {
-        // P(stale | hit) = 1 − (1 − e^{−μT})/(μT) (REFERENCE.md §7).
+        // P(stale | hit) = 1 − (1 − e^{−μT})/(μT) (docs/sources.md, "Cache models").
         let (lambda, mu, t) = (2.0, 0.001, 300.0);
         let r = tier(lambda, mu, &ttl(t), 1.0);
         let expected = 1.0 - (1.0 - (-mu * t).exp()) / (mu * t);

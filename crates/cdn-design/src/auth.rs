@@ -34,26 +34,26 @@ pub fn default_row(model: &Model, option: AuthOption) -> AuthRow {
             0.0,
             0.0,
             "CloudFront checks the cookie signature itself (RSA-2048 or ECDSA P-256); no claims, no per-wiki roles",
-            "REFERENCE.md §11; no function runs, so no added latency or price",
+            "sources.md §Signed cookies; no function runs, so no added latency or price",
         ),
         AuthOption::CloudfrontFunctionHs256 => (
             1.0,
             p.cloudfront_functions_usd_per_million,
             "JWT HS256 with crypto.createHmac; shared secret in KeyValueStore; claim checks in code",
-            "price REFERENCE.md §8; ASSUMED 1 ms ('submillisecond', REFERENCE.md §10)",
+            "price sources.md §CloudFront prices; ASSUMED 1 ms ('submillisecond', sources.md §CloudFront Functions limits)",
         ),
         AuthOption::CloudfrontFunctionRs256 => (
             67.0,
             p.cloudfront_functions_usd_per_million,
             "JWT RS256 in pure JavaScript (no signature API at the edge); likely throttled",
-            "QuickJS measurement 64–70 ms with Number limbs (REFERENCE.md §10), far over the ~1 ms budget",
+            "QuickJS measurement 64–70 ms with Number limbs (sources.md §CloudFront Functions crypto), far over the ~1 ms budget",
         ),
         AuthOption::LambdaAtEdge => (
             LAMBDA_AT_EDGE_ASSUMED_MS,
             p.lambda_at_edge_usd_per_million
                 + 1e6 * p.lambda_at_edge_usd_per_gb_s * 0.128 * LAMBDA_AT_EDGE_ASSUMED_MS / 1000.0,
             "full Node crypto: RS256, JWKS, OIDC; 128 MB, 5 s; no CloudFront Function on the same events",
-            "price REFERENCE.md §8/§11; ASSUMED 5 ms at 128 MB (not measured)",
+            "price sources.md §Lambda prices, limits §Lambda@Edge; ASSUMED 5 ms at 128 MB (not measured)",
         ),
     };
     AuthRow {

@@ -1,7 +1,8 @@
 //! Monthly cost per strategy, one line per billed item, with the flat-rate plans beside it.
 //!
 //! Every line shows its quantity and the price it was multiplied by, so the arithmetic can
-//! be checked by hand (the seed's invalidation figure could not be: REFERENCE.md §8).
+//! be checked by hand (the seed's invalidation figure could not be: docs/sources.md,
+//! "Invalidation prices").
 
 use serde::Serialize;
 

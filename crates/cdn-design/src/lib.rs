@@ -5,14 +5,15 @@
 //! The key decision: **model CloudFront's TTL semantics, not a capacity cache.** A copy's
 //! expiry is fixed when it is fetched and a hit does not extend it, every edge location
 //! sees only its share of the reads, and writes make copies stale or invalidate them. The
-//! hit ratio is then `λT/(1+λT)` per object and edge (REFERENCE.md §7), cheap enough to
-//! evaluate over a popularity histogram on every key press ([`evaluate`]); the simulator
-//! ([`sim`]) runs the same rules request by request to check the formulas and to replay
-//! real traces. Caching lowers the origin's request rate, which makes cold starts more
-//! likely, so the end-user latency comes from a model of the origin's Lambda pool fed with
-//! warm and cold latencies (measured by init-trace, or the seed's figures, labelled).
+//! hit ratio is then `λT/(1+λT)` per object and edge (docs/sources.md, "Cache models"),
+//! cheap enough to evaluate over a popularity histogram on every key press ([`evaluate`]);
+//! the simulator ([`sim`]) runs the same rules request by request to check the formulas
+//! and to replay real traces. Caching lowers the origin's request rate, which makes cold
+//! starts more likely, so the end-user latency comes from a model of the origin's Lambda
+//! pool fed with warm and cold latencies (measured by init-trace, or the seed's figures,
+//! labelled).
 //!
-//! Every input carries its provenance ([`Model::inputs`]): a REFERENCE.md section, the
+//! Every input carries its provenance ([`Model::inputs`]): a docs/sources.md section, the
 //! seed's own figures, a measurement, a file line, or an assumption said out loud.
 //!
 //! ```
@@ -31,7 +32,7 @@
 //!     .unwrap();
 //! assert!(versioned.page_hit_ratio > 0.8);
 //!
-//! // The seed's inputs give $745/month of invalidations, not ~$220 (REFERENCE.md §8).
+//! // The seed's inputs give $745/month of invalidations, not ~$220 (docs/sources.md, "Invalidation prices").
 //! model.cache.invalidation = Invalidation::OnWrite { paths_per_write: 1 };
 //! let evaluation = evaluate(&model);
 //! let line = evaluation.chosen.cost.lines.iter().find(|l| l.item == "Invalidation paths").unwrap();

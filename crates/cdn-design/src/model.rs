@@ -40,7 +40,8 @@ pub struct Model {
     pub set_by: BTreeMap<String, String>,
 }
 
-/// Who reads and writes what (REFERENCE.md §7 for the shapes, the seed's E-2 for the scale).
+/// Who reads and writes what (docs/sources.md, "Cache models" and "Wiki workloads", for
+/// the shapes; the seed's E-2 for the scale).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Workload {
     /// Active wikis behind the distribution.

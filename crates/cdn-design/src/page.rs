@@ -252,7 +252,7 @@ pub fn design_page(model: &Model, evaluation: &Evaluation, auth_rows: Option<&[A
         md,
         "The seed page says path-based invalidation at {seed_wikis} active wikis × {seed_writes_per_day} writes/day would cost **~${seed_claimed_usd}/month**. \
          Its own inputs give {seed_wikis} × {seed_writes_per_day} × {seed_days} days = {seed_paths} paths; after the {free} free paths that is \
-         ({seed_paths} − {free}) × ${per_path} = **{seed}/month** (REFERENCE.md §8). For this model: {wikis} wikis × {writes} writes/day × {days} days = \
+         ({seed_paths} − {free}) × ${per_path} = **{seed}/month** (sources.md §Invalidation prices). For this model: {wikis} wikis × {writes} writes/day × {days} days = \
          {month} writes/month; at 1 path per write, invalidating on write would cost {this}/month. The conclusion stands — \
          don't invalidate on every write — but the figure was wrong by {ratio:.1}×.\n",
         seed_wikis = thousands(seed_wikis),
@@ -274,7 +274,7 @@ pub fn design_page(model: &Model, evaluation: &Evaluation, auth_rows: Option<&[A
     let _ = writeln!(
         md,
         "Each strategy with the same workload, TTL and auth option. Hit ratio = page reads that did not wait for the origin \
-         (REFERENCE.md §7: `λT/(1+λT)` per edge location for TTL only, `λm/(1+λm)` with `m = (1 − e^(−μT))/μ` when a write \
+         (sources.md §Cache models: `λT/(1+λT)` per edge location for TTL only, `λm/(1+λm)` with `m = (1 − e^(−μT))/μ` when a write \
          removes the copy; each of the {} edge locations sees its share of every page's reads{}).\n",
         w.edge_locations,
         if w.regional_caches > 0 {
@@ -417,7 +417,7 @@ pub fn design_page(model: &Model, evaluation: &Evaluation, auth_rows: Option<&[A
     }
     let _ = writeln!(
         md,
-        "\nWhat a flat-rate plan includes beyond requests and transfer (functions, invalidations) is not in REFERENCE.md §8; \
+        "\nWhat a flat-rate plan includes beyond requests and transfer (functions, invalidations) is not in sources.md §CloudFront flat-rate plans; \
          check before switching. Lambda's free tier and S3 costs for the assets are left out.\n"
     );
 
@@ -425,7 +425,7 @@ pub fn design_page(model: &Model, evaluation: &Evaluation, auth_rows: Option<&[A
     let _ = writeln!(md, "## Cache behaviour configuration\n");
     let _ = writeln!(
         md,
-        "Ordered behaviours (first match wins; REFERENCE.md §9). The full CachePolicyConfig and CacheBehavior JSON is in \
+        "Ordered behaviours (first match wins; sources.md §CloudFront cache configuration). The full CachePolicyConfig and CacheBehavior JSON is in \
          [{CONFIG_FILE}]({CONFIG_FILE}); create `coldfront-wiki-pages` with `aws cloudfront create-cache-policy` and put its id in.\n"
     );
     let _ = writeln!(
@@ -528,7 +528,7 @@ pub fn design_page(model: &Model, evaluation: &Evaluation, auth_rows: Option<&[A
     }
     let _ = writeln!(
         md,
-        "| `workload.diurnal_profile` | {:?} | relative | ASSUMED: a working-day curve |\n| `cache.invalidation` | {} | | {} |\n| `cache.auth` | {} | | ASSUMED: HS256 is the documented fallback (REFERENCE.md §10) |\n",
+        "| `workload.diurnal_profile` | {:?} | relative | ASSUMED: a working-day curve |\n| `cache.invalidation` | {} | | {} |\n| `cache.auth` | {} | | ASSUMED: HS256 is the documented fallback (sources.md §CloudFront Functions crypto) |\n",
         w.diurnal_profile,
         model.cache.invalidation.name(),
         if model.cache.invalidation == Invalidation::TtlOnly {
@@ -543,7 +543,7 @@ pub fn design_page(model: &Model, evaluation: &Evaluation, auth_rows: Option<&[A
         md,
         "- Reads and writes are Poisson per page, writes follow the same popularity as reads, and traffic is spread evenly \
          over the edge locations; real wikis are burstier and regional.\n\
-         - CloudFront may evict before expiry (REFERENCE.md §7), so long-TTL hit ratios (static assets, versioned URLs) are upper bounds.\n\
+         - CloudFront may evict before expiry (sources.md §CloudFront edge network), so long-TTL hit ratios (static assets, versioned URLs) are upper bounds.\n\
          - The regional tier is approximated by treating each edge's misses as Poisson; a copy from the regional tier is \
          taken to get a full TTL at the edge, which doubles the worst-case staleness.\n\
          - Invalidation and KeyValueStore propagation times are assumptions; `coldfront cdn simulate` checks the hit \

@@ -110,24 +110,24 @@ impl Preset {
             },
             "workload.writes_per_wiki_per_day" => Source::Seed("5 writes/day per active wiki (E-2)"),
             "workload.reads_per_wiki_per_day" => Source::Assumed(
-                "100 reads per write, inside the 2:1 to >1000:1 range of REFERENCE.md §7; the seed gives no read rate",
+                "100 reads per write, inside the 2:1 to >1000:1 range of sources.md §Wiki workloads; the seed gives no read rate",
             ),
             "workload.wiki_zipf_exponent" | "workload.page_zipf_exponent" => {
-                Source::Assumed("popularity is Zipf-like (REFERENCE.md §7); the exponent is not measured")
+                Source::Assumed("popularity is Zipf-like (sources.md §Wiki workloads); the exponent is not measured")
             }
             "workload.pages_per_wiki" => Source::Assumed("a small team wiki; the seed gives no page count"),
             "cache.page_ttl_s" => Source::Seed("short TTL of 30–60 s on page HTML (E-2)"),
             "cache.stale_while_revalidate_s" => Source::Seed("the seed's design has none"),
-            "cache.paths_per_write" => Source::Seed("1 path per write (E-2; REFERENCE.md §8 worked check)"),
+            "cache.paths_per_write" => Source::Seed("1 path per write (E-2; sources.md §Invalidation prices)"),
             "cache.asset_ttl_s" => Source::Seed("content-hashed static assets with a 1-year TTL (E-2)"),
-            "workload.days_per_month" => Source::Reference("REFERENCE.md §8 worked check (30 days)"),
+            "workload.days_per_month" => Source::Reference("sources.md §Invalidation prices, worked check (30 days)"),
             "workload.edge_locations" => Source::Assumed(
-                "users in a few regions reach ~20 of CloudFront's 450+ edge locations (REFERENCE.md §7)",
+                "users in a few regions reach ~20 of CloudFront's 450+ edge locations (sources.md §CloudFront edge network)",
             ),
             "workload.regional_caches" => {
-                Source::Assumed("a few regional edge caches behind them (REFERENCE.md §7: second tier)")
+                Source::Assumed("a few regional edge caches, the second tier (sources.md §CloudFront edge network)")
             }
-            "origin.memory_mb" => Source::Reference("REFERENCE.md §6: the wiki's measured configuration, 512 MB"),
+            "origin.memory_mb" => Source::Reference("sources.md §Measured cold starts: the wiki's benchmarks, 512 MB"),
             "origin.idle_timeout_s" => {
                 Source::Assumed("Lambda does not document how long idle environments live; 10 minutes")
             }

@@ -1,4 +1,4 @@
-//! The price table: one dated, editable table (defaults from REFERENCE.md §8).
+//! The price table: one dated, editable table (defaults from docs/sources.md, "Prices").
 
 use std::path::Path;
 
@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ModelError;
 
 /// Where the default prices come from.
-pub const PRICES_SOURCE: &str = "REFERENCE.md §8 (us-east-1 / North America, as found 2026)";
+pub const PRICES_SOURCE: &str = "sources.md §Prices (us-east-1 / North America, as found 2026)";
 
 /// Every price the cost model uses. Load overrides with [`PriceTable::from_toml_str`]
 /// (any subset of fields; the rest keep their defaults).
@@ -34,7 +34,7 @@ pub struct PriceTable {
     pub cloudfront_functions_usd_per_million: f64,
     /// Always-free CloudFront Functions invocations per month.
     pub cloudfront_functions_free_per_month: f64,
-    /// KeyValueStore reads from functions, per million (UNVERIFIED in REFERENCE.md §8).
+    /// KeyValueStore reads from functions, per million (UNVERIFIED; docs/sources.md, "CloudFront prices").
     pub kvs_usd_per_million_reads: f64,
     /// Lambda@Edge, per million requests.
     pub lambda_at_edge_usd_per_million: f64,
@@ -60,7 +60,7 @@ pub struct FlatRatePlan {
     pub usd_per_month: f64,
     /// Requests included per month.
     pub requests_per_month: f64,
-    /// Data transfer included per month, where REFERENCE.md §8 states it.
+    /// Data transfer included per month, where docs/sources.md ("CloudFront flat-rate plans") states it.
     pub gb_per_month: Option<f64>,
 }
 

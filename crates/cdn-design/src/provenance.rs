@@ -13,7 +13,7 @@ use crate::model::{Invalidation, Model};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "detail", rename_all = "kebab-case")]
 pub enum Source {
-    /// A documented fact: the section of REFERENCE.md (or AWS's documentation) it is in.
+    /// A documented fact: the section of docs/sources.md (or AWS's documentation) it is in.
     Reference(&'static str),
     /// The user's own figures in the seed task (Tasks/Emergent E-2).
     Seed(&'static str),

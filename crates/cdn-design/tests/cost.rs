@@ -1,4 +1,4 @@
-//! The cost model against hand arithmetic (REFERENCE.md §8).
+//! The cost model against hand arithmetic (docs/sources.md, "Prices").
 
 use cdn_design::{Invalidation, Model, evaluate};
 

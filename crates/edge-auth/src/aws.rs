@@ -1,6 +1,6 @@
 //! The authoritative check: publish the function to CloudFront's DEVELOPMENT stage and run
 //! `TestFunction`, which reports `ComputeUtilization` (0–100, the share of the maximum
-//! allowed time; 71+ is likely throttled; REFERENCE.md §10).
+//! allowed time; 71+ is likely throttled; docs/sources.md, "CloudFront Functions limits").
 //!
 //! Credentials come only from environment variables or the shared profile files, never
 //! from the instance metadata service, and the region is fixed to us-east-1 (CloudFront's

@@ -3,7 +3,8 @@
 //! Measured locally by running the generated functions in the [`crate::runner`] on a valid
 //! token (the most expensive path: every check runs) and comparing the median per-request
 //! time with a budget. The default budget of 1 ms is an ASSUMPTION: AWS documents the
-//! duration only as "submillisecond"; the 1 ms figure is third-party (REFERENCE.md §10).
+//! duration only as "submillisecond"; the 1 ms figure is third-party (docs/sources.md,
+//! "CloudFront Functions limits").
 //! QuickJS is an interpreter like the edge runtime but not the same one, so the verdict is
 //! a local estimate; CloudFront's own `ComputeUtilization` ([`crate::aws`]) is the check.
 
@@ -23,7 +24,7 @@ use crate::{Algorithm, Error, Key, KeySet, Policy, b64};
 pub const DEFAULT_BUDGET_MS: f64 = 1.0;
 
 /// Where the budget figure comes from.
-pub const BUDGET_PROVENANCE: &str = "ASSUMED: 1 ms is a third-party figure; AWS documents CloudFront Functions only as \"submillisecond\" (REFERENCE.md §10, UNVERIFIED)";
+pub const BUDGET_PROVENANCE: &str = "ASSUMED: 1 ms is a third-party figure; AWS documents CloudFront Functions only as \"submillisecond\" (sources.md §CloudFront Functions limits, UNVERIFIED)";
 
 /// The fallback when RS256 does not fit.
 pub const HS256_FALLBACK: &str = "HS256 fallback: the login service signs tokens with a shared secret kept in the CloudFront KeyValueStore, and the function checks them with crypto.createHmac (native, no big-number arithmetic). Every claim check stays the same; what is lost is that the edge then holds a secret that can mint tokens, so keep it per-distribution, rotate it through the KVS (kid-named entries), and never reuse the login service's RS256 private key material.";

@@ -1,6 +1,6 @@
 //! The three edge auth options side by side, as plain data for the TUI and the CDN design
 //! page: per-request latency (measured locally), cost per million requests (from the
-//! price table, REFERENCE.md §8), capabilities, and where every figure comes from.
+//! price table; docs/sources.md, "Prices"), capabilities, and where every figure comes from.
 
 use std::time::Instant;
 
@@ -13,15 +13,15 @@ use crate::budget::{self, BudgetOptions, BudgetReport, Rs256Verdict};
 use crate::cff::{FUNCTION_SIZE_LIMIT_BYTES, RsaVariant};
 use crate::{Algorithm, EdgeRequest, Error, Validator};
 
-/// CloudFront Functions, USD per million invocations (REFERENCE.md §8).
+/// CloudFront Functions, USD per million invocations (docs/sources.md, "CloudFront prices").
 pub const CLOUDFRONT_FUNCTIONS_USD_PER_MILLION: f64 = 0.10;
-/// KeyValueStore reads, USD per million (REFERENCE.md §8, UNVERIFIED).
+/// KeyValueStore reads, USD per million (docs/sources.md, "CloudFront prices"; UNVERIFIED).
 pub const KVS_READS_USD_PER_MILLION: f64 = 0.03;
-/// Lambda@Edge requests, USD per million (REFERENCE.md §8).
+/// Lambda@Edge requests, USD per million (docs/sources.md, "Lambda prices").
 pub const LAMBDA_EDGE_USD_PER_MILLION_REQUESTS: f64 = 0.60;
-/// Lambda@Edge duration, USD per GB-second (REFERENCE.md §8).
+/// Lambda@Edge duration, USD per GB-second (docs/sources.md, "Lambda prices").
 pub const LAMBDA_EDGE_USD_PER_GB_S: f64 = 0.000_050_01;
-/// Lambda@Edge viewer-event memory, MB (REFERENCE.md §11).
+/// Lambda@Edge viewer-event memory, MB (docs/sources.md, "Lambda@Edge").
 pub const LAMBDA_EDGE_VIEWER_MEMORY_MB: f64 = 128.0;
 
 /// Where a figure comes from.
@@ -30,7 +30,7 @@ pub const LAMBDA_EDGE_VIEWER_MEMORY_MB: f64 = 128.0;
 pub enum Provenance {
     /// Measured on this machine, with how.
     Measured(String),
-    /// From the price table (REFERENCE.md §8), with the entries used.
+    /// From the price table (docs/sources.md, "Prices"), with the entries used.
     PriceTable(String),
     /// An assumption, with its source.
     Assumed(String),

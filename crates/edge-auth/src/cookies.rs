@@ -1,6 +1,6 @@
 //! CloudFront signed cookies (option 1): make and check `CloudFront-*` cookies for a
 //! canned or custom policy, with an RSA-2048 or ECDSA P-256 key and SHA-1 or SHA-256
-//! (REFERENCE.md §11).
+//! (docs/sources.md, "Signed cookies").
 //!
 //! CloudFront checks these cookies itself, before the cache, at no extra charge; what it
 //! cannot check is anything inside a JWT (tenant, audience), only the policy's resource

@@ -29,7 +29,7 @@ use serde_json::Value;
 
 use crate::Error;
 
-/// The memory CloudFront Functions get (REFERENCE.md §10).
+/// The memory CloudFront Functions get (docs/sources.md, "CloudFront Functions limits").
 pub const EDGE_MEMORY_LIMIT_BYTES: usize = 2 * 1024 * 1024;
 
 const PRELUDE: &str = include_str!("runner_prelude.js");

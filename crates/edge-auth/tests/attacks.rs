@@ -1,4 +1,4 @@
-//! The attack catalog (REFERENCE.md §12) against the Rust validator: zero accepted attacks,
+//! The attack catalog (docs/sources.md, "JWT attacks") against the Rust validator: zero accepted attacks,
 //! and every deny for the expected reason.
 
 mod common;

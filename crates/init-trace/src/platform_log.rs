@@ -1,6 +1,6 @@
 //! Platform log lines in the exact CloudWatch format Lambda writes them.
 //!
-//! Field order and spacing follow real logs (REFERENCE.md §1): tab-separated fields,
+//! Field order and spacing follow real logs (docs/sources.md, "Lambda log lines"): tab-separated fields,
 //! two-decimal floats, a trailing tab. [`parse_report`] reads them back, so logs from real
 //! Lambda functions (CloudWatch exports, `X-Amz-Log-Result`) go through the same code.
 

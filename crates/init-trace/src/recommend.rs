@@ -7,7 +7,7 @@ use crate::attribution::names;
 use crate::report::summary::{Comparison, GroupSummary};
 use crate::stats::format_ms;
 
-/// Lambda's x86 price per GB-second (REFERENCE.md §8, us-east-1, 2026).
+/// Lambda's x86 price per GB-second (docs/sources.md, "Lambda prices"; us-east-1, 2026).
 pub const LAMBDA_X86_USD_PER_GB_S: f64 = 0.000_016_666_7;
 /// INIT above which, after the code-level fixes, an architectural change is worth it.
 pub const ARCHITECTURE_THRESHOLD_MS: f64 = 1_000.0;
@@ -182,7 +182,7 @@ pub fn recommend(groups: &[GroupSummary], comparisons: &[Comparison]) -> Vec<Rec
                 "Lambda grants CPU in proportion to memory (1,769 MB = one vCPU), so CPU-bound INIT shrinks as memory \
                  grows until the code cannot use more CPU. Against {} MB it saves {} per cold start; INIT is billed \
                  per GB-s, so the larger size's INIT costs ${:.2} instead of ${:.2} per million cold starts (x86 price, \
-                 REFERENCE.md §8).",
+                 sources.md §Lambda prices).",
                 smallest.memory_mb,
                 format_ms(median_of(smallest) - median_of(chosen)),
                 cost(chosen),

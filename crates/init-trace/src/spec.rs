@@ -235,7 +235,7 @@ impl SpecSet {
                     command: None,
                     interpreter: "python3".to_owned(),
                     site_packages: false,
-                    // The seed's Phase 0 benchmarks ran at 512 MB (REFERENCE.md §6).
+                    // The seed's Phase 0 benchmarks ran at 512 MB (docs/sources.md, "Measured cold starts").
                     memory_mb: 512,
                     timeout_ms: 3_000,
                     init_timeout_ms: DEFAULT_INIT_TIMEOUT_MS,

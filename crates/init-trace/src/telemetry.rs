@@ -1,5 +1,5 @@
 //! Telemetry API platform events, in the schema Lambda sends to extensions
-//! (`PUT /2022-07-01/telemetry`, REFERENCE.md §1).
+//! (`PUT /2022-07-01/telemetry`; docs/sources.md, "Lambda Telemetry API").
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};

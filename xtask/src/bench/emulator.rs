@@ -9,7 +9,7 @@
 //!   same process doing the same imports and handler load, exiting instead of calling
 //!   `/next` — spawn → exit, measured by the parent;
 //! - import only: `python -c "import handler; os._exit(0)"`, which shows what the bundled
-//!   bootstrap itself costs on top of the handler import (REFERENCE.md §13).
+//!   bootstrap itself costs on top of the handler import (docs/sources.md, "Measurement pitfalls").
 
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};

@@ -12,9 +12,10 @@ pub use recommend::{Recommendation, RouteHeader, recommend};
 pub use rules::{Finding, Severity, effective_ttl_s, match_behavior, validate};
 pub use shapes::{CacheBehavior, CachePolicyConfig};
 
-/// AWS's managed `CachingDisabled` policy (REFERENCE.md §9).
+/// AWS's managed `CachingDisabled` policy (docs/sources.md, "CloudFront cache configuration").
 pub const CACHING_DISABLED_ID: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
-/// AWS's managed `CachingOptimized` policy (REFERENCE.md §9).
+/// AWS's managed `CachingOptimized` policy (docs/sources.md, "CloudFront cache configuration").
 pub const CACHING_OPTIMIZED_ID: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
-/// CloudFront's limit on cache behaviours per distribution (REFERENCE.md §9).
+/// CloudFront's limit on cache behaviours per distribution (docs/sources.md, "CloudFront
+/// cache configuration").
 pub const MAX_BEHAVIORS: usize = 75;

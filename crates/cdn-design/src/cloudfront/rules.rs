@@ -1,6 +1,6 @@
-//! CloudFront's rules as pure functions (REFERENCE.md §9): which behaviour a request
-//! matches, which methods are cached, how the origin's `Cache-Control` becomes a TTL, and
-//! the limits a configuration must respect.
+//! CloudFront's rules as pure functions (docs/sources.md, "CloudFront cache
+//! configuration"): which behaviour a request matches, which methods are cached, how the
+//! origin's `Cache-Control` becomes a TTL, and the limits a configuration must respect.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,7 +1,7 @@
 //! Trace files: csv (`time,obj_id,size`-style, columns configurable) and libCacheSim's
 //! `oracleGeneral` binary (24-byte little-endian records
-//! `{u32 timestamp; u64 obj_id; u32 obj_size; i64 next_access_vtime}`, REFERENCE.md §7).
-//! Both are streamed; errors name the line or record.
+//! `{u32 timestamp; u64 obj_id; u32 obj_size; i64 next_access_vtime}`; docs/sources.md,
+//! "libCacheSim and traces"). Both are streamed; errors name the line or record.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};

@@ -4,10 +4,10 @@
 //! The function is assembled from the JavaScript templates in `templates/`, which mirror
 //! `validate.rs` check for check, plus a `C` object holding the policy and (inlined) keys.
 //! CloudFront's `crypto` module offers HMAC and hashes but no signature verification
-//! (REFERENCE.md §10), so RS256 is verified in pure JavaScript, on BigInt or, for runtimes
-//! without BigInt, on 16-bit limbs in Numbers with Montgomery multiplication. CloudFront
-//! refuses functions over 10 KB; the generator minifies when needed and refuses to emit a
-//! function that still does not fit.
+//! (docs/sources.md, "CloudFront Functions crypto"), so RS256 is verified in pure
+//! JavaScript, on BigInt or, for runtimes without BigInt, on 16-bit limbs in Numbers with
+//! Montgomery multiplication. CloudFront refuses functions over 10 KB; the generator
+//! minifies when needed and refuses to emit a function that still does not fit.
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::keys::Material;
 use crate::{Algorithm, Error, KeySet, Policy, b64};
 
-/// CloudFront's limit on a function's source size (10 KB; REFERENCE.md §10).
+/// CloudFront's limit on a function's source size (10 KB; docs/sources.md, "CloudFront Functions limits").
 pub const FUNCTION_SIZE_LIMIT_BYTES: usize = 10 * 1024;
 
 const COMMON: &str = include_str!("templates/common.js");
@@ -156,7 +156,7 @@ pub fn generate(keys: &KeySet, policy: &Policy, options: &FunctionOptions) -> Re
                 };
                 if entry.key.len() > 512 || entry.value.len() > 1024 {
                     return Err(Error::Generate(format!(
-                        "KeyValueStore entry {:?} is {} bytes (key) / {} bytes (value); the limits are 512 and 1024 (REFERENCE.md §10)",
+                        "KeyValueStore entry {:?} is {} bytes (key) / {} bytes (value); the limits are 512 and 1024 (sources.md §KeyValueStore)",
                         entry.key,
                         entry.key.len(),
                         entry.value.len()

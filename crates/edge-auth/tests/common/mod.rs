@@ -160,7 +160,7 @@ fn deny(r: DenyReason) -> Expect {
     Expect::Deny(r)
 }
 
-/// Every attack class of REFERENCE.md §12 against a key set pinned to `alg` (HS256 or RS256),
+/// Every attack class of docs/sources.md, "JWT attacks", against a key set pinned to `alg` (HS256 or RS256),
 /// plus the valid tokens that must still pass.
 pub fn catalog(alg: Algorithm) -> Vec<Case> {
     use DenyReason as R;

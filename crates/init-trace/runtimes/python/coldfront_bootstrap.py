@@ -3,9 +3,9 @@ from time import monotonic_ns as _monotonic_ns; _T_FIRST_LINE_NS = _monotonic_ns
 
 Why it exists: a runtime's own imports are inside every INIT it measures. A bootstrap
 written the obvious way, on `http.client` or `urllib.request`, spends ~30 ms importing
-them on this machine (REFERENCE.md section 13: `-S -c "import socket"` 18 ms against
-`-S -c "import http.client"` 45 ms and `urllib.request` 60 ms), and that cost would
-land in every user's INIT number. So this file imports only `os` and `sys` (already
+them on this machine (docs/sources.md, "Measurement pitfalls": `-S -c "import socket"`
+18 ms against `-S -c "import http.client"` 45 ms and `urllib.request` 60 ms), and that
+cost would land in every user's INIT number. So this file imports only `os` and `sys` (already
 loaded at startup) and `_socket` (the C module under `socket.py`; `socket.py` itself
 adds `selectors`, `collections` and `enum`, ~10 ms) and speaks HTTP/1.1 over one
 keep-alive TCP connection itself. Everything else (`traceback`, `time`) is imported
@@ -28,7 +28,8 @@ Environment: `_HANDLER` (`module.function`, `pkg.mod.function`, or `dir/mod.func
 the usual `AWS_LAMBDA_*` variables, which are read into the context object.
 `COLDFRONT_BOOTSTRAP_EXIT_BEFORE_NEXT=1` makes the process `os._exit(0)` right after
 the handler has been loaded, without contacting the Runtime API (a benchmark
-baseline: import cost without interpreter shutdown, REFERENCE.md section 13).
+baseline: import cost without interpreter shutdown; docs/sources.md, "Measurement
+pitfalls").
 
 Exit status: 1 after an init error has been reported (or could not be reported), 1
 when the Runtime API is unreachable after one reconnect, 0 in the baseline mode.
@@ -256,7 +257,7 @@ class _RuntimeApi:
                 last_error = exc
                 continue
             # Without TCP_NODELAY a small POST followed by the next GET can stall ~40 ms
-            # on Nagle plus delayed ACK (REFERENCE.md section 13).
+            # on Nagle plus delayed ACK (docs/sources.md, "Measurement pitfalls").
             sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
             self.sock = sock
             self.reader = _Reader(sock)

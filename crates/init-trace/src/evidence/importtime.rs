@@ -1,4 +1,4 @@
-//! Python's `-X importtime` output (REFERENCE.md §5), parsed into a tree.
+//! Python's `-X importtime` output (docs/sources.md, "Python import timing"), parsed into a tree.
 //!
 //! CPython writes one line per import to stderr, `import time: SELF | CUMULATIVE | NAME`
 //! with the name indented two spaces per nesting level, children before their parent

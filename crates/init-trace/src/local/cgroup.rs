@@ -2,9 +2,9 @@
 //! controllers).
 //!
 //! Lambda gives a function CPU in proportion to its memory: 1,769 MB is one vCPU
-//! (REFERENCE.md §1). Without that limit a 128 MB function would run on a whole core here
-//! and report an INIT several times faster than it would get on Lambda. The CPU share is
-//! a CFS quota over a 10 ms period; memory gets a hard limit without swap, so an
+//! (docs/sources.md, "Lambda execution environment"). Without that limit a 128 MB function
+//! would run on a whole core here and report an INIT several times faster than it would
+//! get on Lambda. The CPU share is a CFS quota over a 10 ms period; memory gets a hard limit without swap, so an
 //! oversized function is OOM-killed as on Lambda.
 
 use std::path::{Path, PathBuf};

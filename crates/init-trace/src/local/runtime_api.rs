@@ -6,7 +6,7 @@
 //! Lambda, where the request that caused a cold start is waiting when INIT ends), else
 //! when the sandbox offers one. Connections get `TCP_NODELAY`,
 //! because without it a Nagle/delayed-ACK stall of ~40 ms appears between a response and
-//! the next `GET /next` (REFERENCE.md §13).
+//! the next `GET /next` (docs/sources.md, "Measurement pitfalls").
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

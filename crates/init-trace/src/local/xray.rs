@@ -1,5 +1,5 @@
 //! An X-Ray daemon stand-in: a UDP listener on loopback that accepts segment and
-//! subsegment documents in the daemon protocol (REFERENCE.md §3).
+//! subsegment documents in the daemon protocol (docs/sources.md, "X-Ray").
 //!
 //! Each datagram is a JSON header line, `{"format": "json", "version": 1}` (the Node SDK
 //! sends it without spaces; both are accepted because the header is parsed as JSON, not

@@ -113,7 +113,8 @@ pub(crate) struct VariantState {
     pub failures: usize,
     /// Cold starts the user's stop cut short: neither successes nor failures.
     pub stopped: usize,
-    pub latest: Option<Attribution>,
+    /// The attribution of the latest attributed cold start, with its index in the run.
+    pub latest: Option<(u64, Attribution)>,
 }
 
 impl std::fmt::Debug for VariantState {
@@ -168,6 +169,10 @@ pub(crate) struct App {
     pub variants: Vec<VariantState>,
     pub failures: VecDeque<FailureRow>,
     pub panel: Panel,
+    /// The cold start the packages panel and its import trees were opened on. Pinned when
+    /// the panel opens, so that new samples arriving during a run never make the package
+    /// list and its drill-down describe different cold starts.
+    pub pinned: Option<(u64, Attribution)>,
     pub diff: Option<(f64, Option<Interval>)>,
     diff_computed: Option<Instant>,
     diff_stale: bool,
@@ -249,6 +254,7 @@ impl App {
             variants: Vec::new(),
             failures: VecDeque::new(),
             panel: Panel::None,
+            pinned: None,
             diff: None,
             diff_computed: None,
             diff_stale: false,
@@ -390,7 +396,7 @@ impl App {
                 }
             }
             variant.attributed += 1;
-            variant.latest = Some(attribution);
+            variant.latest = Some((sample.sample_index, attribution));
         }
         self.diff_stale = true;
     }
@@ -452,11 +458,7 @@ impl App {
                 return None;
             }
             (Panel::Packages { variant, selected }, KeyInput::Down) => {
-                let count = self
-                    .variants
-                    .get(*variant)
-                    .and_then(|v| v.latest.as_ref())
-                    .map_or(0, |a| a.packages.len());
+                let count = self.pinned.as_ref().map_or(0, |(_, a)| a.packages.len());
                 self.panel = Panel::Packages {
                     variant: *variant,
                     selected: (*selected + 1).min(count.saturating_sub(1)),
@@ -464,11 +466,7 @@ impl App {
                 return None;
             }
             (Panel::Packages { variant, selected }, KeyInput::Enter) => {
-                if let Some(package) = self
-                    .variants
-                    .get(*variant)
-                    .and_then(|v| v.latest.as_ref())
-                    .and_then(|a| a.packages.get(*selected))
+                if let Some(package) = self.pinned.as_ref().and_then(|(_, a)| a.packages.get(*selected))
                 {
                     self.panel = Panel::ImportTree {
                         variant: *variant,
@@ -573,11 +571,12 @@ impl App {
                     Panel::Packages { variant, .. } => (variant + 1) % self.variants.len(),
                     _ => 0,
                 };
-                if self.variants[variant]
+                if let Some(latest) = self.variants[variant]
                     .latest
                     .as_ref()
-                    .is_some_and(|a| !a.packages.is_empty())
+                    .filter(|(_, a)| !a.packages.is_empty())
                 {
+                    self.pinned = Some(latest.clone());
                     self.panel = Panel::Packages { variant, selected: 0 };
                 } else {
                     self.status = format!(

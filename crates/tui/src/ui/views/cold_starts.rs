@@ -236,7 +236,7 @@ fn panel(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     match &app.panel {
         Panel::None => {}
         Panel::Packages { variant, selected } => {
-            let Some(attribution) = app.variants.get(*variant).and_then(|v| v.latest.as_ref()) else {
+            let Some((sample_index, attribution)) = app.pinned.as_ref() else {
                 return;
             };
             let visible = popup.height.saturating_sub(3) as usize;
@@ -262,8 +262,9 @@ fn panel(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 })
                 .collect();
             let title = format!(
-                " Imports of {} by package (latest cold start) — Enter: import tree, d: next function, Esc: close ",
-                app.variants[*variant].name
+                " Imports of {} by package, cold start #{} — Enter: tree, d: next function, Esc: close ",
+                app.variants[*variant].name,
+                sample_index + 1
             );
             frame.render_widget(Clear, popup);
             frame.render_widget(
@@ -282,11 +283,9 @@ fn panel(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             );
         }
         Panel::ImportTree {
-            variant,
-            package,
-            scroll,
+            variant, package, scroll, ..
         } => {
-            let Some(attribution) = app.variants.get(*variant).and_then(|v| v.latest.as_ref()) else {
+            let Some((sample_index, attribution)) = app.pinned.as_ref() else {
                 return;
             };
             let mut lines = vec!["  cum ms   self ms  module".to_owned()];
@@ -304,7 +303,11 @@ fn panel(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             frame.render_widget(Clear, popup);
             frame.render_widget(
                 Paragraph::new(text)
-                    .block(Block::bordered().title(format!(" Import tree of {package} — ↑↓ scroll, Esc: back "))),
+                    .block(Block::bordered().title(format!(
+                        " Import tree of {package} in {} cold start #{} — ↑↓ scroll, Esc: back ",
+                        app.variants[*variant].name,
+                        sample_index + 1
+                    ))),
                 popup,
             );
         }

@@ -212,6 +212,8 @@ pub(crate) enum KeyInput {
     Down,
     Left,
     Right,
+    PageUp,
+    PageDown,
     Backspace,
     CtrlC,
 }

@@ -44,6 +44,38 @@ pub(crate) const SETTINGS: &[&str] = &[
     "origin latencies",
 ];
 
+/// The TTLs the curves are computed at: 10 s to one day, evenly spaced on a log axis.
+pub(crate) const CURVE_TTL_RANGE_S: (f64, f64) = (10.0, 86_400.0);
+const CURVE_POINTS: usize = 17;
+
+/// The model's figures at one page TTL, everything else as set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct TtlPoint {
+    pub ttl_s: f64,
+    pub page_hit_ratio: f64,
+    pub stale_read_share: f64,
+    pub cost_usd_per_month: f64,
+}
+
+/// Hit ratio, stale reads and cost as the page TTL moves over [`CURVE_TTL_RANGE_S`].
+fn ttl_curve(model: &Model) -> Vec<TtlPoint> {
+    let (low, high) = CURVE_TTL_RANGE_S;
+    (0..CURVE_POINTS)
+        .map(|i| {
+            let ttl_s = low * (high / low).powf(i as f64 / (CURVE_POINTS - 1) as f64);
+            let mut at = model.clone();
+            at.cache.page_ttl_s = ttl_s;
+            let result = evaluate(&at).chosen;
+            TtlPoint {
+                ttl_s,
+                page_hit_ratio: result.page_hit_ratio,
+                stale_read_share: result.stale_read_probability,
+                cost_usd_per_month: result.cost.total_usd_per_month,
+            }
+        })
+        .collect()
+}
+
 /// The background simulation.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum SimState {
@@ -66,6 +98,13 @@ pub(crate) struct CacheState {
     pub model: Option<Model>,
     pub evaluation: Option<Evaluation>,
     pub evaluated_in_ms: f64,
+    /// The figures across TTLs for the current settings, recomputed with the evaluation.
+    pub curve: Vec<TtlPoint>,
+    /// Lines the results panel is scrolled down by (PgUp/PgDn).
+    pub results_scroll: u16,
+    /// Where there is no room for results and curves at once: the curves instead of the
+    /// results (`g`).
+    pub show_curves: bool,
     pub error: Option<String>,
     pub measured_latency: bool,
     pub sim: SimState,
@@ -103,6 +142,9 @@ impl CacheState {
             model: None,
             evaluation: None,
             evaluated_in_ms: 0.0,
+            curve: Vec::new(),
+            results_scroll: 0,
+            show_curves: false,
             error: None,
             measured_latency: false,
             sim: SimState::Idle,
@@ -128,6 +170,7 @@ impl CacheState {
             let started = Instant::now();
             self.evaluation = Some(evaluate(model));
             self.evaluated_in_ms = started.elapsed().as_secs_f64() * 1000.0;
+            self.curve = ttl_curve(model);
         }
     }
 
@@ -255,6 +298,9 @@ impl CacheState {
             KeyInput::Left => self.change(false, measured),
             KeyInput::Right | KeyInput::Enter => self.change(true, measured),
             KeyInput::Char('u') => self.toggle_measured(measured),
+            KeyInput::Char('g') => self.show_curves = !self.show_curves,
+            KeyInput::PageDown => self.results_scroll = self.results_scroll.saturating_add(5),
+            KeyInput::PageUp => self.results_scroll = self.results_scroll.saturating_sub(5),
             KeyInput::Char('S') => {
                 if self.busy() {
                     return Some(CacheEffect::CancelSimulation);

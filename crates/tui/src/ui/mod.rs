@@ -47,6 +47,8 @@ fn key_input(key: KeyEvent) -> Option<KeyInput> {
         KeyCode::Left => KeyInput::Left,
         KeyCode::Right => KeyInput::Right,
         KeyCode::Backspace => KeyInput::Backspace,
+        KeyCode::PageUp => KeyInput::PageUp,
+        KeyCode::PageDown => KeyInput::PageDown,
         _ => return None,
     })
 }

@@ -64,6 +64,10 @@ macro_rules! snapshot {
     };
 }
 
+/// The terminal sizes every main view is pinned at: the smallest supported, a common
+/// laptop split, and a large screen.
+const SIZES: [(u16, u16); 3] = [(80, 24), (100, 30), (200, 60)];
+
 /// Replaces every value the views show that this machine measured (the cache model's
 /// evaluation time) with a fixed one, before layout: a snapshot must not depend on the
 /// machine's speed, not even through the width of a number.
@@ -338,8 +342,9 @@ fn snapshot_cold_starts_idle_80x24() {
 fn snapshot_cold_starts_after_a_run() {
     let mut app = app();
     run_with_samples(&mut app, 10);
-    snapshot!("cold_starts_run_80x24", render(&app, 80, 24));
-    snapshot!("cold_starts_run_120x40", render(&app, 120, 40));
+    for (width, height) in SIZES {
+        snapshot!(format!("cold_starts_run_{width}x{height}"), render(&app, width, height));
+    }
 }
 
 #[test]
@@ -374,7 +379,15 @@ fn snapshot_cache_view_before_and_after_toggling_ttl() {
     let mut app = app();
     key(&mut app, KeyInput::Char('2'));
     steady(&mut app);
-    snapshot!("cache_80x24", render(&app, 80, 24));
+    for (width, height) in SIZES {
+        snapshot!(format!("cache_{width}x{height}"), render(&app, width, height));
+    }
+    key(&mut app, KeyInput::Char('g'));
+    snapshot!("cache_curves_on_g_80x24", render(&app, 80, 24));
+    key(&mut app, KeyInput::Char('g'));
+    key(&mut app, KeyInput::PageDown);
+    snapshot!("cache_results_scrolled_80x24", render(&app, 80, 24));
+    key(&mut app, KeyInput::PageUp);
     key(&mut app, KeyInput::Right);
     steady(&mut app);
     snapshot!("cache_ttl_120s_120x40", render(&app, 120, 40));
@@ -411,7 +424,37 @@ fn snapshot_edge_view_with_a_real_comparison() {
     comparison.verdict_summary = "RS256 [the measured verdict]".to_owned();
     comparison.function_size_bytes = 6_000;
     update(&mut app, Message::Edge(EdgeEvent::Done(Ok(Box::new(comparison)))));
-    snapshot!("edge_done_120x40", render(&app, 120, 40));
+    for (width, height) in SIZES {
+        snapshot!(format!("edge_done_{width}x{height}"), render(&app, width, height));
+    }
+}
+
+#[test]
+fn the_ttl_curves_follow_the_settings() {
+    let mut app = app();
+    key(&mut app, KeyInput::Char('2'));
+    let curve = app.cache.curve.clone();
+    assert_eq!(curve.len(), 17);
+    assert!((curve[0].ttl_s - 10.0).abs() < 1e-9 && (curve[16].ttl_s - 86_400.0).abs() < 1e-6);
+    // A longer TTL never lowers the page hit ratio, and never makes reads fresher.
+    for pair in curve.windows(2) {
+        assert!(pair[1].page_hit_ratio >= pair[0].page_hit_ratio - 1e-9, "{pair:?}");
+        assert!(pair[1].stale_read_share >= pair[0].stale_read_share - 1e-9, "{pair:?}");
+    }
+    // The point at the current TTL is the evaluation the results panel shows.
+    let current = app.cache.model.as_ref().expect("model").cache.page_ttl_s;
+    let chosen = &app.cache.evaluation.as_ref().expect("evaluated").chosen;
+    let mut at_current = app.cache.model.clone().expect("model");
+    at_current.cache.page_ttl_s = current;
+    assert!((cdn_design::evaluate(&at_current).chosen.page_hit_ratio - chosen.page_hit_ratio).abs() < 1e-12);
+    // More writes: more stale reads at every TTL, recomputed on the key press.
+    while app.cache.selected < 8 {
+        key(&mut app, KeyInput::Down);
+    }
+    key(&mut app, KeyInput::Right);
+    let after = &app.cache.curve;
+    assert!(after.iter().zip(&curve).all(|(a, b)| a.stale_read_share >= b.stale_read_share));
+    assert!(after.iter().zip(&curve).any(|(a, b)| a.stale_read_share > b.stale_read_share));
 }
 
 #[test]

@@ -127,7 +127,7 @@ impl Workers {
                 let edge = app.edge.export_inputs();
                 tokio::task::spawn_blocking(move || {
                     let text = match super::export::export(&dir, &samples, cache, edge) {
-                        Ok(written) => format!("Exported to {}: {}", dir.display(), written.join(", ")),
+                        Ok(written) => format!("Exported {} files to {}", written.len(), dir.display()),
                         Err(err) => format!("Export failed: {err:#}"),
                     };
                     let _ = tx.send(Message::Status(text));

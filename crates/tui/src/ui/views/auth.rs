@@ -10,6 +10,17 @@ use crate::ui::app::App;
 use crate::ui::edge::{EdgeStatus, support};
 use crate::ui::theme::Theme;
 
+/// An option's name, abbreviated deliberately where the full one would be cut.
+fn option_label(option: &str, table_width: u16) -> String {
+    if table_width >= 100 {
+        return option.to_owned();
+    }
+    option
+        .replace("CloudFront signed cookies", "Signed cookies")
+        .replace("CloudFront Function", "CF Function")
+        .replace(" fallback)", ")")
+}
+
 pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let comparison = match &app.edge.status {
         EdgeStatus::NotMeasured => {
@@ -44,7 +55,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .iter()
         .map(|row| {
             Row::new(vec![
-                row.option.clone(),
+                option_label(&row.option, table_area.width),
                 format!("{:.3}", row.latency_ms),
                 format!("${:.2}", row.cost_usd_per_million),
                 support(row.capabilities.rs256).to_owned(),

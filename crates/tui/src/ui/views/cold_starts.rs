@@ -1,6 +1,7 @@
 //! The cold-starts view: run controls and progress, an Init Duration histogram per
-//! function side by side (log-scaled buckets), percentiles, the stacked INIT breakdown
-//! and the subject − control difference; panels for imports by package, a package's
+//! function side by side (one column per bin, bins chosen from the data), both functions'
+//! percentile curves on one axis, percentiles, the stacked INIT breakdown and the
+//! subject − control difference; panels for imports by package, a package's
 //! import tree, and failed cold starts.
 
 use hdrhistogram::Histogram;
@@ -10,76 +11,208 @@ use init_trace::stats::format_ms;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Clear, Gauge, Paragraph, Row, Table, Wrap};
+use ratatui::symbols::Marker;
+use ratatui::widgets::{
+    Block, Chart, Clear, Dataset, Gauge, GraphType, LegendPosition, Paragraph, Row, Sparkline, Table, Wrap,
+};
 
 use crate::ui::app::{App, Panel, VariantState};
 use crate::ui::theme::Theme;
 
-/// Most bars a histogram draws.
-const MAX_BUCKETS: usize = 24;
+/// Bins of a histogram or the x range of a CDF: linear when the values span less than
+/// [`LOG_SCALE_RATIO`] (one function's spread), logarithmic when they span more (a
+/// 40 ms control and a 4 s subject on one axis).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Axis {
+    low_us: f64,
+    high_us: f64,
+    log: bool,
+}
 
-fn edge_label(ms: f64) -> String {
+/// The max ÷ min beyond which an axis turns logarithmic.
+const LOG_SCALE_RATIO: f64 = 3.0;
+
+impl Axis {
+    /// An axis over `min_us..=max_us`, widened a little so that neither end sits on the
+    /// frame, and to at least 20 µs so that identical values still get a bin.
+    fn spanning(min_us: f64, max_us: f64) -> Self {
+        let (min_us, max_us) = (min_us.max(1.0), max_us.max(1.0));
+        let pad = ((max_us - min_us) * 0.03).max(10.0);
+        let low_us = (min_us - pad).max(1.0);
+        let high_us = max_us + pad;
+        Self {
+            low_us,
+            high_us,
+            log: high_us / low_us > LOG_SCALE_RATIO,
+        }
+    }
+
+    fn of(histograms: &[&Histogram<u64>]) -> Option<Self> {
+        let recorded: Vec<&&Histogram<u64>> = histograms.iter().filter(|h| !h.is_empty()).collect();
+        let min = recorded.iter().map(|h| h.min()).min()?;
+        let max = recorded.iter().map(|h| h.max()).max()?;
+        Some(Self::spanning(min as f64, max as f64))
+    }
+
+    /// Where `us` falls, from 0 at `low_us` to 1 at `high_us`.
+    fn position(&self, us: f64) -> f64 {
+        if self.log {
+            (us.max(self.low_us) / self.low_us).ln() / (self.high_us / self.low_us).ln()
+        } else {
+            (us - self.low_us) / (self.high_us - self.low_us)
+        }
+    }
+
+    /// The value at `position` (0…1).
+    fn value_us(&self, position: f64) -> f64 {
+        if self.log {
+            self.low_us * (self.high_us / self.low_us).powf(position)
+        } else {
+            self.low_us + (self.high_us - self.low_us) * position
+        }
+    }
+
+    /// Counts of the histogram's recorded values in `count` equal bins of the axis.
+    fn bin_counts(&self, histogram: &Histogram<u64>, count: usize) -> Vec<u64> {
+        let mut bins = vec![0_u64; count.max(1)];
+        for value in histogram.iter_recorded() {
+            let position = self.position(histogram.median_equivalent(value.value_iterated_to()) as f64);
+            let bin = ((position * bins.len() as f64) as usize).min(bins.len() - 1);
+            bins[bin] += value.count_at_value();
+        }
+        bins
+    }
+}
+
+fn axis_label(us: f64) -> String {
+    let ms = us / 1000.0;
     if ms >= 10_000.0 {
-        format!("{:.0}s", ms / 1_000.0)
+        format!("{:.0} s", ms / 1_000.0)
     } else if ms >= 1_000.0 {
-        format!("{:.1}s", ms / 1_000.0)
+        format!("{:.2} s", ms / 1_000.0)
+    } else if ms >= 100.0 {
+        format!("{ms:.0} ms")
     } else if ms >= 10.0 {
-        format!("{ms:.0}")
+        format!("{ms:.1} ms")
     } else {
-        format!("{ms:.1}")
+        format!("{ms:.2} ms")
     }
 }
 
-/// Counts in log-scaled buckets spanning the recorded range, so a run of 40 ms control
-/// starts and one of 4 s starts both fill the chart. Each label is the bucket's lower edge.
-fn buckets(histogram: &Histogram<u64>, count: usize) -> Vec<(String, u64)> {
-    if histogram.is_empty() {
-        return Vec::new();
+/// One line under a chart: the axis's low end at the left, its middle, and the high end
+/// at the right.
+fn axis_line(axis: &Axis, width: u16) -> Line<'static> {
+    let width = usize::from(width);
+    let (low, middle, high) = (
+        axis_label(axis.low_us),
+        axis_label(axis.value_us(0.5)),
+        axis_label(axis.high_us),
+    );
+    let mut text = low.clone();
+    let middle_at = (width / 2).saturating_sub(middle.len() / 2);
+    if middle_at > low.len() + 1 && middle_at + middle.len() + high.len() < width {
+        text.push_str(&" ".repeat(middle_at - low.len()));
+        text.push_str(&middle);
     }
-    let low_us = (histogram.min() as f64 * 0.95).max(1.0);
-    let high_us = (histogram.max() as f64 * 1.05).max(low_us * 1.5);
-    let count = count.clamp(1, MAX_BUCKETS);
-    let ratio = (high_us / low_us).powf(1.0 / count as f64);
-    (0..count)
-        .map(|i| {
-            let low = low_us * ratio.powi(i as i32);
-            let high = low * ratio;
-            (
-                edge_label(low / 1000.0),
-                histogram.count_between(low as u64, (high as u64).saturating_sub(1).max(low as u64)),
-            )
-        })
-        .collect()
+    let gap = width.saturating_sub(text.chars().count() + high.len());
+    text.push_str(&" ".repeat(gap.max(1)));
+    text.push_str(&high);
+    Line::from(text)
 }
 
+/// Init Duration of one function as a histogram with one column per bin, its bins chosen
+/// from the data (linear or log), and the axis's ends and middle underneath.
 fn histogram_chart(frame: &mut Frame, area: Rect, variant: &VariantState, index: usize, theme: Theme) {
     let histogram: &Histogram<u64> = &variant.histogram;
     let block = Block::bordered().title(Line::from(vec![
         Span::styled(format!(" {} ", variant.name), theme.variant(index)),
-        Span::raw(format!("Init Duration, ms, n={} ", histogram.len())),
+        Span::raw(format!("n={} ", histogram.len())),
     ]));
-    let inner_width = area.width.saturating_sub(2);
-    // Labels need about five columns; fewer, wider bars when the panel is narrow.
-    let bar_width: u16 = 5;
-    let data = buckets(histogram, usize::from(inner_width / (bar_width + 1)));
-    if data.is_empty() {
-        frame.render_widget(Paragraph::new("no cold starts yet").block(block), area);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(axis) = Axis::of(&[histogram]) else {
+        let text = if variant.failures > 0 {
+            format!("all {} cold starts failed (f: failures)", variant.failures)
+        } else {
+            "no cold starts yet".to_owned()
+        };
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
+        return;
+    };
+    if inner.height < 2 || inner.width < 4 {
         return;
     }
-    let bars: Vec<Bar> = data
+    let [bars, labels] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    let counts = axis.bin_counts(histogram, usize::from(bars.width));
+    frame.render_widget(
+        Sparkline::default()
+            .data(&counts)
+            .max(counts.iter().copied().max().unwrap_or(1))
+            .style(theme.variant(index)),
+        bars,
+    );
+    frame.render_widget(Paragraph::new(axis_line(&axis, labels.width)).style(theme.dim()), labels);
+}
+
+/// Every function's Init Duration as a cumulative distribution on one axis (braille), so
+/// the percentiles in the table can be read off as curves.
+fn cdf_chart(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let block = Block::bordered().title(" Percentile vs Init Duration ");
+    let histograms: Vec<&Histogram<u64>> = app.variants.iter().map(|v| &*v.histogram).collect();
+    let Some(axis) = Axis::of(&histograms) else {
+        frame.render_widget(Paragraph::new("no cold starts yet").block(block), area);
+        return;
+    };
+    let curves: Vec<Vec<(f64, f64)>> = histograms
         .iter()
-        .map(|(label, count)| {
-            Bar::default()
-                .value(*count)
-                .label(Line::from(label.clone()))
-                .style(theme.variant(index))
+        .map(|h| {
+            let total = h.len().max(1) as f64;
+            let mut seen = 0_u64;
+            let mut points = Vec::new();
+            if !h.is_empty() {
+                points.push((axis.position(h.min() as f64), 0.0));
+            }
+            for value in h.iter_recorded() {
+                seen += value.count_at_value();
+                let x = axis.position(h.median_equivalent(value.value_iterated_to()) as f64);
+                points.push((x, 100.0 * seen as f64 / total));
+            }
+            points
         })
         .collect();
-    let chart = BarChart::default()
+    let datasets: Vec<Dataset> = curves
+        .iter()
+        .zip(&app.variants)
+        .enumerate()
+        .map(|(i, (points, variant))| {
+            Dataset::default()
+                .name(variant.name.clone())
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(theme.variant(i))
+                .data(points)
+        })
+        .collect();
+    let x_labels: Vec<Line> = [0.0, 0.5, 1.0]
+        .iter()
+        .map(|p| Line::from(axis_label(axis.value_us(*p))))
+        .collect();
+    let chart = Chart::new(datasets)
         .block(block)
-        .bar_width(bar_width)
-        .bar_gap(1)
-        .data(BarGroup::default().bars(&bars));
+        .x_axis(
+            ratatui::widgets::Axis::default()
+                .bounds([0.0, 1.0])
+                .labels(x_labels)
+                .style(theme.dim()),
+        )
+        .y_axis(
+            ratatui::widgets::Axis::default()
+                .bounds([0.0, 100.0])
+                .labels(["0", "50", "100"])
+                .style(theme.dim()),
+        )
+        .legend_position(Some(LegendPosition::BottomRight))
+        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)));
     frame.render_widget(chart, area);
 }
 
@@ -175,14 +308,18 @@ fn breakdown(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         lines.push(Line::from(spans));
     }
     for (position, name) in names.iter().enumerate() {
-        let ms: Vec<String> = all_means
+        let values: Vec<Option<f64>> = all_means
             .iter()
-            .map(|means| {
-                means
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map_or_else(|| "–".to_owned(), |(_, ms)| format_ms(*ms))
-            })
+            .map(|means| means.iter().find(|(n, _)| n == name).map(|(_, ms)| *ms))
+            .collect();
+        // A segment that is zero up to float noise everywhere (unattributed, typically)
+        // says nothing; a tiny negative remainder must not read as negative time.
+        if values.iter().all(|v| v.is_none_or(|ms| ms.abs() < 0.05)) {
+            continue;
+        }
+        let ms: Vec<String> = values
+            .iter()
+            .map(|v| v.map_or_else(|| "–".to_owned(), |ms| format!("{:.1}", ms.max(0.0))))
             .collect();
         legend.push(Span::styled(
             theme.segment_char(position).to_string(),
@@ -196,8 +333,9 @@ fn breakdown(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             theme.dim(),
         )));
     }
+    // The difference comes before the legend: when rows run short, the legend wraps
+    // away, not the answer.
     let mut paragraph_lines = lines;
-    paragraph_lines.push(Line::from(legend));
     if let Some((diff, ci)) = &app.diff {
         let interval = ci.map_or_else(String::new, |i| {
             format!(" (95% CI {} … {})", format_ms(i.low), format_ms(i.high))
@@ -210,6 +348,7 @@ fn breakdown(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             format_ms(*diff)
         )));
     }
+    paragraph_lines.push(Line::from(legend));
     frame.render_widget(Paragraph::new(paragraph_lines).wrap(Wrap { trim: true }), inner);
 }
 
@@ -355,11 +494,10 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 
     let subject = &app.functions[app.subject].name;
     let control = app.variants.get(1).map_or("none", |v| v.name.as_str());
-    let [config, progress] = Layout::horizontal([Constraint::Min(40), Constraint::Length(28)]).areas(controls);
+    let [config, progress] = Layout::horizontal([Constraint::Min(40), Constraint::Length(16)]).areas(controls);
     let config_text = Line::from(vec![
-        Span::raw("subject "),
         Span::styled(subject.clone(), theme.variant(0)),
-        Span::raw(" (s)  control "),
+        Span::raw(" (s) vs "),
         Span::styled(control.to_owned(), theme.variant(1)),
         Span::raw(format!(
             " (c)  {} MB {:.2} vCPU (m)  {} each (+/-)",
@@ -391,14 +529,24 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         Constraint::Length(8 + 11 * app.variants.len() as u16 + 2),
     ])
     .areas(middle);
+    // Histograms first; the CDF below them when there are rows enough for both.
+    let (histogram_area, cdf_area) = if charts.height >= 12 {
+        let [top, bottom] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
+        (top, Some(bottom))
+    } else {
+        (charts, None)
+    };
     let chart_areas = Layout::horizontal(
         app.variants
             .iter()
             .map(|_| Constraint::Ratio(1, app.variants.len() as u32)),
     )
-    .split(charts);
+    .split(histogram_area);
     for (i, variant) in app.variants.iter().enumerate() {
         histogram_chart(frame, chart_areas[i], variant, i, theme);
+    }
+    if let Some(cdf_area) = cdf_area {
+        cdf_chart(frame, cdf_area, app, theme);
     }
     percentiles(frame, table, app, theme);
     breakdown(frame, bottom, app, theme);

@@ -36,6 +36,8 @@ pub(crate) const KEYS: &[(&str, &[(&str, &str)])] = &[
         &[
             ("↑ ↓ / ← →", "choose a setting / change it (results update at once)"),
             ("u", "use the cold starts measured in view 1 for the origin"),
+            ("PgUp PgDn", "scroll the results (every cost line is there)"),
+            ("g", "TTL curves instead of the results, on small terminals"),
             ("S", "run the simulator in the background (again to cancel)"),
         ],
     ),

@@ -1,5 +1,5 @@
 //! CloudFront configuration: the API shapes ([`shapes`]), the recommended cache policies,
-//! behaviours and origin headers for a model ([`recommend`]), CloudFront's rules — TTL
+//! behaviours and origin headers for a model ([`recommend()`]), CloudFront's rules — TTL
 //! clamping, behaviour matching, limits — as functions ([`rules`]), and the audit of a live
 //! distribution against the recommendation ([`audit`]).
 

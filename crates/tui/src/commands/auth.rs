@@ -188,7 +188,7 @@ struct CfFunctionArgs {
     /// Read keys from the CloudFront KeyValueStore instead of inlining them
     #[arg(long)]
     kvs: bool,
-    /// KeyValueStore key prefix (the key is <prefix><kid>)
+    /// KeyValueStore key prefix (the key is `<prefix><kid>`)
     #[arg(long, default_value = "jwt-key-", value_name = "PREFIX")]
     kvs_prefix: String,
     /// Write the function here instead of standard output

@@ -87,7 +87,7 @@ struct ModelArgs {
     /// Preset: typical, seed (1,000 wikis × 5 writes/day) or large (100,000 wikis)
     #[arg(long, value_name = "NAME", conflicts_with = "config")]
     preset: Option<String>,
-    /// Model file (TOML: preset = "...", [workload], [cache], [origin], [latency], [prices])
+    /// Model file (TOML: `preset = "..."` and the tables `workload`, `cache`, `origin`, `latency`, `prices`)
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Price table (TOML, any subset of fields) overriding the model's

@@ -468,8 +468,7 @@ impl App {
                 return None;
             }
             (Panel::Packages { variant, selected }, KeyInput::Enter) => {
-                if let Some(package) = self.pinned.as_ref().and_then(|(_, a)| a.packages.get(*selected))
-                {
+                if let Some(package) = self.pinned.as_ref().and_then(|(_, a)| a.packages.get(*selected)) {
                     self.panel = Panel::ImportTree {
                         variant: *variant,
                         package: package.package.clone(),

@@ -453,8 +453,18 @@ fn the_ttl_curves_follow_the_settings() {
     }
     key(&mut app, KeyInput::Right);
     let after = &app.cache.curve;
-    assert!(after.iter().zip(&curve).all(|(a, b)| a.stale_read_share >= b.stale_read_share));
-    assert!(after.iter().zip(&curve).any(|(a, b)| a.stale_read_share > b.stale_read_share));
+    assert!(
+        after
+            .iter()
+            .zip(&curve)
+            .all(|(a, b)| a.stale_read_share >= b.stale_read_share)
+    );
+    assert!(
+        after
+            .iter()
+            .zip(&curve)
+            .any(|(a, b)| a.stale_read_share > b.stale_read_share)
+    );
 }
 
 #[test]

@@ -53,8 +53,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             cost_chart(frame, cost, state, theme);
         }
         None if state.show_curves => {
-            let [hits, cost] =
-                Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(right);
+            let [hits, cost] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(right);
             hit_chart(frame, hits, state, theme);
             cost_chart(frame, cost, state, theme);
         }
@@ -69,7 +68,11 @@ fn settings(frame: &mut Frame, area: Rect, state: &CacheState, theme: Theme) {
         .enumerate()
         .map(|(i, name)| {
             let row = Row::new(vec![(*name).to_owned(), state.value(i)]);
-            if i == state.selected { row.style(theme.selected()) } else { row }
+            if i == state.selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
         })
         .collect();
     frame.render_widget(
@@ -98,7 +101,10 @@ fn results(frame: &mut Frame, area: Rect, state: &CacheState, theme: Theme, curv
             percent(r.stale_read_probability),
             r.worst_case_staleness_s
         )));
-        lines.push(Line::from(format!("origin     {:.2} requests/s", r.origin_requests_per_s)));
+        lines.push(Line::from(format!(
+            "origin     {:.2} requests/s",
+            r.origin_requests_per_s
+        )));
         lines.push(Line::from(format!(
             "invalidate {} paths/month",
             cdn_design::thousands(r.invalidation_paths_per_month)

@@ -10,8 +10,8 @@ use init_trace::local::cpu_cores_for;
 use init_trace::stats::format_ms;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
 use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Block, Chart, Clear, Dataset, Gauge, GraphType, LegendPosition, Paragraph, Row, Sparkline, Table, Wrap,
 };
@@ -151,7 +151,10 @@ fn histogram_chart(frame: &mut Frame, area: Rect, variant: &VariantState, index:
             .style(theme.variant(index)),
         bars,
     );
-    frame.render_widget(Paragraph::new(axis_line(&axis, labels.width)).style(theme.dim()), labels);
+    frame.render_widget(
+        Paragraph::new(axis_line(&axis, labels.width)).style(theme.dim()),
+        labels,
+    );
 }
 
 /// Every function's Init Duration as a cumulative distribution on one axis (braille), so
@@ -422,7 +425,10 @@ fn panel(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             );
         }
         Panel::ImportTree {
-            variant, package, scroll, ..
+            variant,
+            package,
+            scroll,
+            ..
         } => {
             let Some((sample_index, attribution)) = app.pinned.as_ref() else {
                 return;
@@ -441,12 +447,11 @@ fn panel(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 .collect();
             frame.render_widget(Clear, popup);
             frame.render_widget(
-                Paragraph::new(text)
-                    .block(Block::bordered().title(format!(
-                        " Import tree of {package} in {} cold start #{} — ↑↓ scroll, Esc: back ",
-                        app.variants[*variant].name,
-                        sample_index + 1
-                    ))),
+                Paragraph::new(text).block(Block::bordered().title(format!(
+                    " Import tree of {package} in {} cold start #{} — ↑↓ scroll, Esc: back ",
+                    app.variants[*variant].name,
+                    sample_index + 1
+                ))),
                 popup,
             );
         }

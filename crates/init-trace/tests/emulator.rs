@@ -758,7 +758,19 @@ async fn output_is_kept_to_its_limit_and_counted_beyond() {
     assert!(sample.succeeded(), "{} {}", sample.outcome(), sample.stderr.text);
     assert_eq!(sample.stdout.total_bytes, 300_000);
     assert!(sample.stdout.truncated);
-    assert_eq!(sample.stdout.text.len(), 100_000);
+    // The head and the tail within the limit, and what lay between counted.
+    assert!(sample.stdout.text.starts_with(&"x".repeat(75_000)), "the head is kept");
+    assert!(
+        sample
+            .stdout
+            .text
+            .contains("[coldfront: 200000 bytes of output not kept here]")
+    );
+    assert!(
+        sample.stdout.text.ends_with(&format!("{}\n", "x".repeat(24_999))),
+        "the tail is kept"
+    );
+    assert!(sample.stdout.text.len() < 100_100);
     assert!(!sample.stderr.truncated);
     assert!(
         sample.stderr.text.ends_with("the last line before the kill\n"),

@@ -47,7 +47,8 @@ pub struct EmulatorOptions {
     pub region: String,
     /// The account id in ARNs.
     pub account_id: String,
-    /// How much of stdout and of stderr to keep per sample.
+    /// How much of stdout and of stderr to keep per sample: the head, and up to 64 KiB
+    /// (a quarter of the limit at most) of the tail, with a count of what lay between.
     pub capture_limit_bytes: usize,
     /// Record Python's `-X importtime` tree (`PYTHONPROFILEIMPORTTIME=1`) for INIT
     /// attribution. It is written by CPython in C and costs little (measured by
@@ -61,7 +62,7 @@ impl Default for EmulatorOptions {
             throttle: true,
             region: "us-east-1".to_owned(),
             account_id: "000000000000".to_owned(),
-            capture_limit_bytes: 8 * 1024 * 1024,
+            capture_limit_bytes: 1024 * 1024,
             import_timing: false,
         }
     }

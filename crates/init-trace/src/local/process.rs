@@ -46,20 +46,59 @@ pub(crate) struct ExitInfo {
     pub system_ms: f64,
 }
 
-/// Output captured from a pipe; keeps the head up to a limit and counts the rest.
+/// Output captured from a pipe, within a limit: the head (where `-X importtime` and
+/// start-up messages are) and the tail (where a traceback is), with a count of what lay
+/// between. A function that prints megabytes does not make every sample line megabytes.
 #[derive(Debug, Default)]
 pub(crate) struct Capture {
-    bytes: Vec<u8>,
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
     total: u64,
     limit: usize,
 }
 
+/// The most a capture keeps of the end of its output.
+const TAIL_LIMIT_BYTES: usize = 64 * 1024;
+
 impl Capture {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            ..Self::default()
+        }
+    }
+
+    fn tail_limit(&self) -> usize {
+        (self.limit / 4).min(TAIL_LIMIT_BYTES)
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.total += bytes.len() as u64;
+        let room = (self.limit - self.tail_limit()).saturating_sub(self.head.len());
+        let (head, rest) = bytes.split_at(room.min(bytes.len()));
+        self.head.extend_from_slice(head);
+        let tail_limit = self.tail_limit();
+        let rest = &rest[rest.len().saturating_sub(tail_limit)..];
+        let overflow = (self.tail.len() + rest.len()).saturating_sub(tail_limit);
+        self.tail.drain(..overflow);
+        self.tail.extend(rest);
+    }
+
     pub(crate) fn snapshot(&self) -> CapturedOutput {
+        let kept = (self.head.len() + self.tail.len()) as u64;
+        let mut text = String::from_utf8_lossy(&self.head).into_owned();
+        if self.total > kept {
+            text.push_str(&format!(
+                "\n[coldfront: {} bytes of output not kept here]\n",
+                self.total - kept
+            ));
+        }
+        let (a, b) = self.tail.as_slices();
+        text.push_str(&String::from_utf8_lossy(&[a, b].concat()));
         CapturedOutput {
-            text: String::from_utf8_lossy(&self.bytes).into_owned(),
+            text,
             total_bytes: self.total,
-            truncated: self.total > self.bytes.len() as u64,
+            truncated: self.total > kept,
         }
     }
 }
@@ -117,11 +156,7 @@ async fn read_pipe(mut pipe: tokio::net::unix::pipe::Receiver, capture: Arc<Mute
         match pipe.read(&mut buffer).await {
             Ok(0) => return,
             Ok(n) => {
-                let mut c = capture.lock().expect("capture lock");
-                c.total += n as u64;
-                let room = c.limit.saturating_sub(c.bytes.len());
-                let keep = room.min(n);
-                c.bytes.extend_from_slice(&buffer[..keep]);
+                capture.lock().expect("capture lock").push(&buffer[..n]);
             }
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => return,
@@ -136,14 +171,8 @@ pub(crate) async fn spawn(
     capture_limit: usize,
     spawner: Option<&Spawner>,
 ) -> std::io::Result<Spawned> {
-    let stdout = Arc::new(Mutex::new(Capture {
-        limit: capture_limit,
-        ..Capture::default()
-    }));
-    let stderr = Arc::new(Mutex::new(Capture {
-        limit: capture_limit,
-        ..Capture::default()
-    }));
+    let stdout = Arc::new(Mutex::new(Capture::new(capture_limit)));
+    let stderr = Arc::new(Mutex::new(Capture::new(capture_limit)));
     let (started_tx, started_rx) = oneshot::channel();
     let (exit_tx, exit_rx) = oneshot::channel();
     let job: Job = Box::new(move || {
@@ -406,6 +435,34 @@ pub(crate) fn is_executable(path: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_capture_keeps_head_and_tail_within_its_limit() {
+        let mut capture = Capture::new(40);
+        // Tail limit 10, head 30: written in uneven pieces across both boundaries.
+        let text: Vec<u8> = (0..100_u8).map(|i| b'a' + i % 26).collect();
+        for piece in text.chunks(7) {
+            capture.push(piece);
+        }
+        let snapshot = capture.snapshot();
+        assert_eq!(snapshot.total_bytes, 100);
+        assert!(snapshot.truncated);
+        let head = String::from_utf8_lossy(&text[..30]).into_owned();
+        let tail = String::from_utf8_lossy(&text[90..]).into_owned();
+        assert_eq!(
+            snapshot.text,
+            format!("{head}\n[coldfront: 60 bytes of output not kept here]\n{tail}")
+        );
+        // Within the limit, output is kept whole and unmarked.
+        let mut small = Capture::new(40);
+        small.push(b"hello ");
+        small.push(b"world");
+        assert_eq!(small.snapshot().text, "hello world");
+        assert!(!small.snapshot().truncated);
+        let mut exact = Capture::new(40);
+        exact.push(&text[..40]);
+        assert_eq!(exact.snapshot().text.as_bytes(), &text[..40]);
+    }
     use super::*;
 
     #[test]

@@ -630,15 +630,16 @@ pub(crate) fn update(app: &mut App, message: Message) -> Option<Effect> {
             app.recompute_diff(Instant::now());
             let failed: usize = app.variants.iter().map(|v| v.failures).sum();
             let cut_short: usize = app.variants.iter().map(|v| v.stopped).sum();
+            // Counts first: at 80 columns the end of the line is what gets cut.
             let cut_short = if cut_short == 0 {
                 String::new()
             } else {
-                format!(" ({cut_short} cut short by the stop, kept in the file)")
+                format!(", {cut_short} cut short")
             };
             app.status = match &app.run {
                 RunState::Failed(reason) => format!("Run failed: {reason}"),
                 RunState::Stopped => format!(
-                    "Run stopped after {} of {} cold starts{cut_short}, {failed} failed. e exports the reports",
+                    "Stopped after {} of {} cold starts, {failed} failed{cut_short}. e exports",
                     app.completed, app.planned
                 ),
                 _ => format!(

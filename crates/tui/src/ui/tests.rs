@@ -120,7 +120,7 @@ fn run_keys_start_pause_resume_and_stop() {
         RunState::Stopped,
         "a user stop is a stop, not a finish or a failure"
     );
-    assert!(app.status.starts_with("Run stopped"), "{}", app.status);
+    assert!(app.status.starts_with("Stopped after"), "{}", app.status);
     update(&mut app, Message::RunEnded(Err("disk full".to_owned())));
     assert_eq!(app.run, RunState::Failed("disk full".to_owned()));
     assert!(app.status.contains("disk full"));

@@ -193,3 +193,51 @@ fn bad_trace_arguments_are_usage_errors() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/run"));
 }
+
+#[test]
+fn an_out_path_under_a_file_names_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("afile"), "").expect("a file");
+    for args in [
+        vec!["trace", "-n", "2", "--out", "afile/run"],
+        vec!["run", "control", "-n", "1", "--out", "afile/s.jsonl"],
+        vec!["cdn", "design", "--preset", "seed", "--out", "afile/design"],
+    ] {
+        let output = coldfront().args(&args).current_dir(dir.path()).output().expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("afile is a file, not a directory"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn report_of_a_samples_file_says_where_it_writes_and_keeps_to_its_own_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let samples = dir.path().join("run-a.jsonl");
+    let output = coldfront()
+        .args(["run", "control", "-n", "2", "--no-throttle", "--quiet", "--out"])
+        .arg(&samples)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Another run's report beside the file must survive.
+    std::fs::write(dir.path().join("report.md"), "another run's page").expect("write");
+    let output = coldfront().arg("report").arg(&samples).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let reports = dir.path().join("run-a-report");
+    assert!(stderr.contains(&format!("into {}", reports.display())), "{stderr}");
+    assert!(reports.join("report.md").is_file() && reports.join("summary.json").is_file());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("report.md")).expect("read"),
+        "another run's page"
+    );
+}

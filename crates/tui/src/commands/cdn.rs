@@ -391,6 +391,7 @@ fn design(args: &DesignArgs) -> anyhow::Result<u8> {
     }
     let evaluation = cdn_design::evaluate(&model);
     let page = cdn_design::design_page(&model, &evaluation, rows.as_deref());
+    super::check_out_dir(&args.out, "--out")?;
     let files = page
         .write_to(&args.out)
         .with_context(|| format!("cannot write the design page into {}", args.out.display()))?;

@@ -38,6 +38,22 @@ pub(crate) fn load_specs(args: &SpecArgs) -> anyhow::Result<SpecSet> {
     }
 }
 
+/// Fails, naming the culprit, when a file sits where a directory on the way to `dir` must
+/// be: creating it would only say "File exists" or "Not a directory".
+pub(crate) fn check_out_dir(dir: &Path, flag: &str) -> anyhow::Result<()> {
+    if let Some(file) = dir
+        .ancestors()
+        .find(|a| !a.as_os_str().is_empty() && a.exists() && !a.is_dir())
+    {
+        anyhow::bail!(
+            "{flag} {}: {} is a file, not a directory; choose another {flag}",
+            dir.display(),
+            file.display()
+        );
+    }
+    Ok(())
+}
+
 /// Ctrl-C cancels the cold start in progress (it is still recorded) and ends the loop;
 /// a second Ctrl-C exits at once.
 ///

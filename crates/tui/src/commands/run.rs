@@ -97,6 +97,15 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
         }
     }
     let out = args.out.clone().unwrap_or_else(default_out);
+    if let Some(parent) = out.parent() {
+        super::check_out_dir(parent, "--out")?;
+    }
+    if out.is_dir() {
+        anyhow::bail!(
+            "--out {}: is a directory; give the samples file to append to",
+            out.display()
+        );
+    }
     let mut writer = SampleWriter::append(&out)?;
     let (cancel_handle, cancel) = cancel_pair();
     super::cancel_on_ctrl_c(

@@ -104,7 +104,9 @@ fn print_summary(summary: &RunSummary, dir: &Path) {
                     format_ms(s.max_ms),
                     s.n
                 );
-                for segment in g.segments.iter().filter(|s| s.depth == 0) {
+                // A segment that is zero up to float noise (unattributed, typically) says
+                // nothing, and a tiny negative remainder must not read as negative time.
+                for segment in g.segments.iter().filter(|s| s.depth == 0 && s.mean_ms.abs() >= 0.05) {
                     outln!(
                         "    {:<16} {:>10}  {:>5}%",
                         segment.path,
@@ -184,6 +186,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     let dir = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("coldfront-runs").join(format!("trace-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")))
     });
+    super::check_out_dir(&dir, "--out")?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the run directory {}", dir.display()))?;
     let samples_path = dir.join("samples.jsonl");
     if samples_path.exists() {
@@ -236,8 +239,17 @@ pub(crate) fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     let (dir, samples_path) = if args.run.is_dir() {
         (args.run.clone(), args.run.join("samples.jsonl"))
     } else {
+        // A samples file's reports go into a directory of their own beside it, named after
+        // it: the file's own directory may hold other runs' files and reports.
+        let stem = args
+            .run
+            .file_stem()
+            .map_or_else(|| "samples".into(), |s| s.to_string_lossy().into_owned());
         (
-            args.run.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+            args.run
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+                .join(format!("{stem}-report")),
             args.run.clone(),
         )
     };
@@ -259,6 +271,12 @@ pub(crate) fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         .and_then(|bytes| serde_json::from_slice(&bytes).ok());
     let mut summary = RunSummary::from_samples(&loaded.samples, loaded.truncated_tail.clone());
     summary.environment = previous.and_then(|p| p.environment);
+    eprintln!(
+        "writing summary.json, report.md, breakdown.svg and init-duration.hlog into {}",
+        dir.display()
+    );
+    super::check_out_dir(&dir, "the report directory")?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     write_reports(&dir, &loaded.samples, &summary)?;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&summary)?);

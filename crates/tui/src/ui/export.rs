@@ -28,6 +28,7 @@ pub(crate) fn export(
     cache: Option<CacheExport>,
     edge: Option<EdgeExport>,
 ) -> anyhow::Result<Vec<String>> {
+    crate::commands::check_out_dir(dir, "the export directory")?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
     if samples.is_file() {

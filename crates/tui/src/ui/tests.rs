@@ -182,6 +182,49 @@ fn failures_are_counted_and_inspectable() {
 }
 
 #[test]
+fn the_drill_down_stays_on_the_cold_start_it_was_opened_on() {
+    let mut app = app();
+    run_with_samples(&mut app, 3);
+    key(&mut app, KeyInput::Char('d'));
+    let opened_on = app.pinned.as_ref().expect("pinned").0;
+    assert_eq!(opened_on, app.variants[0].latest.as_ref().expect("latest").0);
+    // A run goes on: newer wiki cold starts arrive while the panel is open.
+    update(&mut app, Message::Sample(Box::new(sample("wiki", 40, 900.0))));
+    assert_eq!(app.variants[0].latest.as_ref().expect("latest").0, 40);
+    assert_eq!(
+        app.pinned.as_ref().expect("pinned").0,
+        opened_on,
+        "the panel did not move"
+    );
+    key(&mut app, KeyInput::Enter);
+    assert!(matches!(app.panel, Panel::ImportTree { .. }));
+    assert_eq!(
+        app.pinned.as_ref().expect("pinned").0,
+        opened_on,
+        "the tree is of the same cold start"
+    );
+    let text = render(&app, 100, 30);
+    assert!(text.contains(&format!("cold start #{}", opened_on + 1)), "{text}");
+}
+
+#[test]
+fn a_stopped_cold_start_is_neither_a_success_nor_a_failure() {
+    let mut app = app();
+    key(&mut app, KeyInput::Char('r'));
+    let mut cut_short = sample("wiki", 0, 30.0);
+    cut_short.init.status = init_trace::sample::InitStatus::Interrupted;
+    cut_short.init.duration_ms = None;
+    cut_short.invokes.clear();
+    update(&mut app, Message::Sample(Box::new(cut_short)));
+    key(&mut app, KeyInput::Char('x'));
+    update(&mut app, Message::RunEnded(Ok(())));
+    assert_eq!((app.variants[0].failures, app.variants[0].stopped), (0, 1));
+    assert!(app.failures.is_empty());
+    assert_eq!(app.run, RunState::Stopped);
+    assert!(app.status.contains("0 failed, 1 cut short"), "{}", app.status);
+}
+
+#[test]
 fn drill_down_opens_packages_then_a_tree() {
     let mut app = app();
     key(&mut app, KeyInput::Char('d'));

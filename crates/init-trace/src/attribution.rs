@@ -2,6 +2,10 @@
 //! add up to Init Duration exactly, with an explicit `unattributed` remainder.
 //!
 //! The evidence, best first:
+//! - the import-marks hook's lines in the `-X importtime` stream (`handler_import_start`,
+//!   `handler_import_end`), written whatever loads the handler: an `import` statement,
+//!   `importlib.import_module` (awslambdaric, whose loading `-X importtime` does not record
+//!   as a parent of the handler's imports) or anything else on the import system;
 //! - the bundled bootstrap's marks (`first_line`, `handler_import_start`,
 //!   `handler_import_end`, monotonic ns sent with its first `GET /next`), which split INIT
 //!   into interpreter start, bootstrap, handler import and the runtime's call to `/next`;
@@ -39,6 +43,8 @@ pub mod names {
     pub const HANDLER_IMPORT: &str = "handler import";
     /// Handler loaded to the first `GET /next` received.
     pub const RUNTIME_API: &str = "runtime api";
+    /// coldfront's own import-marks hook writing its module catalogue (instrumented runs only).
+    pub const INSTRUMENTATION: &str = "instrumentation";
     /// What no evidence accounts for.
     pub const UNATTRIBUTED: &str = "unattributed";
     /// The part of handler init not covered by custom segments.
@@ -103,6 +109,13 @@ pub struct PackageImports {
     pub modules: usize,
     /// Its topmost import nodes, for drill-down.
     pub roots: Vec<ImportNode>,
+    /// Part of the standard library (by the interpreter's `sys.stdlib_module_names`, when
+    /// the import-marks hook reported it).
+    #[serde(default)]
+    pub stdlib: bool,
+    /// Its modules that are native extensions (shared objects loaded with `dlopen`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub native: Vec<String>,
 }
 
 /// A part of a cold start the backend could not observe.
@@ -178,6 +191,8 @@ fn packages_of(subtrees: &[ImportNode], module: &str) -> Vec<PackageImports> {
             subtree_ms: 0.0,
             modules: 0,
             roots: Vec::new(),
+            stdlib: false,
+            native: Vec::new(),
         });
         if node.name != module {
             entry.self_ms += node.self_us as f64 / 1000.0;
@@ -241,23 +256,92 @@ fn with_custom(name: &str, total_ms: f64, custom: &[&CustomSegment]) -> Segment 
     Segment::parent(name, children)
 }
 
+/// The handler's import as found in the `-X importtime` stream.
+struct HandlerImport {
+    /// Packages imported while it loaded.
+    packages: Vec<PackageImports>,
+    /// The handler module's own top-level code, when its record says (an `import`
+    /// statement); `None` when the loader left no record (`importlib.import_module`).
+    handler_self_ms: Option<f64>,
+    /// The time the import records inside the window account for.
+    measured_ms: f64,
+    /// The runtime's own imports before it.
+    before_ms: f64,
+    /// Top-level imports after it.
+    after: usize,
+}
+
+/// Finds the handler's import in the tree: by its own record (loaded with an `import`
+/// statement), else between the import-marks hook's marks (any loader).
+fn handler_import(tree: &importtime::ImportTree, module: Option<&str>) -> Option<HandlerImport> {
+    let mut found = handler_import_uncatalogued(tree, module)?;
+    if let Some(catalogue) = &tree.catalogue {
+        for package in &mut found.packages {
+            package.stdlib = catalogue.stdlib.contains(&package.package);
+            package.native = catalogue
+                .native
+                .iter()
+                .filter(|m| m.split('.').next() == Some(package.package.as_str()))
+                .cloned()
+                .collect();
+        }
+    }
+    Some(found)
+}
+
+fn handler_import_uncatalogued(tree: &importtime::ImportTree, module: Option<&str>) -> Option<HandlerImport> {
+    let cumulative_ms = |nodes: &[ImportNode]| nodes.iter().map(|r| r.cumulative_us as f64 / 1000.0).sum::<f64>();
+    if let Some(module) = module
+        && let Some((start, end)) = handler_roots(&tree.roots, module)
+    {
+        let subtrees = &tree.roots[start..=end];
+        return Some(HandlerImport {
+            packages: packages_of(subtrees, module),
+            handler_self_ms: Some(handler_self_ms(subtrees, module)),
+            measured_ms: cumulative_ms(subtrees),
+            before_ms: cumulative_ms(&tree.roots[..start]),
+            after: tree.roots.len() - end - 1,
+        });
+    }
+    let (start, end) = (tree.mark(marks::START)?, tree.mark(marks::END)?);
+    let (start, end) = (start.position, end.position);
+    if start > end || end > tree.roots.len() {
+        return None;
+    }
+    let subtrees = &tree.roots[start..end];
+    Some(HandlerImport {
+        packages: packages_of(subtrees, module.unwrap_or_default()),
+        handler_self_ms: None,
+        measured_ms: cumulative_ms(subtrees),
+        before_ms: cumulative_ms(&tree.roots[..start]),
+        after: tree.roots.len() - end,
+    })
+}
+
+/// The marks of coldfront's import-marks hook (`runtimes/python/importmarks`).
+pub mod marks {
+    /// The handler module (or its top-level package) is about to be found.
+    pub const START: &str = "handler_import_start";
+    /// The handler module's code has run.
+    pub const END: &str = "handler_import_end";
+    /// The hook has written its module catalogue.
+    pub const CATALOGUE_END: &str = "catalogue_end";
+}
+
 /// Breaks one cold start's INIT into segments.
 pub fn attribute(sample: &ColdStartSample) -> Result<Attribution, AttributionError> {
     let (InitStatus::Success, Some(init_ms)) = (sample.init.status, sample.init.duration_ms) else {
         return Err(AttributionError::InitFailed(sample.outcome()));
     };
     let origin = sample.init.spawn_monotonic_ns;
-    let mark = |name: &str| sample.init.marks.get(name).map(|ns| (*ns as f64 - origin as f64) / 1e6);
-    let marks = (
-        mark("first_line"),
-        mark("handler_import_start"),
-        mark("handler_import_end"),
-    );
+    let to_ms = |ns: u64| (ns as f64 - origin as f64) / 1e6;
+    let header_mark = |name: &str| sample.init.marks.get(name).map(|ns| to_ms(*ns));
     let tree = sample
         .stderr
         .text
         .contains("import time:")
         .then(|| importtime::parse(&sample.stderr.text));
+    let stream_mark = |name: &str| tree.as_ref().and_then(|t| t.mark(name)).map(|m| to_ms(m.monotonic_ns));
     // INIT's own blocks: those that end by INIT's end. Exact (monotonic) times need no
     // slack — the first invoke can start within microseconds of INIT's end, so a block
     // timed in the handler would otherwise count as INIT; epoch times get 0.5 ms for the
@@ -268,55 +352,58 @@ pub fn attribute(sample: &ColdStartSample) -> Result<Attribution, AttributionErr
         .collect();
     let module = handler_module(&sample.handler);
     let mut notes = Vec::new();
+    let mut not_observable_here = Vec::new();
     let mut packages = Vec::new();
     let mut segments = Vec::new();
 
-    let handler_split = match (&tree, &module) {
-        (Some(tree), Some(module)) => handler_roots(&tree.roots, module).map(|(start, end)| {
-            let subtrees = &tree.roots[start..=end];
-            let before: f64 = tree.roots[..start]
-                .iter()
-                .map(|r| r.cumulative_us as f64 / 1000.0)
-                .sum();
-            let after = tree.roots.len() - end - 1;
-            if after > 0 {
-                notes.push(format!(
-                    "{after} top-level imports happened after INIT (during invokes) and are not counted in it"
-                ));
-            }
-            let measured: f64 = subtrees.iter().map(|r| r.cumulative_us as f64 / 1000.0).sum();
-            (
-                packages_of(subtrees, module),
-                handler_self_ms(subtrees, module),
-                measured,
-                before,
-            )
-        }),
-        _ => None,
+    // The hook's marks bracket the module's loading for every loader; the bundled
+    // bootstrap's own marks are the fallback when the hook did not run.
+    let window = match (stream_mark(marks::START), stream_mark(marks::END)) {
+        (Some(start), Some(end)) if start <= end => Some((start, end)),
+        _ => header_mark(marks::START).zip(header_mark(marks::END)),
     };
-    if tree.is_some() && handler_split.is_none() {
-        notes.push(format!(
-            "the handler module {:?} is not in the -X importtime output",
-            module.unwrap_or_default()
-        ));
-    }
-    if handler_split.is_some() {
+    let catalogue_ms = match (stream_mark(marks::END), stream_mark(marks::CATALOGUE_END)) {
+        (Some(end), Some(done)) if window.is_some() => (done - end).max(0.0),
+        _ => 0.0,
+    };
+    let split = tree.as_ref().and_then(|t| handler_import(t, module.as_deref()));
+    if let Some(split) = &split {
+        if split.after > 0 {
+            notes.push(format!(
+                "{} top-level imports happened after INIT (during invokes) and are not counted in it",
+                split.after
+            ));
+        }
         notes.push(
             "-X importtime charges garbage-collection pauses to whichever module is importing when they happen; \
              a large self time in one module can be a GC pause, not that module's code"
                 .to_owned(),
         );
+    } else if tree.is_some() {
+        notes.push(format!(
+            "the handler module {:?} is neither in the -X importtime output nor marked in it; its imports are part of unattributed",
+            module.clone().unwrap_or_default()
+        ));
     }
 
-    match (marks, handler_split) {
-        ((Some(first_line), Some(import_start), Some(import_end)), split) => {
-            segments.push(Segment::parent(
-                names::RUNTIME_START,
+    match (window, split) {
+        (Some((import_start, import_end)), split) => {
+            let runtime_start = if let Some(first_line) = header_mark("first_line") {
                 vec![
                     Segment::leaf(names::INTERPRETER, first_line),
                     Segment::leaf(names::BOOTSTRAP, import_start - first_line),
-                ],
-            ));
+                ]
+            } else {
+                let before = split
+                    .as_ref()
+                    .map_or(0.0, |s| s.before_ms)
+                    .clamp(0.0, import_start.max(0.0));
+                vec![
+                    Segment::leaf(names::INTERPRETER, import_start - before),
+                    Segment::leaf(names::RUNTIME_IMPORTS, before),
+                ]
+            };
+            segments.push(Segment::parent(names::RUNTIME_START, runtime_start));
             let window = import_end - import_start;
             let in_window: Vec<CustomSegment> = custom
                 .iter()
@@ -325,55 +412,91 @@ pub fn attribute(sample: &ColdStartSample) -> Result<Attribution, AttributionErr
                 .collect();
             let outer = outermost(&in_window);
             match split {
-                Some((found, handler_ms, measured, _)) => {
+                Some(found) => {
+                    // The hook writes its catalogue inside the handler's import, after the end
+                    // mark, so a handler record counts it; it is its own segment.
+                    let own_record_extra = if found.handler_self_ms.is_some() {
+                        catalogue_ms
+                    } else {
+                        0.0
+                    };
                     // importtime adds a little of its own; if it ever exceeds the wall-clock
                     // window, scale it down so the segments still add up.
+                    let measured = found.measured_ms - own_record_extra;
                     let scale = if measured > window && measured > 0.0 {
                         notes.push(format!("-X importtime measured {measured:.2} ms inside a {window:.2} ms handler import; scaled to fit"));
                         window / measured
                     } else {
                         1.0
                     };
+                    let imports_ms: f64 = found.packages.iter().map(|p| p.self_ms).sum::<f64>() * scale;
                     let children: Vec<Segment> = found
+                        .packages
                         .iter()
                         .map(|p| Segment::leaf(&p.package, p.self_ms * scale))
                         .collect();
                     segments.push(Segment::parent(names::IMPORTS, children));
-                    segments.push(with_custom(names::HANDLER_INIT, handler_ms * scale, &outer));
-                    packages = found;
+                    // Without the handler's own record its top-level code is the window less
+                    // what its imports took.
+                    let handler_ms = found.handler_self_ms.map_or((window - imports_ms).max(0.0), |ms| {
+                        (ms - own_record_extra).max(0.0) * scale
+                    });
+                    segments.push(with_custom(names::HANDLER_INIT, handler_ms, &outer));
+                    packages = found.packages;
                 }
                 None => segments.push(with_custom(names::HANDLER_IMPORT, window, &outer)),
             }
-            segments.push(Segment::leaf(names::RUNTIME_API, init_ms - import_end));
+            if catalogue_ms > 0.0 {
+                segments.push(Segment::leaf(names::INSTRUMENTATION, catalogue_ms));
+            }
+            segments.push(Segment::leaf(names::RUNTIME_API, init_ms - import_end - catalogue_ms));
         }
-        (_, Some((found, handler_ms, measured, before))) => {
-            let scale = if measured + before > init_ms && measured + before > 0.0 {
-                init_ms / (measured + before)
+        (None, Some(found)) => {
+            let scale = if found.measured_ms + found.before_ms > init_ms && found.measured_ms + found.before_ms > 0.0 {
+                init_ms / (found.measured_ms + found.before_ms)
             } else {
                 1.0
             };
-            segments.push(Segment::leaf(names::RUNTIME_IMPORTS, before * scale));
+            segments.push(Segment::leaf(names::RUNTIME_IMPORTS, found.before_ms * scale));
             let children: Vec<Segment> = found
+                .packages
                 .iter()
                 .map(|p| Segment::leaf(&p.package, p.self_ms * scale))
                 .collect();
             segments.push(Segment::parent(names::IMPORTS, children));
             segments.push(with_custom(
                 names::HANDLER_INIT,
-                handler_ms * scale,
+                found.handler_self_ms.unwrap_or(0.0) * scale,
                 &outermost(&custom),
             ));
-            packages = found;
-            notes.push("the runtime sent no INIT marks, so interpreter start-up is part of unattributed".to_owned());
+            packages = found.packages;
+            not_observable_here.push(NotObservable {
+                name: "interpreter start-up".to_owned(),
+                reason: "the runtime sent no INIT marks and the import-marks hook did not run (Python started with -S or -I?), \
+                         so interpreter start-up is part of unattributed"
+                    .to_owned(),
+            });
         }
-        _ => {
+        (None, None) => {
             for c in outermost(&custom) {
                 segments.push(Segment::leaf(&format!("custom: {}", c.name), c.duration_ms()));
             }
+            not_observable_here.push(NotObservable {
+                name: "runtime start vs handler init".to_owned(),
+                reason: if tree.is_some() {
+                    "the handler's import was neither recorded nor marked in the -X importtime output, so it cannot be told apart from the runtime's start".to_owned()
+                } else {
+                    "the runtime sent no INIT marks and no Python import timing (not a Python runtime, or import timing off); \
+                     only blocks it reports as X-Ray subsegments are split out, the rest is unattributed"
+                        .to_owned()
+                },
+            });
         }
     }
     let attributed: f64 = segments.iter().map(|s| s.ms).sum();
     segments.push(Segment::leaf(names::UNATTRIBUTED, init_ms - attributed));
+    let mut not_observable = not_observable_here;
+    not_observable.extend(self::not_observable(&sample.backend));
 
     Ok(Attribution {
         init_ms,
@@ -384,7 +507,7 @@ pub fn attribute(sample: &ColdStartSample) -> Result<Attribution, AttributionErr
             "sandbox set-up (process start, cgroup join)",
             sample.init.sandbox_setup_ms,
         )],
-        not_observable: not_observable(&sample.backend),
+        not_observable,
         imported_anywhere: tree
             .as_ref()
             .map(|t| {

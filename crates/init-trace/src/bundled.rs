@@ -92,6 +92,34 @@ pub fn python_bootstrap() -> Result<PathBuf, std::io::Error> {
     Ok(bundle_dir()?.join("runtimes/python/coldfront_bootstrap.py"))
 }
 
+/// The directory of coldfront's import-marks hook (`sitecustomize.py`), put on
+/// `PYTHONPATH` for cold starts run with `-X importtime` so the handler's import is marked
+/// in the stream whatever loads it. Its bytecode is written beside it once per interpreter,
+/// so the hook's own compilation stays out of the runtime's start.
+pub fn import_marks_dir(python: &Path) -> Result<PathBuf, std::io::Error> {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static COMPILED: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
+    let dir = bundle_dir()?.join("runtimes/python/importmarks");
+    let compiled = COMPILED.get_or_init(Mutex::default);
+    if compiled.lock().expect("hook cache lock").contains(python) {
+        return Ok(dir);
+    }
+    // py_compile writes atomically, so concurrent runs at worst compile it twice. A failure
+    // only means the hook is compiled at each start, which the attribution still sees.
+    let _ = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)",
+        ])
+        .arg(dir.join("sitecustomize.py"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()?;
+    compiled.lock().expect("hook cache lock").insert(python.to_owned());
+    Ok(dir)
+}
+
 /// The code directory of a bundled function.
 pub fn fixture_dir(name: &str) -> Result<PathBuf, std::io::Error> {
     Ok(bundle_dir()?.join("fixtures").join(name))

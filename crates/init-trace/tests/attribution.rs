@@ -29,6 +29,7 @@ async fn wiki_init_splits_into_segments_that_add_up() {
             names::RUNTIME_START,
             names::IMPORTS,
             names::HANDLER_INIT,
+            names::INSTRUMENTATION,
             names::RUNTIME_API,
             names::UNATTRIBUTED
         ]
@@ -241,4 +242,30 @@ async fn package_times_agree_with_a_direct_importtime_run() {
         );
     }
     assert!((e - d).abs() <= 0.3 * d, "emulator {e:.1} ms vs direct {d:.1} ms");
+}
+
+/// The import-marks hook leaves the function the interpreter it would have had: the same
+/// `sys.path`, no `PYTHONPATH` of coldfront's, its handler module's own loader, and the
+/// interpreter's own `sitecustomize` (when it has one) still run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_import_marks_hook_leaves_no_trace_in_the_function() {
+    let dir = common::python_function(
+        "import os, sys\nLOADER = type(__loader__).__name__\ndef handle(event, context):\n    site = sys.modules.get('sitecustomize')\n    return {'path': sys.path, 'pythonpath': os.environ.get('PYTHONPATH'), 'loader': LOADER, 'meta_path': [type(f).__name__ for f in sys.meta_path], 'sitecustomize': getattr(site, '__file__', None)}\n",
+    );
+    let spec = common::python("hook", dir.path());
+    let mut seen = Vec::new();
+    for import_timing in [false, true] {
+        let emulator = LocalEmulator::new(EmulatorOptions {
+            import_timing,
+            throttle: false,
+            ..EmulatorOptions::default()
+        });
+        let sample = emulator.cold_start(&spec, 0, Cancel::never()).await.expect("sandbox");
+        assert!(sample.succeeded(), "{}", sample.stderr.text);
+        let response: serde_json::Value =
+            serde_json::from_str(&sample.invokes[0].response_preview).expect("a JSON response");
+        assert_eq!(response["loader"], "SourceFileLoader", "{response}");
+        seen.push(response);
+    }
+    assert_eq!(seen[0], seen[1], "without the hook, then with it");
 }

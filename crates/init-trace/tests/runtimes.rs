@@ -11,51 +11,6 @@ use init_trace::interpreter::resolve_python;
 use init_trace::sample::{InitStatus, InvokeStatus};
 use init_trace::spec::RuntimeKind;
 
-/// The version `.ci/run` installs; keep the two in step.
-const AWSLAMBDARIC: &str = "awslambdaric==4.2.2";
-
-fn target_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir);
-    }
-    // target/debug/deps/<test binary>
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.ancestors().nth(3).expect("inside target/").to_path_buf()
-}
-
-/// A venv with awslambdaric under target/, created on first use (`.ci/run` creates it up
-/// front). A file lock keeps concurrent test processes from building it twice.
-fn awslambdaric_python() -> PathBuf {
-    let venv = target_dir().join("venv-awslambdaric");
-    let python = venv.join("bin/python");
-    let lock = std::fs::File::create(target_dir().join("venv-awslambdaric.lock")).expect("lock file");
-    lock.lock().expect("lock");
-    let ready = Command::new(&python)
-        .args(["-c", "import awslambdaric"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ready {
-        let base = resolve_python("python3").expect("python3");
-        let ok = Command::new(&base.path)
-            .args(["-m", "venv", "--clear"])
-            .arg(&venv)
-            .status()
-            .expect("venv")
-            .success()
-            && Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check", AWSLAMBDARIC])
-                .status()
-                .expect("pip")
-                .success();
-        assert!(
-            ok,
-            "could not install {AWSLAMBDARIC} into {} (run .ci/run, which installs it)",
-            venv.display()
-        );
-    }
-    python
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn awslambdaric_runs_unmodified() {
     let python = awslambdaric_python();

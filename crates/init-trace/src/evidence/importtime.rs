@@ -10,6 +10,9 @@
 use serde::{Deserialize, Serialize};
 
 const PREFIX: &str = "import time:";
+/// Lines written by coldfront's `sitecustomize` hook (`runtimes/python/importmarks`).
+const MARK_PREFIX: &str = "coldfront-mark: ";
+const CATALOGUE_PREFIX: &str = "coldfront-modules: ";
 
 /// One imported module and what it imported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +72,28 @@ pub struct ParseStats {
     pub other_lines: usize,
 }
 
+/// A moment the import-marks hook wrote into the stream (`handler_import_start`,
+/// `handler_import_end`, `catalogue_end`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamMark {
+    /// What happened.
+    pub name: String,
+    /// When, raw `CLOCK_MONOTONIC` ns.
+    pub monotonic_ns: u64,
+    /// How many records were waiting for a parent (or were roots) when it was written: the
+    /// records after this position completed after the mark.
+    pub position: usize,
+}
+
+/// What the hook reported about the modules loaded by the end of the handler's import.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModuleCatalogue {
+    /// Top-level names that belong to the standard library (`sys.stdlib_module_names`).
+    pub stdlib: std::collections::BTreeSet<String>,
+    /// Loaded modules that are native extensions (shared objects).
+    pub native: std::collections::BTreeSet<String>,
+}
+
 /// The parsed tree: top-level imports in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImportTree {
@@ -76,6 +101,39 @@ pub struct ImportTree {
     pub roots: Vec<ImportNode>,
     /// What parsing met.
     pub stats: ParseStats,
+    /// Marks from the import-marks hook, in stream order.
+    pub marks: Vec<StreamMark>,
+    /// The hook's module catalogue, when it wrote one.
+    pub catalogue: Option<ModuleCatalogue>,
+}
+
+impl ImportTree {
+    /// The first mark of that name.
+    pub fn mark(&self, name: &str) -> Option<&StreamMark> {
+        self.marks.iter().find(|m| m.name == name)
+    }
+}
+
+fn parse_mark(rest: &str, position: usize) -> Option<StreamMark> {
+    let (name, ns) = rest.trim().split_once(' ')?;
+    Some(StreamMark {
+        name: name.to_owned(),
+        monotonic_ns: ns.trim().parse().ok()?,
+        position,
+    })
+}
+
+fn parse_catalogue(rest: &str) -> ModuleCatalogue {
+    let mut catalogue = ModuleCatalogue::default();
+    for field in rest.split_whitespace() {
+        let names = |list: &str| list.split(',').filter(|n| !n.is_empty()).map(str::to_owned).collect();
+        if let Some(list) = field.strip_prefix("stdlib=") {
+            catalogue.stdlib = names(list);
+        } else if let Some(list) = field.strip_prefix("native=") {
+            catalogue.native = names(list);
+        }
+    }
+    catalogue
 }
 
 fn parse_record(text: &str) -> Option<(usize, String, i64, u64, bool)> {
@@ -119,8 +177,20 @@ fn is_header(text: &str) -> bool {
 pub fn parse(text: &str) -> ImportTree {
     let mut stats = ParseStats::default();
     let mut stack: Vec<ImportNode> = Vec::new();
+    let mut marks = Vec::new();
+    let mut catalogue = None;
     for line in text.lines() {
         stats.lines += 1;
+        if let Some(rest) = line.strip_prefix(MARK_PREFIX)
+            && let Some(mark) = parse_mark(rest, stack.len())
+        {
+            marks.push(mark);
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix(CATALOGUE_PREFIX) {
+            catalogue = Some(parse_catalogue(rest));
+            continue;
+        }
         let Some(at) = line.find(PREFIX) else {
             stats.other_lines += 1;
             continue;
@@ -158,7 +228,12 @@ pub fn parse(text: &str) -> ImportTree {
     }
     // Whatever is left at depth > 0 lost its parent (interleaved threads, a cut-off run).
     stats.depth_anomalies += stack.iter().filter(|n| n.depth > 0).count();
-    ImportTree { roots: stack, stats }
+    ImportTree {
+        roots: stack,
+        stats,
+        marks,
+        catalogue,
+    }
 }
 
 #[cfg(test)]
@@ -273,6 +348,32 @@ mod tests {
             root.walk(&mut |n| found |= n.cached && n.name == "os" && n.cumulative_us == 0);
         }
         assert!(found);
+    }
+
+    #[test]
+    fn hook_marks_and_catalogue_are_read_in_stream_order() {
+        // awslambdaric loads the handler with importlib.import_module: no `handler` record,
+        // its imports are roots between the hook's marks.
+        let text = "import time: self [us] | cumulative | imported package\n\
+            import time:       100 |        100 | json\n\
+            coldfront-mark: handler_import_start 1000\n\
+            import time:        20 |         20 |   b\n\
+            import time:        30 |         50 | a\n\
+            import time:        40 |         40 | c\n\
+            coldfront-mark: handler_import_end 2000\n\
+            coldfront-modules: stdlib=json,os native=c,a._speedups\n\
+            coldfront-mark: catalogue_end 2100\n\
+            import time:         5 |          5 | late\n";
+        let tree = parse(text);
+        let names: Vec<&str> = tree.roots.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["json", "a", "c", "late"]);
+        let start = tree.mark("handler_import_start").expect("start");
+        let end = tree.mark("handler_import_end").expect("end");
+        assert_eq!((start.position, end.position, end.monotonic_ns), (1, 3, 2000));
+        assert_eq!(tree.mark("catalogue_end").expect("catalogue end").position, 3);
+        let catalogue = tree.catalogue.expect("catalogue");
+        assert!(catalogue.stdlib.contains("json") && catalogue.native.contains("a._speedups"));
+        assert_eq!((tree.stats.other_lines, tree.stats.unparseable), (0, 0));
     }
 
     #[test]

@@ -605,6 +605,17 @@ impl LocalEmulator {
             env.retain(|(k, _)| k != key);
             env.push((key.clone(), value.clone()));
         }
+        // The import-marks hook finds the handler's import in the `-X importtime` stream
+        // whatever loads it; it takes itself off the path again before any runtime code runs.
+        if self.options.import_timing
+            && let Some(python) = &python
+        {
+            let hook = bundled::import_marks_dir(&python.path)?.to_string_lossy().into_owned();
+            match env.iter_mut().find(|(k, _)| k == "PYTHONPATH") {
+                Some((_, value)) => *value = format!("{hook}:{value}"),
+                None => env.push(("PYTHONPATH".into(), hook)),
+            }
+        }
         Ok(LaunchPlan {
             command: LaunchCommand {
                 program: program.clone(),

@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use init_trace::interpreter::resolve_python;
 
 use init_trace::local::{Cancel, EmulatorOptions, LocalEmulator};
 use init_trace::sample::ColdStartSample;
@@ -82,4 +85,92 @@ pub fn is_gone(pid: i32) -> bool {
 /// Whether a process no longer exists at all (not even as a zombie).
 pub fn is_reaped(pid: i32) -> bool {
     !Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The version `.ci/run` installs; keep the two in step.
+pub const AWSLAMBDARIC: &str = "awslambdaric==4.2.2";
+
+pub fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    // target/debug/deps/<test binary>
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.ancestors().nth(3).expect("inside target/").to_path_buf()
+}
+
+/// A venv with awslambdaric under target/, created on first use (`.ci/run` creates it up
+/// front). A file lock keeps concurrent test processes from building it twice.
+pub fn awslambdaric_python() -> PathBuf {
+    let venv = target_dir().join("venv-awslambdaric");
+    let python = venv.join("bin/python");
+    let lock = std::fs::File::create(target_dir().join("venv-awslambdaric.lock")).expect("lock file");
+    lock.lock().expect("lock");
+    let ready = Command::new(&python)
+        .args(["-c", "import awslambdaric"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        let base = resolve_python("python3").expect("python3");
+        let ok = Command::new(&base.path)
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv)
+            .status()
+            .expect("venv")
+            .success()
+            && Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check", AWSLAMBDARIC])
+                .status()
+                .expect("pip")
+                .success();
+        assert!(
+            ok,
+            "could not install {AWSLAMBDARIC} into {} (run .ci/run, which installs it)",
+            venv.display()
+        );
+    }
+    python
+}
+
+/// A real multi-package app from PyPI (`tests/fixtures/pyapp`: Flask, SQLAlchemy, Jinja2
+/// and Mangum, every version pinned in its `requirements.txt`), laid out as a Lambda
+/// deployment package: the dependencies installed with `pip --target` beside the handler.
+/// Made under target/ on first use (`.ci/run` makes it up front); a file lock keeps
+/// concurrent test processes from building it twice.
+pub fn pyapp_dir() -> PathBuf {
+    let fixture = fixture("pyapp");
+    let requirements = std::fs::read_to_string(fixture.join("requirements.txt")).expect("requirements");
+    let dir = target_dir().join("pyapp");
+    let lock = std::fs::File::create(target_dir().join("pyapp.lock")).expect("lock file");
+    lock.lock().expect("lock");
+    let stamp = dir.join(".requirements.txt");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(requirements.as_str()) {
+        let pip = awslambdaric_python().with_file_name("pip");
+        let _ = std::fs::remove_dir_all(&dir);
+        let ok = Command::new(&pip)
+            .args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--target",
+            ])
+            .arg(&dir)
+            .arg("-r")
+            .arg(fixture.join("requirements.txt"))
+            .status()
+            .expect("pip")
+            .success();
+        assert!(
+            ok,
+            "could not install {} into {} (run .ci/run, which installs it)",
+            fixture.join("requirements.txt").display(),
+            dir.display()
+        );
+        std::fs::write(&stamp, &requirements).expect("stamp");
+    }
+    for file in ["handler.py", "event.json"] {
+        std::fs::copy(fixture.join(file), dir.join(file)).expect("copy the handler");
+    }
+    dir
 }

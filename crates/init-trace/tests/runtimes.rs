@@ -181,3 +181,65 @@ fn bootstrap_json_codec_matches_pythons_json() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// A failed INIT names its exception, message and where it was raised, on the bundled
+/// runtime and on awslambdaric, and a runtime that exits without reporting names what it
+/// last wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_causes_name_the_exception_and_where_it_was_raised() {
+    use init_trace::report::cause::failure_cause;
+    let ric = awslambdaric_python();
+    let exiting = python_function("import sys\nsys.exit('config file missing: app.toml')\n");
+    let library = python_function("import json\nCONFIG = json.loads('{bad')\ndef handle(e, c):\n    pass\n");
+    let cases: Vec<(init_trace::spec::FunctionSpec, &str, &str, Option<&str>)> = vec![
+        (
+            python("missing", &fixture("import_missing")),
+            "Runtime.ImportModuleError: Unable to import module 'handler': No module named 'no_such_module_xyz'",
+            "at handler.py:3 in <module>: import no_such_module_xyz",
+            None,
+        ),
+        (
+            python("init_error", &fixture("init_error")),
+            "RuntimeError: init_error fixture: failing on purpose during import",
+            "at handler.py:3 in <module>: raise RuntimeError(",
+            None,
+        ),
+        (
+            {
+                let mut spec = python_spec_on(&ric, &fixture("init_error"));
+                spec.runtime = RuntimeKind::PythonAwslambdaric;
+                spec
+            },
+            "RuntimeError: init_error fixture: failing on purpose during import",
+            "at handler.py:3 in <module>: raise RuntimeError(",
+            None,
+        ),
+        (
+            python("exit", exiting.path()),
+            "Runtime.ExitError: Runtime exited during INIT with exit status 1",
+            "last output: config file missing: app.toml",
+            None,
+        ),
+        (
+            python("library", library.path()),
+            "JSONDecodeError: Expecting property name enclosed in double quotes",
+            "at decoder.py:",
+            Some("from handler.py:2 in <module>: CONFIG = json.loads('{bad')"),
+        ),
+    ];
+    for (spec, headline, first_line, second_line) in cases {
+        let sample = cold_start(&spec).await;
+        assert_eq!(sample.init.status, InitStatus::Error, "{}", sample.stderr.text);
+        let cause = failure_cause(&sample).expect("a cause");
+        assert!(cause.headline().starts_with(headline), "{spec:?}: {cause:?}");
+        let lines = cause.whereabouts();
+        assert!(
+            lines.first().is_some_and(|l| l.starts_with(first_line)),
+            "{}: {lines:?}",
+            spec.name
+        );
+        if let Some(second) = second_line {
+            assert_eq!(lines.get(1).map(String::as_str), Some(second), "{}", spec.name);
+        }
+    }
+}

@@ -96,11 +96,19 @@ pub(crate) fn render_group(group: &GroupSummary) -> String {
         for (outcome, count) in by_outcome {
             let _ = writeln!(out, "    {count} × {outcome}");
         }
-        // The cause, not only its type: the first failure's message and last line.
+        // The cause, not only its type: the first failure's exception, message and where
+        // it was raised.
         if let Some(first) = group.failures.first() {
-            let message = first.message.lines().last().unwrap_or_default();
-            if !message.is_empty() {
-                let _ = writeln!(out, "    first: #{} {message}", first.sample_index + 1);
+            if let Some(cause) = &first.cause {
+                let _ = writeln!(out, "    first: #{} {}", first.sample_index + 1, cause.headline());
+                for line in cause.whereabouts() {
+                    let _ = writeln!(out, "      {line}");
+                }
+            } else {
+                let message = first.message.lines().last().unwrap_or_default();
+                if !message.is_empty() {
+                    let _ = writeln!(out, "    first: #{} {message}", first.sample_index + 1);
+                }
             }
         }
     }

@@ -351,9 +351,30 @@ pub fn render(summary: &RunSummary) -> String {
             for f in &g.failures {
                 let _ = writeln!(
                     out,
-                    "### {} @ {} MB, cold start #{}: {}\n\n{}\n",
-                    g.function, g.memory_mb, f.sample_index, f.outcome, f.message
+                    "### {} @ {} MB, cold start #{}: {}\n",
+                    g.function,
+                    g.memory_mb,
+                    f.sample_index + 1,
+                    f.outcome
                 );
+                match &f.cause {
+                    Some(cause) => {
+                        let _ = writeln!(out, "- **{}**: {}", cause.error_type, cause.message);
+                        if let Some(frame) = &cause.last_frame {
+                            let _ = writeln!(out, "- at `{frame}`");
+                        }
+                        if let Some(frame) = &cause.task_root_frame {
+                            let _ = writeln!(out, "- from `{frame}` in the task root");
+                        }
+                        if let Some(line) = &cause.last_output {
+                            let _ = writeln!(out, "- last output: `{line}`");
+                        }
+                        let _ = writeln!(out);
+                    }
+                    None => {
+                        let _ = writeln!(out, "{}\n", f.message);
+                    }
+                }
                 if !f.stderr_tail.trim().is_empty() {
                     let _ = writeln!(out, "```text\n{}\n```\n", f.stderr_tail.trim_end());
                 }

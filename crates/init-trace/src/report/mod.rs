@@ -3,6 +3,7 @@
 //! ([`hdr`]). Everything is computed from the samples file, so a run directory can always
 //! be re-rendered.
 
+pub mod cause;
 pub mod hdr;
 pub mod markdown;
 pub mod summary;

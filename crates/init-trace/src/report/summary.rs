@@ -69,6 +69,9 @@ pub struct Failure {
     pub message: String,
     /// The end of the function's stderr (the traceback).
     pub stderr_tail: String,
+    /// The exception type, message and the traceback's last frame, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<super::cause::FailureCause>,
 }
 
 /// One function at one memory size.
@@ -367,11 +370,12 @@ fn group(samples: &[&ColdStartSample], attributions: &[Attribution]) -> GroupSum
                 &s.stderr
                     .text
                     .lines()
-                    .filter(|l| !l.starts_with("import time:"))
+                    .filter(|l| !l.starts_with("import time:") && !l.starts_with("coldfront-"))
                     .collect::<Vec<_>>()
                     .join("\n"),
                 3_000,
             ),
+            cause: super::cause::failure_cause(s),
         })
         .collect();
     let setup: Vec<f64> = measured.iter().map(|s| s.init.sandbox_setup_ms).collect();

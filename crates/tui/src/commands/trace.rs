@@ -117,8 +117,16 @@ fn print_summary(summary: &RunSummary, dir: &Path) {
             }
             None => outln!("{} @ {} MB{role}: no successful INIT", g.function, g.memory_mb),
         }
-        if !g.failures.is_empty() {
+        if let Some(first) = g.failures.first() {
             outln!("  {} failed cold starts (see report.md)", g.failures.len());
+            if let Some(cause) = &first.cause {
+                outln!("    first: #{} {}", first.sample_index + 1, cause.headline());
+                for line in cause.whereabouts() {
+                    outln!("      {line}");
+                }
+            } else {
+                outln!("    first: #{} {}", first.sample_index + 1, first.outcome);
+            }
         }
         if let Some(hint) = &g.outlier_hint {
             outln!("  warning: {hint}");

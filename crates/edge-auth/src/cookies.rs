@@ -16,7 +16,7 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, RsaKeyPair, UnparsedPublicKey};
 use base64::Engine as _;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::Error;
 
@@ -53,25 +53,61 @@ pub struct CookiePolicy {
 }
 
 impl CookiePolicy {
-    /// The policy JSON, whitespace removed, in CloudFront's member order.
+    /// The policy JSON, whitespace removed, in CloudFront's member order: `Resource` before
+    /// `Condition`, and `DateLessThan`, `IpAddress`, `DateGreaterThan` within it (the order
+    /// botocore's `CloudFrontSigner` writes). For a canned policy the order is not a
+    /// choice: CloudFront rebuilds the statement from the URL and verifies the signature
+    /// against its own text, byte for byte. The text is therefore written out member by
+    /// member, never through a JSON map whose order depends on cargo features
+    /// (serde_json's `preserve_order`, turned on by any crate in the build).
     pub fn to_json(&self) -> String {
-        let mut condition = serde_json::Map::new();
-        condition.insert("DateLessThan".into(), json!({"AWS:EpochTime": self.expires_epoch_s}));
-        if let Some(start) = self.not_before_epoch_s {
-            condition.insert("DateGreaterThan".into(), json!({"AWS:EpochTime": start}));
-        }
+        let mut condition = format!(r#"{{"DateLessThan":{{"AWS:EpochTime":{}}}"#, self.expires_epoch_s);
         if let Some(ip) = &self.source_ip {
-            condition.insert("IpAddress".into(), json!({"AWS:SourceIp": ip}));
+            condition.push_str(&format!(r#","IpAddress":{{"AWS:SourceIp":{}}}"#, json_string(ip)));
         }
-        json!({"Statement": [{"Resource": self.resource, "Condition": condition}]}).to_string()
+        if let Some(start) = self.not_before_epoch_s {
+            condition.push_str(&format!(r#","DateGreaterThan":{{"AWS:EpochTime":{start}}}"#));
+        }
+        condition.push('}');
+        format!(
+            r#"{{"Statement":[{{"Resource":{},"Condition":{condition}}}]}}"#,
+            json_string(&self.resource)
+        )
     }
 
     /// Whether a canned policy can express it: no start time, no IP range, and one exact
-    /// URL (CloudFront rebuilds a canned policy from the requested URL, so wildcards cannot
-    /// match).
+    /// URL (CloudFront rebuilds a canned policy from the requested URL, so a `*` cannot
+    /// match; a `?` there is the URL's own query, not a wildcard).
     pub fn is_canned(&self) -> bool {
-        self.not_before_epoch_s.is_none() && self.source_ip.is_none() && !self.resource.contains(['*', '?'])
+        self.not_before_epoch_s.is_none() && self.source_ip.is_none() && !self.resource.contains('*')
     }
+}
+
+/// A JSON string literal for `text`, escaped as Python's `json.dumps` does by default
+/// (non-ASCII as `\uXXXX`), so a policy's text is the same whichever side wrote it.
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            ' '..='\u{7f}' => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A set of signed cookies, name and value, in the order CloudFront documents them.
@@ -360,6 +396,104 @@ pub fn verify_cookies(
         policy_json: Some(policy_json),
         key_pair_id,
     })
+}
+
+/// The query parameters CloudFront reads from a signed URL and removes before it rebuilds
+/// a canned policy's resource.
+const URL_SIGNING_PARAMS: [&str; 5] = ["Expires", "Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm"];
+
+/// Signs `url` for `policy` as a CloudFront signed URL (docs/sources.md, "Signed cookies"):
+/// `Expires` (canned) or `Policy` (custom), `Signature`, `Key-Pair-Id`, and
+/// `Hash-Algorithm=SHA256` when SHA-256 is used, appended to the URL's own query.
+pub fn sign_url(
+    private_key_pem: &str,
+    key_pair_id: &str,
+    url: &str,
+    policy: &CookiePolicy,
+    canned: bool,
+    hash: HashAlgorithm,
+) -> Result<String, Error> {
+    if url.contains('#') {
+        return Err(Error::Cookie(format!(
+            "{url:?} has a fragment, which a signed URL cannot carry"
+        )));
+    }
+    if let Some(name) = query_pairs(url)
+        .into_iter()
+        .map(|(n, _)| n)
+        .find(|n| URL_SIGNING_PARAMS.contains(&n.as_str()))
+    {
+        return Err(Error::Cookie(format!(
+            "{url:?} already has a {name} parameter; sign the URL without CloudFront's signing parameters"
+        )));
+    }
+    if canned && policy.resource != url {
+        return Err(Error::Cookie(format!(
+            "a canned policy's resource is the URL itself; {:?} differs from {url:?} (use a custom policy)",
+            policy.resource
+        )));
+    }
+    let signed = sign_cookies(private_key_pem, key_pair_id, policy, canned, hash)?;
+    let mut params: Vec<String> = signed
+        .cookies
+        .iter()
+        .map(|(name, value)| format!("{}={value}", name.trim_start_matches("CloudFront-")))
+        .collect();
+    // CloudFront documents the order Expires/Policy, Signature, Key-Pair-Id; the hash
+    // algorithm, like the cookie, comes last.
+    params.sort_by_key(|p| URL_SIGNING_PARAMS.iter().position(|n| p.starts_with(&format!("{n}="))));
+    let separator = if url.contains('?') { '&' } else { '?' };
+    Ok(format!("{url}{separator}{}", params.join("&")))
+}
+
+/// Checks a signed URL as CloudFront would for a request from `viewer_ip` at `now_s`.
+pub fn verify_url(
+    public_key_pem: &str,
+    signed_url: &str,
+    viewer_ip: Option<&str>,
+    now_s: u64,
+) -> Result<CookieVerdict, Error> {
+    let pairs = query_pairs(signed_url);
+    let cookies: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(name, _)| URL_SIGNING_PARAMS.contains(&name.as_str()))
+        .map(|(name, value)| (format!("CloudFront-{name}"), value.clone()))
+        .collect();
+    verify_cookies(public_key_pem, &cookies, &unsigned_url(signed_url), viewer_ip, now_s)
+}
+
+/// The URL without CloudFront's signing parameters: the resource of a canned policy.
+pub fn unsigned_url(signed_url: &str) -> String {
+    let Some((base, query)) = signed_url.split_once('?') else {
+        return signed_url.to_owned();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|part| {
+            let name = part.split_once('=').map_or(*part, |(n, _)| n);
+            !URL_SIGNING_PARAMS.contains(&name)
+        })
+        .collect();
+    if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    }
+}
+
+fn query_pairs(url: &str) -> Vec<(String, String)> {
+    url.split_once('?')
+        .map(|(_, query)| {
+            query
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (n, v) = p.split_once('=').unwrap_or((p, ""));
+                    (n.to_owned(), v.to_owned())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn verify_bytes(pem: &str, hash: HashAlgorithm, message: &[u8], sig: &[u8]) -> Result<bool, Error> {

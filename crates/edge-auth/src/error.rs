@@ -28,6 +28,9 @@ pub enum Error {
         /// The operating system's message.
         message: String,
     },
+    /// The policy cannot work as configured.
+    #[error("policy: {0}")]
+    Policy(String),
     /// The CloudFront Function could not be generated.
     #[error("cannot generate the CloudFront Function: {0}")]
     Generate(String),

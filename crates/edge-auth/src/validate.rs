@@ -43,6 +43,9 @@ pub enum DenyReason {
     ForbiddenHeader,
     /// The header has `crit` (no extension is understood) or an unsupported `b64`.
     UnknownCrit,
+    /// The header says `cty: JWT`: the payload is itself a token (RFC 7519 §5.2 and §7.2),
+    /// and nested tokens are not accepted at the edge.
+    NestedJwt,
     /// `kid` is missing and the key set has more than one key.
     MissingKid,
     /// `kid` is not a string, or no key has it.
@@ -86,6 +89,7 @@ impl DenyReason {
             DenyReason::UnsupportedAlg => "unsupported_alg",
             DenyReason::ForbiddenHeader => "forbidden_header",
             DenyReason::UnknownCrit => "unknown_crit",
+            DenyReason::NestedJwt => "nested_jwt",
             DenyReason::MissingKid => "missing_kid",
             DenyReason::UnknownKid => "unknown_kid",
             DenyReason::AlgMismatch => "alg_mismatch",
@@ -176,13 +180,32 @@ pub struct Policy {
     pub leeway_s: u64,
     /// The claim that names the tenant (wiki); `None` disables tenant scoping.
     pub tenant_claim: Option<String>,
-    /// The wiki domain: `Host` must be `<tenant>.<wiki_domain>`. When `None`, the tenant is
-    /// the first label of a `Host` with at least three labels.
+    /// The wiki domain: `Host` must be `<tenant>.<wiki_domain>`. Tenant scoping needs it:
+    /// without one, every request is denied `bad_host` (see [`Policy::check`]) rather than
+    /// trusting whatever parent domain a `Host` header names.
     pub wiki_domain: Option<String>,
     /// The cookie that carries the token when there is no `Authorization: Bearer` header.
     pub cookie_name: String,
     /// Longest token accepted, in bytes.
     pub max_token_bytes: usize,
+}
+
+impl Policy {
+    /// Refuses a policy that cannot allow anything as configured: tenant scoping without a
+    /// wiki domain. Front ends call it before validating or generating, so the user hears
+    /// what to set instead of seeing every request denied.
+    pub fn check(&self) -> Result<(), crate::Error> {
+        if let Some(claim) = &self.tenant_claim
+            && self.wiki_domain.as_deref().is_none_or(str::is_empty)
+        {
+            return Err(crate::Error::Policy(format!(
+                "tenant scoping (claim {claim:?}) needs the wiki domain, so that a Host header is \
+                 only trusted under it: pass --wiki-domain (e.g. wiki.example), or --no-tenant to \
+                 turn tenant scoping off"
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for Policy {
@@ -349,6 +372,11 @@ impl Validator {
         if header.has("crit") || header.get("b64").is_some_and(|b| *b != Member::True) {
             return Err(DenyReason::UnknownCrit);
         }
+        // RFC 7519 §7.2: with `cty` "JWT" the payload is a nested token, whatever it looks
+        // like; treating it as claims would accept a token signed for another purpose.
+        if matches!(header.get("cty"), Some(Member::Str(cty)) if cty.eq_ignore_ascii_case("jwt")) {
+            return Err(DenyReason::NestedJwt);
+        }
         let key = match header.get("kid") {
             None => self.keys.single().ok_or(DenyReason::MissingKid)?,
             Some(Member::Str(kid)) => self.keys.get(kid).ok_or(DenyReason::UnknownKid)?,
@@ -401,7 +429,7 @@ impl Validator {
 }
 
 /// The header members the checks read.
-const HEADER_MEMBERS: &[&str] = &["alg", "kid", "crit", "b64", "jku", "x5u", "jwk", "x5c"];
+const HEADER_MEMBERS: &[&str] = &["alg", "kid", "crit", "b64", "cty", "jku", "x5u", "jwk", "x5c"];
 /// The registered claims the checks read (the tenant claim is added from the policy).
 const CLAIM_MEMBERS: &[&str] = &["exp", "nbf", "iat", "iss", "aud"];
 
@@ -412,11 +440,13 @@ fn json_reason(problem: JsonProblem, otherwise: DenyReason) -> DenyReason {
     }
 }
 
-/// The wiki's tenant from a `Host` header: the lowercase label before `wiki_domain`, or the
-/// first of at least three labels when no domain is configured. Only `[a-z0-9-]` labels
-/// qualify, so the edge function's ASCII-only lowercasing agrees with this one.
+/// The wiki's tenant from a `Host` header: the lowercase label directly before
+/// `wiki_domain`, or nothing when no domain is configured (a tenant is never taken from an
+/// arbitrary parent domain). Only `[a-z0-9-]` labels qualify, so the edge function's
+/// ASCII-only lowercasing agrees with this one.
 pub fn tenant_from_host(host: Option<&str>, wiki_domain: Option<&str>) -> Option<String> {
     let host = host?;
+    let domain = wiki_domain.filter(|d| !d.is_empty())?;
     let name = match host.rsplit_once(':') {
         Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
@@ -429,20 +459,9 @@ pub fn tenant_from_host(host: Option<&str>, wiki_domain: Option<&str>) -> Option
         return None;
     }
     let name = name.to_ascii_lowercase();
-    let label = if let Some(domain) = wiki_domain {
-        let domain = domain.to_ascii_lowercase();
-        let label = name.strip_suffix(domain.as_str())?.strip_suffix('.')?;
-        if label.contains('.') {
-            return None;
-        }
-        label.to_owned()
-    } else {
-        if name.split('.').count() < 3 {
-            return None;
-        }
-        name.split('.').next()?.to_owned()
-    };
-    (!label.is_empty()).then_some(label)
+    let domain = domain.to_ascii_lowercase();
+    let label = name.strip_suffix(domain.as_str())?.strip_suffix('.')?;
+    (!label.is_empty() && !label.contains('.')).then(|| label.to_owned())
 }
 
 #[cfg(test)]
@@ -458,13 +477,37 @@ mod tests {
         assert_eq!(tenant_from_host(Some("a.b.wiki.example"), Some("wiki.example")), None);
         assert_eq!(tenant_from_host(Some("wiki.example"), Some("wiki.example")), None);
         assert_eq!(tenant_from_host(Some("evilwiki.example"), Some("wiki.example")), None);
+        // No domain, no tenant: "alpha.evil.test" must not pass for tenant "alpha".
+        assert_eq!(tenant_from_host(Some("alpha.evil.test"), None), None);
+        assert_eq!(tenant_from_host(Some("alpha.evil.test"), Some("")), None);
         assert_eq!(
-            tenant_from_host(Some("acme.example.com"), None).as_deref(),
+            tenant_from_host(Some("ac\u{e9}me.wiki.example"), Some("wiki.example")),
+            None
+        );
+        assert_eq!(tenant_from_host(Some("acme.wiki.example."), Some("wiki.example")), None);
+        assert_eq!(tenant_from_host(Some("acme.wiki.example:"), Some("wiki.example")), None);
+        assert_eq!(
+            tenant_from_host(Some("ACME.WIKI.EXAMPLE"), Some("wiki.example")).as_deref(),
             Some("acme")
         );
-        assert_eq!(tenant_from_host(Some("example.com"), None), None);
-        assert_eq!(tenant_from_host(Some("ac\u{e9}me.example.com"), None), None);
-        assert_eq!(tenant_from_host(None, None), None);
+        assert_eq!(tenant_from_host(None, Some("wiki.example")), None);
+        assert!(Policy::default().check().is_err());
+        assert!(
+            Policy {
+                wiki_domain: Some("wiki.example".into()),
+                ..Policy::default()
+            }
+            .check()
+            .is_ok()
+        );
+        assert!(
+            Policy {
+                tenant_claim: None,
+                ..Policy::default()
+            }
+            .check()
+            .is_ok()
+        );
     }
 
     #[test]

@@ -51,6 +51,8 @@ fn verify_exits_0_on_allow_and_1_on_deny_with_the_reason() {
     let allow = coldfront(&[
         "auth",
         "verify",
+        "--wiki-domain",
+        "wiki.example",
         "--keys",
         keys,
         "--host",
@@ -74,6 +76,8 @@ fn verify_exits_0_on_allow_and_1_on_deny_with_the_reason() {
     let deny = coldfront(&[
         "auth",
         "verify",
+        "--wiki-domain",
+        "wiki.example",
         "--keys",
         keys,
         "--host",
@@ -92,6 +96,8 @@ fn verify_exits_0_on_allow_and_1_on_deny_with_the_reason() {
     let text = coldfront(&[
         "auth",
         "verify",
+        "--wiki-domain",
+        "wiki.example",
         "--keys",
         keys,
         "--host",
@@ -112,6 +118,8 @@ fn verify_bad_usage_exits_2_and_names_the_file_and_key() {
     let out = coldfront(&[
         "auth",
         "verify",
+        "--wiki-domain",
+        "wiki.example",
         "--keys",
         bad.to_str().unwrap(),
         "--host",
@@ -126,11 +134,21 @@ fn verify_bad_usage_exits_2_and_names_the_file_and_key() {
     );
     assert!(!stderr.contains('\u{1b}'), "no colour codes: {stderr}");
 
-    let missing = coldfront(&["auth", "verify", "--keys", "/nonexistent/keys.json", "x.y.z"]);
+    let missing = coldfront(&[
+        "auth",
+        "verify",
+        "--wiki-domain",
+        "wiki.example",
+        "--keys",
+        "/nonexistent/keys.json",
+        "x.y.z",
+    ]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/keys.json"));
     assert_eq!(
-        coldfront(&["auth", "verify", "x.y.z"]).status.code(),
+        coldfront(&["auth", "verify", "--wiki-domain", "wiki.example", "x.y.z"])
+            .status
+            .code(),
         Some(2),
         "--keys is required"
     );
@@ -183,6 +201,8 @@ fn generated_function_runs_in_the_local_runner() {
     let json_out = coldfront(&[
         "auth",
         "cf-function",
+        "--wiki-domain",
+        "wiki.example",
         "--alg",
         "RS256",
         "--variant",
@@ -194,7 +214,7 @@ fn generated_function_runs_in_the_local_runner() {
     ]);
     let generated = stdout_json(&json_out);
     assert!(generated["size_bytes"].as_u64().unwrap() <= 10240);
-    assert_eq!(generated["kvs_entries"][0]["key"], "jwt-key-rs-1");
+    assert_eq!(generated["kvs_entries"][0]["key"], "jwt-rs256-rs-1");
     assert!(
         generated["code"]
             .as_str()
@@ -330,4 +350,34 @@ fn edge_budget_and_compare_report_with_provenance() {
     }
     assert!((rows[2]["cost_usd_per_million"].as_f64().unwrap() - 0.606).abs() < 0.01);
     assert_eq!(table["function_limit_bytes"], 10240);
+}
+
+#[test]
+fn tenant_scoping_needs_the_wiki_domain_and_never_trusts_a_foreign_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys_file(dir.path());
+    let keys = keys.to_str().unwrap();
+    let token = token("alpha");
+    let no_domain = coldfront(&["auth", "verify", "--keys", keys, "--host", "alpha.evil.test", &token]);
+    assert_eq!(no_domain.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&no_domain.stderr);
+    assert!(
+        stderr.contains("--wiki-domain") && stderr.contains("--no-tenant"),
+        "{stderr}"
+    );
+    let foreign = coldfront(&[
+        "auth",
+        "verify",
+        "--keys",
+        keys,
+        "--wiki-domain",
+        "wiki.example",
+        "--host",
+        "alpha.evil.test",
+        "--now-s",
+        NOW_S,
+        &token,
+    ]);
+    assert_eq!(foreign.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&foreign.stdout).contains("bad_host"));
 }

@@ -56,11 +56,20 @@ pub enum KeySource {
     /// Inlined in the function's source (rotation means republishing the function).
     Inline,
     /// In the associated CloudFront KeyValueStore under `prefix + kid` (rotation is a KVS
-    /// write; each lookup is a KVS read).
+    /// write; each lookup is a KVS read). Each value is JSON naming its algorithm and kid,
+    /// and the function uses no value bound to another algorithm or kid.
     KeyValueStore {
         /// Prefix of the KVS keys.
         prefix: String,
     },
+}
+
+impl KeySource {
+    /// The KeyValueStore prefix used unless another is given: one per algorithm, so that
+    /// an HS256 and an RS256 function sharing a store never look at each other's entries.
+    pub fn default_kvs_prefix(alg: Algorithm) -> String {
+        format!("jwt-{}-", alg.as_str().to_ascii_lowercase())
+    }
 }
 
 /// What to generate.
@@ -96,7 +105,8 @@ impl Default for FunctionOptions {
 pub struct KvsEntry {
     /// The KVS key (`prefix + kid`).
     pub key: String,
-    /// The value (base64url HMAC secret, or JSON with the RSA key).
+    /// The value: JSON with `alg`, `kid` and the key (`k`, the base64url HMAC secret, or
+    /// `n`, `e` and `r2` for RSA).
     pub value: String,
 }
 
@@ -131,6 +141,11 @@ pub fn generate(keys: &KeySet, policy: &Policy, options: &FunctionOptions) -> Re
             "{alg} is not available at the edge: CloudFront's crypto module has HMAC-SHA256 but no other HS size, and RS256 is the only public-key algorithm implemented in JavaScript here (use --alg HS256 or RS256)"
         )));
     }
+    policy.check()?;
+    // A token without `kid` may use the key set's only key, and only when the whole set has
+    // one key, exactly as the validator decides; not one key left after filtering by
+    // algorithm.
+    let single = keys.single().filter(|k| k.alg() == alg).map(|k| k.kid().to_owned());
     let keys = keys.only(alg);
     if keys.is_empty() {
         return Err(Error::Generate(format!(
@@ -146,8 +161,23 @@ pub fn generate(keys: &KeySet, policy: &Policy, options: &FunctionOptions) -> Re
                 inline.insert(key.kid().to_owned(), value);
             }
             KeySource::KeyValueStore { prefix } => {
+                // Bound to its algorithm and kid, built member by member so the text does
+                // not depend on serde_json's map order.
                 let text = match value {
-                    Value::String(s) => s,
+                    Value::String(secret) => format!(
+                        "{{\"alg\":{},\"kid\":{},\"k\":{}}}",
+                        Value::from(alg.as_str()),
+                        Value::from(key.kid()),
+                        Value::from(secret)
+                    ),
+                    Value::Object(rsa) => format!(
+                        "{{\"alg\":{},\"kid\":{},\"n\":{},\"e\":{},\"r2\":{}}}",
+                        Value::from(alg.as_str()),
+                        Value::from(key.kid()),
+                        rsa["n"],
+                        rsa["e"],
+                        rsa["r2"]
+                    ),
                     other => other.to_string(),
                 };
                 let entry = KvsEntry {
@@ -171,7 +201,7 @@ pub fn generate(keys: &KeySet, policy: &Policy, options: &FunctionOptions) -> Re
         "alg": alg.as_str(),
         "algs": Algorithm::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
         "keys": inline,
-        "single": keys.single().map(|k| k.kid().to_owned()),
+        "single": single,
         "prefix": match &options.key_source { KeySource::KeyValueStore { prefix } => prefix.as_str(), KeySource::Inline => "" },
         "leeway": policy.leeway_s,
         "iss": policy.issuer,

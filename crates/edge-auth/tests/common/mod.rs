@@ -781,3 +781,232 @@ pub fn keyset_es_ed() -> KeySet {
         .with(Key::from_pem("d1", Algorithm::EdDSA, &data("ed25519.pub.pem")).unwrap())
         .unwrap()
 }
+
+/// What the generated function decided under Node.js (`tests/node/run_function.mjs`).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct NodeOutcome {
+    pub allowed: bool,
+    pub status: Option<u16>,
+    pub reason: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Runs `code` on every `(event, now_ms)` under Node.js with the given KeyValueStore.
+/// Node is required: the parity tests exist to compare with an engine the project did not
+/// write, so its absence is a failure, not a skip.
+pub fn node_outcomes(
+    code: &str,
+    kvs: &std::collections::BTreeMap<String, String>,
+    cases: &[(Value, f64)],
+) -> Vec<NodeOutcome> {
+    use std::io::Write as _;
+    let script = format!("{}/tests/node/run_function.mjs", env!("CARGO_MANIFEST_DIR"));
+    let mut child = std::process::Command::new("node")
+        .arg(&script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start `node` ({e}): the parity tests need Node.js 18 or later on PATH"));
+    let input = json!({
+        "code": code,
+        "kvs": kvs,
+        "cases": cases.iter().map(|(event, now_ms)| json!({"event": event, "now_ms": now_ms})).collect::<Vec<_>>(),
+    });
+    let mut stdin = child.stdin.take().expect("stdin");
+    let text = input.to_string();
+    let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
+    let output = child.wait_with_output().expect("node runs");
+    writer.join().expect("writer").expect("node reads its input");
+    assert!(
+        output.status.success(),
+        "node failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("node's JSON")
+}
+
+/// A small deterministic generator (SplitMix64), so a corpus is the same on every run.
+pub struct Mix(u64);
+
+impl Mix {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+    /// The first item (the valid choice) five times in six, else any of them.
+    pub fn mostly<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        if self.next().is_multiple_of(6) {
+            self.pick(items)
+        } else {
+            &items[0]
+        }
+    }
+}
+
+/// `count` generated cases against the catalog's key set for `alg`: every header, claim,
+/// host and signature dimension the edge checks, combined at random (seeded). Most cases
+/// are near-valid, so each check is reached often, not only the first that fails.
+pub fn corpus(alg: Algorithm, count: usize, seed: u64) -> Vec<Case> {
+    let now = NOW_S as i64;
+    let other = if alg == Algorithm::HS256 {
+        Algorithm::RS256
+    } else {
+        Algorithm::HS256
+    };
+    let kids = [
+        r#""k1""#,
+        r#""k1""#,
+        r#""k2""#,
+        "",
+        r#""nope""#,
+        "7",
+        r#""__proto__""#,
+        "null",
+    ];
+    let algs = [
+        alg.as_str(),
+        alg.as_str(),
+        alg.as_str(),
+        other.as_str(),
+        "none",
+        "HS512",
+        "ES256",
+    ];
+    let extras = [
+        "",
+        "",
+        "",
+        "",
+        r#","cty":"JWT""#,
+        r#","cty":"jwt""#,
+        r#","cty":"text/plain""#,
+        r#","crit":["exp"]"#,
+        r#","b64":false"#,
+        r#","b64":true"#,
+        r#","jku":"https://evil.test/k""#,
+        r#","typ":"at+jwt""#,
+    ];
+    let auds = [
+        r#""wiki""#,
+        r#""wiki""#,
+        r#"["wiki"]"#,
+        r#"["x","wiki"]"#,
+        r#"["wiki",1]"#,
+        r#"["wiki",null]"#,
+        "[]",
+        r#""other""#,
+        "",
+        "null",
+        r#"["WIKI"]"#,
+    ];
+    let tenants = [
+        r#""acme""#,
+        r#""acme""#,
+        r#""acme""#,
+        r#""other""#,
+        "",
+        "5",
+        r#""ACME""#,
+    ];
+    let exps = [
+        (now + 600).to_string(),
+        (now + 600).to_string(),
+        (now - 1).to_string(),
+        (now - 60).to_string(),
+        (now - 59).to_string(),
+        String::new(),
+        r#""soon""#.to_owned(),
+        format!("{}.5", now + 10),
+    ];
+    let nbfs = [
+        String::new(),
+        String::new(),
+        (now + 30).to_string(),
+        (now + 61).to_string(),
+        r#""x""#.to_owned(),
+    ];
+    let isss = [
+        r#""https://login.example""#,
+        r#""https://login.example""#,
+        r#""https://evil.test""#,
+        "",
+    ];
+    let hosts = [
+        Some("acme.wiki.example"),
+        Some("acme.wiki.example"),
+        Some("ACME.Wiki.Example"),
+        Some("acme.wiki.example:443"),
+        Some("acme.wiki.example."),
+        Some("acme.evil.test"),
+        Some("acme.wiki.example.evil.test"),
+        Some("x.acme.wiki.example"),
+        Some("wiki.example"),
+        None,
+        Some("acme.wiki.example:"),
+        Some("acme.wiki.example:abc"),
+        Some("acmewiki.example"),
+        Some("ac_me.wiki.example"),
+    ];
+    let signatures = ["own", "own", "own", "other key", "flipped", "empty"];
+    let mut mix = Mix::new(seed);
+    (0..count)
+        .map(|i| {
+            let kid = *mix.mostly(&kids);
+            let header = format!(
+                r#"{{"alg":"{}","typ":"JWT"{}{}}}"#,
+                mix.mostly(&algs),
+                if kid.is_empty() {
+                    String::new()
+                } else {
+                    format!(r#","kid":{kid}"#)
+                },
+                mix.mostly(&extras)
+            );
+            let mut members = vec![r#""sub":"ann""#.to_owned()];
+            for (name, value) in [
+                ("iss", mix.mostly(&isss).to_string()),
+                ("aud", mix.mostly(&auds).to_string()),
+                ("tenant", mix.mostly(&tenants).to_string()),
+                ("exp", mix.mostly(&exps).clone()),
+                ("nbf", mix.mostly(&nbfs).clone()),
+            ] {
+                if !value.is_empty() {
+                    members.push(format!(r#""{name}":{value}"#));
+                }
+            }
+            let claims = format!("{{{}}}", members.join(","));
+            let signer = if kid == r#""k2""# { "k2" } else { "k1" };
+            let signed_by = *mix.mostly(&signatures);
+            let input = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
+            let sig = match signed_by {
+                "own" => signature(alg, signer, input.as_bytes()),
+                "other key" => signature(alg, if signer == "k1" { "k2" } else { "k1" }, input.as_bytes()),
+                "flipped" => flip(&signature(alg, signer, input.as_bytes())),
+                _ => String::new(),
+            };
+            let host = *mix.mostly(&hosts);
+            Case {
+                name: format!("corpus #{i}: {header} {claims} host {host:?} signature {signed_by}"),
+                token: format!("{input}.{sig}"),
+                host: host.map(str::to_owned),
+                carrier: if mix.next().is_multiple_of(4) {
+                    Carrier::Cookie
+                } else {
+                    Carrier::Bearer
+                },
+                expect: Expect::DenyAny,
+                verifies: signed_by == "own",
+            }
+        })
+        .collect()
+}

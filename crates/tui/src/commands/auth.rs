@@ -80,6 +80,9 @@ written to that function's DEVELOPMENT stage and CloudFront TestFunction reports
 ComputeUtilization; the LIVE stage is never touched."
     )]
     EdgeBudget(EdgeBudgetArgs),
+    /// Make or check CloudFront signed URLs
+    #[command(subcommand)]
+    Url(UrlCommand),
     /// Make or check CloudFront signed cookies
     #[command(subcommand)]
     Cookie(CookieCommand),
@@ -123,8 +126,9 @@ struct PolicyArgs {
 }
 
 impl PolicyArgs {
-    fn policy(&self) -> Policy {
-        Policy {
+    /// The policy, refused (exit 2, saying what to set) when it cannot work as given.
+    fn policy(&self) -> anyhow::Result<Policy> {
+        let policy = Policy {
             issuer: self.iss.clone(),
             audience: self.aud.clone(),
             leeway_s: self.leeway_s,
@@ -132,7 +136,9 @@ impl PolicyArgs {
             wiki_domain: self.wiki_domain.clone(),
             cookie_name: self.cookie_name.clone(),
             max_token_bytes: self.max_token_bytes,
-        }
+        };
+        policy.check()?;
+        Ok(policy)
     }
 }
 
@@ -188,9 +194,10 @@ struct CfFunctionArgs {
     /// Read keys from the CloudFront KeyValueStore instead of inlining them
     #[arg(long)]
     kvs: bool,
-    /// KeyValueStore key prefix (the key is `<prefix><kid>`)
-    #[arg(long, default_value = "jwt-key-", value_name = "PREFIX")]
-    kvs_prefix: String,
+    /// KeyValueStore key prefix (the key is `<prefix><kid>`) [default: jwt-hs256- or jwt-rs256-,
+    /// one per algorithm, so two functions sharing a store never read each other's keys]
+    #[arg(long, value_name = "PREFIX")]
+    kvs_prefix: Option<String>,
     /// Write the function here instead of standard output
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -255,6 +262,82 @@ Examples:
 Examples:
   coldfront auth cookie verify --public-key public.pem --url https://acme.wiki.example/Home --cookies 'CloudFront-Expires=...; CloudFront-Signature=...; CloudFront-Key-Pair-Id=...'")]
     Verify(CookieVerifyArgs),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+enum UrlCommand {
+    /// Sign a URL (canned policy for the URL itself, custom for wildcards, a start time or an IP range)
+    #[command(after_help = "\
+Examples:
+  coldfront auth url sign --key private.pem --key-pair-id K2JCJMDEHXQW5F --url https://acme.wiki.example/Home --ttl-s 3600
+  coldfront auth url sign --key ec.pem --key-pair-id K2J... --url https://acme.wiki.example/Home --resource 'https://acme.wiki.example/*' --ttl-s 600 --hash sha1")]
+    Sign(UrlSignArgs),
+    /// Check a signed URL as CloudFront would: exit 0 allow, 1 deny
+    #[command(after_help = "\
+Examples:
+  coldfront auth url verify --public-key public.pem --url 'https://acme.wiki.example/Home?Expires=...&Signature=...&Key-Pair-Id=...'")]
+    Verify(UrlVerifyArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct UrlSignArgs {
+    /// Private key PEM (RSA-2048 or ECDSA P-256; PKCS#8, PKCS#1 or SEC1)
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The CloudFront public key id
+    #[arg(long, value_name = "ID")]
+    key_pair_id: String,
+    /// The URL to sign (absolute, no fragment, no CloudFront signing parameters)
+    #[arg(long, value_name = "URL")]
+    url: String,
+    /// The policy's resource when it differs from the URL (`*` wildcards; custom policy)
+    #[arg(long, value_name = "PATTERN")]
+    resource: Option<String>,
+    /// Lifetime from now, in seconds
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        conflicts_with = "expires_s",
+        required_unless_present = "expires_s"
+    )]
+    ttl_s: Option<u64>,
+    /// Expiry as a Unix time, in seconds
+    #[arg(long, value_name = "SECONDS")]
+    expires_s: Option<u64>,
+    /// Not valid before this Unix time, in seconds (custom policy)
+    #[arg(long, value_name = "SECONDS")]
+    not_before_s: Option<u64>,
+    /// Allowed viewer IPv4 range (custom policy)
+    #[arg(long, value_name = "CIDR")]
+    ip: Option<String>,
+    /// Use a custom policy even when a canned one would do
+    #[arg(long)]
+    custom: bool,
+    /// Signature digest (CloudFront's default is SHA1; SHA256 adds Hash-Algorithm=SHA256)
+    #[arg(long, value_enum, default_value = "sha256")]
+    hash: Hash,
+    /// Print as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+struct UrlVerifyArgs {
+    /// Public key PEM (SPKI `PUBLIC KEY`)
+    #[arg(long, value_name = "FILE")]
+    public_key: PathBuf,
+    /// The signed URL
+    #[arg(long, value_name = "URL")]
+    url: String,
+    /// The viewer's IPv4 address
+    #[arg(long, value_name = "IP")]
+    ip: Option<String>,
+    /// Check at this Unix time instead of now, in seconds
+    #[arg(long, value_name = "SECONDS")]
+    now_s: Option<u64>,
+    /// Print as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -343,6 +426,8 @@ pub(crate) async fn run(args: AuthArgs) -> anyhow::Result<u8> {
         AuthCommand::CfFunction(args) => cf_function(&args),
         AuthCommand::RunFunction(args) => run_function(&args),
         AuthCommand::EdgeBudget(args) => edge_budget(&args).await,
+        AuthCommand::Url(UrlCommand::Sign(args)) => url_sign(&args),
+        AuthCommand::Url(UrlCommand::Verify(args)) => url_verify(&args),
         AuthCommand::Cookie(CookieCommand::Sign(args)) => cookie_sign(&args),
         AuthCommand::Cookie(CookieCommand::Verify(args)) => cookie_verify(&args),
         AuthCommand::Compare(args) => compare(&args).await,
@@ -381,7 +466,7 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<u8> {
     if token.is_empty() {
         bail!("the token is empty: pass it as the last argument, or `-` to read it from standard input");
     }
-    let validator = Validator::new(load_keys(&args.keys)?, args.policy.policy());
+    let validator = Validator::new(load_keys(&args.keys)?, args.policy.policy()?);
     let decision = validator.validate(&token, args.host.as_deref(), args.now_s.unwrap_or_else(now_s));
     if args.json {
         print_json(&decision)?;
@@ -401,11 +486,12 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<u8> {
 
 fn cf_function(args: &CfFunctionArgs) -> anyhow::Result<u8> {
     let keys = load_keys(&args.keys)?;
+    let alg = match args.alg {
+        EdgeAlg::Hs256 => Algorithm::HS256,
+        EdgeAlg::Rs256 => Algorithm::RS256,
+    };
     let options = FunctionOptions {
-        alg: match args.alg {
-            EdgeAlg::Hs256 => Algorithm::HS256,
-            EdgeAlg::Rs256 => Algorithm::RS256,
-        },
+        alg,
         rsa_variant: match args.variant {
             Variant::Bigint => RsaVariant::BigInt,
             Variant::Limbs => RsaVariant::Limbs,
@@ -413,7 +499,10 @@ fn cf_function(args: &CfFunctionArgs) -> anyhow::Result<u8> {
         },
         key_source: if args.kvs {
             KeySource::KeyValueStore {
-                prefix: args.kvs_prefix.clone(),
+                prefix: args
+                    .kvs_prefix
+                    .clone()
+                    .unwrap_or_else(|| KeySource::default_kvs_prefix(alg)),
             }
         } else {
             KeySource::Inline
@@ -421,7 +510,7 @@ fn cf_function(args: &CfFunctionArgs) -> anyhow::Result<u8> {
         expose_reason: args.expose_reason,
         force_minify: args.minify,
     };
-    let function = cff::generate(&keys, &args.policy.policy(), &options)?;
+    let function = cff::generate(&keys, &args.policy.policy()?, &options)?;
     if let Some(out) = &args.out {
         std::fs::write(out, &function.code).with_context(|| format!("cannot write {}", out.display()))?;
     }
@@ -636,18 +725,53 @@ fn cookie_sign(args: &CookieSignArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-fn cookie_verify(args: &CookieVerifyArgs) -> anyhow::Result<u8> {
+fn url_sign(args: &UrlSignArgs) -> anyhow::Result<u8> {
+    let pem = read(&args.key, "private key")?;
+    let expires = match (args.expires_s, args.ttl_s) {
+        (Some(at), _) => at,
+        (None, Some(ttl)) => now_s() as u64 + ttl,
+        (None, None) => bail!("give --ttl-s or --expires-s"),
+    };
+    let policy = CookiePolicy {
+        resource: args.resource.clone().unwrap_or_else(|| args.url.clone()),
+        expires_epoch_s: expires,
+        not_before_epoch_s: args.not_before_s,
+        source_ip: args.ip.clone(),
+    };
+    let canned = !args.custom && policy.is_canned() && policy.resource == args.url;
+    let hash = match args.hash {
+        Hash::Sha1 => HashAlgorithm::Sha1,
+        Hash::Sha256 => HashAlgorithm::Sha256,
+    };
+    let signed = cookies::sign_url(&pem, &args.key_pair_id, &args.url, &policy, canned, hash)
+        .with_context(|| format!("cannot sign with {}", args.key.display()))?;
+    if args.json {
+        print_json(&serde_json::json!({
+            "url": signed,
+            "canned": canned,
+            "policy_json": policy.to_json(),
+            "hash": hash,
+        }))?;
+    } else {
+        outln!("{signed}");
+    }
+    Ok(exit::OK)
+}
+
+fn url_verify(args: &UrlVerifyArgs) -> anyhow::Result<u8> {
     let pem = read(&args.public_key, "public key")?;
-    let pairs = cookies::parse_cookie_header(&args.cookies);
-    let verdict = cookies::verify_cookies(
+    let verdict = cookies::verify_url(
         &pem,
-        &pairs,
         &args.url,
         args.ip.as_deref(),
         args.now_s.unwrap_or_else(|| now_s() as u64),
     )?;
-    if args.json {
-        print_json(&verdict)?;
+    print_verdict(&verdict, args.json)
+}
+
+fn print_verdict(verdict: &cookies::CookieVerdict, json: bool) -> anyhow::Result<u8> {
+    if json {
+        print_json(verdict)?;
     } else {
         match verdict.deny {
             None => outln!("allow  key pair {}", verdict.key_pair_id.as_deref().unwrap_or("?")),
@@ -658,6 +782,19 @@ fn cookie_verify(args: &CookieVerifyArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(if verdict.deny.is_none() { exit::OK } else { 1 })
+}
+
+fn cookie_verify(args: &CookieVerifyArgs) -> anyhow::Result<u8> {
+    let pem = read(&args.public_key, "public key")?;
+    let pairs = cookies::parse_cookie_header(&args.cookies);
+    let verdict = cookies::verify_cookies(
+        &pem,
+        &pairs,
+        &args.url,
+        args.ip.as_deref(),
+        args.now_s.unwrap_or_else(|| now_s() as u64),
+    )?;
+    print_verdict(&verdict, args.json)
 }
 
 fn provenance(p: &Provenance) -> String {

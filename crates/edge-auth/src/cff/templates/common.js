@@ -1,6 +1,7 @@
 // Shared checks. They run in the same order as the Rust validator (validate.rs), so both
 // give the same reason for the same token. Only ES5, const/let, async/await, Buffer and
 // the crypto module are used: the cloudfront-js-2.0 runtime offers nothing else.
+var MISMATCH = {};
 function own(o, k) {
     return Object.prototype.hasOwnProperty.call(o, k);
 }
@@ -49,15 +50,16 @@ function tenantOf(h) {
     if (typeof h !== 'string') return null;
     var m = /^([A-Za-z0-9.-]+)(?::[0-9]+)?$/.exec(h);
     if (!m) return null;
-    var n = m[1].toLowerCase();
-    if (C.domain !== null) {
-        var d = '.' + C.domain;
-        if (n.length <= d.length || n.slice(n.length - d.length) !== d) return null;
-        var l = n.slice(0, n.length - d.length);
-        return l.indexOf('.') >= 0 ? null : l;
-    }
-    var p = n.split('.');
-    return p.length < 3 || p[0] === '' ? null : p[0];
+    // No wiki domain, no tenant: a tenant is never read off an arbitrary parent domain.
+    if (C.domain === null || C.domain === '') return null;
+    var n = m[1].toLowerCase(), d = '.' + C.domain;
+    if (n.length <= d.length || n.slice(n.length - d.length) !== d) return null;
+    var l = n.slice(0, n.length - d.length);
+    return l.indexOf('.') >= 0 ? null : l;
+}
+function strings(a) {
+    for (var i = 0; i < a.length; i++) if (typeof a[i] !== 'string') return false;
+    return true;
 }
 function tokenOf(req) {
     var a = req.headers && req.headers.authorization;
@@ -96,8 +98,12 @@ function timeClaim(c, k) {
     if (C.algs.indexOf(alg) < 0) return 'unsupported_alg';
     if (own(h, 'jku') || own(h, 'x5u') || own(h, 'jwk') || own(h, 'x5c')) return 'forbidden_header';
     if (own(h, 'crit') || (own(h, 'b64') && h.b64 !== true)) return 'unknown_crit';
+    // RFC 7519 §7.2: cty JWT means the payload is a nested token, never claims.
+    if (own(h, 'cty') && typeof h.cty === 'string' && /^[Jj][Ww][Tt]$/.test(h.cty)) return 'nested_jwt';
     var key;
     if (!own(h, 'kid')) {
+        // C.single is the whole key set's only key, when it has exactly one: a token
+        // without kid is never matched against one key of several.
         if (C.single === null) return 'missing_kid';
         key = /*AWAIT*/keyFor(C.single);
     } else {
@@ -105,8 +111,9 @@ function timeClaim(c, k) {
         key = /*AWAIT*/keyFor(h.kid);
     }
     if (key === null) return 'unknown_kid';
-    // The key's pinned algorithm decides; the header only has to agree with it.
-    if (alg !== C.alg) return 'alg_mismatch';
+    // The key's pinned algorithm decides; the header only has to agree with it. A key
+    // bound to another algorithm (keyFor says so) is never used with this one.
+    if (key === MISMATCH || alg !== C.alg) return 'alg_mismatch';
     if (!verify(key, p[0] + '.' + p[1], p[2], sig)) return 'bad_signature';
     var exp = timeClaim(c, 'exp');
     if (exp !== exp) return 'bad_time_claim';
@@ -118,7 +125,8 @@ function timeClaim(c, k) {
     if (nbf !== null && now + C.leeway < nbf) return 'not_yet_valid';
     if (C.iss !== null && (!own(c, 'iss') || c.iss !== C.iss)) return 'wrong_issuer';
     var aud = own(c, 'aud') ? c.aud : undefined;
-    if (C.aud === null ? aud !== undefined : !(aud === C.aud || (Array.isArray(aud) && aud.indexOf(C.aud) >= 0))) return 'wrong_audience';
+    // An aud array counts only when every member is a string, as in the validator.
+    if (C.aud === null ? aud !== undefined : !(aud === C.aud || (Array.isArray(aud) && strings(aud) && aud.indexOf(C.aud) >= 0))) return 'wrong_audience';
     if (C.tenant !== null) {
         var t = tenantOf(host);
         if (t === null) return 'bad_host';

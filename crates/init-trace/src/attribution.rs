@@ -37,6 +37,8 @@ pub mod names {
     pub const RUNTIME_IMPORTS: &str = "runtime imports";
     /// Module code of the packages the handler imported.
     pub const IMPORTS: &str = "imports";
+    /// The standard library's packages, grouped under `imports`.
+    pub const STDLIB: &str = "stdlib";
     /// The handler module's own top-level code.
     pub const HANDLER_INIT: &str = "handler init";
     /// The handler import, when it cannot be split further.
@@ -118,6 +120,20 @@ pub struct PackageImports {
     pub native: Vec<String>,
 }
 
+/// The standard library's part of the handler's imports, as one line of the breakdown.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StdlibImports {
+    /// Time in its modules' own code.
+    pub self_ms: f64,
+    /// Its topmost imports (those not imported by another stdlib module) with everything
+    /// they imported; subtrees do not overlap, so they add up.
+    pub inclusive_ms: f64,
+    /// How many of its modules were imported.
+    pub modules: usize,
+    /// How many of its top-level packages (`json`, `email`, ...).
+    pub packages: usize,
+}
+
 /// A part of a cold start the backend could not observe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NotObservable {
@@ -136,6 +152,10 @@ pub struct Attribution {
     pub segments: Vec<Segment>,
     /// The handler's imports by top-level package, largest first.
     pub packages: Vec<PackageImports>,
+    /// The standard library's share of them, when the import-marks hook said which
+    /// packages are the standard library (each is also in `packages`, flagged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdlib: Option<StdlibImports>,
     /// Blocks the function timed during INIT.
     pub custom: Vec<CustomSegment>,
     /// Time outside Init Duration that was measured (sandbox set-up).
@@ -269,6 +289,8 @@ struct HandlerImport {
     before_ms: f64,
     /// Top-level imports after it.
     after: usize,
+    /// The standard library's part, when known.
+    stdlib: Option<StdlibImports>,
 }
 
 /// Finds the handler's import in the tree: by its own record (loaded with an `import`
@@ -276,6 +298,7 @@ struct HandlerImport {
 fn handler_import(tree: &importtime::ImportTree, module: Option<&str>) -> Option<HandlerImport> {
     let mut found = handler_import_uncatalogued(tree, module)?;
     if let Some(catalogue) = &tree.catalogue {
+        found.stdlib = Some(stdlib_imports(&found.packages, catalogue));
         for package in &mut found.packages {
             package.stdlib = catalogue.stdlib.contains(&package.package);
             package.native = catalogue
@@ -301,6 +324,7 @@ fn handler_import_uncatalogued(tree: &importtime::ImportTree, module: Option<&st
             measured_ms: cumulative_ms(subtrees),
             before_ms: cumulative_ms(&tree.roots[..start]),
             after: tree.roots.len() - end - 1,
+            stdlib: None,
         });
     }
     let (start, end) = (tree.mark(marks::START)?, tree.mark(marks::END)?);
@@ -315,7 +339,52 @@ fn handler_import_uncatalogued(tree: &importtime::ImportTree, module: Option<&st
         measured_ms: cumulative_ms(subtrees),
         before_ms: cumulative_ms(&tree.roots[..start]),
         after: tree.roots.len() - end,
+        stdlib: None,
     })
+}
+
+/// The standard library's self time and its topmost subtrees' time, from the packages'
+/// drill-down roots (a stdlib root whose parent is stdlib too is inside another's subtree).
+fn stdlib_imports(packages: &[PackageImports], catalogue: &importtime::ModuleCatalogue) -> StdlibImports {
+    let is_stdlib = |name: &str| catalogue.stdlib.contains(name.split('.').next().unwrap_or(name));
+    let mut group = StdlibImports::default();
+    let mut inside_stdlib = std::collections::BTreeSet::new();
+    for package in packages.iter().filter(|p| is_stdlib(&p.package)) {
+        group.self_ms += package.self_ms;
+        group.modules += package.modules;
+        group.packages += 1;
+        for root in &package.roots {
+            for child in &root.children {
+                child.walk(&mut |n| {
+                    if is_stdlib(&n.name) {
+                        inside_stdlib.insert(n.name.clone());
+                    }
+                });
+            }
+        }
+    }
+    for package in packages.iter().filter(|p| is_stdlib(&p.package)) {
+        for root in &package.roots {
+            if !inside_stdlib.contains(&root.name) {
+                group.inclusive_ms += root.cumulative_us as f64 / 1000.0;
+            }
+        }
+    }
+    group
+}
+
+/// The imports segment's children: a leaf per package, the standard library's packages
+/// grouped under one `stdlib` child (its children keep the per-package drill-down), in
+/// order of size.
+fn import_children(packages: &[PackageImports], scale: f64) -> Vec<Segment> {
+    let leaf = |p: &PackageImports| Segment::leaf(&p.package, p.self_ms * scale);
+    let mut children: Vec<Segment> = packages.iter().filter(|p| !p.stdlib).map(leaf).collect();
+    let stdlib: Vec<Segment> = packages.iter().filter(|p| p.stdlib).map(leaf).collect();
+    if !stdlib.is_empty() {
+        children.push(Segment::parent(names::STDLIB, stdlib));
+    }
+    children.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+    children
 }
 
 /// The marks of coldfront's import-marks hook (`runtimes/python/importmarks`).
@@ -354,6 +423,7 @@ pub fn attribute(sample: &ColdStartSample) -> Result<Attribution, AttributionErr
     let mut notes = Vec::new();
     let mut not_observable_here = Vec::new();
     let mut packages = Vec::new();
+    let mut stdlib = None;
     let mut segments = Vec::new();
 
     // The hook's marks bracket the module's loading for every loader; the bundled
@@ -430,12 +500,7 @@ pub fn attribute(sample: &ColdStartSample) -> Result<Attribution, AttributionErr
                         1.0
                     };
                     let imports_ms: f64 = found.packages.iter().map(|p| p.self_ms).sum::<f64>() * scale;
-                    let children: Vec<Segment> = found
-                        .packages
-                        .iter()
-                        .map(|p| Segment::leaf(&p.package, p.self_ms * scale))
-                        .collect();
-                    segments.push(Segment::parent(names::IMPORTS, children));
+                    segments.push(Segment::parent(names::IMPORTS, import_children(&found.packages, scale)));
                     // Without the handler's own record its top-level code is the window less
                     // what its imports took.
                     let handler_ms = found.handler_self_ms.map_or((window - imports_ms).max(0.0), |ms| {
@@ -443,6 +508,7 @@ pub fn attribute(sample: &ColdStartSample) -> Result<Attribution, AttributionErr
                     });
                     segments.push(with_custom(names::HANDLER_INIT, handler_ms, &outer));
                     packages = found.packages;
+                    stdlib = found.stdlib;
                 }
                 None => segments.push(with_custom(names::HANDLER_IMPORT, window, &outer)),
             }
@@ -458,18 +524,14 @@ pub fn attribute(sample: &ColdStartSample) -> Result<Attribution, AttributionErr
                 1.0
             };
             segments.push(Segment::leaf(names::RUNTIME_IMPORTS, found.before_ms * scale));
-            let children: Vec<Segment> = found
-                .packages
-                .iter()
-                .map(|p| Segment::leaf(&p.package, p.self_ms * scale))
-                .collect();
-            segments.push(Segment::parent(names::IMPORTS, children));
+            segments.push(Segment::parent(names::IMPORTS, import_children(&found.packages, scale)));
             segments.push(with_custom(
                 names::HANDLER_INIT,
                 found.handler_self_ms.unwrap_or(0.0) * scale,
                 &outermost(&custom),
             ));
             packages = found.packages;
+            stdlib = found.stdlib;
             not_observable_here.push(NotObservable {
                 name: "interpreter start-up".to_owned(),
                 reason: "the runtime sent no INIT marks and the import-marks hook did not run (Python started with -S or -I?), \
@@ -502,6 +564,7 @@ pub fn attribute(sample: &ColdStartSample) -> Result<Attribution, AttributionErr
         init_ms,
         segments,
         packages,
+        stdlib,
         custom,
         outside_init: vec![Segment::leaf(
             "sandbox set-up (process start, cgroup join)",

@@ -180,6 +180,42 @@ async fn real_app_is_attributed_alike_on_the_bundled_runtime_and_on_awslambdaric
                 .find(|s| s.name == names::HANDLER_INIT)
                 .expect("handler init");
             assert!(handler_init.ms > 0.0, "{:?}: {handler_init:?}", spec.runtime);
+            // The standard library is one line of the breakdown, its packages below it; native
+            // extension modules are flagged on their package.
+            let imports = attribution
+                .segments
+                .iter()
+                .find(|s| s.name == names::IMPORTS)
+                .expect("imports");
+            let group = imports
+                .children
+                .iter()
+                .find(|c| c.name == names::STDLIB)
+                .expect("a stdlib line");
+            assert!(group.children.iter().any(|c| c.name == "sqlite3"), "{group:?}");
+            assert!(
+                !imports
+                    .children
+                    .iter()
+                    .any(|c| c.name == "sqlite3" || c.name == "typing")
+            );
+            let totals = attribution.stdlib.as_ref().expect("stdlib totals");
+            assert!(totals.inclusive_ms >= totals.self_ms - 0.01, "{totals:?}");
+            let native = |package: &str| {
+                attribution
+                    .packages
+                    .iter()
+                    .find(|p| p.package == package)
+                    .map(|p| p.native.clone())
+                    .unwrap_or_default()
+            };
+            assert!(
+                native("greenlet").iter().any(|m| m.starts_with("greenlet._greenlet")),
+                "{:?}",
+                native("greenlet")
+            );
+            assert!(native("markupsafe").contains(&"markupsafe._speedups".to_owned()));
+            assert!(native("flask").is_empty());
             stdlib.extend(
                 attribution
                     .packages

@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use crate::attribution::names;
 use crate::report::summary::{GroupSummary, RunSummary, SegmentStats};
 use crate::sample::Throttling;
 use crate::stats::{Interval, format_ms, one_decimal};
@@ -87,16 +88,117 @@ fn breakdown(out: &mut String, group: &GroupSummary) {
     );
 }
 
+/// "native: a, b, c and 4 more": shared objects loaded with `dlopen`, whose cost is
+/// mostly the loader's and cannot be deferred in part.
+fn native_note(modules: &[String]) -> String {
+    const NAMED: usize = 3;
+    let mut note = format!(
+        "native: {}",
+        modules.iter().take(NAMED).cloned().collect::<Vec<_>>().join(", ")
+    );
+    if modules.len() > NAMED {
+        let _ = write!(note, " and {} more", modules.len() - NAMED);
+    }
+    note
+}
+
+/// The package table: self time (its modules' own code, additive) and inclusive time (its
+/// topmost imports with everything they imported: what dropping it could save at most),
+/// the standard library as one line, native extension modules named.
+fn package_table(out: &mut String, group: &GroupSummary) {
+    if group.packages.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "#### Imports by package: {} @ {} MB
+
+| Package | Self (ms) | Inclusive (ms) | Modules | |\n|---|---:|---:|---:|---|",
+        group.function, group.memory_mb
+    );
+    // (name, self, inclusive, modules, notes)
+    let mut rows: Vec<(String, f64, f64, usize, String)> = group
+        .packages
+        .iter()
+        .filter(|p| !(p.stdlib && group.stdlib.is_some()))
+        .map(|p| {
+            let mut notes = Vec::new();
+            if p.first_party {
+                notes.push("task root".to_owned());
+            }
+            if p.stdlib {
+                notes.push("stdlib".to_owned());
+            }
+            if !p.native.is_empty() {
+                notes.push(native_note(&p.native));
+            }
+            (
+                p.package.clone(),
+                p.self_mean_ms,
+                p.subtree_mean_ms,
+                p.modules,
+                notes.join("; "),
+            )
+        })
+        .collect();
+    if let Some(stdlib) = &group.stdlib {
+        let native: Vec<String> = group
+            .packages
+            .iter()
+            .filter(|p| p.stdlib)
+            .flat_map(|p| p.native.iter().cloned())
+            .collect();
+        let mut notes = format!("standard library, {} packages", stdlib.packages);
+        if !native.is_empty() {
+            let _ = write!(notes, "; {}", native_note(&native));
+        }
+        rows.push((
+            "stdlib".to_owned(),
+            stdlib.self_mean_ms,
+            stdlib.inclusive_mean_ms,
+            stdlib.modules,
+            notes,
+        ));
+    }
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for (name, self_ms, inclusive_ms, modules, notes) in rows.iter().take(PACKAGES_LISTED) {
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {modules} | {notes} |",
+            one_decimal(*self_ms),
+            one_decimal(*inclusive_ms)
+        );
+    }
+    if rows.len() > PACKAGES_LISTED {
+        let rest = &rows[PACKAGES_LISTED..];
+        let _ = writeln!(
+            out,
+            "| {} other packages | {} | | {} | |",
+            rest.len(),
+            one_decimal(rest.iter().map(|r| r.1).sum()),
+            rest.iter().map(|r| r.3).sum::<usize>()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nSelf times add up to the imports line above; inclusive times overlap (a package's includes what it imports).\n"
+    );
+}
+
 fn top_contributors(group: &GroupSummary) -> Vec<(String, f64, f64)> {
-    // Leaves of the tree: what a reader can act on (a package, handler init, ...).
+    // Leaves of the tree: what a reader can act on (a package, handler init, ...). The
+    // standard library counts as one.
+    let stdlib = format!("{}/{}/", names::IMPORTS, names::STDLIB);
     let mut leaves: Vec<(String, f64, f64)> = group
         .segments
         .iter()
+        .filter(|s| !s.path.starts_with(&stdlib))
         .filter(|s| {
-            !group
-                .segments
-                .iter()
-                .any(|c| c.path.starts_with(&format!("{}/", s.path)))
+            format!("{}/", s.path) == stdlib
+                || !group
+                    .segments
+                    .iter()
+                    .any(|c| c.path.starts_with(&format!("{}/", s.path)))
         })
         .filter(|s| s.path != "unattributed")
         .map(|s| (s.path.clone(), s.mean_ms, s.percent_of_init))
@@ -198,11 +300,12 @@ pub fn render(summary: &RunSummary) -> String {
     let _ = writeln!(
         out,
         "Segments do not overlap and their means add up to the mean Init Duration; `unattributed` is what no \
-         evidence accounts for. Packages are charged their modules' own code; a package's cost including what it \
-         imports is under Recommendations.\n"
+         evidence accounts for. Packages are charged their modules' own code (self time); the standard library \
+         is one line (`stdlib`, its packages in `summary.json`). Each package table adds its inclusive time.\n"
     );
     for g in &summary.groups {
         breakdown(&mut out, g);
+        package_table(&mut out, g);
     }
     let _ = writeln!(out, "![INIT breakdown](breakdown.svg)\n");
 

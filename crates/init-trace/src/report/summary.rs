@@ -45,6 +45,25 @@ pub struct PackageStats {
     /// Part of the function's own code (found in its task root), not a library.
     #[serde(default)]
     pub first_party: bool,
+    /// Part of the standard library.
+    #[serde(default)]
+    pub stdlib: bool,
+    /// Its native extension modules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub native: Vec<String>,
+}
+
+/// The standard library's part of the handler's imports, as one line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StdlibStats {
+    /// Mean time in its modules' own code.
+    pub self_mean_ms: f64,
+    /// Mean time of its topmost imports with everything they imported.
+    pub inclusive_mean_ms: f64,
+    /// Modules imported (from the last sample).
+    pub modules: usize,
+    /// Top-level packages (from the last sample).
+    pub packages: usize,
 }
 
 /// A cold start flagged as an outlier.
@@ -97,6 +116,9 @@ pub struct GroupSummary {
     pub segments: Vec<SegmentStats>,
     /// Imports by package, largest first.
     pub packages: Vec<PackageStats>,
+    /// The standard library's part of them, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdlib: Option<StdlibStats>,
     /// Duration of the cold invoke.
     pub cold_invoke: Option<Summary>,
     /// Duration of warm invokes.
@@ -257,6 +279,16 @@ fn segment_values(attributions: &[Attribution]) -> SegmentColumns {
     (order, values)
 }
 
+/// One package's values across a group's samples.
+#[derive(Default)]
+struct Columns {
+    self_ms: Vec<f64>,
+    subtree_ms: Vec<f64>,
+    modules: usize,
+    stdlib: bool,
+    native: BTreeSet<String>,
+}
+
 /// The measured (non-warm-up) samples of a group.
 fn measured<'a>(samples: &[&'a ColdStartSample]) -> Vec<&'a ColdStartSample> {
     samples.iter().copied().filter(|s| !s.labels.warmup).collect()
@@ -285,32 +317,44 @@ fn group(samples: &[&ColdStartSample], attributions: &[Attribution]) -> GroupSum
             }
         })
         .collect();
-    let mut packages: BTreeMap<String, (Vec<f64>, Vec<f64>, usize)> = BTreeMap::new();
+    let mut packages: BTreeMap<String, Columns> = BTreeMap::new();
     for (index, attribution) in attributions.iter().enumerate() {
         for package in &attribution.packages {
             let entry = packages.entry(package.package.clone()).or_default();
-            entry.0.resize(index, 0.0);
-            entry.1.resize(index, 0.0);
-            entry.0.push(package.self_ms);
-            entry.1.push(package.subtree_ms);
-            entry.2 = package.modules;
+            entry.self_ms.resize(index, 0.0);
+            entry.subtree_ms.resize(index, 0.0);
+            entry.self_ms.push(package.self_ms);
+            entry.subtree_ms.push(package.subtree_ms);
+            entry.modules = package.modules;
+            entry.stdlib |= package.stdlib;
+            entry.native.extend(package.native.iter().cloned());
         }
     }
     let mut packages: Vec<PackageStats> = packages
         .into_iter()
-        .map(|(package, (mut self_ms, mut subtree_ms, modules))| {
-            self_ms.resize(attributions.len(), 0.0);
-            subtree_ms.resize(attributions.len(), 0.0);
+        .map(|(package, mut columns)| {
+            columns.self_ms.resize(attributions.len(), 0.0);
+            columns.subtree_ms.resize(attributions.len(), 0.0);
             let first_party = first.task_root_bytes.contains_key(&package);
             PackageStats {
                 package,
-                self_mean_ms: mean(&self_ms),
-                subtree_mean_ms: mean(&subtree_ms),
-                modules,
+                self_mean_ms: mean(&columns.self_ms),
+                subtree_mean_ms: mean(&columns.subtree_ms),
+                modules: columns.modules,
                 first_party,
+                stdlib: columns.stdlib,
+                native: columns.native.into_iter().collect(),
             }
         })
         .collect();
+    let stdlib_samples: Vec<&crate::attribution::StdlibImports> =
+        attributions.iter().filter_map(|a| a.stdlib.as_ref()).collect();
+    let stdlib = stdlib_samples.last().map(|last| StdlibStats {
+        self_mean_ms: mean(&stdlib_samples.iter().map(|g| g.self_ms).collect::<Vec<_>>()),
+        inclusive_mean_ms: mean(&stdlib_samples.iter().map(|g| g.inclusive_ms).collect::<Vec<_>>()),
+        modules: last.modules,
+        packages: last.packages,
+    });
     packages.sort_by(|a, b| b.self_mean_ms.total_cmp(&a.self_mean_ms));
 
     let indexed: Vec<(u64, f64)> = measured
@@ -390,6 +434,7 @@ fn group(samples: &[&ColdStartSample], attributions: &[Attribution]) -> GroupSum
         init_mean_ci95_ms: bootstrap_ci(&init_values, mean, seed.rotate_left(1)),
         segments,
         packages,
+        stdlib,
         cold_invoke: Summary::of(&invoke_ms(true)),
         warm_invoke: Summary::of(&invoke_ms(false)),
         max_memory_used_mb: measured

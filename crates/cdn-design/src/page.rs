@@ -353,7 +353,7 @@ pub fn design_page(model: &Model, evaluation: &Evaluation, auth_rows: Option<&[A
         if auth_rows.is_some() {
             "Figures from edge-auth's comparison."
         } else {
-            "Built-in figures (edge-auth's measured comparison was not given; pass it with `--auth-rows FILE`)."
+            "Built-in figures (edge-auth's measured comparison was not given; measure it with `--measure-auth` or pass it with `--auth-rows FILE`)."
         }
     );
     for r in &rows {

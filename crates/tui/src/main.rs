@@ -7,6 +7,7 @@
 
 mod cli;
 mod commands;
+mod edge_rows;
 mod output;
 mod summary;
 mod ui;

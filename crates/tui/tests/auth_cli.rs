@@ -344,11 +344,23 @@ fn edge_budget_and_compare_report_with_provenance() {
     let table = stdout_json(&compare);
     let rows = table["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 3);
-    for row in rows {
+    let keys: Vec<&str> = rows.iter().map(|r| r["key"].as_str().unwrap()).collect();
+    assert_eq!(keys[0], "signed-cookies");
+    assert!(keys[1].starts_with("cloudfront-function-"), "{keys:?}");
+    assert_eq!(keys[2], "lambda-at-edge");
+    for row in &rows[..2] {
         assert_eq!(row["latency_provenance"]["kind"], "measured");
+    }
+    for row in rows {
         assert_eq!(row["cost_provenance"]["kind"], "price_table");
     }
-    assert!((rows[2]["cost_usd_per_million"].as_f64().unwrap() - 0.606).abs() < 0.01);
+    // Lambda@Edge's invocation is not measurable here: the row says it assumes it.
+    assert_eq!(rows[2]["latency_provenance"]["kind"], "assumed");
+    let lambda_ms = rows[2]["latency_ms"].as_f64().unwrap();
+    assert!((5.0..6.0).contains(&lambda_ms), "{lambda_ms}");
+    // $0.60 per million requests + 6 billed ms at 128 MB.
+    let expected_usd = 0.60 + 1e6 * 0.000_050_01 * 0.125 * lambda_ms.ceil() / 1000.0;
+    assert!((rows[2]["cost_usd_per_million"].as_f64().unwrap() - expected_usd).abs() < 1e-9);
     assert_eq!(table["function_limit_bytes"], 10240);
 }
 

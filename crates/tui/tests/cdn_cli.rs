@@ -152,3 +152,42 @@ fn audit_requires_a_distribution_id() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("--distribution-id"));
 }
+
+#[test]
+fn measured_auth_rows_reach_the_page_by_option_and_unknown_options_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = coldfront()
+        .args(["cdn", "design", "--preset", "seed", "--measure-auth", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let page = std::fs::read_to_string(dir.path().join("CDN_Caching.md")).unwrap();
+    assert!(page.contains("Figures from edge-auth's comparison."), "{page}");
+    // The chosen option is matched by key, so the measured row carries the marker.
+    assert!(page.contains("**(chosen)**"), "{page}");
+    assert!(
+        page.contains("| lambda-at-edge |") && page.contains("ASSUMED 5 ms"),
+        "{page}"
+    );
+
+    let rows = dir.path().join("rows.json");
+    std::fs::write(
+        &rows,
+        r#"[{"option": "Lambda@Edge JWT", "latency_ms": 1, "usd_per_million_requests": 1, "capabilities": "", "provenance": ""}]"#,
+    )
+    .unwrap();
+    let output = coldfront()
+        .args(["cdn", "design", "--preset", "seed", "--auth-rows"])
+        .arg(&rows)
+        .arg("--out")
+        .arg(dir.path().join("other"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("rows.json") && err.contains("\"Lambda@Edge JWT\"") && err.contains("lambda-at-edge"),
+        "{err}"
+    );
+}

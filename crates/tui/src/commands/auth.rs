@@ -11,11 +11,12 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use edge_auth::budget::{BudgetOptions, BudgetReport};
 use edge_auth::cff::{self, FunctionOptions, KeySource, RsaVariant};
-use edge_auth::compare::{CompareOptions, Comparison, Provenance, Support};
+use edge_auth::compare::{CompareOptions, Comparison};
 use edge_auth::cookies::{self, CookiePolicy, HashAlgorithm};
 use edge_auth::runner::{EdgeRunner, RunnerOptions};
 use edge_auth::{Algorithm, Decision, KeySet, Policy, Validator};
 
+use crate::edge_rows::{provenance, support};
 use crate::exit;
 use crate::output::{out, outln};
 
@@ -795,22 +796,6 @@ fn cookie_verify(args: &CookieVerifyArgs) -> anyhow::Result<u8> {
         args.now_s.unwrap_or_else(|| now_s() as u64),
     )?;
     print_verdict(&verdict, args.json)
-}
-
-fn provenance(p: &Provenance) -> String {
-    match p {
-        Provenance::Measured(s) => format!("measured: {s}"),
-        Provenance::PriceTable(s) => format!("price table: {s}"),
-        Provenance::Assumed(s) => format!("assumed: {s}"),
-    }
-}
-
-fn support(s: Support) -> &'static str {
-    match s {
-        Support::Yes => "yes",
-        Support::No => "no",
-        Support::Partly => "partly",
-    }
 }
 
 async fn compare(args: &CompareArgs) -> anyhow::Result<u8> {

@@ -121,8 +121,12 @@ struct DesignArgs {
     #[arg(long, value_name = "FILE.jsonl")]
     from_run: Option<PathBuf>,
     /// edge-auth's comparison: a JSON array of {option, latency_ms, usd_per_million_requests, capabilities, provenance}
-    #[arg(long, value_name = "FILE")]
+    /// whose options are signed-cookies, cloudfront-function-hs256, cloudfront-function-rs256 or lambda-at-edge
+    #[arg(long, value_name = "FILE", conflicts_with = "measure_auth")]
     auth_rows: Option<PathBuf>,
+    /// Measure the edge auth options now (as `coldfront auth compare --quick` does) and use them
+    #[arg(long)]
+    measure_auth: bool,
     /// Print the evaluation and the files written as JSON
     #[arg(long)]
     json: bool,
@@ -374,6 +378,14 @@ fn print_strategies(evaluation: &Evaluation) {
 fn design(args: &DesignArgs) -> anyhow::Result<u8> {
     let mut model = load_model(&args.model, args.from_run.as_deref())?;
     let rows: Option<Vec<AuthRow>> = match &args.auth_rows {
+        None if args.measure_auth => {
+            let comparison = edge_auth::compare::compare(&edge_auth::compare::CompareOptions {
+                quick: true,
+                budget_ms: None,
+            })
+            .context("cannot measure the edge auth options")?;
+            Some(crate::edge_rows::design_rows(&comparison))
+        }
         None => None,
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -383,6 +395,7 @@ fn design(args: &DesignArgs) -> anyhow::Result<u8> {
                     path.display()
                 )
             })?;
+            crate::edge_rows::check_rows(&rows).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             Some(rows)
         }
     };

@@ -1,7 +1,7 @@
 //! The edge-auth view's state: edge-auth's comparison of the three options, measured in
 //! the background when the view first opens (`r` measures again).
 
-use edge_auth::compare::{CompareOptions, Comparison, Provenance, Support, compare};
+use edge_auth::compare::{CompareOptions, Comparison, compare};
 use tokio::sync::mpsc;
 
 use super::app::{KeyInput, Message};
@@ -34,21 +34,7 @@ pub(crate) enum EdgeEffect {
     Measure,
 }
 
-fn provenance(p: &Provenance) -> String {
-    match p {
-        Provenance::Measured(how) => format!("measured: {how}"),
-        Provenance::PriceTable(what) => format!("price table: {what}"),
-        Provenance::Assumed(source) => format!("ASSUMED: {source}"),
-    }
-}
-
-pub(crate) fn support(s: Support) -> &'static str {
-    match s {
-        Support::Yes => "yes",
-        Support::No => "no",
-        Support::Partly => "partly",
-    }
-}
+pub(crate) use crate::edge_rows::support;
 
 impl EdgeState {
     pub(crate) fn new() -> Self {
@@ -92,27 +78,7 @@ impl EdgeState {
         let EdgeStatus::Done(comparison) = &self.status else {
             return None;
         };
-        let rows = comparison
-            .rows
-            .iter()
-            .map(|row| cdn_design::AuthRow {
-                option: row.option.clone(),
-                latency_ms: row.latency_ms,
-                usd_per_million_requests: row.cost_usd_per_million,
-                capabilities: format!(
-                    "RS256 {}, JWKS {}, claim checks {}, key rotation {}",
-                    support(row.capabilities.rs256),
-                    support(row.capabilities.jwks),
-                    support(row.capabilities.claim_checks),
-                    support(row.capabilities.key_rotation)
-                ),
-                provenance: format!(
-                    "latency {}; cost {}",
-                    provenance(&row.latency_provenance),
-                    provenance(&row.cost_provenance)
-                ),
-            })
-            .collect();
+        let rows = crate::edge_rows::design_rows(comparison);
         Some(EdgeExport {
             rows,
             comparison_json: serde_json::to_string_pretty(comparison.as_ref()).unwrap_or_default() + "\n",

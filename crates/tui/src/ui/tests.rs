@@ -463,6 +463,8 @@ fn snapshot_edge_view_with_a_real_comparison() {
     // machine; they are replaced before layout so the snapshot pins the layout alone.
     for (i, row) in comparison.rows.iter_mut().enumerate() {
         row.latency_ms = 0.125 * (i + 1) as f64;
+        // Costs follow from measured durations too (Lambda@Edge's billed milliseconds).
+        row.cost_usd_per_million = 0.25 * i as f64;
     }
     comparison.verdict_summary = "RS256 [the measured verdict]".to_owned();
     comparison.function_size_bytes = 6_000;

@@ -118,6 +118,41 @@ pub struct PackageImports {
     /// Its modules that are native extensions (shared objects loaded with `dlopen`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub native: Vec<String>,
+    /// The modules that imported its topmost modules (the handler module for its own
+    /// imports): who to change to defer it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imported_by: Vec<String>,
+}
+
+impl PackageImports {
+    /// Every module in its inclusive subtrees, its own and what they imported: what
+    /// dropping it could remove at most.
+    pub fn subtree_modules(&self) -> std::collections::BTreeSet<String> {
+        let mut modules = std::collections::BTreeSet::new();
+        for root in &self.roots {
+            root.walk(&mut |n| {
+                modules.insert(n.name.clone());
+            });
+        }
+        modules
+    }
+}
+
+impl Attribution {
+    /// Each imported module's own time (the handler module's is handler init).
+    pub fn module_self_ms(&self) -> BTreeMap<String, f64> {
+        let mut modules = BTreeMap::new();
+        for package in &self.packages {
+            for root in &package.roots {
+                root.walk(&mut |n| {
+                    if n.package() == package.package {
+                        modules.insert(n.name.clone(), n.self_us as f64 / 1000.0);
+                    }
+                });
+            }
+        }
+        modules
+    }
 }
 
 /// The standard library's part of the handler's imports, as one line of the breakdown.
@@ -197,13 +232,9 @@ fn handler_roots(roots: &[ImportNode], module: &str) -> Option<(usize, usize)> {
 
 /// Sums self time per top-level package over the handler's subtrees, leaving out the
 /// handler module's own self time (that is handler init).
-fn packages_of(subtrees: &[ImportNode], module: &str) -> Vec<PackageImports> {
-    fn visit(
-        node: &ImportNode,
-        parent_package: Option<&str>,
-        module: &str,
-        acc: &mut BTreeMap<String, PackageImports>,
-    ) {
+pub(crate) fn packages_of(subtrees: &[ImportNode], module: &str) -> Vec<PackageImports> {
+    fn visit(node: &ImportNode, parent: Option<&ImportNode>, module: &str, acc: &mut BTreeMap<String, PackageImports>) {
+        let parent_package = parent.map(ImportNode::package);
         let package = node.package().to_owned();
         let entry = acc.entry(package.clone()).or_insert_with(|| PackageImports {
             package: package.clone(),
@@ -213,6 +244,7 @@ fn packages_of(subtrees: &[ImportNode], module: &str) -> Vec<PackageImports> {
             roots: Vec::new(),
             stdlib: false,
             native: Vec::new(),
+            imported_by: Vec::new(),
         });
         if node.name != module {
             entry.self_ms += node.self_us as f64 / 1000.0;
@@ -221,9 +253,15 @@ fn packages_of(subtrees: &[ImportNode], module: &str) -> Vec<PackageImports> {
         if parent_package != Some(package.as_str()) && node.name != module {
             entry.subtree_ms += node.cumulative_us as f64 / 1000.0;
             entry.roots.push(node.clone());
+            // Imported at the top level of the handler's import: by the handler module
+            // (awslambdaric's loader leaves no record of it to be the parent).
+            let importer = parent.map_or(module, |p| p.name.as_str()).to_owned();
+            if !entry.imported_by.contains(&importer) {
+                entry.imported_by.push(importer);
+            }
         }
         for child in &node.children {
-            visit(child, Some(&package), module, acc);
+            visit(child, Some(node), module, acc);
         }
     }
     let mut acc = BTreeMap::new();

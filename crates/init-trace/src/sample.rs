@@ -36,6 +36,10 @@ pub struct ColdStartSample {
     /// from the runtime's libraries and spot code that is never imported.
     #[serde(default)]
     pub task_root_bytes: std::collections::BTreeMap<String, u64>,
+    /// Top-level modules in the task root that an installed distribution owns (listed in a
+    /// `*.dist-info/RECORD` there): vendored libraries, not the function's own code.
+    #[serde(default)]
+    pub task_root_vendored: std::collections::BTreeSet<String>,
     /// The sample's place in an experiment.
     #[serde(default)]
     pub labels: SampleLabels,

@@ -1101,6 +1101,7 @@ impl LocalEmulator {
             handler: spec.handler.clone(),
             task_root: spec.code_dir.clone(),
             task_root_bytes: top_level_modules(&spec.code_dir).into_iter().collect(),
+            task_root_vendored: vendored_modules(&spec.code_dir),
             labels: crate::sample::SampleLabels::default(),
             sample_index,
             started_at: rec.at(spawn_ns),
@@ -1166,6 +1167,39 @@ fn tree_bytes(path: &Path) -> u64 {
 
 /// Names importable from the top of a task root (packages and modules) with their size
 /// on disk, read once per directory: a deployment package does not change during a run.
+/// Top-level modules the distributions installed in the task root own (`pip install
+/// --target`, as Lambda deployment packages are built), read from their `RECORD` files.
+fn vendored_modules(root: &Path) -> std::collections::BTreeSet<String> {
+    type Cache = std::collections::HashMap<PathBuf, std::collections::BTreeSet<String>>;
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<Cache>> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(found) = cache.lock().expect("vendored cache").get(root) {
+        return found.clone();
+    }
+    let mut modules = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(root).into_iter().flatten().filter_map(Result::ok) {
+        if !entry.file_name().to_string_lossy().ends_with(".dist-info") {
+            continue;
+        }
+        let Ok(record) = std::fs::read_to_string(entry.path().join("RECORD")) else {
+            continue;
+        };
+        for line in record.lines() {
+            let path = line.split(',').next().unwrap_or_default();
+            let top = path.split('/').next().unwrap_or_default();
+            let top = top.strip_suffix(".py").unwrap_or(top);
+            if !top.is_empty() && !top.contains(['-', '.']) && top != "__pycache__" && !path.starts_with("..") {
+                modules.insert(top.to_owned());
+            }
+        }
+    }
+    cache
+        .lock()
+        .expect("vendored cache")
+        .insert(root.to_owned(), modules.clone());
+    modules
+}
+
 fn top_level_modules(root: &Path) -> Vec<(String, u64)> {
     static CACHE: std::sync::OnceLock<std::sync::Mutex<TaskRootCache>> = std::sync::OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);

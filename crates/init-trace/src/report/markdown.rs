@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::attribution::names;
+use crate::recommend::Effect;
 use crate::report::summary::{GroupSummary, RunSummary, SegmentStats};
 use crate::sample::Throttling;
 use crate::stats::{Interval, format_ms, one_decimal};
@@ -373,11 +374,37 @@ pub fn render(summary: &RunSummary) -> String {
             "None: no part of INIT is large enough in these measurements to be worth changing.\n"
         );
     }
+    let total: f64 = summary
+        .recommendations
+        .iter()
+        .filter_map(|r| r.predicted_saving_ms)
+        .sum();
+    if total > 0.0 {
+        let _ = writeln!(
+            out,
+            "Predicted savings do not overlap (a module is counted once, code changes are measured at the recommended \
+             memory size), so they add up: {} in all.\n",
+            format_ms(total)
+        );
+    }
     for (i, r) in summary.recommendations.iter().enumerate() {
         let _ = writeln!(out, "### {}. {}\n\n{}\n", i + 1, r.title, r.detail);
         if let Some(ms) = r.predicted_saving_ms {
             let _ = writeln!(out, "- Predicted saving: {} of Init Duration", format_ms(ms));
         }
+        let effect = match (r.effect, r.first_request_ms) {
+            (Effect::Disappears, _) => "gone from every cold start".to_owned(),
+            (Effect::MovesToFirstRequest, Some(ms)) => {
+                format!("moves to the first request ({} more there)", format_ms(ms))
+            }
+            (Effect::MovesToFirstRequest, None) => "moves to the first request".to_owned(),
+            (Effect::DisappearsUnlessUsed, Some(ms)) => format!(
+                "gone unless the request uses it; then the first request pays it ({})",
+                format_ms(ms)
+            ),
+            (Effect::DisappearsUnlessUsed, None) => "gone unless the request uses it".to_owned(),
+        };
+        let _ = writeln!(out, "- The time: {effect}");
         let _ = writeln!(out, "- Evidence: {}\n", r.evidence);
     }
 

@@ -51,6 +51,13 @@ pub struct PackageStats {
     /// Its native extension modules.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub native: Vec<String>,
+    /// The modules that import its topmost modules (from the last sample).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imported_by: Vec<String>,
+    /// Every module in its inclusive subtrees (from the last sample), so savings can be
+    /// added up without counting a module twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subtree_modules: Vec<String>,
 }
 
 /// The standard library's part of the handler's imports, as one line.
@@ -119,6 +126,9 @@ pub struct GroupSummary {
     /// The standard library's part of them, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdlib: Option<StdlibStats>,
+    /// Mean own time of each module the handler's import loaded (0 in a sample without it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub module_self_mean_ms: BTreeMap<String, f64>,
     /// Duration of the cold invoke.
     pub cold_invoke: Option<Summary>,
     /// Duration of warm invokes.
@@ -287,6 +297,8 @@ struct Columns {
     modules: usize,
     stdlib: bool,
     native: BTreeSet<String>,
+    imported_by: Vec<String>,
+    subtree_modules: Vec<String>,
 }
 
 /// The measured (non-warm-up) samples of a group.
@@ -328,6 +340,8 @@ fn group(samples: &[&ColdStartSample], attributions: &[Attribution]) -> GroupSum
             entry.modules = package.modules;
             entry.stdlib |= package.stdlib;
             entry.native.extend(package.native.iter().cloned());
+            entry.imported_by.clone_from(&package.imported_by);
+            entry.subtree_modules = package.subtree_modules().into_iter().collect();
         }
     }
     let mut packages: Vec<PackageStats> = packages
@@ -335,7 +349,8 @@ fn group(samples: &[&ColdStartSample], attributions: &[Attribution]) -> GroupSum
         .map(|(package, mut columns)| {
             columns.self_ms.resize(attributions.len(), 0.0);
             columns.subtree_ms.resize(attributions.len(), 0.0);
-            let first_party = first.task_root_bytes.contains_key(&package);
+            let first_party =
+                first.task_root_bytes.contains_key(&package) && !first.task_root_vendored.contains(&package);
             PackageStats {
                 package,
                 self_mean_ms: mean(&columns.self_ms),
@@ -344,9 +359,17 @@ fn group(samples: &[&ColdStartSample], attributions: &[Attribution]) -> GroupSum
                 first_party,
                 stdlib: columns.stdlib,
                 native: columns.native.into_iter().collect(),
+                imported_by: columns.imported_by,
+                subtree_modules: columns.subtree_modules,
             }
         })
         .collect();
+    let mut module_self_mean_ms: BTreeMap<String, f64> = BTreeMap::new();
+    for attribution in attributions {
+        for (module, ms) in attribution.module_self_ms() {
+            *module_self_mean_ms.entry(module).or_default() += ms / attributions.len() as f64;
+        }
+    }
     let stdlib_samples: Vec<&crate::attribution::StdlibImports> =
         attributions.iter().filter_map(|a| a.stdlib.as_ref()).collect();
     let stdlib = stdlib_samples.last().map(|last| StdlibStats {
@@ -435,6 +458,7 @@ fn group(samples: &[&ColdStartSample], attributions: &[Attribution]) -> GroupSum
         segments,
         packages,
         stdlib,
+        module_self_mean_ms,
         cold_invoke: Summary::of(&invoke_ms(true)),
         warm_invoke: Summary::of(&invoke_ms(false)),
         max_memory_used_mb: measured

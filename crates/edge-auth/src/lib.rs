@@ -42,6 +42,7 @@ pub mod budget;
 pub mod cff;
 pub mod compare;
 pub mod cookies;
+pub mod cwt;
 mod error;
 mod fields;
 mod keys;

@@ -5,7 +5,8 @@
 //! `ComputeUtilization` from `TestFunction` ([`crate::aws`]). The runner reproduces the
 //! edge's constraints that matter here: a 2 MB memory limit, `require('crypto')` with only
 //! `createHash`/`createHmac` (md5 unsupported here), `Buffer`, the `cloudfront` module's
-//! KeyValueStore, and `Date.now()` frozen for the request. `import cf from 'cloudfront'`
+//! KeyValueStore and `cf.cwt.validateToken` (native, on [`crate::cwt::validate_token`]), and
+//! `Date.now()` frozen for the request. `import cf from 'cloudfront'`
 //! is rewritten to a global binding because CloudFront functions are scripts whose
 //! `handler` is global, not ES modules.
 //!
@@ -361,6 +362,76 @@ fn install_natives(ctx: &Ctx<'_>, kvs: Rc<RefCell<BTreeMap<String, String>>>) ->
             kvs.borrow().get(&key).cloned()
         })?,
     )?;
+    native.set("cwtValidate", Function::new(ctx.clone(), cwt_validate)?)?;
     ctx.globals().set("__native", native)?;
     Ok(())
+}
+
+// Takes its arguments by value because that is how native functions receive them.
+#[allow(clippy::needless_pass_by_value)]
+fn cwt_validate(ctx: Ctx<'_>, token: Vec<u8>, key: Vec<u8>) -> rquickjs::Result<Object<'_>> {
+    match crate::cwt::validate_token(&token, &key) {
+        Ok(object) => cwt_object(&ctx, &object),
+        Err(e) => Err(rquickjs::Exception::throw_message(
+            &ctx,
+            &format!("CWT validation failed: {e}"),
+        )),
+    }
+}
+
+/// `cf.cwt.validateToken`'s result, `{protectedHeaders, unprotectedHeaders, payload}`, built
+/// natively (the module is native on the edge too): keys are strings, byte strings Buffers.
+fn cwt_object<'js>(ctx: &Ctx<'js>, object: &crate::cwt::CwtObject) -> rquickjs::Result<Object<'js>> {
+    let buffer: Object = ctx.globals().get("Buffer")?;
+    let from: Function = buffer.get("from")?;
+    let out = Object::new(ctx.clone())?;
+    for (name, map) in [
+        ("protectedHeaders", &object.protected_headers),
+        ("unprotectedHeaders", &object.unprotected_headers),
+        ("payload", &object.payload),
+    ] {
+        out.set(name, cwt_map(ctx, &buffer, &from, map)?)?;
+    }
+    Ok(out)
+}
+
+fn cwt_map<'js>(
+    ctx: &Ctx<'js>,
+    buffer: &Object<'js>,
+    from: &Function<'js>,
+    map: &[(String, crate::cwt::Item)],
+) -> rquickjs::Result<Object<'js>> {
+    let out = Object::new(ctx.clone())?;
+    for (key, item) in map {
+        out.set(key.as_str(), cwt_item(ctx, buffer, from, item)?)?;
+    }
+    Ok(out)
+}
+
+fn cwt_item<'js>(
+    ctx: &Ctx<'js>,
+    buffer: &Object<'js>,
+    from: &Function<'js>,
+    item: &crate::cwt::Item,
+) -> rquickjs::Result<JsValue<'js>> {
+    use crate::cwt::Item;
+    use rquickjs::IntoJs as _;
+    match item {
+        // Integers are Numbers in JavaScript, rounded as the edge rounds them.
+        #[allow(clippy::cast_precision_loss)]
+        Item::Int(i) => (*i as f64).into_js(ctx),
+        Item::Float(f) => f.into_js(ctx),
+        Item::Text(t) => t.as_str().into_js(ctx),
+        Item::Bytes(b) => from.call((rquickjs::function::This(buffer.clone()), b.clone())),
+        Item::Bool(b) => b.into_js(ctx),
+        Item::Null => Ok(JsValue::new_null(ctx.clone())),
+        Item::Array(items) => {
+            let array = rquickjs::Array::new(ctx.clone())?;
+            for (i, item) in items.iter().enumerate() {
+                array.set(i, cwt_item(ctx, buffer, from, item)?)?;
+            }
+            Ok(array.into_value())
+        }
+        Item::Map(map) => Ok(cwt_map(ctx, buffer, from, map)?.into_value()),
+    }
 }

@@ -1,6 +1,6 @@
 // The edge's built-ins for the local runner: Buffer, require('crypto'), the 'cloudfront'
-// module's KeyValueStore, console, and a Date.now frozen per request. Codecs, hashes and
-// HMACs are native (Rust), as they are on the edge, so the measured cost stays the
+// module's KeyValueStore and cf.cwt, console, and a Date.now frozen per request. Codecs,
+// hashes and HMACs are native (Rust), as they are on the edge, so the measured cost stays the
 // function's own JavaScript.
 (function () {
     var N = globalThis.__native;
@@ -101,12 +101,24 @@
             }
         };
     }
+    // cf.cwt.validateToken(token, {key}) as AWS documents it: the token must be a Buffer, the
+    // key a string or Buffer; it throws on any failure and checks no claim. The decoding and
+    // MAC are native (cwt.rs), as the module is native on the edge.
+    var cwt = {
+        validateToken: function (token, context) {
+            if (!(token instanceof Uint8Array)) throw new TypeError('validateToken: the token must be a Buffer');
+            var key = context !== null && typeof context === 'object' ? context.key : undefined;
+            if (typeof key === 'string') key = Buffer.from(key, 'utf8');
+            if (!(key instanceof Uint8Array)) throw new TypeError('validateToken: handlerContext.key must be a string or Buffer');
+            return N.cwtValidate(bytesOf(token), bytesOf(key));
+        }
+    };
     globalThis.Buffer = Buffer;
     globalThis.require = function (name) {
         if (name === 'crypto') return crypto;
         throw new Error("Cannot find module '" + name + "'");
     };
-    globalThis.__cloudfront = {kvs: kvsHandle};
+    globalThis.__cloudfront = {kvs: kvsHandle, cwt: cwt};
     globalThis.__logs = [];
     globalThis.console = {
         log: function () {

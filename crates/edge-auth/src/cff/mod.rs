@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 use crate::keys::Material;
 use crate::{Algorithm, Error, KeySet, Policy, b64};
 
+mod cwt;
+pub use cwt::{CwtFunctionOptions, generate_cwt};
+
 /// CloudFront's limit on a function's source size (10 KB; docs/sources.md, "CloudFront Functions limits").
 pub const FUNCTION_SIZE_LIMIT_BYTES: usize = 10 * 1024;
 

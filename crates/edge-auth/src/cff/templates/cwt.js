@@ -1,0 +1,100 @@
+// CWT check on CloudFront's native cf.cwt module. validateToken verifies the COSE_Mac0 tag
+// and MAC and nothing else (AWS: "no validation on the claim set"), so the claims are
+// checked here in the Rust validator's order (cwt.rs). Claim keys arrive as strings:
+// "1" iss, "3" aud, "4" exp, "5" nbf, "6" iat, and the tenant under its text key.
+var KEYS = [];
+for (var i = 0; i < C.keys.length; i++) KEYS.push(Buffer.from(C.keys[i].k, 'base64url'));
+function own(o, k) {
+    return Object.prototype.hasOwnProperty.call(o, k);
+}
+// Canonical unpadded base64url only, exactly as the JWT functions decode segments.
+function b64d(s) {
+    if (!/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) return null;
+    var b = Buffer.from(s, 'base64url');
+    return b.toString('base64url') === s ? b : null;
+}
+function tenantOf(h) {
+    if (typeof h !== 'string') return null;
+    var m = /^([A-Za-z0-9.-]+)(?::[0-9]+)?$/.exec(h);
+    if (!m) return null;
+    // No wiki domain, no tenant: a tenant is never read off an arbitrary parent domain.
+    if (C.domain === null || C.domain === '') return null;
+    var n = m[1].toLowerCase(), d = '.' + C.domain;
+    if (n.length <= d.length || n.slice(n.length - d.length) !== d) return null;
+    var l = n.slice(0, n.length - d.length);
+    return l.indexOf('.') >= 0 ? null : l;
+}
+function strings(a) {
+    for (var i = 0; i < a.length; i++) if (typeof a[i] !== 'string') return false;
+    return true;
+}
+function tokenOf(req) {
+    var a = req.headers && req.headers.authorization;
+    if (a && typeof a.value === 'string') {
+        var v = a.value, i = v.indexOf(' ');
+        var s = i < 0 ? v : v.slice(0, i);
+        var r = (i < 0 ? '' : v.slice(i + 1)).replace(/^[ \t]+|[ \t]+$/g, '');
+        if (s.toLowerCase() === 'bearer' && r !== '') return r;
+    }
+    var k = req.cookies && own(req.cookies, C.cookie) ? req.cookies[C.cookie] : null;
+    return k && typeof k.value === 'string' && k.value !== '' ? k.value : null;
+}
+function timeClaim(c, k) {
+    if (!own(c, k)) return null;
+    return typeof c[k] === 'number' && isFinite(c[k]) ? c[k] : NaN;
+}
+// Returns the claims, or a deny reason (a string).
+function check(tok, host) {
+    // validateToken refuses more than 1 KB of CBOR; refusing the longer text first names
+    // the reason instead of a bare throw.
+    if (Buffer.from(tok, 'utf8').length > C.maxText) return 'oversize';
+    var b = b64d(tok);
+    if (b === null) return 'bad_base64';
+    // Current key first, then keys being rotated out. The module throws on any failure
+    // (tags, structure, algorithm, MAC) without saying which, so all are one reason.
+    var cwt = null;
+    for (var i = 0; i < KEYS.length && cwt === null; i++) {
+        try {
+            cwt = cf.cwt.validateToken(b, {key: KEYS[i]});
+        } catch (e) {
+            cwt = null;
+        }
+    }
+    if (cwt === null || typeof cwt !== 'object') return 'invalid_token';
+    // The key's algorithm decides: HMAC 256/256 (COSE 5) only. validateToken also accepts
+    // HMAC 256/64 (COSE 4, the algorithm of RFC 8392's and AWS's examples): a 64-bit tag.
+    var h = cwt.protectedHeaders, a = h && own(h, '1') ? h['1'] : null;
+    if (a !== 5 && a !== '5') return 'wrong_alg';
+    var c = cwt.payload;
+    if (c === null || typeof c !== 'object') return 'invalid_token';
+    var exp = timeClaim(c, '4');
+    if (exp !== exp) return 'bad_time_claim';
+    if (exp === null) return 'missing_exp';
+    var nbf = timeClaim(c, '5'), iat = timeClaim(c, '6');
+    if (nbf !== nbf || iat !== iat) return 'bad_time_claim';
+    var now = Date.now() / 1000;
+    if (now >= exp + C.leeway) return 'expired';
+    if (nbf !== null && now + C.leeway < nbf) return 'not_yet_valid';
+    if (C.iss !== null && (!own(c, '1') || c['1'] !== C.iss)) return 'wrong_issuer';
+    var aud = own(c, '3') ? c['3'] : undefined;
+    if (C.aud === null ? aud !== undefined : !(aud === C.aud || (Array.isArray(aud) && strings(aud) && aud.indexOf(C.aud) >= 0))) return 'wrong_audience';
+    if (C.tenant !== null) {
+        var t = tenantOf(host);
+        if (t === null) return 'bad_host';
+        if (!own(c, C.tenant) || c[C.tenant] !== t) return 'wrong_tenant';
+    }
+    return c;
+}
+function deny(r) {
+    var h = {'www-authenticate': {value: 'Bearer error="invalid_token"'}};
+    if (C.exposeReason) h['x-edge-auth-reason'] = {value: r};
+    return {statusCode: 401, statusDescription: 'Unauthorized', headers: h};
+}
+function handler(event) {
+    var req = event.request;
+    var tok = tokenOf(req);
+    if (tok === null) return deny('no_token');
+    var host = req.headers && req.headers.host ? req.headers.host.value : undefined;
+    var r = check(tok, host);
+    return typeof r === 'string' ? deny(r) : req;
+}

@@ -5,7 +5,7 @@
 #[non_exhaustive]
 pub enum Error {
     /// A key could not be used.
-    #[error("key {kid:?}: {message}")]
+    #[error("{}", if kid.is_empty() { message.clone() } else { format!("key {kid:?}: {message}") })]
     Key {
         /// The key id, empty when unknown.
         kid: String,

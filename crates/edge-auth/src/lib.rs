@@ -45,6 +45,7 @@ pub mod cookies;
 pub mod cwt;
 mod error;
 mod fields;
+pub mod keygen;
 mod keys;
 pub mod runner;
 mod sign;

@@ -393,3 +393,131 @@ fn tenant_scoping_needs_the_wiki_domain_and_never_trusts_a_foreign_parent() {
     assert_eq!(foreign.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&foreign.stdout).contains("bad_host"));
 }
+
+#[test]
+fn generated_keys_verify_tokens_and_imports_extend_the_same_key_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    for (alg, kid) in [("RS256", "rs-a"), ("ES256", "es-a"), ("HS256", "hs-a")] {
+        let made = coldfront(&[
+            "auth", "keys", "generate", "--alg", alg, "--kid", kid, "--out", out, "--json",
+        ]);
+        assert_eq!(made.status.code(), Some(0), "{}", String::from_utf8_lossy(&made.stderr));
+    }
+    let keys = dir.path().join("keys.json");
+    let set: Value = serde_json::from_str(&std::fs::read_to_string(&keys).unwrap()).unwrap();
+    assert_eq!(set["keys"].as_array().unwrap().len(), 3);
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path().join("rs-a.key.pem")), 0o600);
+        assert_eq!(mode(&keys), 0o600, "the key set holds an HMAC secret");
+    }
+    // The same kid again is refused, naming it, and nothing is overwritten.
+    let again = coldfront(&[
+        "auth", "keys", "generate", "--alg", "RS256", "--kid", "rs-a", "--out", out,
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("rs-a"));
+
+    // A token signed with the generated private key verifies against the key set.
+    let private = std::fs::read(dir.path().join("es-a.key.pem")).unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("es-a".into());
+    let claims = json!({"sub": "ann", "tenant": "acme", "exp": 1_700_000_600});
+    let token = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_ec_pem(&private).unwrap(),
+    )
+    .unwrap();
+    let keys_arg = keys.to_str().unwrap();
+    let verdict = coldfront(&[
+        "auth",
+        "verify",
+        "--keys",
+        keys_arg,
+        "--wiki-domain",
+        "wiki.example",
+        "--host",
+        "acme.wiki.example",
+        "--now-s",
+        NOW_S,
+        &token,
+    ]);
+    assert_eq!(
+        verdict.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verdict.stdout)
+    );
+
+    // A JWKS from an identity provider, one key without alg: imported with --alg, the
+    // encryption key skipped, and the key set still verifies the earlier token.
+    let jwks = dir.path().join("jwks.json");
+    let public = std::fs::read_to_string(edge_auth_data("rsa2048.pub.pem")).unwrap();
+    let _ = public;
+    std::fs::write(
+        &jwks,
+        r#"{"keys": [{"kty": "RSA", "kid": "idp-1", "use": "sig", "n": "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw", "e": "AQAB"},
+                      {"kty": "RSA", "kid": "idp-enc", "use": "enc", "n": "AQAB", "e": "AQAB"}]}"#,
+    )
+    .unwrap();
+    let imported = coldfront(&[
+        "auth",
+        "keys",
+        "import",
+        "--jwks",
+        jwks.to_str().unwrap(),
+        "--keys",
+        keys_arg,
+    ]);
+    assert_eq!(imported.status.code(), Some(2), "no alg and no --alg");
+    let err = String::from_utf8_lossy(&imported.stderr);
+    assert!(err.contains("idp-1") && err.contains("--alg"), "{err}");
+    assert_eq!(
+        err.matches("has no \"alg\"").count(),
+        1,
+        "the cause is said once: {err}"
+    );
+    let imported = coldfront(&[
+        "auth",
+        "keys",
+        "import",
+        "--jwks",
+        jwks.to_str().unwrap(),
+        "--alg",
+        "RS256",
+        "--keys",
+        keys_arg,
+        "--json",
+    ]);
+    assert_eq!(
+        imported.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let report: Value = serde_json::from_slice(&imported.stdout).unwrap();
+    assert_eq!(report["imported"], json!(["idp-1"]));
+    assert_eq!(report["skipped"].as_array().unwrap().len(), 1);
+    let verdict = coldfront(&[
+        "auth",
+        "verify",
+        "--keys",
+        keys_arg,
+        "--wiki-domain",
+        "wiki.example",
+        "--host",
+        "acme.wiki.example",
+        "--now-s",
+        NOW_S,
+        &token,
+    ]);
+    assert_eq!(
+        verdict.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verdict.stdout)
+    );
+}

@@ -81,6 +81,9 @@ written to that function's DEVELOPMENT stage and CloudFront TestFunction reports
 ComputeUtilization; the LIVE stage is never touched."
     )]
     EdgeBudget(EdgeBudgetArgs),
+    /// Make keys for a key set, or import them from a JWKS, PEM files or a {kid: key} dict
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Make or check CloudFront signed URLs
     #[command(subcommand)]
     Url(UrlCommand),
@@ -266,6 +269,84 @@ Examples:
 }
 
 #[derive(Debug, Clone, Subcommand)]
+enum KeysCommand {
+    /// Generate a key and add it to a key set (rotation: old keys stay until you remove them)
+    #[command(after_help = "\
+Examples:
+  coldfront auth keys generate --alg RS256                     keys.json + rs256-<date>.key.pem/.pub.pem here
+  coldfront auth keys generate --alg HS256 --kid hs-2 --keys keys.json
+  coldfront auth keys generate --alg ES256 --out keys/ --json
+
+Public-key entries point at their .pub.pem; the private .key.pem is written with mode 0600
+and never enters the key set. HMAC secrets live in the key set, which is then made 0600.")]
+    Generate(KeysGenerateArgs),
+    /// Import keys into a key set: a JWKS (what identity providers publish), PEM public keys,
+    /// or a PyJWT-style {kid: key} dictionary
+    #[command(after_help = "\
+Examples:
+  coldfront auth keys import --jwks jwks.json --keys keys.json
+  coldfront auth keys import --jwks cognito-jwks.json --alg RS256
+  coldfront auth keys import --pem idp.pub.pem --kid idp-2026 --alg RS256
+  coldfront auth keys import --pyjwt keys-by-kid.json --alg HS256")]
+    Import(KeysImportArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum KeyAlg {
+    #[value(name = "HS256")]
+    Hs256,
+    #[value(name = "RS256")]
+    Rs256,
+    #[value(name = "ES256")]
+    Es256,
+}
+
+#[derive(Debug, Clone, Args)]
+struct KeysGenerateArgs {
+    /// The algorithm the key is pinned to
+    #[arg(long, value_enum)]
+    alg: KeyAlg,
+    /// Key id [default: <alg>-<YYYYMMDD>, e.g. rs256-20261202]
+    #[arg(long, value_name = "KID")]
+    kid: Option<String>,
+    /// Where the PEM files go
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    out: PathBuf,
+    /// The key set to add to (created when missing) [default: DIR/keys.json]
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
+    /// Print what was written as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["jwks", "pem", "pyjwt"])))]
+struct KeysImportArgs {
+    /// A JWKS file ({"keys": [...]})
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<PathBuf>,
+    /// A PEM public key (needs --kid and --alg)
+    #[arg(long, value_name = "FILE", requires_all = ["kid", "alg"])]
+    pem: Option<PathBuf>,
+    /// A JSON object mapping each kid to its key (PEM or secret) or to {"key", "alg"}
+    #[arg(long, value_name = "FILE")]
+    pyjwt: Option<PathBuf>,
+    /// Key id, for --pem
+    #[arg(long, value_name = "KID")]
+    kid: Option<String>,
+    /// Algorithm for entries that do not name one
+    #[arg(long, value_name = "ALG")]
+    alg: Option<String>,
+    /// The key set to add to (created when missing)
+    #[arg(long, value_name = "FILE", default_value = "keys.json")]
+    keys: PathBuf,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Subcommand)]
 enum UrlCommand {
     /// Sign a URL (canned policy for the URL itself, custom for wildcards, a start time or an IP range)
     #[command(after_help = "\
@@ -427,6 +508,8 @@ pub(crate) async fn run(args: AuthArgs) -> anyhow::Result<u8> {
         AuthCommand::CfFunction(args) => cf_function(&args),
         AuthCommand::RunFunction(args) => run_function(&args),
         AuthCommand::EdgeBudget(args) => edge_budget(&args).await,
+        AuthCommand::Keys(KeysCommand::Generate(args)) => keys_generate(&args),
+        AuthCommand::Keys(KeysCommand::Import(args)) => keys_import(&args),
         AuthCommand::Url(UrlCommand::Sign(args)) => url_sign(&args),
         AuthCommand::Url(UrlCommand::Verify(args)) => url_verify(&args),
         AuthCommand::Cookie(CookieCommand::Sign(args)) => cookie_sign(&args),
@@ -721,6 +804,158 @@ fn cookie_sign(args: &CookieSignArgs) -> anyhow::Result<u8> {
         );
         for header in signed.set_cookie_headers("Path=/; Secure; HttpOnly") {
             outln!("Set-Cookie: {header}");
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Writes `text` to a new file, refusing to replace one; `private` files get mode 0600.
+fn write_new(path: &Path, text: &str, private: bool) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(if private { 0o600 } else { 0o644 })
+        .open(path)
+        .with_context(|| {
+            format!(
+                "cannot create {} (it must not exist yet; keys are never overwritten)",
+                path.display()
+            )
+        })?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Writes a key set document, 0600 when it holds a secret, through a temporary file so a
+/// failure never leaves half a key set behind.
+fn write_key_set(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let holds_secret = text.contains("\"secret") || text.contains("\"k\"");
+    let temp = path.with_extension("json.new");
+    std::fs::write(&temp, text).with_context(|| format!("cannot write {}", temp.display()))?;
+    std::fs::set_permissions(
+        &temp,
+        std::fs::Permissions::from_mode(if holds_secret { 0o600 } else { 0o644 }),
+    )
+    .with_context(|| format!("cannot set the mode of {}", temp.display()))?;
+    std::fs::rename(&temp, path).with_context(|| format!("cannot replace {}", path.display()))
+}
+
+fn keys_generate(args: &KeysGenerateArgs) -> anyhow::Result<u8> {
+    let alg = match args.alg {
+        KeyAlg::Hs256 => Algorithm::HS256,
+        KeyAlg::Rs256 => Algorithm::RS256,
+        KeyAlg::Es256 => Algorithm::ES256,
+    };
+    let kid = args.kid.clone().unwrap_or_else(|| {
+        format!(
+            "{}-{}",
+            alg.as_str().to_ascii_lowercase(),
+            chrono::Local::now().format("%Y%m%d")
+        )
+    });
+    let keys_path = args.keys.clone().unwrap_or_else(|| args.out.join("keys.json"));
+    super::check_out_dir(&args.out, "--out")?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let key = edge_auth::keygen::generate(alg, &kid)?;
+    let existing = match std::fs::read_to_string(&keys_path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", keys_path.display())),
+    };
+    let mut entry = key.entry.clone();
+    let mut written = Vec::new();
+    if let (Some(private), Some(public)) = (&key.private_pem, &key.public_pem) {
+        let private_path = args.out.join(format!("{kid}.key.pem"));
+        let public_path = args.out.join(format!("{kid}.pub.pem"));
+        // The entry names the public PEM relative to the key set file.
+        let base = keys_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let absolute = std::path::absolute(&public_path)?;
+        let relative = absolute
+            .strip_prefix(std::path::absolute(base)?)
+            .map_or_else(|_| absolute.clone(), Path::to_path_buf);
+        entry["pem_file"] = serde_json::Value::from(relative.display().to_string());
+        write_new(&private_path, private, true)?;
+        write_new(&public_path, public, false)?;
+        written.push(private_path.display().to_string());
+        written.push(public_path.display().to_string());
+    }
+    let base = keys_path.parent().filter(|p| !p.as_os_str().is_empty());
+    let text = edge_auth::keygen::merge(existing.as_deref(), vec![entry], base)
+        .with_context(|| format!("cannot add the key to {}", keys_path.display()))?;
+    write_key_set(&keys_path, &text)?;
+    written.push(keys_path.display().to_string());
+    if args.json {
+        print_json(&serde_json::json!({"kid": kid, "alg": alg, "written": written}))?;
+    } else {
+        outln!("{alg} key {kid:?} added to {}", keys_path.display());
+        for path in &written[..written.len() - 1] {
+            outln!("  wrote {path}");
+        }
+        if alg.is_hmac() {
+            outln!("  the secret is in the key set (mode 0600); share it only with the token issuer");
+        } else {
+            outln!("  the private key signs tokens at the issuer; only the public key goes to the edge");
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn keys_import(args: &KeysImportArgs) -> anyhow::Result<u8> {
+    let alg: Option<Algorithm> = match &args.alg {
+        None => None,
+        Some(name) => Some(name.parse().map_err(|_: edge_auth::Error| {
+            anyhow::anyhow!("--alg {name:?} is not one of HS256, HS384, HS512, RS256, PS256, ES256, EdDSA")
+        })?),
+    };
+    let (entries, skipped, source) = if let Some(path) = &args.jwks {
+        let (entries, skipped) = edge_auth::keygen::from_jwks(&read(path, "JWKS")?, alg)
+            .with_context(|| format!("cannot import {}", path.display()))?;
+        (entries, skipped, path)
+    } else if let Some(path) = &args.pem {
+        let (Some(kid), Some(alg)) = (&args.kid, alg) else {
+            bail!("--pem needs --kid and --alg");
+        };
+        let entry = edge_auth::keygen::from_pem(&read(path, "PEM")?, alg, kid)
+            .with_context(|| format!("cannot import {}", path.display()))?;
+        (vec![entry], Vec::new(), path)
+    } else if let Some(path) = &args.pyjwt {
+        let entries = edge_auth::keygen::from_pyjwt_dict(&read(path, "key dictionary")?, alg)
+            .with_context(|| format!("cannot import {}", path.display()))?;
+        (entries, Vec::new(), path)
+    } else {
+        bail!("give --jwks, --pem or --pyjwt");
+    };
+    let existing = match std::fs::read_to_string(&args.keys) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", args.keys.display())),
+    };
+    let kids: Vec<String> = entries
+        .iter()
+        .filter_map(|e| e.get("kid").and_then(serde_json::Value::as_str).map(str::to_owned))
+        .collect();
+    let base = args.keys.parent().filter(|p| !p.as_os_str().is_empty());
+    let text = edge_auth::keygen::merge(existing.as_deref(), entries, base)
+        .with_context(|| format!("cannot add the keys of {} to {}", source.display(), args.keys.display()))?;
+    write_key_set(&args.keys, &text)?;
+    if args.json {
+        print_json(&serde_json::json!({"imported": kids, "skipped": skipped, "keys": args.keys}))?;
+    } else {
+        outln!(
+            "{} key(s) from {} added to {}: {}",
+            kids.len(),
+            source.display(),
+            args.keys.display(),
+            kids.join(", ")
+        );
+        for s in &skipped {
+            outln!("  skipped {s}");
         }
     }
     Ok(exit::OK)

@@ -481,6 +481,7 @@ mod tests {
             never_imported: Vec::new(),
             task_root_bytes: 0,
             interpreter_version: None,
+            runtime_kind: None,
         }
     }
 

@@ -121,12 +121,14 @@ pub enum SpecError {
         message: String,
     },
     /// No function of that name.
-    #[error("unknown function {name:?}{source_note}; known functions: {known}")]
+    #[error("unknown function {name:?}{source_note}{hint}; known functions: {known}")]
     UnknownFunction {
         /// The requested name.
         name: String,
         /// Where the functions came from.
         source_note: String,
+        /// ` (did you mean "..."?)`, when a known name is close.
+        hint: String,
         /// The names that exist.
         known: String,
     },
@@ -178,6 +180,18 @@ const FUNCTION_KEYS: &[&str] = &[
     "env",
     "description",
 ];
+
+/// Names a bundled function when a spec file is in use: `bundled:control`.
+pub const BUNDLED_PREFIX: &str = "bundled:";
+
+fn bundled_set() -> Result<&'static SpecSet, SpecError> {
+    static SET: std::sync::OnceLock<SpecSet> = std::sync::OnceLock::new();
+    if let Some(set) = SET.get() {
+        return Ok(set);
+    }
+    let set = SpecSet::bundled()?;
+    Ok(SET.get_or_init(|| set))
+}
 
 /// A set of functions: from a spec file or the bundled fixtures.
 #[derive(Debug, Clone)]
@@ -310,16 +324,67 @@ impl SpecSet {
         })
     }
 
-    /// The function of that name.
+    /// The function of that name. `bundled:NAME` is a bundled function (`bundled:control`)
+    /// whether or not a spec file is in use.
     pub fn get(&self, name: &str) -> Result<&FunctionSpec, SpecError> {
-        self.functions.get(name).ok_or_else(|| SpecError::UnknownFunction {
+        if let Some(bundled) = name.strip_prefix(BUNDLED_PREFIX) {
+            let set = bundled_set()?;
+            return set.functions.get(bundled).ok_or_else(|| {
+                let known: Vec<String> = set.functions.keys().map(|k| format!("{BUNDLED_PREFIX}{k}")).collect();
+                let candidates: Vec<&str> = known.iter().map(String::as_str).collect();
+                SpecError::UnknownFunction {
+                    name: name.to_owned(),
+                    source_note: " among the bundled functions".to_owned(),
+                    hint: suggest(name, &candidates).map_or_else(String::new, |h| format!(" (did you mean {h:?}?)")),
+                    known: known.join(", "),
+                }
+            });
+        }
+        self.functions.get(name).ok_or_else(|| self.unknown(name))
+    }
+
+    fn unknown(&self, name: &str) -> SpecError {
+        let mut known: Vec<String> = self.functions.keys().cloned().collect();
+        if self.source.is_some() {
+            known.extend(
+                bundled::BUNDLED_FUNCTIONS
+                    .iter()
+                    .map(|(n, _)| format!("{BUNDLED_PREFIX}{n}")),
+            );
+        }
+        // A bundled name given under a spec file most likely meant the bundled function.
+        let bare = name.strip_prefix(BUNDLED_PREFIX).unwrap_or(name);
+        let candidates: Vec<&str> = known.iter().map(String::as_str).collect();
+        let hint = if self.source.is_some() && bundled::BUNDLED_FUNCTIONS.iter().any(|(n, _)| *n == bare) {
+            Some(format!("{BUNDLED_PREFIX}{bare}"))
+        } else {
+            suggest(name, &candidates)
+        };
+        SpecError::UnknownFunction {
             name: name.to_owned(),
             source_note: self.source.as_ref().map_or_else(
                 || " (no spec file given, so only the bundled functions exist)".to_owned(),
                 |p| format!(" in {}", p.display()),
             ),
-            known: self.functions.keys().cloned().collect::<Vec<_>>().join(", "),
-        })
+            hint: hint.map_or_else(String::new, |h| format!(" (did you mean {h:?}?)")),
+            known: known.join(", "),
+        }
+    }
+
+    /// A control for `subject`: the bundled minimal handler on the subject's runtime kind,
+    /// interpreter and memory size, so the difference between the two is the subject's own
+    /// code. A `provided` subject gets the bundled control on the bundled Python runtime
+    /// (there is no minimal handler for an arbitrary custom runtime); the report says that
+    /// the two do not match.
+    pub fn control_for(subject: &FunctionSpec) -> Result<FunctionSpec, SpecError> {
+        let mut control = bundled_set()?.functions["control"].clone();
+        if subject.runtime != RuntimeKind::Provided {
+            control.runtime = subject.runtime;
+            control.interpreter.clone_from(&subject.interpreter);
+            control.site_packages = subject.site_packages;
+        }
+        control.memory_mb = subject.memory_mb;
+        Ok(control)
     }
 
     /// All functions, by name.
@@ -582,6 +647,39 @@ mod tests {
             err.contains("\"wikki\"") && err.contains("known functions: api"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn bundled_functions_stay_addressable_under_a_spec_file() {
+        let set = parse("[functions.api]\nruntime = \"python\"\ncode = \"src\"\nhandler = \"a.b\"\n").expect("valid");
+        let control = set.get("bundled:control").expect("the bundled control");
+        assert!(control.code_dir.join("handler.py").is_file());
+        let err = set.get("control").expect_err("not in the file").to_string();
+        assert!(err.contains("did you mean \"bundled:control\""), "{err}");
+        let err = set.get("bundled:contrl").expect_err("a typo").to_string();
+        assert!(err.contains("did you mean \"bundled:control\""), "{err}");
+        let err = set.get("apj").expect_err("a typo").to_string();
+        assert!(
+            err.contains("did you mean \"api\"") && err.contains("bundled:wiki"),
+            "{err}"
+        );
+        // Without a spec file the prefix works too.
+        assert!(SpecSet::bundled().expect("bundle").get("bundled:wiki").is_ok());
+    }
+
+    #[test]
+    fn the_default_control_runs_the_subjects_runtime_and_interpreter() {
+        let set = parse(
+            "[functions.api]\nruntime = \"python-awslambdaric\"\ninterpreter = \"/opt/venv/bin/python\"\ncode = \"src\"\nhandler = \"a.b\"\nmemory_mb = 1024\n",
+        )
+        .expect("valid");
+        let subject = set.get("api").expect("present");
+        let control = SpecSet::control_for(subject).expect("control");
+        assert_eq!(control.runtime, RuntimeKind::PythonAwslambdaric);
+        assert_eq!(control.interpreter, "/opt/venv/bin/python");
+        assert_eq!(control.memory_mb, 1024);
+        assert_eq!(control.handler, "handler.handle");
+        assert!(control.code_dir.join("handler.py").is_file());
     }
 
     #[test]

@@ -123,7 +123,7 @@ async fn real_app_is_attributed_alike_on_the_bundled_runtime_and_on_awslambdaric
         throttle: false,
         ..EmulatorOptions::default()
     });
-    let rounds = 7;
+    let rounds = 9;
     let (mut on_bundled, mut on_ric, mut on_direct) = (Vec::new(), Vec::new(), Vec::new());
     let mut stdlib = BTreeSet::new();
     for round in 0..rounds {

@@ -243,3 +243,47 @@ async fn failure_causes_name_the_exception_and_where_it_was_raised() {
         }
     }
 }
+
+/// The default control runs the subject's runtime and interpreter, and the page says so; a
+/// control on another runtime is allowed but warned about on the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_on_another_runtime_is_warned_about_on_the_page() {
+    use init_trace::report::markdown;
+    use init_trace::report::summary::RunSummary;
+    use init_trace::spec::SpecSet;
+    let python = awslambdaric_python();
+    let mut subject = python_spec_on(
+        &python,
+        &init_trace::bundled::fixture_dir("wiki").expect("bundled wiki"),
+    );
+    subject.name = "api".to_owned();
+    subject.runtime = RuntimeKind::PythonAwslambdaric;
+    let matching = SpecSet::control_for(&subject).expect("control");
+    assert_eq!(matching.runtime, RuntimeKind::PythonAwslambdaric);
+    let mut bundled = SpecSet::bundled()
+        .expect("bundle")
+        .get("bundled:control")
+        .expect("bundled")
+        .clone();
+    bundled.memory_mb = subject.memory_mb;
+    for (control, warned) in [(matching, false), (bundled, true)] {
+        let mut samples = Vec::new();
+        for (spec, role) in [(&subject, "subject"), (&control, "control")] {
+            for _ in 0..2 {
+                let mut sample = cold_start_unthrottled(spec).await;
+                assert!(sample.succeeded(), "{}", sample.stderr.text);
+                sample.labels.role = Some(role.to_owned());
+                samples.push(sample);
+            }
+        }
+        let summary = RunSummary::from_samples(&samples, None);
+        let comparison = &summary.comparisons[0];
+        assert_eq!(!comparison.mismatch.is_empty(), warned, "{:?}", comparison.mismatch);
+        let page = markdown::render(&summary);
+        assert_eq!(page.contains("Warning: the control does not match the subject"), warned);
+        assert_eq!(
+            page.contains("The control runs the same runtime and interpreter"),
+            !warned
+        );
+    }
+}

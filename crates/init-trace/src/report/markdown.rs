@@ -347,11 +347,21 @@ pub fn render(summary: &RunSummary) -> String {
                     ci(s.ci95_ms.as_ref())
                 );
             }
-            let _ = writeln!(
-                out,
-                "\nThe control runs the same runtime with a minimal handler, so everything the platform adds on this \
-                 backend is in its INIT; the difference is the subject's own code.\n"
-            );
+            if c.mismatch.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "\nThe control runs the same runtime and interpreter with a minimal handler, so everything the \
+                     platform adds on this backend is in its INIT; the difference is the subject's own code.\n"
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "\n**Warning: the control does not match the subject**: {}. The difference above includes the \
+                     runtimes' own difference, not only the subject's code; the phases compare unlike things. Leave \
+                     `--control` out to get a minimal handler on the subject's runtime and interpreter.\n",
+                    c.mismatch.join("; ")
+                );
+            }
         }
     }
 

@@ -172,6 +172,9 @@ pub struct GroupSummary {
     pub task_root_bytes: u64,
     /// Interpreter version.
     pub interpreter_version: Option<String>,
+    /// How the runtime started.
+    #[serde(default)]
+    pub runtime_kind: Option<crate::spec::RuntimeKind>,
 }
 
 /// A segment in subject and control.
@@ -208,6 +211,33 @@ pub struct Comparison {
     pub ratio_stddev: f64,
     /// Top-level segments side by side.
     pub segments: Vec<SegmentDiff>,
+    /// How the control's runtime differs from the subject's; empty when they match, so the
+    /// difference is the subject's own code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mismatch: Vec<String>,
+}
+
+/// How `control` was run unlike `subject`.
+fn mismatch(subject: &GroupSummary, control: &GroupSummary) -> Vec<String> {
+    let mut out = Vec::new();
+    if let (Some(a), Some(b)) = (subject.runtime_kind, control.runtime_kind)
+        && a != b
+    {
+        out.push(format!(
+            "the subject runs the `{}` runtime and the control `{}`",
+            a.as_str(),
+            b.as_str()
+        ));
+    }
+    if subject.interpreter_version != control.interpreter_version {
+        let version = |v: &Option<String>| v.as_ref().map_or_else(|| "none".to_owned(), |v| format!("Python {v}"));
+        out.push(format!(
+            "the subject's interpreter is {} and the control's {}",
+            version(&subject.interpreter_version),
+            version(&control.interpreter_version)
+        ));
+    }
+    out
 }
 
 /// Everything a run's reports show.
@@ -500,6 +530,7 @@ fn group(samples: &[&ColdStartSample], attributions: &[Attribution]) -> GroupSum
         },
         task_root_bytes: first.task_root_bytes.values().sum(),
         interpreter_version: first.runtime.interpreter_version.clone(),
+        runtime_kind: Some(first.runtime.kind),
     }
 }
 
@@ -559,6 +590,7 @@ fn compare(
         ratio,
         ratio_stddev: ratio * ((sd(&a) / ma).powi(2) + (sd(&b) / mb).powi(2)).sqrt(),
         segments,
+        mismatch: mismatch(subject, control),
     }
 }
 

@@ -11,6 +11,7 @@ use init_trace::local::{EmulatorOptions, LocalEmulator, cancel_pair};
 use init_trace::report::summary::RunSummary;
 use init_trace::report::{Environment, hdr, markdown, svg};
 use init_trace::sample::{ColdStartSample, SampleWriter, Throttling, read_samples};
+use init_trace::spec::SpecSet;
 use init_trace::stats::{format_ms, one_decimal};
 
 use crate::cli::SpecArgs;
@@ -21,7 +22,8 @@ const TRACE_EXAMPLES: &str = "\
 Examples:
   coldfront trace                                   bundled wiki vs control, 30 cold starts each
   coldfront trace --memory 128,512,1024,1769        a memory sweep
-  coldfront trace --subject api --control control --config coldfront.toml --out runs/api
+  coldfront trace --subject api --config coldfront.toml --out runs/api   a matching control
+  coldfront trace --subject api --control bundled:control --config coldfront.toml
   coldfront trace --cold-starts 10 --json > summary.json
 
 Writes DIR/samples.jsonl (appended per sample), DIR/summary.json, DIR/report.md,
@@ -34,8 +36,9 @@ pub(crate) struct TraceArgs {
     /// The function under study
     #[arg(long, default_value = "wiki")]
     pub subject: String,
-    /// Control functions (repeatable); `none` for no control
-    #[arg(long = "control", default_values_t = vec!["control".to_owned()])]
+    /// Control functions (repeatable; `bundled:NAME` for a bundled one); `none` for no
+    /// control [default: a minimal handler on the subject's runtime, interpreter and memory]
+    #[arg(long = "control")]
     pub controls: Vec<String>,
     #[command(flatten)]
     pub spec: SpecArgs,
@@ -134,6 +137,14 @@ fn print_summary(summary: &RunSummary, dir: &Path) {
         outln!();
     }
     for c in &summary.comparisons {
+        if !c.mismatch.is_empty() {
+            outln!(
+                "warning: the control {} does not match the subject {}: {} (the difference includes that)",
+                c.control,
+                c.subject,
+                c.mismatch.join("; ")
+            );
+        }
         outln!(
             "{} ran {:.2} ± {:.2} times slower than {} @ {} MB (median difference {})",
             c.subject,
@@ -155,16 +166,38 @@ fn print_summary(summary: &RunSummary, dir: &Path) {
 
 pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     let specs = super::load_specs(&args.spec)?;
-    let mut variants = vec![Variant {
-        spec: specs.get(&args.subject)?.clone(),
-        role: Some(Role::Subject),
-    }];
+    let subject = specs.get(&args.subject)?.clone();
+    let mut controls = Vec::new();
+    if args.controls.is_empty() {
+        // A control the file defines by that name, else the bundled minimal handler on the
+        // subject's runtime, interpreter and memory size.
+        let control = match specs.get("control") {
+            Ok(control) if specs.source().is_some() => control.clone(),
+            _ => SpecSet::control_for(&subject)?,
+        };
+        if control.name != subject.name {
+            controls.push(control);
+        }
+    }
     for name in args.controls.iter().filter(|c| c.as_str() != "none") {
         if name == &args.subject {
             bail!("--control {name:?} is also the subject; pick a different control or `--control none`");
         }
+        controls.push(specs.get(name)?.clone());
+    }
+    let mut variants = vec![Variant {
+        spec: subject,
+        role: Some(Role::Subject),
+    }];
+    for control in controls {
+        if variants.iter().any(|v| v.spec.name == control.name) {
+            bail!(
+                "two functions named {:?} in one run; rename the one in your spec file",
+                control.name
+            );
+        }
         variants.push(Variant {
-            spec: specs.get(name)?.clone(),
+            spec: control,
             role: Some(Role::Control),
         });
     }

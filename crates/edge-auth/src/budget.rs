@@ -16,7 +16,8 @@ use aws_lc_rs::signature::{self, KeyPair as _, RsaKeyPair};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::cff::{FunctionOptions, GeneratedFunction, KeySource, RsaVariant, generate};
+use crate::cff::{CwtFunctionOptions, FunctionOptions, GeneratedFunction, KeySource, RsaVariant, generate};
+use crate::cwt::{CwtClaims, CwtKey, SignOptions};
 use crate::runner::{EdgeRunner, RunnerOptions};
 use crate::{Algorithm, Error, Key, KeySet, Policy, b64};
 
@@ -47,17 +48,32 @@ impl Default for BudgetOptions {
     }
 }
 
+/// What a function checks: a JWT in JavaScript, or a CWT with CloudFront's native `cf.cwt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenFormat {
+    /// A compact JWS (JWT), checked by the generated JavaScript.
+    Jwt,
+    /// A CWT (`COSE_Mac0`, HMAC 256/256), verified by `cf.cwt.validateToken`.
+    Cwt,
+}
+
 /// The measured cost of one generated function.
 #[derive(Debug, Clone, Serialize)]
 pub struct VariantCost {
-    /// `HS256`, `RS256 BigInt` or `RS256 limbs`.
+    /// `HS256`, `RS256 BigInt`, `RS256 limbs` or `CWT (cf.cwt)`.
     pub name: String,
-    /// The pinned algorithm.
+    /// JWT or CWT.
+    pub token_format: TokenFormat,
+    /// The pinned algorithm (HS256 for the CWT: HMAC 256/256 is the same MAC).
     pub alg: Algorithm,
     /// RS256 arithmetic.
     pub rsa_variant: Option<RsaVariant>,
     /// The function's size in bytes (limit 10,240).
     pub size_bytes: usize,
+    /// The measured token as it travels in the `Authorization` header (base64url for the
+    /// CWT), in bytes, for the same claims.
+    pub token_bytes: usize,
     /// Median handler time per request, in milliseconds (measured locally, QuickJS).
     pub per_request_ms: f64,
     /// 90th percentile, in milliseconds.
@@ -105,7 +121,7 @@ pub struct BudgetReport {
     pub budget_ms: f64,
     /// Where the budget comes from.
     pub budget_provenance: String,
-    /// HS256, RS256 BigInt and RS256 limbs.
+    /// HS256, RS256 BigInt and RS256 limbs (JWT), then the CWT function on `cf.cwt`.
     pub variants: Vec<VariantCost>,
     /// The verdict.
     pub rs256_verdict: Rs256Verdict,
@@ -123,6 +139,9 @@ pub(crate) struct Fixture {
     pub policy: Policy,
     pub hs_token: String,
     pub rs_token: String,
+    /// The HS256 secret as a CWT key, and a CWT with the same claims.
+    pub cwt_key: CwtKey,
+    pub cwt_token: String,
     pub now_s: f64,
 }
 
@@ -165,11 +184,22 @@ pub(crate) fn fixture_at(now_s: f64) -> Result<Fixture, Error> {
     )
     .map_err(|e| fail(&e))?;
     let rs_token = format!("{input}.{}", b64::encode(&sig));
+    let cwt_key = CwtKey::new("hs-1", secret)?;
+    let cwt_claims = CwtClaims {
+        sub: Some("ann".into()),
+        tenant: Some("acme".into()),
+        exp: Some(i64::try_from(iat + 600).map_err(|e| fail(&e))?),
+        iat: Some(i64::try_from(iat).map_err(|e| fail(&e))?),
+        ..CwtClaims::default()
+    };
+    let cwt_token = crate::cwt::to_text(&crate::cwt::issue(&cwt_claims, &cwt_key, &SignOptions::default()));
     Ok(Fixture {
         keys,
         policy,
         hs_token,
         rs_token,
+        cwt_key,
+        cwt_token,
         now_s,
     })
 }
@@ -195,15 +225,16 @@ pub(crate) fn function_for(fixture: &Fixture, alg: Algorithm, variant: RsaVarian
     generate(&fixture.keys, &fixture.policy, &options)
 }
 
-/// Runs `function` on `event` `samples` times after a warm-up and summarises the cost.
+/// Runs `function` on `token` `samples` times after a warm-up and summarises the cost.
 fn measure_function(
     name: &str,
-    function: &GeneratedFunction,
-    event: &serde_json::Value,
+    (function, token_format): (&GeneratedFunction, TokenFormat),
+    token: &str,
     now_s: f64,
     samples: usize,
     budget_ms: f64,
 ) -> Result<VariantCost, Error> {
+    let event = &event_for(token);
     let runner = EdgeRunner::load(
         &function.code,
         &RunnerOptions {
@@ -232,9 +263,11 @@ fn measure_function(
     let per_request_ms = pick(0.5);
     Ok(VariantCost {
         name: name.to_owned(),
+        token_format,
         alg: function.alg,
         rsa_variant: function.rsa_variant,
         size_bytes: function.size_bytes,
+        token_bytes: token.len(),
         per_request_ms,
         p90_ms: pick(0.9),
         interrupt_checks_per_request: checks as f64 / times_ms.len() as f64,
@@ -244,40 +277,60 @@ fn measure_function(
     })
 }
 
-/// Measures the HS256, RS256 BigInt and RS256 limb functions and gives the verdict.
+/// Measures the HS256, RS256 BigInt and RS256 limb functions and the CWT function, and
+/// gives the verdict.
 pub fn measure(options: &BudgetOptions) -> Result<BudgetReport, Error> {
     let fixture = fixture()?;
     let (fast_samples, slow_samples) = if options.quick { (30, 3) } else { (300, 15) };
-    let hs_event = event_for(&fixture.hs_token);
-    let rs_event = event_for(&fixture.rs_token);
     let mut variants = Vec::new();
-    for (name, alg, variant, event, samples) in [
-        ("HS256", Algorithm::HS256, RsaVariant::BigInt, &hs_event, fast_samples),
+    for (name, alg, variant, token, samples) in [
+        (
+            "HS256",
+            Algorithm::HS256,
+            RsaVariant::BigInt,
+            &fixture.hs_token,
+            fast_samples,
+        ),
         (
             "RS256 BigInt",
             Algorithm::RS256,
             RsaVariant::BigInt,
-            &rs_event,
+            &fixture.rs_token,
             fast_samples,
         ),
         (
             "RS256 limbs",
             Algorithm::RS256,
             RsaVariant::Limbs,
-            &rs_event,
+            &fixture.rs_token,
             slow_samples,
         ),
     ] {
         let function = function_for(&fixture, alg, variant)?;
         variants.push(measure_function(
             name,
-            &function,
-            event,
+            (&function, TokenFormat::Jwt),
+            token,
             fixture.now_s,
             samples,
             options.budget_ms,
         )?);
     }
+    // CloudFront's native CWT option: the same claims, the MAC checked by cf.cwt (native in
+    // the runner as on the edge), the claims by the function's JavaScript.
+    let cwt_function = crate::cff::generate_cwt(
+        std::slice::from_ref(&fixture.cwt_key),
+        &fixture.policy,
+        &CwtFunctionOptions::default(),
+    )?;
+    variants.push(measure_function(
+        "CWT (cf.cwt)",
+        (&cwt_function, TokenFormat::Cwt),
+        &fixture.cwt_token,
+        fixture.now_s,
+        fast_samples,
+        options.budget_ms,
+    )?);
     let big = variants[1].within_budget;
     let limbs = variants[2].within_budget;
     let rs256_verdict = match (big, limbs) {

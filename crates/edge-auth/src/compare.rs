@@ -1,4 +1,5 @@
-//! The three edge auth options side by side, as plain data for the TUI and the CDN design
+//! The edge auth options side by side (signed cookies, a CloudFront Function on a JWT or on
+//! CloudFront's native CWT module, Lambda@Edge), as plain data for the TUI and the CDN design
 //! page: per-request latency (measured locally), cost per million requests (from the
 //! price table; docs/sources.md, "Prices"), capabilities, and where every figure comes from.
 
@@ -9,7 +10,7 @@ use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{self, KeyPair as _, RsaKeyPair, UnparsedPublicKey};
 use serde::Serialize;
 
-use crate::budget::{self, BudgetOptions, BudgetReport, Rs256Verdict};
+use crate::budget::{self, BudgetOptions, BudgetReport, Rs256Verdict, TokenFormat};
 use crate::cff::{FUNCTION_SIZE_LIMIT_BYTES, RsaVariant};
 use crate::{Algorithm, EdgeRequest, Error, Validator};
 
@@ -77,6 +78,8 @@ pub enum EdgeOption {
     CloudfrontFunctionRs256,
     /// A Lambda@Edge viewer-request function.
     LambdaAtEdge,
+    /// A CloudFront Function checking a CWT with the native `cf.cwt` module.
+    CloudfrontFunctionCwt,
 }
 
 impl EdgeOption {
@@ -87,6 +90,7 @@ impl EdgeOption {
             Self::CloudfrontFunctionHs256 => "cloudfront-function-hs256",
             Self::CloudfrontFunctionRs256 => "cloudfront-function-rs256",
             Self::LambdaAtEdge => "lambda-at-edge",
+            Self::CloudfrontFunctionCwt => "cloudfront-function-cwt",
         }
     }
 }
@@ -200,7 +204,15 @@ pub fn compare(options: &CompareOptions) -> Result<Comparison, Error> {
         .variants
         .iter()
         .find(|v| v.rsa_variant == Some(RsaVariant::BigInt) && v.alg == Algorithm::RS256);
-    let hs = budget.variants.iter().find(|v| v.alg == Algorithm::HS256);
+    let hs = budget
+        .variants
+        .iter()
+        .find(|v| v.alg == Algorithm::HS256 && v.token_format == TokenFormat::Jwt);
+    let cwt = budget
+        .variants
+        .iter()
+        .find(|v| v.token_format == TokenFormat::Cwt)
+        .ok_or_else(|| Error::Runner("the edge-budget measurement has no CWT function".into()))?;
     let (cff_key, cff_ms, cff_size, cff_label) = match (budget.rs256_verdict, rs_big, hs) {
         (Rs256Verdict::DoesNotFit, _, Some(hs)) => (
             EdgeOption::CloudfrontFunctionHs256,
@@ -282,6 +294,35 @@ pub fn compare(options: &CompareOptions) -> Result<Comparison, Error> {
             notes: vec![
                 "Full Node crypto and network (JWKS, OIDC); 128 MB and 5 s for viewer events.".into(),
                 "Cannot share a behaviour's viewer events with a CloudFront Function.".into(),
+            ],
+        },
+        OptionRow {
+            key: EdgeOption::CloudfrontFunctionCwt,
+            option: "CloudFront Function CWT (cf.cwt)".into(),
+            latency_ms: cwt.per_request_ms,
+            latency_provenance: Provenance::Measured(format!(
+                "median handler time of the generated CWT function on a valid token in embedded QuickJS; the MAC is checked by the runner's native cf.cwt shim (Rust, as the module is native on the edge), the claims by the function's JavaScript; {} samples",
+                cwt.samples
+            )),
+            cost_usd_per_million: CLOUDFRONT_FUNCTIONS_USD_PER_MILLION,
+            cost_provenance: Provenance::PriceTable(format!(
+                "${CLOUDFRONT_FUNCTIONS_USD_PER_MILLION:.2} per 1M invocations, no KeyValueStore read (keys inlined); first 2M invocations a month free"
+            )),
+            capabilities: Capabilities {
+                rs256: Support::No,
+                jwks: Support::No,
+                claim_checks: Support::Yes,
+                key_rotation: Support::Partly,
+            },
+            notes: vec![
+                "cf.cwt verifies only COSE_Mac0 with HMAC-SHA256 and tokens up to 1 KB, and checks no claim: exp, nbf, iss, aud and the tenant are checked by the generated JavaScript.".into(),
+                format!(
+                    "Token {} bytes (base64url CWT) against {} for the same claims as an HS256 JWT; function {} bytes of {FUNCTION_SIZE_LIMIT_BYTES}.",
+                    cwt.token_bytes,
+                    hs.map_or(0, |h| h.token_bytes),
+                    cwt.size_bytes
+                ),
+                "Rotation: the new key is inlined beside the old one (each is tried in order) and the function republished; the login service must issue CWTs.".into(),
             ],
         },
     ];

@@ -205,7 +205,7 @@ fn catalog() -> Vec<Case> {
         case(
             "good, aud array",
             &signed(&with(|m| {
-                set(m, 3.into(), Value::Array(vec!["other".into(), "wiki".into()]))
+                set(m, 3.into(), Value::Array(vec!["other".into(), "wiki".into()]));
             })),
             None,
         ),
@@ -391,7 +391,7 @@ fn rust_validator_and_generated_function_agree_on_the_catalog() {
         let rust = validator.validate_request(&edge_auth::EdgeRequest::from_cloudfront_event(&event, "token"), NOW_S);
         let js = runner.run(&event, NOW_S * 1000.0).unwrap();
         assert!(js.error.is_none(), "{}: the function threw: {:?}", case.name, js.error);
-        let rust_reason = rust.reason().map(|r| r.code());
+        let rust_reason = rust.reason().map(edge_auth::cwt::CwtDenyReason::code);
         if rust.is_allow() != js.allowed() || rust_reason != js.deny_reason() {
             failures.push(format!(
                 "{}: rust {rust_reason:?}, function {:?}",
@@ -464,7 +464,11 @@ fn shim_decodes_the_rfc_examples_as_the_module_documents() {
         &CwtKey::new("t", text_key.as_bytes()).unwrap(),
         &SignOptions::default(),
     );
-    let hex: String = token.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = token.iter().fold(String::new(), |mut s, b| {
+        use std::fmt::Write as _;
+        let _ = write!(s, "{b:02x}");
+        s
+    });
     let text = shim(&hex, &format!("text:{text_key}"));
     assert_eq!(text["object"]["payload"], json!({"4": 1}), "{text}");
     // Another key, a flipped bit, HMAC-384 and a payload that is no claims map all throw.

@@ -164,6 +164,9 @@ fn help_has_examples_for_every_command() {
         &["auth", "cookie", "sign"],
         &["auth", "cookie", "verify"],
         &["auth", "compare"],
+        &["auth", "cwt", "sign"],
+        &["auth", "cwt", "cf-function"],
+        &["auth", "cwt", "verify"],
     ] {
         let mut args = command.to_vec();
         args.push("--help");
@@ -329,7 +332,15 @@ fn edge_budget_and_compare_report_with_provenance() {
         String::from_utf8_lossy(&budget.stderr)
     );
     let report = stdout_json(&budget);
-    assert_eq!(report["variants"].as_array().unwrap().len(), 3);
+    let variants = report["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 4);
+    // The CWT function: same claims, a smaller token than the HS256 JWT, the MAC native.
+    assert_eq!(variants[3]["token_format"], "cwt");
+    assert_eq!(variants[0]["token_format"], "jwt");
+    assert!(
+        variants[3]["token_bytes"].as_u64().unwrap() < variants[0]["token_bytes"].as_u64().unwrap(),
+        "{variants:?}"
+    );
     assert!(report["budget_provenance"].as_str().unwrap().contains("ASSUMED"));
     assert_eq!(report["aws"]["status"], "skipped");
     assert!(report["hs256_fallback"].as_str().unwrap().contains("HS256"));
@@ -343,11 +354,13 @@ fn edge_budget_and_compare_report_with_provenance() {
     );
     let table = stdout_json(&compare);
     let rows = table["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 3);
+    assert_eq!(rows.len(), 4);
     let keys: Vec<&str> = rows.iter().map(|r| r["key"].as_str().unwrap()).collect();
     assert_eq!(keys[0], "signed-cookies");
     assert!(keys[1].starts_with("cloudfront-function-"), "{keys:?}");
     assert_eq!(keys[2], "lambda-at-edge");
+    assert_eq!(keys[3], "cloudfront-function-cwt");
+    assert_eq!(rows[3]["latency_provenance"]["kind"], "measured");
     for row in &rows[..2] {
         assert_eq!(row["latency_provenance"]["kind"], "measured");
     }
@@ -520,4 +533,144 @@ fn generated_keys_verify_tokens_and_imports_extend_the_same_key_set() {
         "{}",
         String::from_utf8_lossy(&verdict.stdout)
     );
+}
+
+#[test]
+fn cwt_sign_verify_and_cf_function_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys_file(dir.path());
+    let keys = keys.to_str().unwrap();
+    let signed = coldfront(&[
+        "auth",
+        "cwt",
+        "sign",
+        "--keys",
+        keys,
+        "--tenant",
+        "acme",
+        "--sub",
+        "ann",
+        "--exp-s",
+        "1700000600",
+        "--json",
+    ]);
+    assert_eq!(
+        signed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    let signed = stdout_json(&signed);
+    let token = signed["token"].as_str().unwrap();
+    assert!(signed["cbor_bytes"].as_u64().unwrap() <= 1024);
+    assert_eq!(signed["kid"], "hs-1");
+    let verify = |host: &str| {
+        coldfront(&[
+            "auth",
+            "cwt",
+            "verify",
+            "--keys",
+            keys,
+            "--wiki-domain",
+            "wiki.example",
+            "--host",
+            host,
+            "--now-s",
+            NOW_S,
+            token,
+        ])
+    };
+    let allow = verify("acme.wiki.example");
+    assert_eq!(
+        allow.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&allow.stderr)
+    );
+    assert!(String::from_utf8_lossy(&allow.stdout).contains("tenant: \"acme\""));
+    let deny = verify("other.wiki.example");
+    assert_eq!(deny.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&deny.stdout).contains("wrong_tenant"));
+    // A JWT is not a CWT; no HS256 key and no exp are usage errors.
+    let jwt = coldfront(&[
+        "auth",
+        "cwt",
+        "verify",
+        "--keys",
+        keys,
+        "--wiki-domain",
+        "wiki.example",
+        "--host",
+        "acme.wiki.example",
+        "--json",
+        &token_for_cwt_test(),
+    ]);
+    assert_eq!(jwt.status.code(), Some(1));
+    assert_eq!(stdout_json(&jwt)["reason"], "bad_base64");
+    let rs_only = dir.path().join("rs.json");
+    std::fs::write(
+        &rs_only,
+        json!({"keys": [{"kid": "rs-1", "alg": "RS256", "pem_file": edge_auth_data("rsa2048.pub.pem")}]}).to_string(),
+    )
+    .unwrap();
+    let no_key = coldfront(&[
+        "auth",
+        "cwt",
+        "sign",
+        "--keys",
+        rs_only.to_str().unwrap(),
+        "--ttl-s",
+        "60",
+    ]);
+    assert_eq!(no_key.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_key.stderr).contains("no HS256 key"));
+    let no_exp = coldfront(&["auth", "cwt", "sign", "--keys", keys]);
+    assert_eq!(no_exp.status.code(), Some(2));
+    // The function: cf.cwt, within 10 KB, and it allows the token in the local runner.
+    let out = dir.path().join("cwt.js");
+    let function = coldfront(&[
+        "auth",
+        "cwt",
+        "cf-function",
+        "--keys",
+        keys,
+        "--wiki-domain",
+        "wiki.example",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(
+        function.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&function.stderr)
+    );
+    let function = stdout_json(&function);
+    assert!(function["size_bytes"].as_u64().unwrap() < 10240);
+    assert!(std::fs::read_to_string(&out).unwrap().contains("cf.cwt.validateToken"));
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        json!({"version": "1.0", "request": {"method": "GET", "uri": "/", "querystring": {}, "cookies": {},
+            "headers": {"host": {"value": "acme.wiki.example"}, "authorization": {"value": format!("Bearer {token}")}}}})
+        .to_string(),
+    )
+    .unwrap();
+    let run = coldfront(&[
+        "auth",
+        "run-function",
+        out.to_str().unwrap(),
+        "--event",
+        event.to_str().unwrap(),
+        "--now-s",
+        NOW_S,
+        "--json",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(stdout_json(&run)["status"], Value::Null, "the request passes on");
+}
+
+fn token_for_cwt_test() -> String {
+    token("acme")
 }

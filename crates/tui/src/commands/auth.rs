@@ -16,6 +16,8 @@ use edge_auth::cookies::{self, CookiePolicy, HashAlgorithm};
 use edge_auth::runner::{EdgeRunner, RunnerOptions};
 use edge_auth::{Algorithm, Decision, KeySet, Policy, Validator};
 
+mod cwt;
+
 use crate::edge_rows::{provenance, support};
 use crate::exit;
 use crate::output::{out, outln};
@@ -99,6 +101,9 @@ Examples:
 Latency is measured locally, cost comes from the price table (sources.md §Prices), and every
 figure says where it comes from.")]
     Compare(CompareArgs),
+    /// CloudFront's native CWT option: issue CWTs, generate the cf.cwt function, check one
+    #[command(subcommand)]
+    Cwt(cwt::CwtCommand),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -515,6 +520,7 @@ pub(crate) async fn run(args: AuthArgs) -> anyhow::Result<u8> {
         AuthCommand::Cookie(CookieCommand::Sign(args)) => cookie_sign(&args),
         AuthCommand::Cookie(CookieCommand::Verify(args)) => cookie_verify(&args),
         AuthCommand::Compare(args) => compare(&args).await,
+        AuthCommand::Cwt(command) => cwt::run(&command),
     }
 }
 
@@ -732,21 +738,23 @@ async fn edge_budget(args: &EdgeBudgetArgs) -> anyhow::Result<u8> {
     let r = &output.report;
     outln!("CloudFront Function cost per request, measured locally (QuickJS, 2 MB limit, valid token)");
     outln!(
-        "{:<14} {:>10} {:>10} {:>14} {:>8}  budget",
+        "{:<14} {:>10} {:>10} {:>14} {:>8} {:>6}  budget",
         "function",
         "median",
         "p90",
         "work (checks)",
-        "size"
+        "size",
+        "token"
     );
     for v in &r.variants {
         outln!(
-            "{:<14} {:>7.3} ms {:>7.3} ms {:>14.1} {:>8}  {}",
+            "{:<14} {:>7.3} ms {:>7.3} ms {:>14.1} {:>8} {:>6}  {}",
             v.name,
             v.per_request_ms,
             v.p90_ms,
             v.interrupt_checks_per_request,
             v.size_bytes,
+            v.token_bytes,
             if v.within_budget { "within" } else { "OVER" }
         );
     }

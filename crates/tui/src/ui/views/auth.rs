@@ -49,7 +49,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         EdgeStatus::Done(comparison) => comparison,
     };
     let [table_area, size_area, verdict_area] =
-        Layout::vertical([Constraint::Length(6), Constraint::Length(3), Constraint::Min(4)]).areas(area);
+        Layout::vertical([Constraint::Length(7), Constraint::Length(3), Constraint::Min(4)]).areas(area);
     let rows: Vec<Row> = comparison
         .rows
         .iter()
@@ -84,7 +84,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             ])
             .style(theme.title()),
         )
-        .block(Block::bordered().title(" Three ways to authorise at the edge (r measures again) ")),
+        .block(Block::bordered().title(" Four ways to authorise at the edge (r measures again) ")),
         table_area,
     );
     let ratio = comparison.function_size_bytes as f64 / comparison.function_limit_bytes as f64;

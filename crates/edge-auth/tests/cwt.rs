@@ -487,3 +487,188 @@ fn shim_decodes_the_rfc_examples_as_the_module_documents() {
     let enc_01 = shim(HMAC_ENC_01, &enc_key);
     assert!(enc_01["error"].as_str().unwrap().contains("claims map"), "{enc_01}");
 }
+
+/// A small deterministic generator (xorshift64*), so the corpus is the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[usize::try_from(self.next() % items.len() as u64).unwrap()]
+    }
+}
+
+/// 2,000 generated tokens and requests: claims of every type at every position around the
+/// clock and leeway, both keys and a foreign one, both MAC algorithms, tags on and off,
+/// tampering, and hosts with ports, case, foreign parents and nesting. Only parity is
+/// asserted per case; the spread of outcomes is asserted over the corpus.
+#[test]
+fn rust_validator_and_generated_function_agree_on_a_generated_corpus() {
+    let validator = CwtValidator::new(keys(), policy());
+    let function = generate_cwt(
+        &keys(),
+        &policy(),
+        &CwtFunctionOptions {
+            expose_reason: true,
+            force_minify: true,
+        },
+    )
+    .unwrap();
+    let runner = EdgeRunner::load(&function.code, &RunnerOptions::default()).unwrap();
+    let foreign = CwtKey::new("cwt-2", b"someone-elses-secret-0123456789abcdef").unwrap();
+    let signers = [
+        keys()[0].clone(),
+        keys()[0].clone(),
+        keys()[0].clone(),
+        keys()[1].clone(),
+        keys()[1].clone(),
+        foreign,
+    ];
+    let now = NOW_S as i64;
+    let times: Vec<Option<Value>> = vec![
+        None,
+        Some((now - 61).into()),
+        Some((now - 60).into()),
+        Some((now - 59).into()),
+        Some(now.into()),
+        Some((now + 59).into()),
+        Some((now + 60).into()),
+        Some((now + 61).into()),
+        Some((now + 600).into()),
+        Some(Value::Float(NOW_S - 60.5)),
+        Some(Value::Float(NOW_S + 60.5)),
+        Some(Value::Float(f64::INFINITY)),
+        Some("1700000600".into()),
+        Some(Value::Bool(true)),
+        Some(Value::Null),
+        Some(Value::Integer(u64::MAX.into())),
+        Some(Value::Integer((-1_i64).into())),
+    ];
+    let texts: Vec<Option<Value>> = vec![
+        None,
+        Some("https://login.example".into()),
+        Some("wiki".into()),
+        Some("acme".into()),
+        Some("other".into()),
+        Some("ACME".into()),
+        Some(7.into()),
+        Some(Value::Bytes(b"acme".to_vec())),
+        Some(Value::Array(vec!["wiki".into()])),
+        Some(Value::Array(vec!["x".into(), "wiki".into()])),
+        Some(Value::Array(vec!["wiki".into(), Value::Null])),
+        Some(Value::Array(vec![])),
+    ];
+    let hosts = [
+        "acme.wiki.example",
+        "ACME.Wiki.Example:8443",
+        "other.wiki.example",
+        "acme.wiki.example.",
+        "acme.evil.test",
+        "a.acme.wiki.example",
+        "wiki.example",
+        "acme.wiki.example:",
+    ];
+    let mut rng = Rng(0x0c01_df20_2612_0216);
+    let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    let mut mismatches = Vec::new();
+    for i in 0..2000 {
+        let mut members: Vec<(Value, Value)> = Vec::new();
+        for (label, pool) in [(4, &times), (5, &times), (6, &times)] {
+            if let Some(v) = rng.pick(pool) {
+                members.push((label.into(), v.clone()));
+            }
+        }
+        for (label, pool) in [
+            (Value::from(1), &texts),
+            (Value::from(3), &texts),
+            (Value::from("tenant"), &texts),
+        ] {
+            if let Some(v) = rng.pick(pool) {
+                members.push((label, v.clone()));
+            }
+        }
+        // Most tokens are valid but for at most one claim, so every later check is reached.
+        if rng.next() % 4 != 0 {
+            members.retain(|(k, _)| *k != Value::from(5) && *k != Value::from(6));
+            set(&mut members, 1.into(), "https://login.example".into());
+            set(&mut members, 3.into(), "wiki".into());
+            set(&mut members, 4.into(), (now + 600).into());
+            set(&mut members, "tenant".into(), "acme".into());
+            let (label, pool): (Value, &Vec<Option<Value>>) = match rng.next() % 7 {
+                0 => (1.into(), &texts),
+                1 => (3.into(), &texts),
+                2 => ("tenant".into(), &texts),
+                3 => (4.into(), &times),
+                4 => (5.into(), &times),
+                5 => (6.into(), &times),
+                _ => (7.into(), &texts),
+            };
+            match rng.pick(pool) {
+                Some(v) => set(&mut members, label, v.clone()),
+                None => members.retain(|(k, _)| *k != label),
+            }
+        }
+        let options = SignOptions {
+            alg: if rng.next() % 6 == 0 {
+                MacAlg::Hmac256_64
+            } else {
+                MacAlg::Hmac256_256
+            },
+            include_kid: rng.next() % 2 == 0,
+            cwt_tag: rng.next() % 2 == 0,
+        };
+        let mut token = sign_payload(&cbor(&Value::Map(members)), rng.pick(&signers), &options);
+        if rng.next() % 20 == 0 {
+            let at = usize::try_from(rng.next() % token.len() as u64).unwrap();
+            token[at] ^= 1 << (rng.next() % 8);
+        }
+        let case = Case {
+            name: "generated",
+            token: Some(to_text(&token)),
+            host: *rng.pick(&hosts[..]),
+            cookie: rng.next() % 4 == 0,
+            want: None,
+        };
+        let event = case.event();
+        let rust = validator.validate_request(&edge_auth::EdgeRequest::from_cloudfront_event(&event, "token"), NOW_S);
+        let js = runner.run(&event, NOW_S * 1000.0).unwrap();
+        assert!(js.error.is_none(), "case {i}: the function threw: {:?}", js.error);
+        let rust_reason = rust.reason().map(edge_auth::cwt::CwtDenyReason::code);
+        if rust.is_allow() != js.allowed() || rust_reason != js.deny_reason() {
+            mismatches.push(format!(
+                "case {i}: rust {rust_reason:?}, function {:?}",
+                js.deny_reason()
+            ));
+        }
+        *counts.entry(rust_reason.unwrap_or("allow").to_owned()).or_default() += 1;
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    for outcome in [
+        "allow",
+        "invalid_token",
+        "wrong_alg",
+        "expired",
+        "not_yet_valid",
+        "bad_time_claim",
+        "wrong_issuer",
+        "wrong_audience",
+        "bad_host",
+        "wrong_tenant",
+    ] {
+        assert!(
+            counts.get(outcome).copied().unwrap_or(0) >= 10,
+            "too few {outcome}: {counts:?}"
+        );
+    }
+}

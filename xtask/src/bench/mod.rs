@@ -101,6 +101,16 @@ impl Measure {
         }
     }
 
+    /// A target whose measurement could not run (its peer is missing): recorded, and a miss.
+    pub(crate) fn not_run(target: &str) -> Self {
+        Self {
+            value: 0.0,
+            unit: "not run",
+            target: Some(target.to_owned()),
+            pass: Some(false),
+        }
+    }
+
     pub(crate) fn info(value: f64, unit: &'static str) -> Self {
         Self {
             value,

@@ -47,6 +47,7 @@ mod error;
 mod fields;
 pub mod keygen;
 mod keys;
+pub mod parity;
 pub mod runner;
 mod sign;
 mod token;

@@ -167,3 +167,27 @@ fn single_cache_fast_path_matches_the_general_engine() {
         assert_eq!(run(&fast), run(&general), "invalidate_on_write = {invalidate}");
     }
 }
+
+#[test]
+fn an_object_larger_than_a_byte_capacity_is_not_admitted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.csv");
+    // Room for 100 bytes: A (60) is cached; B (200) cannot be, and must not push A out.
+    std::fs::write(&path, "0,1,60\n1,2,200\n2,1,60\n3,2,200\n4,1,60\n").unwrap();
+    let format = TraceFormat::Csv(CsvColumns {
+        time: 1,
+        object: 2,
+        size: Some(3),
+        delimiter: b',',
+        has_header: false,
+        time_unit_s: 1.0,
+    });
+    let config = SimConfig {
+        ttl_s: None,
+        capacity: Some(Capacity::Bytes(100)),
+        ..SimConfig::ttl(0.0)
+    };
+    let report = run(&path, &format, &config).unwrap();
+    assert_eq!(report.edge_hits, 2, "A hits twice");
+    assert_eq!(report.evictions, 0, "nothing was evicted for an object that never fit");
+}

@@ -191,3 +191,20 @@ fn measured_auth_rows_reach_the_page_by_option_and_unknown_options_are_refused()
         "{err}"
     );
 }
+
+#[test]
+fn an_empty_trace_exits_2_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [("empty.csv", ""), ("header.csv", "time,id,size\n")] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let mut command = coldfront();
+        command.args(["cdn", "simulate", "--trace"]).arg(&path);
+        if name == "header.csv" {
+            command.arg("--header");
+        }
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{name}: {}", stderr(&output));
+        assert!(stderr(&output).contains("holds no requests") && stderr(&output).contains(name));
+    }
+}

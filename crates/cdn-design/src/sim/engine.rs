@@ -239,9 +239,16 @@ impl Cache {
         }
     }
 
-    /// Stores a fetched copy; its expiry is fixed now and not moved by later hits.
+    /// Stores a fetched copy; its expiry is fixed now and not moved by later hits. An
+    /// object larger than a byte capacity is not admitted at all (as libCacheSim does):
+    /// inserting it would only evict everything, itself included. A cached older copy of
+    /// it is dropped, since the origin has just served a newer one.
     #[inline]
     fn store(&mut self, key: u64, expires_s: f64, stale_since_s: f64, size: u32) {
+        if matches!(self.capacity, Some(Capacity::Bytes(n)) if u64::from(size) > n) {
+            self.remove(key);
+            return;
+        }
         if let Some(&slot) = self.index.get(&key) {
             let e = &mut self.entries[slot as usize];
             self.bytes = self.bytes - u64::from(e.size) + u64::from(size);

@@ -581,6 +581,15 @@ async fn simulate_command(args: SimulateArgs) -> anyhow::Result<u8> {
     ctrl_c.abort();
     progress.finish_and_clear();
     let report = result?;
+    if let Some(path) = &args.trace
+        && report.requests == 0
+        && !report.cancelled
+    {
+        anyhow::bail!(
+            "{}: the trace holds no requests (it is empty, or only a header); nothing was simulated",
+            path.display()
+        );
+    }
     let elapsed_s = started.elapsed().as_secs_f64();
     let analytic = args
         .trace

@@ -26,6 +26,17 @@ pub(crate) mod exit {
     pub const USAGE: u8 = 2;
     /// Interrupted with Ctrl-C; everything measured so far was kept.
     pub const INTERRUPTED: u8 = 130;
+    /// Stopped by SIGTERM; everything measured so far was kept and reported.
+    pub const TERMINATED: u8 = 143;
+    /// Stopped by SIGHUP (the terminal went away); everything measured so far was kept.
+    pub const HANGUP: u8 = 129;
+
+    static STOPPED_BY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(INTERRUPTED);
+
+    /// Records which signal stopped the run, for [`for_samples`].
+    pub fn stopped_by(code: u8) {
+        STOPPED_BY.store(code, std::sync::atomic::Ordering::Relaxed);
+    }
     /// Standard output's reader went away (`coldfront run | head`): the command stopped
     /// quietly, keeping everything measured, with the status a process killed by
     /// `SIGPIPE` reports (128 + 13).
@@ -35,7 +46,7 @@ pub(crate) mod exit {
     /// cold start the stop cut short is not a failure.
     pub fn for_samples(interrupted: bool, samples: &[init_trace::sample::ColdStartSample]) -> u8 {
         if interrupted {
-            INTERRUPTED
+            STOPPED_BY.load(std::sync::atomic::Ordering::Relaxed)
         } else if samples.iter().any(init_trace::sample::ColdStartSample::failed) {
             FUNCTION_FAILURES
         } else {

@@ -212,3 +212,52 @@ fn help_has_examples_and_exit_codes() {
         Some(2)
     );
 }
+
+#[test]
+fn sigterm_and_sighup_stop_like_ctrl_c_and_still_write_the_reports() {
+    for (signal, code) in [
+        (nix::sys::signal::Signal::SIGTERM, 143),
+        (nix::sys::signal::Signal::SIGHUP, 129),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let run = dir.path().join("run");
+        let child = coldfront()
+            .args([
+                "trace",
+                "--subject",
+                "control",
+                "--control",
+                "none",
+                "-n",
+                "500",
+                "--warmup",
+                "0",
+                "--no-throttle",
+                "--out",
+            ])
+            .arg(&run)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        let samples = run.join("samples.jsonl");
+        let started = Instant::now();
+        while std::fs::read_to_string(&samples).map_or(0, |t| t.lines().count()) < 3 {
+            assert!(started.elapsed() < Duration::from_secs(60), "no samples written");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).expect("signal");
+        let output = child.wait_with_output().expect("exits");
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{signal}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let loaded = read_samples(&samples).expect("every line is whole");
+        assert!(loaded.truncated_tail.is_none());
+        let report = std::fs::read_to_string(run.join("report.md")).expect("the report is written");
+        assert!(report.contains("control"), "{signal}");
+        assert!(run.join("summary.json").is_file());
+    }
+}

@@ -54,39 +54,51 @@ pub(crate) fn check_out_dir(dir: &Path, flag: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Ctrl-C cancels the cold start in progress (it is still recorded) and ends the loop;
-/// a second Ctrl-C exits at once.
+/// Ctrl-C, SIGTERM and SIGHUP cancel the cold start in progress (it is still recorded) and
+/// end the loop, so the reports are written from everything measured whichever way the run
+/// is stopped; a second signal exits at once. The exit code names the signal (130, 143 or
+/// 129, as a shell reports a process the signal killed).
 ///
 /// The watcher has a thread (and runtime) of its own: the command's current-thread runtime
 /// may be busy in a blocking step (making a cgroup, waiting for the sandbox directories to
-/// be removed) exactly when the second Ctrl-C must still work. It returns once the handler
-/// is installed, so no Ctrl-C from then on falls through to the default (killing coldfront
+/// be removed) exactly when the second signal must still work. It returns once the handlers
+/// are installed, so no signal from then on falls through to the default (killing coldfront
 /// with its sandbox half torn down).
 pub(crate) fn cancel_on_ctrl_c(handle: init_trace::local::CancelHandle, what_happens: &'static str) {
     let (installed_tx, installed) = std::sync::mpsc::channel::<()>();
     let spawned = std::thread::Builder::new()
-        .name("coldfront-ctrl-c".to_owned())
+        .name("coldfront-signals".to_owned())
         .spawn(move || {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                 return;
             };
             runtime.block_on(async move {
                 use tokio::signal::unix::{SignalKind, signal};
-                let Ok(mut interrupts) = signal(SignalKind::interrupt()) else {
+                let (Ok(mut interrupts), Ok(mut terminates), Ok(mut hangups)) = (
+                    signal(SignalKind::interrupt()),
+                    signal(SignalKind::terminate()),
+                    signal(SignalKind::hangup()),
+                ) else {
                     return;
                 };
                 drop(installed_tx);
-                if interrupts.recv().await.is_some() {
-                    eprintln!("\ninterrupted: {what_happens} (Ctrl-C again to force)");
-                    handle.cancel();
-                    if interrupts.recv().await.is_some() {
-                        std::process::exit(i32::from(crate::exit::INTERRUPTED));
+                let mut next = async || -> (u8, &'static str) {
+                    tokio::select! {
+                        _ = interrupts.recv() => (crate::exit::INTERRUPTED, "Ctrl-C"),
+                        _ = terminates.recv() => (crate::exit::TERMINATED, "SIGTERM"),
+                        _ = hangups.recv() => (crate::exit::HANGUP, "SIGHUP"),
                     }
-                }
+                };
+                let (code, name) = next().await;
+                crate::exit::stopped_by(code);
+                eprintln!("\n{name}: {what_happens} (again to force)");
+                handle.cancel();
+                let (code, _) = next().await;
+                std::process::exit(i32::from(code));
             });
         });
     if spawned.is_ok() {
-        // Ends when the handler is installed (or could not be).
+        // Ends when the handlers are installed (or could not be).
         let _ = installed.recv();
     }
 }

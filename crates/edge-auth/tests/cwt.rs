@@ -499,8 +499,12 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).unwrap()
+    }
+
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[usize::try_from(self.next() % items.len() as u64).unwrap()]
+        &items[self.below(items.len())]
     }
 }
 
@@ -594,7 +598,7 @@ fn rust_validator_and_generated_function_agree_on_a_generated_corpus() {
             }
         }
         // Most tokens are valid but for at most one claim, so every later check is reached.
-        if rng.next() % 4 != 0 {
+        if !rng.next().is_multiple_of(4) {
             members.retain(|(k, _)| *k != Value::from(5) && *k != Value::from(6));
             set(&mut members, 1.into(), "https://login.example".into());
             set(&mut members, 3.into(), "wiki".into());
@@ -615,24 +619,24 @@ fn rust_validator_and_generated_function_agree_on_a_generated_corpus() {
             }
         }
         let options = SignOptions {
-            alg: if rng.next() % 6 == 0 {
+            alg: if rng.next().is_multiple_of(6) {
                 MacAlg::Hmac256_64
             } else {
                 MacAlg::Hmac256_256
             },
-            include_kid: rng.next() % 2 == 0,
-            cwt_tag: rng.next() % 2 == 0,
+            include_kid: rng.next().is_multiple_of(2),
+            cwt_tag: rng.next().is_multiple_of(2),
         };
         let mut token = sign_payload(&cbor(&Value::Map(members)), rng.pick(&signers), &options);
-        if rng.next() % 20 == 0 {
+        if rng.next().is_multiple_of(20) {
             let at = usize::try_from(rng.next() % token.len() as u64).unwrap();
             token[at] ^= 1 << (rng.next() % 8);
         }
         let case = Case {
             name: "generated",
             token: Some(to_text(&token)),
-            host: *rng.pick(&hosts[..]),
-            cookie: rng.next() % 4 == 0,
+            host: hosts[rng.below(hosts.len())],
+            cookie: rng.next().is_multiple_of(4),
             want: None,
         };
         let event = case.event();

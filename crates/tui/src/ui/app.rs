@@ -173,6 +173,9 @@ pub(crate) struct App {
     /// the panel opens, so that new samples arriving during a run never make the package
     /// list and its drill-down describe different cold starts.
     pub pinned: Option<(u64, Attribution)>,
+    /// The CPU share and memory limit the latest cold start actually ran under (none
+    /// before the first): the header shows this, not what was asked for.
+    pub throttling: Option<init_trace::sample::Throttling>,
     pub diff: Option<(f64, Option<Interval>)>,
     diff_computed: Option<Instant>,
     diff_stale: bool,
@@ -257,6 +260,7 @@ impl App {
             failures: VecDeque::new(),
             panel: Panel::None,
             pinned: None,
+            throttling: None,
             diff: None,
             diff_computed: None,
             diff_stale: false,
@@ -341,6 +345,7 @@ impl App {
             return;
         };
         self.completed += 1;
+        self.throttling = Some(sample.sandbox.throttling.clone());
         let variant = &mut self.variants[index];
         if let Some(ms) = sample.init.duration_ms {
             variant.init_ms.push(ms as f32);

@@ -513,6 +513,20 @@ fn the_ttl_curves_follow_the_settings() {
 }
 
 #[test]
+fn the_header_shows_the_throttling_a_run_actually_got() {
+    let mut app = app();
+    key(&mut app, KeyInput::Char('r'));
+    let mut unthrottled = sample("wiki", 0, 300.0);
+    unthrottled.sandbox.throttling = init_trace::sample::Throttling::Unavailable("not root".into());
+    update(&mut app, Message::Sample(Box::new(unthrottled)));
+    let text = render(&app, 100, 30);
+    assert!(text.contains("512 MB NOT throttled"), "{text}");
+    assert!(!text.contains("0.29 vCPU"), "{text}");
+    update(&mut app, Message::Sample(Box::new(sample("control", 1, 40.0))));
+    assert!(render(&app, 100, 30).contains("512 MB 0.29 vCPU"));
+}
+
+#[test]
 fn too_small_terminals_get_a_message_not_a_broken_layout() {
     let text = render(&app(), 60, 20);
     assert!(text.contains("needs at least 80×24"), "{text}");

@@ -7,6 +7,7 @@
 use hdrhistogram::Histogram;
 use init_trace::evidence::importtime::ImportNode;
 use init_trace::local::cpu_cores_for;
+use init_trace::sample::Throttling;
 use init_trace::stats::format_ms;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -500,16 +501,20 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let subject = &app.functions[app.subject].name;
     let control = app.variants.get(1).map_or("none", |v| v.name.as_str());
     let [config, progress] = Layout::horizontal([Constraint::Min(40), Constraint::Length(16)]).areas(controls);
+    // The share the last cold start really ran under: a run without cgroups says so in
+    // the header instead of showing a vCPU figure that was never applied.
+    let cpu = match &app.throttling {
+        None | Some(Throttling::Applied) => Span::raw(format!("{:.2} vCPU", cpu_cores_for(app.memory_mb()))),
+        Some(Throttling::Disabled) => Span::styled("unthrottled", theme.warn()),
+        Some(Throttling::Unavailable(_)) => Span::styled("NOT throttled", theme.bad()),
+    };
     let config_text = Line::from(vec![
         Span::styled(subject.clone(), theme.variant(0)),
         Span::raw(" (s) vs "),
         Span::styled(control.to_owned(), theme.variant(1)),
-        Span::raw(format!(
-            " (c)  {} MB {:.2} vCPU (m)  {} each (+/-)",
-            app.memory_mb(),
-            cpu_cores_for(app.memory_mb()),
-            app.target()
-        )),
+        Span::raw(format!(" (c)  {} MB ", app.memory_mb())),
+        cpu,
+        Span::raw(format!(" (m)  {} each (+/-)", app.target())),
     ]);
     frame.render_widget(
         Paragraph::new(config_text).block(Block::bordered().title(" Run: r start  p pause  x stop ")),

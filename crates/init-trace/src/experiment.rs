@@ -55,6 +55,10 @@ pub struct Plan {
     pub cold_starts: u32,
     /// Warm-up cold starts per variant and memory size, left out of the statistics.
     pub warmup: u32,
+    /// Run a plain cold start (no import timing) beside each instrumented one, so the
+    /// headline Init Duration is free of the instrumentation's cost and the breakdown's
+    /// shares are scaled onto it. Only with an emulator that records import timing.
+    pub plain_twins: bool,
 }
 
 /// One cold start of a [`Plan`]'s schedule.
@@ -69,6 +73,11 @@ pub struct Step {
 }
 
 impl Plan {
+    /// How many cold starts the plan runs, plain twins included.
+    pub fn cold_start_count(&self) -> usize {
+        self.schedule().len() * if self.plain_twins { 2 } else { 1 }
+    }
+
     /// Every cold start the plan will run, in order.
     pub fn schedule(&self) -> Vec<Step> {
         let sizes = |variant: &Variant| {
@@ -129,8 +138,10 @@ pub async fn run<E>(
     mut on_sample: impl FnMut(Step, &ColdStartSample) -> Result<ControlFlow<()>, E>,
 ) -> Result<Vec<ColdStartSample>, ExperimentError<E>> {
     let Controls { cancel, mut paused } = controls;
+    let plain = (plan.plain_twins && emulator.import_timing()).then(|| emulator.without_import_timing());
     let mut samples = Vec::new();
-    for (index, step) in plan.schedule().into_iter().enumerate() {
+    let mut index = 0_u64;
+    'steps: for (position, step) in plan.schedule().into_iter().enumerate() {
         if let Some(paused) = &mut paused {
             // A dropped sender is no reason to wait forever.
             let mut cancelled = cancel.clone();
@@ -145,16 +156,29 @@ pub async fn run<E>(
         let variant = &plan.variants[step.variant];
         let mut spec = variant.spec.clone();
         spec.memory_mb = step.memory_mb;
-        let mut sample = emulator
-            .cold_start(&spec, index as u64, cancel.clone())
-            .await
-            .map_err(ExperimentError::Emulator)?;
-        sample.labels.role = variant.role.map(|r| r.as_str().to_owned());
-        sample.labels.warmup = step.warmup;
-        let flow = on_sample(step, &sample).map_err(ExperimentError::Sink)?;
-        samples.push(sample);
-        if flow.is_break() {
-            break;
+        // With plain twins, which of the pair goes first alternates, so neither always
+        // follows the other's teardown.
+        let mut emulators = vec![(emulator, false)];
+        if let Some(plain) = &plain {
+            emulators.insert(position % 2, (plain, true));
+        }
+        for (emulator, uninstrumented) in emulators {
+            if cancel.is_cancelled() {
+                break 'steps;
+            }
+            let mut sample = emulator
+                .cold_start(&spec, index, cancel.clone())
+                .await
+                .map_err(ExperimentError::Emulator)?;
+            index += 1;
+            sample.labels.role = variant.role.map(|r| r.as_str().to_owned());
+            sample.labels.warmup = step.warmup;
+            sample.labels.uninstrumented = uninstrumented;
+            let flow = on_sample(step, &sample).map_err(ExperimentError::Sink)?;
+            samples.push(sample);
+            if flow.is_break() {
+                break 'steps;
+            }
         }
     }
     Ok(samples)
@@ -193,6 +217,7 @@ mod tests {
             memory_mb: vec![128, 1024],
             cold_starts: 2,
             warmup: 1,
+            plain_twins: false,
         };
         let schedule = plan.schedule();
         assert_eq!(schedule.len(), (2 + 1) * 2 * 2);

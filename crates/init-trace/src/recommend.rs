@@ -482,6 +482,7 @@ mod tests {
             task_root_bytes: 0,
             interpreter_version: None,
             runtime_kind: None,
+            instrumentation: None,
         }
     }
 

@@ -84,6 +84,10 @@ pub struct SampleLabels {
     /// A warm-up cold start, left out of the statistics.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub warmup: bool,
+    /// A plain cold start run beside an instrumented one: its Init Duration is the
+    /// headline, its twin's evidence the breakdown.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub uninstrumented: bool,
 }
 
 /// Which runtime ran and how it was started.

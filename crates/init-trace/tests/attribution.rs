@@ -269,3 +269,74 @@ async fn the_import_marks_hook_leaves_no_trace_in_the_function() {
     }
     assert_eq!(seen[0], seen[1], "without the hook, then with it");
 }
+
+/// `trace` runs a plain cold start beside each instrumented one: the headline Init Duration
+/// is the plain ones', the breakdown's segments are scaled onto it (and still add up), and
+/// the page says how.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headline_figures_come_from_plain_twins() {
+    use init_trace::experiment::{self, Controls, Plan, Role, Variant};
+    use init_trace::report::{markdown, summary::RunSummary};
+    use init_trace::stats::Summary;
+    let mut spec = SpecSet::bundled()
+        .expect("bundle")
+        .get("wiki")
+        .expect("bundled")
+        .clone();
+    spec.invokes = 1;
+    let emulator = LocalEmulator::new(EmulatorOptions {
+        import_timing: true,
+        throttle: false,
+        ..EmulatorOptions::default()
+    });
+    let plan = Plan {
+        variants: vec![Variant {
+            spec,
+            role: Some(Role::Subject),
+        }],
+        memory_mb: Vec::new(),
+        cold_starts: 4,
+        warmup: 1,
+        plain_twins: true,
+    };
+    assert_eq!(plan.cold_start_count(), 10);
+    let samples = experiment::run(&emulator, &plan, Controls::cancel_only(Cancel::never()), |_, _| {
+        Ok::<_, std::convert::Infallible>(std::ops::ControlFlow::Continue(()))
+    })
+    .await
+    .expect("runs");
+    assert_eq!(samples.len(), 10);
+    let plain: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.labels.uninstrumented && !s.labels.warmup)
+        .map(|s| s.init.duration_ms.expect("ok"))
+        .collect();
+    assert_eq!(plain.len(), 4);
+    for s in &samples {
+        assert_eq!(
+            s.stderr.text.contains("import time:"),
+            !s.labels.uninstrumented,
+            "only the instrumented twin records imports"
+        );
+    }
+    let summary = RunSummary::from_samples(&samples, None);
+    let group = &summary.groups[0];
+    let init = group.init.as_ref().expect("init");
+    let expected = Summary::of(&plain).expect("plain");
+    assert_eq!((init.n, init.median_ms), (4, expected.median_ms));
+    let stats = group.instrumentation.as_ref().expect("how the headline was made");
+    assert_eq!((stats.plain_cold_starts, stats.instrumented_cold_starts), (4, 4));
+    let top: Vec<&init_trace::report::summary::SegmentStats> = group.segments.iter().filter(|s| s.depth == 0).collect();
+    assert!(top.iter().all(|s| s.path != names::INSTRUMENTATION));
+    let sum: f64 = top.iter().map(|s| s.mean_ms).sum();
+    assert!(
+        (sum - init.mean_ms).abs() < 1e-6 * init.mean_ms,
+        "{sum} vs {}",
+        init.mean_ms
+    );
+    let page = markdown::render(&summary);
+    assert!(
+        page.contains("4 plain cold starts run interleaved with 4 instrumented ones"),
+        "{page}"
+    );
+}

@@ -189,7 +189,8 @@ pub(crate) async fn run(
         }),
     );
     teardown_overlap(options, &plan.command, measures, details)?;
-    attribution_overhead(options, measures, details).await
+    attribution_overhead(options, measures, details).await?;
+    attribution_headline_bias(options, measures, details).await
 }
 
 /// What the emulator would lose by not waiting for a killed runtime to be reaped before
@@ -318,6 +319,132 @@ async fn attribution_overhead(
     details.insert(
         "attribution".to_owned(),
         json!({"rounds": n, "warmup": warmup, "wiki_init_ms_off": off, "wiki_init_ms_on": on}),
+    );
+    Ok(())
+}
+
+/// The pinned PyPI app of the attribution tests (`crates/init-trace/tests/fixtures/pyapp`:
+/// Flask, SQLAlchemy, Jinja2, Mangum; over 400 modules), laid out as a Lambda deployment
+/// package under `target/pyapp`; installed here as `.ci/run` does when it is missing.
+fn pyapp() -> anyhow::Result<FunctionSpec> {
+    let root = super::workspace_root();
+    let fixture = root.join("crates/init-trace/tests/fixtures/pyapp");
+    let requirements = std::fs::read_to_string(fixture.join("requirements.txt"))?;
+    let dir = root.join("target/pyapp");
+    if std::fs::read_to_string(dir.join(".requirements.txt")).ok().as_deref() != Some(requirements.as_str()) {
+        let venv = root.join("target/bench-pip");
+        let python = init_trace::interpreter::resolve_python("python3")?;
+        let ok = |status: std::io::Result<std::process::ExitStatus>| status.is_ok_and(|s| s.success());
+        if !ok(Command::new(venv.join("bin/pip"))
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status())
+            && !ok(Command::new(&python.path)
+                .args(["-m", "venv", "--clear"])
+                .arg(&venv)
+                .status())
+        {
+            bail!("cannot make a venv for pip at {}", venv.display());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        if !ok(Command::new(venv.join("bin/pip"))
+            .args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--target",
+            ])
+            .arg(&dir)
+            .arg("-r")
+            .arg(fixture.join("requirements.txt"))
+            .status())
+        {
+            bail!(
+                "cannot install {} into {}",
+                fixture.join("requirements.txt").display(),
+                dir.display()
+            );
+        }
+        std::fs::write(dir.join(".requirements.txt"), &requirements)?;
+    }
+    for file in ["handler.py", "event.json"] {
+        std::fs::copy(fixture.join(file), dir.join(file))?;
+    }
+    let mut spec = SpecSet::bundled()?.get("wiki")?.clone();
+    spec.name = "pyapp".to_owned();
+    spec.code_dir = dir.clone();
+    spec.event = std::fs::read_to_string(dir.join("event.json"))?;
+    spec.invokes = 1;
+    Ok(spec)
+}
+
+/// How far `coldfront trace`'s headline Init Duration is from an uninstrumented one: its
+/// reported median (plain twins beside instrumented cold starts, as `trace` runs them)
+/// over the median of independent plain cold starts, all three interleaved with the order
+/// rotating, on a real multi-package app.
+async fn attribution_headline_bias(
+    options: &Options,
+    measures: &mut BTreeMap<String, Measure>,
+    details: &mut BTreeMap<String, serde_json::Value>,
+) -> anyhow::Result<()> {
+    use init_trace::report::summary::RunSummary;
+    let (warmup, n) = if options.quick { (2, 12) } else { (3, 30) };
+    let app = pyapp()?;
+    let (traced, twin, independent) = (unthrottled(true), unthrottled(false), unthrottled(false));
+    eprintln!("attribution headline bias: pyapp, {warmup} warm-up + {n} interleaved rounds");
+    let (mut reported, mut plain_ms) = (Vec::new(), Vec::new());
+    let mut index = 0_u64;
+    for round in 0..warmup + n {
+        let mut order = [0, 1, 2];
+        order.rotate_left(round % 3);
+        for which in order {
+            let emulator = [&traced, &twin, &independent][which];
+            let mut sample = emulator.cold_start(&app, index, Cancel::never()).await?;
+            index += 1;
+            if !sample.succeeded() {
+                bail!(
+                    "pyapp failed under the emulator: {}\n{}",
+                    sample.outcome(),
+                    sample.stderr.text
+                );
+            }
+            sample.labels.warmup = round < warmup;
+            sample.labels.uninstrumented = which == 1;
+            match which {
+                2 if round >= warmup => plain_ms.push(sample.init.duration_ms.unwrap_or(f64::NAN)),
+                2 => {}
+                _ => reported.push(sample),
+            }
+        }
+    }
+    let summary = RunSummary::from_samples(&reported, None);
+    let group = summary.groups.first().context("no group")?;
+    let headline = group.init.as_ref().context("no successful INIT")?;
+    let instrumentation = group
+        .instrumentation
+        .as_ref()
+        .context("no plain twins in the summary")?;
+    let plain = Summary::of(&plain_ms).context("no samples")?;
+    let modules: usize = group.packages.iter().map(|p| p.modules).sum();
+    measures.insert(
+        "attribution_headline_bias".to_owned(),
+        Measure::at_most(headline.median_ms / plain.median_ms, "ratio", 1.02),
+    );
+    measures.insert(
+        "attribution_instrumented_bias".to_owned(),
+        Measure::info(instrumentation.instrumented_median_ms / plain.median_ms, "ratio"),
+    );
+    details.insert(
+        "attribution_headline".to_owned(),
+        json!({
+            "rounds": n,
+            "warmup": warmup,
+            "modules": modules,
+            "reported_init_ms": headline,
+            "instrumented_median_ms": instrumentation.instrumented_median_ms,
+            "independent_plain_init_ms": plain,
+        }),
     );
     Ok(())
 }

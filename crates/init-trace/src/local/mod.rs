@@ -449,6 +449,21 @@ impl LocalEmulator {
         }
     }
 
+    /// An emulator like this one without import timing, for the plain cold starts run
+    /// beside instrumented ones so headline figures carry none of the instrumentation.
+    #[must_use]
+    pub fn without_import_timing(&self) -> Self {
+        Self::new(EmulatorOptions {
+            import_timing: false,
+            ..self.options.clone()
+        })
+    }
+
+    /// Whether cold starts record Python's import timing.
+    pub fn import_timing(&self) -> bool {
+        self.options.import_timing
+    }
+
     /// Whether functions will be throttled, and if not, why.
     pub fn throttling(&self) -> Throttling {
         match &self.cgroups {

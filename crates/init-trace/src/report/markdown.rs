@@ -46,6 +46,31 @@ fn breakdown(out: &mut String, group: &GroupSummary) {
         "### {} @ {} MB ({} cold starts)\n",
         group.function, group.memory_mb, init.n
     );
+    match &group.instrumentation {
+        Some(i) => {
+            let _ = writeln!(
+                out,
+                "Init Duration here comes from {} plain cold starts run interleaved with {} instrumented ones \
+                 (`-X importtime` and coldfront's import marks), whose median was {:+.1}% off theirs ({} against {}). \
+                 The phases' shares are measured on the instrumented ones and scaled onto the plain durations \
+                 (× {:.3}), so they add up to the plain mean.\n",
+                i.plain_cold_starts,
+                i.instrumented_cold_starts,
+                i.overhead_percent,
+                format_ms(i.instrumented_median_ms),
+                format_ms(i.plain_median_ms),
+                i.scale
+            );
+        }
+        None if group.importtime.is_some() => {
+            let _ = writeln!(
+                out,
+                "**Init Duration here includes the instrumentation** (`-X importtime` and coldfront's import marks): \
+                 these cold starts ran without plain twins (`--instrumented-only`).\n"
+            );
+        }
+        None => {}
+    }
     let _ = writeln!(
         out,
         "| Phase | Mean (ms) | % of INIT | 95% CI of mean (ms) | Median (ms) |"

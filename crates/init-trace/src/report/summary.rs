@@ -60,6 +60,25 @@ pub struct PackageStats {
     pub subtree_modules: Vec<String>,
 }
 
+/// How the headline was kept free of the instrumentation: plain cold starts run beside
+/// instrumented ones, the breakdown's shares scaled onto the plain durations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstrumentationStats {
+    /// Plain cold starts: the Init Duration figures.
+    pub plain_cold_starts: usize,
+    /// Instrumented cold starts: the breakdown.
+    pub instrumented_cold_starts: usize,
+    /// Median Init Duration of the plain ones.
+    pub plain_median_ms: f64,
+    /// Median Init Duration of the instrumented ones.
+    pub instrumented_median_ms: f64,
+    /// What the instrumentation added: instrumented median ÷ plain median − 1, in percent.
+    pub overhead_percent: f64,
+    /// The factor the breakdown's segments were scaled by (plain mean ÷ instrumented mean
+    /// without coldfront's own `instrumentation` segment).
+    pub scale: f64,
+}
+
 /// The standard library's part of the handler's imports, as one line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StdlibStats {
@@ -175,6 +194,9 @@ pub struct GroupSummary {
     /// How the runtime started.
     #[serde(default)]
     pub runtime_kind: Option<crate::spec::RuntimeKind>,
+    /// When plain cold starts ran beside instrumented ones: the headline is theirs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instrumentation: Option<InstrumentationStats>,
 }
 
 /// A segment in subject and control.
@@ -531,7 +553,77 @@ fn group(samples: &[&ColdStartSample], attributions: &[Attribution]) -> GroupSum
         task_root_bytes: first.task_root_bytes.values().sum(),
         interpreter_version: first.runtime.interpreter_version.clone(),
         runtime_kind: Some(first.runtime.kind),
+        instrumentation: None,
     }
+}
+
+fn scale_segment(segment: &mut crate::attribution::Segment, k: f64) {
+    segment.ms *= k;
+    for child in &mut segment.children {
+        scale_segment(child, k);
+    }
+}
+
+/// Scales instrumented attributions onto plain cold starts' Init Duration: coldfront's own
+/// `instrumentation` segment is dropped and every other segment (and package) multiplied by
+/// plain mean ÷ the rest's mean, so shares stay as measured and the segments add up to
+/// the plain mean.
+fn onto_plain(
+    attributions: &[Attribution],
+    instrumented_init: &[f64],
+    plain_init: &[f64],
+) -> Option<(Vec<Attribution>, InstrumentationStats)> {
+    if attributions.is_empty() || plain_init.is_empty() {
+        return None;
+    }
+    let own = |a: &Attribution| {
+        a.segments
+            .iter()
+            .filter(|s| s.name == crate::attribution::names::INSTRUMENTATION)
+            .map(|s| s.ms)
+            .sum::<f64>()
+    };
+    let rest: Vec<f64> = attributions.iter().map(|a| a.init_ms - own(a)).collect();
+    let k = mean(plain_init) / mean(&rest);
+    if !k.is_finite() || k <= 0.0 {
+        return None;
+    }
+    let scaled = attributions
+        .iter()
+        .zip(&rest)
+        .map(|(a, rest)| {
+            let mut a = a.clone();
+            a.segments
+                .retain(|s| s.name != crate::attribution::names::INSTRUMENTATION);
+            for segment in &mut a.segments {
+                scale_segment(segment, k);
+            }
+            a.init_ms = rest * k;
+            for package in &mut a.packages {
+                package.self_ms *= k;
+                package.subtree_ms *= k;
+            }
+            if let Some(stdlib) = &mut a.stdlib {
+                stdlib.self_ms *= k;
+                stdlib.inclusive_ms *= k;
+            }
+            a
+        })
+        .collect();
+    // The same percentile method as the headline's.
+    let median_of = |v: &[f64]| Summary::of(v).map_or(f64::NAN, |s| s.median_ms);
+    let (plain_median_ms, instrumented_median_ms) = (median_of(plain_init), median_of(instrumented_init));
+    Some((
+        scaled,
+        InstrumentationStats {
+            plain_cold_starts: plain_init.len(),
+            instrumented_cold_starts: instrumented_init.len(),
+            plain_median_ms,
+            instrumented_median_ms,
+            overhead_percent: 100.0 * (instrumented_median_ms / plain_median_ms - 1.0),
+            scale: k,
+        },
+    ))
 }
 
 fn compare(
@@ -613,9 +705,28 @@ impl RunSummary {
                     .iter()
                     .filter(|s| &s.function == function && s.memory_size_mb == *memory)
                     .collect();
-                let attributions: Vec<Attribution> =
-                    measured(&members).iter().filter_map(|s| attribute(s).ok()).collect();
-                (group(&members, &attributions), attributions)
+                let (plain, instrumented): (Vec<&ColdStartSample>, Vec<&ColdStartSample>) =
+                    members.iter().copied().partition(|s| s.labels.uninstrumented);
+                let attributions: Vec<Attribution> = measured(&instrumented)
+                    .iter()
+                    .filter_map(|s| attribute(s).ok())
+                    .collect();
+                let init_of = |samples: &[&ColdStartSample]| -> Vec<f64> {
+                    measured(samples).iter().filter_map(|s| s.init.duration_ms).collect()
+                };
+                match onto_plain(&attributions, &init_of(&instrumented), &init_of(&plain)) {
+                    // The headline (Init Duration, failures, invokes) from the plain cold
+                    // starts; the breakdown from their instrumented twins, scaled.
+                    Some((scaled, stats)) => {
+                        let mut summary = group(&plain, &scaled);
+                        for ms in summary.module_self_mean_ms.values_mut() {
+                            *ms *= stats.scale;
+                        }
+                        summary.instrumentation = Some(stats);
+                        (summary, scaled)
+                    }
+                    None => (group(&members, &attributions), attributions),
+                }
             })
             .unzip();
         let mut comparisons = Vec::new();

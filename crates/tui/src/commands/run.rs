@@ -124,6 +124,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
         memory_mb: Vec::new(),
         cold_starts: args.cold_starts,
         warmup: 0,
+        plain_twins: false,
     };
     let total = plan.schedule().len() as u64;
     let progress = super::cold_start_progress(total, args.json);

@@ -60,6 +60,10 @@ pub(crate) struct TraceArgs {
     /// Run without Lambda's CPU share and memory limit
     #[arg(long)]
     pub no_throttle: bool,
+    /// Skip the plain cold start run beside each instrumented one: half the time, but
+    /// the headline Init Duration then includes the instrumentation's cost
+    #[arg(long)]
+    pub instrumented_only: bool,
     /// Print the summary as JSON on stdout
     #[arg(long)]
     pub json: bool,
@@ -209,6 +213,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         memory_mb: args.memory.clone(),
         cold_starts: args.cold_starts,
         warmup: args.warmup,
+        plain_twins: !args.instrumented_only,
     };
     let emulator = LocalEmulator::new(EmulatorOptions {
         throttle: !args.no_throttle,
@@ -243,7 +248,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         cancel_handle,
         "finishing the current cold start's record, then writing the reports",
     );
-    let total = plan.schedule().len() as u64;
+    let total = plan.cold_start_count() as u64;
     let progress = super::cold_start_progress(total, args.json);
     let samples = experiment::run(&emulator, &plan, Controls::cancel_only(cancel.clone()), |_, sample| {
         writer.write(sample)?;

@@ -63,6 +63,7 @@ impl Workers {
                     memory_mb: Vec::new(),
                     cold_starts,
                     warmup: 0,
+                    plain_twins: false,
                 };
                 let (cancel_handle, cancel) = cancel_pair();
                 let (pause, paused) = watch::channel(false);

@@ -102,6 +102,15 @@ async fn lambda_runtime_crate_runs_unmodified() {
         "epoch-ms deadline: {deadline} vs now {now_ms}"
     );
     assert!(echo["xray_trace_id"].as_str().expect("trace").starts_with("Root=1-"));
+    // No Python, no marks: the breakdown says what it cannot split, and why, rather than
+    // presenting an unexplained 100 % unattributed.
+    let attribution = init_trace::attribution::attribute(&sample).expect("attributable");
+    let unobserved = attribution
+        .not_observable
+        .iter()
+        .find(|n| n.name == "runtime start vs handler init")
+        .expect("named as not observable");
+    assert!(unobserved.reason.contains("not a Python runtime"), "{unobserved:?}");
     assert!(
         sample.init.duration_ms.expect("ok") < sample.invokes.iter().map(|i| i.duration_ms).sum::<f64>() + 10_000.0
     );

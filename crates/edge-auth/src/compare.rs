@@ -322,7 +322,7 @@ pub fn compare(options: &CompareOptions) -> Result<Comparison, Error> {
                     hs.map_or(0, |h| h.token_bytes),
                     cwt.size_bytes
                 ),
-                "Rotation: the new key is inlined beside the old one (each is tried in order) and the function republished; the login service must issue CWTs.".into(),
+                "Rotation: keys are tried in order, inlined (measured here; rotating republishes the function) or with --kvs read from the KeyValueStore (a KVS write rotates; one read per key tried, ~$0.03 per 1M, UNVERIFIED). The login service must issue CWTs.".into(),
             ],
         },
     ];

@@ -4,7 +4,7 @@
 
 use ciborium::value::Value;
 use edge_auth::Policy;
-use edge_auth::cff::{CwtFunctionOptions, FUNCTION_SIZE_LIMIT_BYTES, generate_cwt};
+use edge_auth::cff::{CwtFunctionOptions, FUNCTION_SIZE_LIMIT_BYTES, KeySource, generate_cwt};
 use edge_auth::cwt::{
     CwtClaims, CwtKey, CwtValidator, MAX_TOKEN_BYTES, MacAlg, SignOptions, issue, sign_payload, to_text,
 };
@@ -368,21 +368,53 @@ fn catalog() -> Vec<Case> {
     cases
 }
 
-#[test]
-fn rust_validator_and_generated_function_agree_on_the_catalog() {
-    let validator = CwtValidator::new(keys(), policy());
+/// The generated function with inline keys or with its keys in the KeyValueStore, loaded
+/// in the runner (with the store's entries).
+fn function_runner(key_source: KeySource, force_minify: bool) -> EdgeRunner {
     let function = generate_cwt(
         &keys(),
         &policy(),
         &CwtFunctionOptions {
+            key_source,
             expose_reason: true,
-            force_minify: false,
+            force_minify,
         },
     )
     .unwrap();
     assert!(function.size_bytes <= FUNCTION_SIZE_LIMIT_BYTES);
     assert!(function.code.starts_with("import cf from 'cloudfront';"));
-    let runner = EdgeRunner::load(&function.code, &RunnerOptions::default()).unwrap();
+    assert_eq!(function.is_async, !function.kvs_entries.is_empty());
+    let kvs = function
+        .kvs_entries
+        .iter()
+        .map(|e| (e.key.clone(), e.value.clone()))
+        .collect();
+    EdgeRunner::load(
+        &function.code,
+        &RunnerOptions {
+            kvs,
+            ..RunnerOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+fn kvs() -> KeySource {
+    KeySource::KeyValueStore {
+        prefix: CwtFunctionOptions::default_kvs_prefix(),
+    }
+}
+
+#[test]
+fn rust_validator_and_generated_function_agree_on_the_catalog() {
+    for source in [KeySource::Inline, kvs()] {
+        agree_on_the_catalog(&source);
+    }
+}
+
+fn agree_on_the_catalog(source: &KeySource) {
+    let validator = CwtValidator::new(keys(), policy());
+    let runner = function_runner(source.clone(), false);
     let cases = catalog();
     assert!(cases.len() >= 40, "{} cases", cases.len());
     let mut failures = Vec::new();
@@ -394,7 +426,7 @@ fn rust_validator_and_generated_function_agree_on_the_catalog() {
         let rust_reason = rust.reason().map(edge_auth::cwt::CwtDenyReason::code);
         if rust.is_allow() != js.allowed() || rust_reason != js.deny_reason() {
             failures.push(format!(
-                "{}: rust {rust_reason:?}, function {:?}",
+                "{} ({source:?}): rust {rust_reason:?}, function {:?}",
                 case.name,
                 js.deny_reason()
             ));
@@ -515,16 +547,7 @@ impl Rng {
 #[test]
 fn rust_validator_and_generated_function_agree_on_a_generated_corpus() {
     let validator = CwtValidator::new(keys(), policy());
-    let function = generate_cwt(
-        &keys(),
-        &policy(),
-        &CwtFunctionOptions {
-            expose_reason: true,
-            force_minify: true,
-        },
-    )
-    .unwrap();
-    let runner = EdgeRunner::load(&function.code, &RunnerOptions::default()).unwrap();
+    let runner = function_runner(KeySource::Inline, true);
     let foreign = CwtKey::new("cwt-2", b"someone-elses-secret-0123456789abcdef").unwrap();
     let signers = [
         keys()[0].clone(),
@@ -675,4 +698,78 @@ fn rust_validator_and_generated_function_agree_on_a_generated_corpus() {
             "too few {outcome}: {counts:?}"
         );
     }
+}
+
+/// KeyValueStore entries are bound to HS256 and their kid: an entry holding another
+/// algorithm's key (an RSA public key is no secret) or written under another kid is never
+/// used to verify, and a missing entry is skipped for the next key.
+#[test]
+fn kvs_entries_bound_to_another_algorithm_or_kid_are_never_used() {
+    let function = generate_cwt(
+        &keys(),
+        &policy(),
+        &CwtFunctionOptions {
+            key_source: kvs(),
+            expose_reason: true,
+            force_minify: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(function.kvs_entries.len(), 2);
+    assert_eq!(function.kvs_entries[0].key, "cwt-hs256-cwt-2");
+    assert!(
+        !function
+            .code
+            .contains(&to_text(b"catalog-cwt-current-secret-0123456789"))
+    );
+    let public_text = "-----BEGIN PUBLIC KEY-----MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA";
+    let forged_key = CwtKey::new("cwt-2", public_text.as_bytes()).unwrap();
+    let forged = to_text(&sign_payload(&with(|_| {}), &forged_key, &SignOptions::default()));
+    let good = to_text(&signed(&with(|_| {})));
+    let run = |store: Vec<(String, String)>, token: &str| {
+        let runner = EdgeRunner::load(
+            &function.code,
+            &RunnerOptions {
+                kvs: store.into_iter().collect(),
+                ..RunnerOptions::default()
+            },
+        )
+        .unwrap();
+        let case = Case {
+            name: "kvs",
+            token: Some(token.to_owned()),
+            host: HOST,
+            cookie: false,
+            want: None,
+        };
+        let outcome = runner.run(&case.event(), NOW_S * 1000.0).unwrap();
+        assert!(outcome.error.is_none(), "{:?}", outcome.error);
+        outcome.deny_reason().map(str::to_owned)
+    };
+    let entry = |kid: &str, alg: &str, k: &[u8]| {
+        (
+            format!("cwt-hs256-{kid}"),
+            json!({"alg": alg, "kid": kid, "k": to_text(k)}).to_string(),
+        )
+    };
+    // The RSA public key text under the current kid, bound to RS256: refused.
+    let rs_bound = vec![entry("cwt-2", "RS256", public_text.as_bytes())];
+    assert_eq!(run(rs_bound, &forged).as_deref(), Some("invalid_token"));
+    // The right secret, but written for another kid: refused.
+    let mut other_kid = entry("cwt-1", "HS256", b"catalog-cwt-current-secret-0123456789");
+    other_kid.0 = "cwt-hs256-cwt-2".into();
+    assert_eq!(run(vec![other_kid], &good).as_deref(), Some("invalid_token"));
+    // The current key missing: the rotated-out one is still tried; a token of the current
+    // key then fails, one of the rotated-out key passes.
+    let only_old = vec![entry("cwt-1", "HS256", b"catalog-cwt-retiring-secret-012345678")];
+    assert_eq!(run(only_old.clone(), &good).as_deref(), Some("invalid_token"));
+    let old = to_text(&sign_payload(&with(|_| {}), &keys()[1], &SignOptions::default()));
+    assert_eq!(run(only_old, &old), None);
+    // The generated entries as they are: allowed.
+    let store: Vec<(String, String)> = function
+        .kvs_entries
+        .iter()
+        .map(|e| (e.key.clone(), e.value.clone()))
+        .collect();
+    assert_eq!(run(store, &good), None);
 }

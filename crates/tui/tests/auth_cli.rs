@@ -669,6 +669,34 @@ fn cwt_sign_verify_and_cf_function_end_to_end() {
     ]);
     assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
     assert_eq!(stdout_json(&run)["status"], Value::Null, "the request passes on");
+    // With --kvs the secret leaves the code for a bound KeyValueStore entry.
+    let kvs = coldfront(&[
+        "auth",
+        "cwt",
+        "cf-function",
+        "--keys",
+        keys,
+        "--wiki-domain",
+        "wiki.example",
+        "--kvs",
+        "--json",
+    ]);
+    assert_eq!(kvs.status.code(), Some(0), "{}", String::from_utf8_lossy(&kvs.stderr));
+    let kvs = stdout_json(&kvs);
+    assert_eq!(kvs["is_async"], true);
+    assert_eq!(kvs["kvs_entries"][0]["key"], "cwt-hs256-hs-1");
+    assert!(
+        kvs["kvs_entries"][0]["value"]
+            .as_str()
+            .unwrap()
+            .starts_with(r#"{"alg":"HS256","kid":"hs-1","k":"#)
+    );
+    assert!(
+        !kvs["code"]
+            .as_str()
+            .unwrap()
+            .contains(&kvs["kvs_entries"][0]["value"].as_str().unwrap()[30..40])
+    );
 }
 
 fn token_for_cwt_test() -> String {

@@ -2,8 +2,6 @@
 // and MAC and nothing else (AWS: "no validation on the claim set"), so the claims are
 // checked here in the Rust validator's order (cwt.rs). Claim keys arrive as strings:
 // "1" iss, "3" aud, "4" exp, "5" nbf, "6" iat, and the tenant under its text key.
-var KEYS = [];
-for (var i = 0; i < C.keys.length; i++) KEYS.push(Buffer.from(C.keys[i].k, 'base64url'));
 function own(o, k) {
     return Object.prototype.hasOwnProperty.call(o, k);
 }
@@ -44,7 +42,7 @@ function timeClaim(c, k) {
     return typeof c[k] === 'number' && isFinite(c[k]) ? c[k] : NaN;
 }
 // Returns the claims, or a deny reason (a string).
-function check(tok, host) {
+/*ASYNC*/function check(tok, host) {
     // validateToken refuses more than 1 KB of CBOR; refusing the longer text first names
     // the reason instead of a bare throw.
     if (Buffer.from(tok, 'utf8').length > C.maxText) return 'oversize';
@@ -53,9 +51,11 @@ function check(tok, host) {
     // Current key first, then keys being rotated out. The module throws on any failure
     // (tags, structure, algorithm, MAC) without saying which, so all are one reason.
     var cwt = null;
-    for (var i = 0; i < KEYS.length && cwt === null; i++) {
+    for (var i = 0; i < C.kids.length && cwt === null; i++) {
+        var key = /*AWAIT*/keyAt(i);
+        if (key === null) continue;
         try {
-            cwt = cf.cwt.validateToken(b, {key: KEYS[i]});
+            cwt = cf.cwt.validateToken(b, {key: key});
         } catch (e) {
             cwt = null;
         }
@@ -90,11 +90,11 @@ function deny(r) {
     if (C.exposeReason) h['x-edge-auth-reason'] = {value: r};
     return {statusCode: 401, statusDescription: 'Unauthorized', headers: h};
 }
-function handler(event) {
+/*ASYNC*/function handler(event) {
     var req = event.request;
     var tok = tokenOf(req);
     if (tok === null) return deny('no_token');
     var host = req.headers && req.headers.host ? req.headers.host.value : undefined;
-    var r = check(tok, host);
+    var r = /*AWAIT*/check(tok, host);
     return typeof r === 'string' ? deny(r) : req;
 }

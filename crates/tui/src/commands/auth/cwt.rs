@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use edge_auth::cff::{self, CwtFunctionOptions};
+use edge_auth::cff::{self, CwtFunctionOptions, KeySource};
 use edge_auth::cwt::{self, CwtClaims, CwtDecision, CwtKey, CwtValidator, SignOptions};
 
 use super::{PolicyArgs, load_keys, now_s, print_json};
@@ -34,8 +34,11 @@ Exit codes: 0 issued, 2 bad usage.")]
 Examples:
   coldfront auth cwt cf-function --keys keys.json --wiki-domain wiki.example --out cwt-auth.js
   coldfront auth cwt cf-function --keys keys.json --wiki-domain wiki.example --iss https://login.example --aud wiki --json
+  coldfront auth cwt cf-function --keys keys.json --wiki-domain wiki.example --kvs --out cwt-auth.js
 
-Every HS256 key of the key set is inlined and tried in order (list the current key first);
+Every HS256 key of the key set is tried in order (list the current key first), inlined or,
+with --kvs, read from the KeyValueStore under <prefix><kid> (the entries to upload are
+printed; each is bound to HS256 and its kid);
 cf.cwt verifies the MAC, the function checks exp, nbf, iss, aud and the tenant against the
 Host. Exit codes: 0 written, 2 bad usage."
     )]
@@ -90,11 +93,19 @@ pub(super) struct CwtSignArgs {
     json: bool,
 }
 
+// Each bool is an independent command-line flag, not a hidden state machine.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, Args)]
 pub(super) struct CwtFunctionArgs {
     /// Key set file (its HS256 keys are used, in order)
     #[arg(long, value_name = "FILE")]
     keys: PathBuf,
+    /// Read the keys from the CloudFront KeyValueStore instead of inlining them
+    #[arg(long)]
+    kvs: bool,
+    /// KeyValueStore key prefix (the key is `<prefix><kid>`) [default: cwt-hs256-]
+    #[arg(long, value_name = "PREFIX", requires = "kvs")]
+    kvs_prefix: Option<String>,
     /// Write the function here instead of standard output
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -106,7 +117,7 @@ pub(super) struct CwtFunctionArgs {
     expose_reason: bool,
     #[command(flatten)]
     policy: PolicyArgs,
-    /// Print code and size as JSON
+    /// Print code, size and KeyValueStore entries as JSON
     #[arg(long)]
     json: bool,
 }
@@ -237,6 +248,16 @@ fn sign(args: &CwtSignArgs) -> anyhow::Result<u8> {
 fn cf_function(args: &CwtFunctionArgs) -> anyhow::Result<u8> {
     let keys = cwt_keys(&args.keys)?;
     let options = CwtFunctionOptions {
+        key_source: if args.kvs {
+            KeySource::KeyValueStore {
+                prefix: args
+                    .kvs_prefix
+                    .clone()
+                    .unwrap_or_else(CwtFunctionOptions::default_kvs_prefix),
+            }
+        } else {
+            KeySource::Inline
+        },
         expose_reason: args.expose_reason,
         force_minify: args.minify,
     };
@@ -261,6 +282,9 @@ fn cf_function(args: &CwtFunctionArgs) -> anyhow::Result<u8> {
             function.limit_bytes,
             if function.minified { ", minified" } else { "" },
         );
+        for entry in &function.kvs_entries {
+            eprintln!("KeyValueStore entry to upload: {} = {}", entry.key, entry.value);
+        }
     }
     Ok(exit::OK)
 }

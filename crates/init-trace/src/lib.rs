@@ -37,6 +37,7 @@ pub mod experiment;
 pub mod ids;
 pub mod interpreter;
 pub mod local;
+pub mod origin;
 pub mod platform_log;
 pub mod recommend;
 pub mod report;

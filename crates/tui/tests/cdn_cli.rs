@@ -208,3 +208,58 @@ fn an_empty_trace_exits_2_and_says_so() {
         assert!(stderr(&output).contains("holds no requests") && stderr(&output).contains(name));
     }
 }
+
+#[test]
+fn from_run_takes_one_function_and_says_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = dir.path().join("run.jsonl");
+    let output = coldfront()
+        .args([
+            "run",
+            "control",
+            "wiki",
+            "-n",
+            "2",
+            "--invokes",
+            "3",
+            "--no-throttle",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&samples)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let ambiguous = coldfront()
+        .args(["cdn", "cost", "--preset", "seed", "--from-run"])
+        .arg(&samples)
+        .output()
+        .unwrap();
+    assert_eq!(ambiguous.status.code(), Some(2));
+    let err = stderr(&ambiguous);
+    assert!(
+        err.contains("control, wiki") && err.contains("--from-function"),
+        "{err}"
+    );
+    let chosen = coldfront()
+        .args([
+            "cdn",
+            "design",
+            "--preset",
+            "seed",
+            "--from-function",
+            "wiki",
+            "--from-run",
+        ])
+        .arg(&samples)
+        .arg("--out")
+        .arg(dir.path().join("design"))
+        .output()
+        .unwrap();
+    assert_eq!(chosen.status.code(), Some(0), "{}", stderr(&chosen));
+    let page = std::fs::read_to_string(dir.path().join("design/CDN_Caching.md")).unwrap();
+    assert!(
+        page.contains("run.jsonl wiki (4 warm invokes, 2 cold starts)"),
+        "{page}"
+    );
+}

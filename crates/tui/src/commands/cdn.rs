@@ -117,9 +117,8 @@ struct DesignArgs {
     /// Directory for the page, the JSON and the charts
     #[arg(long, value_name = "DIR", default_value = "Design")]
     out: PathBuf,
-    /// Origin latencies from an init-trace run (JSONL from `coldfront run --out`)
-    #[arg(long, value_name = "FILE.jsonl")]
-    from_run: Option<PathBuf>,
+    #[command(flatten)]
+    from: FromRunArgs,
     /// edge-auth's comparison: a JSON array of {option, latency_ms, usd_per_million_requests, capabilities, provenance}
     /// whose options are signed-cookies, cloudfront-function-hs256, cloudfront-function-rs256 or lambda-at-edge
     #[arg(long, value_name = "FILE", conflicts_with = "measure_auth")]
@@ -132,13 +131,23 @@ struct DesignArgs {
     json: bool,
 }
 
+/// Where the origin's latencies come from.
+#[derive(Debug, Clone, Args)]
+struct FromRunArgs {
+    /// Origin latencies from an init-trace run (samples JSONL from `coldfront run` or `trace`)
+    #[arg(long, value_name = "FILE.jsonl")]
+    from_run: Option<PathBuf>,
+    /// The run's function that is the origin [default: the trace's subject, or the only function]
+    #[arg(long, value_name = "NAME", requires = "from_run")]
+    from_function: Option<String>,
+}
+
 #[derive(Debug, Clone, Args)]
 struct CostArgs {
     #[command(flatten)]
     model: ModelArgs,
-    /// Origin latencies from an init-trace run (JSONL from `coldfront run --out`)
-    #[arg(long, value_name = "FILE.jsonl")]
-    from_run: Option<PathBuf>,
+    #[command(flatten)]
+    from: FromRunArgs,
     /// Print as JSON
     #[arg(long)]
     json: bool,
@@ -242,7 +251,7 @@ pub(crate) async fn run(args: CdnArgs) -> anyhow::Result<u8> {
     }
 }
 
-fn load_model(args: &ModelArgs, from_run: Option<&Path>) -> anyhow::Result<Model> {
+fn load_model(args: &ModelArgs, from: &FromRunArgs) -> anyhow::Result<Model> {
     let mut model = match (&args.preset, &args.config) {
         (_, Some(path)) => Model::from_toml_file(path)?,
         (Some(name), None) => Model::preset(name)?,
@@ -282,59 +291,45 @@ fn load_model(args: &ModelArgs, from_run: Option<&Path>) -> anyhow::Result<Model
             AuthArg::LambdaAtEdge => AuthOption::LambdaAtEdge,
         };
     }
-    if let Some(path) = from_run {
-        model.latency = latency_from_run(path)?;
+    if let Some(path) = &from.from_run {
+        model.latency = latency_from_run(path, from.from_function.as_deref())?;
     }
     model.validate()?;
     Ok(model)
 }
 
-/// Warm = durations of successful warm invokes; cold = Init Duration + the cold invoke.
-fn latency_from_run(path: &Path) -> anyhow::Result<LatencyInputs> {
-    use init_trace::sample::{InvokeStatus, read_samples};
-    let loaded = read_samples(path)?;
+/// The origin's latencies from a samples file, through init-trace's one derivation
+/// (`init_trace::origin`): one function, warm-ups and failed invokes left out.
+fn latency_from_run(path: &Path, function: Option<&str>) -> anyhow::Result<LatencyInputs> {
+    let loaded = init_trace::sample::read_samples(path)?;
     if let Some(warning) = &loaded.truncated_tail {
         eprintln!("warning: {warning}");
     }
-    let mut warm_ms = Vec::new();
-    let mut cold_ms = Vec::new();
-    for sample in &loaded.samples {
-        for invoke in &sample.invokes {
-            if !matches!(invoke.status, InvokeStatus::Success) {
-                continue;
-            }
-            if invoke.cold {
-                if let Some(init_ms) = sample.init.duration_ms {
-                    cold_ms.push(init_ms + invoke.duration_ms);
-                }
-            } else {
-                warm_ms.push(invoke.duration_ms);
-            }
+    let origin = init_trace::origin::origin_latencies(&loaded.samples, function).map_err(|e| match e {
+        init_trace::origin::OriginLatencyError::Ambiguous(_) => {
+            anyhow::anyhow!("{}: {e}: pass --from-function NAME", path.display())
         }
-    }
-    if cold_ms.is_empty() {
-        bail!(
-            "{}: no successful cold start in {} sample(s); record one with `coldfront run FUNCTION --out {}`",
+        other => anyhow::anyhow!(
+            "{}: {other}; record cold starts with `coldfront run FUNCTION --invokes 5 --out {}`",
             path.display(),
-            loaded.samples.len(),
             path.display()
-        );
-    }
-    if warm_ms.is_empty() {
-        bail!(
-            "{}: no warm invokes; record some with `coldfront run FUNCTION --invokes 5 --out FILE`",
-            path.display()
-        );
-    }
+        ),
+    })?;
     Ok(LatencyInputs {
         source: format!(
-            "measured: {} ({} warm invokes, {} cold starts)",
+            "measured: {} {} ({} warm invokes, {} cold starts{})",
             path.display(),
-            warm_ms.len(),
-            cold_ms.len()
+            origin.function,
+            origin.warm_ms.len(),
+            origin.cold_ms.len(),
+            if origin.warmups_dropped > 0 {
+                format!(", {} warm-ups left out", origin.warmups_dropped)
+            } else {
+                String::new()
+            }
         ),
-        warm_ms,
-        cold_ms,
+        warm_ms: origin.warm_ms,
+        cold_ms: origin.cold_ms,
     })
 }
 
@@ -376,7 +371,7 @@ fn print_strategies(evaluation: &Evaluation) {
 }
 
 fn design(args: &DesignArgs) -> anyhow::Result<u8> {
-    let mut model = load_model(&args.model, args.from_run.as_deref())?;
+    let mut model = load_model(&args.model, &args.from)?;
     let rows: Option<Vec<AuthRow>> = match &args.auth_rows {
         None if args.measure_auth => {
             let comparison = edge_auth::compare::compare(&edge_auth::compare::CompareOptions {
@@ -433,7 +428,7 @@ fn design(args: &DesignArgs) -> anyhow::Result<u8> {
 }
 
 fn cost(args: &CostArgs) -> anyhow::Result<u8> {
-    let model = load_model(&args.model, args.from_run.as_deref())?;
+    let model = load_model(&args.model, &args.from)?;
     let evaluation = cdn_design::evaluate(&model);
     if args.json {
         let json = serde_json::json!({
@@ -492,7 +487,13 @@ fn cost(args: &CostArgs) -> anyhow::Result<u8> {
 }
 
 async fn simulate_command(args: SimulateArgs) -> anyhow::Result<u8> {
-    let model = load_model(&args.model, None)?;
+    let model = load_model(
+        &args.model,
+        &FromRunArgs {
+            from_run: None,
+            from_function: None,
+        },
+    )?;
     let mut config = SimConfig::from_model(&model);
     config.seed = args.seed;
     if args.trace.is_some() {
@@ -696,7 +697,13 @@ fn print_report(
 
 async fn audit(args: &AuditArgs) -> anyhow::Result<u8> {
     use aws_config::BehaviorVersion;
-    let model = load_model(&args.model, None)?;
+    let model = load_model(
+        &args.model,
+        &FromRunArgs {
+            from_run: None,
+            from_function: None,
+        },
+    )?;
     let recommendation = cdn_design::recommend(&model);
     // CloudFront is a global service signed in us-east-1; a profile's own region does not matter.
     let shared = aws_config::defaults(BehaviorVersion::latest())

@@ -349,21 +349,11 @@ impl App {
         let variant = &mut self.variants[index];
         if let Some(ms) = sample.init.duration_ms {
             variant.init_ms.push(ms as f32);
-            if let Some(cold) = sample
-                .invokes
-                .iter()
-                .find(|i| i.cold && i.status == init_trace::sample::InvokeStatus::Success)
-            {
-                variant.cold_ms.push((ms + cold.duration_ms) as f32);
-            }
         }
-        for warm in sample
-            .invokes
-            .iter()
-            .filter(|i| !i.cold && i.status == init_trace::sample::InvokeStatus::Success)
-        {
-            variant.warm_ms.push(warm.duration_ms as f32);
-        }
+        // The cache view's origin latencies, derived as `cdn --from-run` derives them.
+        let latencies = init_trace::origin::sample_latencies(sample);
+        variant.cold_ms.extend(latencies.cold_ms.map(|ms| ms as f32));
+        variant.warm_ms.extend(latencies.warm_ms.iter().map(|ms| *ms as f32));
         if sample.stopped() {
             variant.stopped += 1;
         } else if sample.failed() {

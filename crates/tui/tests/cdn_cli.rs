@@ -263,3 +263,36 @@ fn from_run_takes_one_function_and_says_which() {
         "{page}"
     );
 }
+
+#[test]
+fn the_analytic_figure_follows_edges_and_regional_tiers() {
+    let analytic = |extra: &[&str]| -> (f64, f64) {
+        let output = coldfront()
+            .args([
+                "cdn",
+                "simulate",
+                "--preset",
+                "typical",
+                "--requests",
+                "300000",
+                "--json",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        (
+            json["analytic"]["hit_ratio"].as_f64().unwrap(),
+            json["report"]["hit_ratio"].as_f64().unwrap(),
+        )
+    };
+    let (one_edge, one_edge_sim) = analytic(&["--edges", "1", "--regional", "0"]);
+    let (many_edges, many_edges_sim) = analytic(&["--edges", "100", "--regional", "0"]);
+    // Splitting the same traffic over more edges lowers the hit ratio, in both figures.
+    assert!(one_edge > many_edges, "analytic {one_edge} vs {many_edges}");
+    assert!(
+        one_edge_sim > many_edges_sim,
+        "simulated {one_edge_sim} vs {many_edges_sim}"
+    );
+}

@@ -487,24 +487,26 @@ fn cost(args: &CostArgs) -> anyhow::Result<u8> {
 }
 
 async fn simulate_command(args: SimulateArgs) -> anyhow::Result<u8> {
-    let model = load_model(
+    let mut model = load_model(
         &args.model,
         &FromRunArgs {
             from_run: None,
             from_function: None,
         },
     )?;
+    // The edge and regional tiers are set on the model, not only on the simulation, so the
+    // analytic figure printed beside the simulated one describes the same caches.
+    if let Some(edges) = args.edges {
+        model.workload.edge_locations = u32::from(edges);
+    }
+    if let Some(regional) = args.regional {
+        model.workload.regional_caches = u32::from(regional);
+    }
     let mut config = SimConfig::from_model(&model);
     config.seed = args.seed;
     if args.trace.is_some() {
-        config.edges = 1;
-        config.regional_caches = 0;
-    }
-    if let Some(edges) = args.edges {
-        config.edges = edges;
-    }
-    if let Some(regional) = args.regional {
-        config.regional_caches = regional;
+        config.edges = args.edges.unwrap_or(1);
+        config.regional_caches = args.regional.unwrap_or(0);
     }
     config.capacity = args
         .capacity

@@ -328,7 +328,10 @@ impl CacheState {
                         analytic_hit_ratio: self
                             .evaluation
                             .as_ref()
-                            .map_or(f64::NAN, |e| e.chosen.overall_hit_ratio),
+                            // The simulation replays page reads and writes only, so its
+                            // hit ratio compares with the analytic page ratio, not the
+                            // all-request one (assets included).
+                            .map_or(f64::NAN, |e| e.chosen.page_hit_ratio),
                     },
                     Err(reason) => SimState::Failed(reason),
                 };

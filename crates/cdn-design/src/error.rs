@@ -94,10 +94,10 @@ pub enum SimError {
     #[error("invalid simulation setting: {0}")]
     Config(String),
     /// Time went backwards in the trace.
-    #[error("request {index}: time {time_s} s is before the previous request's {previous_s} s; sort the trace by time")]
+    #[error("{at}: time {time_s} s is before the previous request's {previous_s} s; sort the trace by time")]
     Unsorted {
-        /// 0-based request index.
-        index: u64,
+        /// Where the request is (`FILE:LINE`, `FILE record N`).
+        at: String,
         /// Its time.
         time_s: f64,
         /// The time before it.

@@ -296,3 +296,21 @@ fn the_analytic_figure_follows_edges_and_regional_tiers() {
         "simulated {one_edge_sim} vs {many_edges_sim}"
     );
 }
+
+#[test]
+fn an_unsorted_trace_names_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("unsorted.csv");
+    std::fs::write(&path, "# a comment\n0,1,10\n5,2,10\n3,1,10\n").unwrap();
+    let output = coldfront()
+        .args(["cdn", "simulate", "--trace"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("unsorted.csv:4") && err.contains("sort the trace"),
+        "{err}"
+    );
+}

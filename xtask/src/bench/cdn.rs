@@ -30,6 +30,9 @@ impl RequestSource for InMemory {
     fn fraction_done(&self) -> f64 {
         self.next as f64 / self.requests.len().max(1) as f64
     }
+    fn location(&self) -> String {
+        format!("in-memory request {}", self.next)
+    }
 }
 
 pub(crate) fn run(

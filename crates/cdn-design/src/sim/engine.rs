@@ -399,7 +399,7 @@ pub fn simulate<S: RequestSource + ?Sized>(
         let now_s = request.time_s;
         if now_s < previous_s {
             return Err(SimError::Unsorted {
-                index: report.requests,
+                at: RequestSource::location(source),
                 time_s: now_s,
                 previous_s,
             });
@@ -554,7 +554,7 @@ fn simulate_single<S: RequestSource + ?Sized>(
         let now_s = request.time_s;
         if now_s < previous_s {
             return Err(SimError::Unsorted {
-                index: report.requests,
+                at: RequestSource::location(source),
                 time_s: now_s,
                 previous_s,
             });

@@ -147,6 +147,10 @@ impl Iterator for Generator {
 }
 
 impl RequestSource for Generator {
+    fn location(&self) -> String {
+        format!("synthetic request {}", self.produced)
+    }
+
     fn fraction_done(&self) -> f64 {
         if self.total == 0 {
             1.0

@@ -41,10 +41,17 @@ pub struct Request {
 pub trait RequestSource: Iterator<Item = Result<Request, TraceError>> {
     /// Fraction of the input consumed, 0 to 1.
     fn fraction_done(&self) -> f64;
+
+    /// Where the request last returned came from, for errors: `FILE:LINE` for a text
+    /// trace, `FILE record N` for a binary one, the request number for a generator.
+    fn location(&self) -> String;
 }
 
 impl<S: RequestSource + ?Sized> RequestSource for Box<S> {
     fn fraction_done(&self) -> f64 {
         (**self).fraction_done()
+    }
+    fn location(&self) -> String {
+        (**self).location()
     }
 }

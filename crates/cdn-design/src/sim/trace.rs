@@ -177,6 +177,10 @@ impl<R: BufRead> Iterator for CsvTrace<R> {
 }
 
 impl<R: BufRead> RequestSource for CsvTrace<R> {
+    fn location(&self) -> String {
+        format!("{}:{}", self.path.display(), self.line)
+    }
+
     fn fraction_done(&self) -> f64 {
         if self.total_bytes == 0 {
             1.0
@@ -243,6 +247,12 @@ impl<R: Read> Iterator for OracleGeneral<R> {
 }
 
 impl<R: Read> RequestSource for OracleGeneral<R> {
+    fn location(&self) -> String {
+        // `record` already counts the one returned; records are numbered from 0 as in the
+        // truncation error.
+        format!("{} record {}", self.path.display(), self.record.saturating_sub(1))
+    }
+
     fn fraction_done(&self) -> f64 {
         if self.total_bytes == 0 {
             1.0

@@ -304,24 +304,21 @@ mod tests {
             assert_eq!(set.get("k-1").unwrap().alg(), alg);
             // A token signed with the private part verifies under the key set.
             let claims = json!({"sub": "ann", "exp": 4_000_000_000_u64});
-            let token = match alg {
-                Algorithm::HS256 => {
-                    let secret = crate::b64::decode(key.entry["secret_b64"].as_str().unwrap()).unwrap();
-                    assert_eq!(secret.len(), 32);
-                    crate::sign_hs(alg, "k-1", &secret, &claims).unwrap()
+            let token = if alg == Algorithm::HS256 {
+                let secret = crate::b64::decode(key.entry["secret_b64"].as_str().unwrap()).unwrap();
+                assert_eq!(secret.len(), 32);
+                crate::sign_hs(alg, "k-1", &secret, &claims).unwrap()
+            } else {
+                let private = key.private_pem.as_ref().unwrap().as_bytes();
+                let encoding = if alg == Algorithm::RS256 {
+                    jsonwebtoken::EncodingKey::from_rsa_pem(private)
+                } else {
+                    jsonwebtoken::EncodingKey::from_ec_pem(private)
                 }
-                _ => {
-                    let encoding = match alg {
-                        Algorithm::RS256 => {
-                            jsonwebtoken::EncodingKey::from_rsa_pem(key.private_pem.as_ref().unwrap().as_bytes())
-                        }
-                        _ => jsonwebtoken::EncodingKey::from_ec_pem(key.private_pem.as_ref().unwrap().as_bytes()),
-                    }
-                    .unwrap();
-                    let mut header = jsonwebtoken::Header::new(alg.to_jwt());
-                    header.kid = Some("k-1".into());
-                    jsonwebtoken::encode(&header, &claims, &encoding).unwrap()
-                }
+                .unwrap();
+                let mut header = jsonwebtoken::Header::new(alg.to_jwt());
+                header.kid = Some("k-1".into());
+                jsonwebtoken::encode(&header, &claims, &encoding).unwrap()
             };
             let policy = crate::Policy {
                 tenant_claim: None,

@@ -99,15 +99,32 @@ pub fn target_dir() -> PathBuf {
     exe.ancestors().nth(3).expect("inside target/").to_path_buf()
 }
 
+/// The previous major release `.ci/run` installs; keep the two in step.
+pub const AWSLAMBDARIC_PREVIOUS_MAJOR: &str = "awslambdaric==2.2.1";
+
 /// A venv with awslambdaric under target/, created on first use (`.ci/run` creates it up
 /// front). A file lock keeps concurrent test processes from building it twice.
 pub fn awslambdaric_python() -> PathBuf {
-    let venv = target_dir().join("venv-awslambdaric");
+    awslambdaric_venv("venv-awslambdaric", AWSLAMBDARIC)
+}
+
+/// A venv with awslambdaric's previous major release under target/, made like
+/// [`awslambdaric_python`]'s.
+pub fn awslambdaric_previous_major_python() -> PathBuf {
+    awslambdaric_venv("venv-awslambdaric-2", AWSLAMBDARIC_PREVIOUS_MAJOR)
+}
+
+fn awslambdaric_venv(name: &str, requirement: &str) -> PathBuf {
+    let venv = target_dir().join(name);
     let python = venv.join("bin/python");
-    let lock = std::fs::File::create(target_dir().join("venv-awslambdaric.lock")).expect("lock file");
+    let lock = std::fs::File::create(target_dir().join(format!("{name}.lock"))).expect("lock file");
     lock.lock().expect("lock");
+    let version = requirement.split("==").nth(1).unwrap_or_default();
     let ready = Command::new(&python)
-        .args(["-c", "import awslambdaric"])
+        .args([
+            "-c",
+            &format!("import importlib.metadata as m, sys; sys.exit(m.version('awslambdaric') != '{version}')"),
+        ])
         .status()
         .is_ok_and(|s| s.success());
     if !ready {
@@ -119,13 +136,13 @@ pub fn awslambdaric_python() -> PathBuf {
             .expect("venv")
             .success()
             && Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check", AWSLAMBDARIC])
+                .args(["install", "--quiet", "--disable-pip-version-check", requirement])
                 .status()
                 .expect("pip")
                 .success();
         assert!(
             ok,
-            "could not install {AWSLAMBDARIC} into {} (run .ci/run, which installs it)",
+            "could not install {requirement} into {} (run .ci/run, which installs it)",
             venv.display()
         );
     }

@@ -723,6 +723,19 @@ impl RunSummary {
                             *ms *= stats.scale;
                         }
                         summary.instrumentation = Some(stats);
+                        // The twins' failures are not in the headline's; they are named here.
+                        let failed: Vec<String> = measured(&instrumented)
+                            .iter()
+                            .filter(|s| s.failed())
+                            .map(|s| format!("#{} {}", s.sample_index + 1, s.outcome()))
+                            .collect();
+                        if !failed.is_empty() {
+                            summary.notes.push(format!(
+                                "{} instrumented cold starts failed while their plain twins are what the figures show: {}",
+                                failed.len(),
+                                failed.join(", ")
+                            ));
+                        }
                         (summary, scaled)
                     }
                     None => (group(&members, &attributions), attributions),

@@ -380,32 +380,8 @@ struct UrlSignArgs {
     /// The policy's resource when it differs from the URL (`*` wildcards; custom policy)
     #[arg(long, value_name = "PATTERN")]
     resource: Option<String>,
-    /// Lifetime from now, in seconds
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        conflicts_with = "expires_s",
-        required_unless_present = "expires_s"
-    )]
-    ttl_s: Option<u64>,
-    /// Expiry as a Unix time, in seconds
-    #[arg(long, value_name = "SECONDS")]
-    expires_s: Option<u64>,
-    /// Not valid before this Unix time, in seconds (custom policy)
-    #[arg(long, value_name = "SECONDS")]
-    not_before_s: Option<u64>,
-    /// Allowed viewer IPv4 range (custom policy)
-    #[arg(long, value_name = "CIDR")]
-    ip: Option<String>,
-    /// Use a custom policy even when a canned one would do
-    #[arg(long)]
-    custom: bool,
-    /// Signature digest (CloudFront's default is SHA1; SHA256 adds Hash-Algorithm=SHA256)
-    #[arg(long, value_enum, default_value = "sha256")]
-    hash: Hash,
-    /// Print as JSON
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    signing: SigningArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -444,6 +420,14 @@ struct CookieSignArgs {
     /// The resource URL, `*` wildcards allowed
     #[arg(long, value_name = "URL")]
     resource: String,
+    #[command(flatten)]
+    signing: SigningArgs,
+}
+
+/// What signed cookies and signed URLs share: the policy's time window and IP range, the
+/// digest, and the output.
+#[derive(Debug, Clone, Args)]
+struct SigningArgs {
     /// Lifetime from now, in seconds
     #[arg(
         long,
@@ -464,12 +448,36 @@ struct CookieSignArgs {
     /// Use a custom policy even when a canned one would do
     #[arg(long)]
     custom: bool,
-    /// Signature digest (CloudFront's default is SHA1)
+    /// Signature digest (CloudFront's default is SHA1; SHA256 is sent as Hash-Algorithm=SHA256)
     #[arg(long, value_enum, default_value = "sha256")]
     hash: Hash,
     /// Print as JSON
     #[arg(long)]
     json: bool,
+}
+
+impl SigningArgs {
+    /// The policy for `resource`, with the expiry counted from now when given as a lifetime.
+    fn policy(&self, resource: &str) -> anyhow::Result<CookiePolicy> {
+        let expires = match (self.expires_s, self.ttl_s) {
+            (Some(at), _) => at,
+            (None, Some(ttl)) => now_s() as u64 + ttl,
+            (None, None) => bail!("give --ttl-s or --expires-s"),
+        };
+        Ok(CookiePolicy {
+            resource: resource.to_owned(),
+            expires_epoch_s: expires,
+            not_before_epoch_s: self.not_before_s,
+            source_ip: self.ip.clone(),
+        })
+    }
+
+    fn hash(&self) -> HashAlgorithm {
+        match self.hash {
+            Hash::Sha1 => HashAlgorithm::Sha1,
+            Hash::Sha256 => HashAlgorithm::Sha256,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -782,25 +790,12 @@ async fn edge_budget(args: &EdgeBudgetArgs) -> anyhow::Result<u8> {
 
 fn cookie_sign(args: &CookieSignArgs) -> anyhow::Result<u8> {
     let pem = read(&args.key, "private key")?;
-    let expires = match (args.expires_s, args.ttl_s) {
-        (Some(at), _) => at,
-        (None, Some(ttl)) => now_s() as u64 + ttl,
-        (None, None) => bail!("give --ttl-s or --expires-s"),
-    };
-    let policy = CookiePolicy {
-        resource: args.resource.clone(),
-        expires_epoch_s: expires,
-        not_before_epoch_s: args.not_before_s,
-        source_ip: args.ip.clone(),
-    };
-    let canned = !args.custom && policy.is_canned();
-    let hash = match args.hash {
-        Hash::Sha1 => HashAlgorithm::Sha1,
-        Hash::Sha256 => HashAlgorithm::Sha256,
-    };
+    let policy = args.signing.policy(&args.resource)?;
+    let canned = !args.signing.custom && policy.is_canned();
+    let hash = args.signing.hash();
     let signed = cookies::sign_cookies(&pem, &args.key_pair_id, &policy, canned, hash)
         .with_context(|| format!("cannot sign with {}", args.key.display()))?;
-    if args.json {
+    if args.signing.json {
         print_json(&signed)?;
     } else {
         outln!(
@@ -971,25 +966,12 @@ fn keys_import(args: &KeysImportArgs) -> anyhow::Result<u8> {
 
 fn url_sign(args: &UrlSignArgs) -> anyhow::Result<u8> {
     let pem = read(&args.key, "private key")?;
-    let expires = match (args.expires_s, args.ttl_s) {
-        (Some(at), _) => at,
-        (None, Some(ttl)) => now_s() as u64 + ttl,
-        (None, None) => bail!("give --ttl-s or --expires-s"),
-    };
-    let policy = CookiePolicy {
-        resource: args.resource.clone().unwrap_or_else(|| args.url.clone()),
-        expires_epoch_s: expires,
-        not_before_epoch_s: args.not_before_s,
-        source_ip: args.ip.clone(),
-    };
-    let canned = !args.custom && policy.is_canned() && policy.resource == args.url;
-    let hash = match args.hash {
-        Hash::Sha1 => HashAlgorithm::Sha1,
-        Hash::Sha256 => HashAlgorithm::Sha256,
-    };
+    let policy = args.signing.policy(args.resource.as_deref().unwrap_or(&args.url))?;
+    let canned = !args.signing.custom && policy.is_canned() && policy.resource == args.url;
+    let hash = args.signing.hash();
     let signed = cookies::sign_url(&pem, &args.key_pair_id, &args.url, &policy, canned, hash)
         .with_context(|| format!("cannot sign with {}", args.key.display()))?;
-    if args.json {
+    if args.signing.json {
         print_json(&serde_json::json!({
             "url": signed,
             "canned": canned,

@@ -111,6 +111,7 @@ pub fn generate_cwt(
     );
     code.push_str(&format!("var C = {config};\n"));
     let (asynk, awaitt) = if is_async { ("async ", "await ") } else { ("", "") };
+    code.push_str(super::HELPERS);
     code.push_str(&CWT.replace("/*ASYNC*/", asynk).replace("/*AWAIT*/", awaitt));
     code.push_str(if is_async { CWT_KEY_KVS } else { CWT_KEY_INLINE });
     let minified = options.force_minify || code.len() > FUNCTION_SIZE_LIMIT_BYTES;
@@ -136,27 +137,3 @@ pub fn generate_cwt(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The helpers the CWT template shares with the JWT template, as written there.
-    fn function_text<'a>(source: &'a str, name: &str) -> &'a str {
-        let start = source
-            .find(&format!("function {name}("))
-            .unwrap_or_else(|| panic!("no function {name}"));
-        let end = source[start..].find("\n}\n").expect("function end") + start + 3;
-        &source[start..end]
-    }
-
-    #[test]
-    fn shared_helpers_do_not_drift_from_the_jwt_template() {
-        for name in ["own", "b64d", "tenantOf", "strings", "tokenOf", "timeClaim", "deny"] {
-            assert_eq!(
-                function_text(CWT, name),
-                function_text(super::super::COMMON, name),
-                "{name} differs between cwt.js and common.js"
-            );
-        }
-    }
-}

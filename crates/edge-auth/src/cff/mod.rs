@@ -21,6 +21,7 @@ pub use cwt::{CwtFunctionOptions, generate_cwt};
 /// CloudFront's limit on a function's source size (10 KB; docs/sources.md, "CloudFront Functions limits").
 pub const FUNCTION_SIZE_LIMIT_BYTES: usize = 10 * 1024;
 
+const HELPERS: &str = include_str!("templates/helpers.js");
 const COMMON: &str = include_str!("templates/common.js");
 const KEY_INLINE: &str = include_str!("templates/key_inline.js");
 const KEY_KVS: &str = include_str!("templates/key_kvs.js");
@@ -228,6 +229,7 @@ pub fn generate(keys: &KeySet, policy: &Policy, options: &FunctionOptions) -> Re
     code.push_str("var crypto = require('crypto');\n");
     code.push_str(&format!("var C = {config};\n"));
     let (asynk, awaitt) = if is_async { ("async ", "await ") } else { ("", "") };
+    code.push_str(HELPERS);
     code.push_str(&COMMON.replace("/*ASYNC*/", asynk).replace("/*AWAIT*/", awaitt));
     code.push_str(if is_async { KEY_KVS } else { KEY_INLINE });
     match variant {

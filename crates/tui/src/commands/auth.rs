@@ -609,34 +609,44 @@ fn cf_function(args: &CfFunctionArgs) -> anyhow::Result<u8> {
         force_minify: args.minify,
     };
     let function = cff::generate(&keys, &args.policy.policy()?, &options)?;
-    if let Some(out) = &args.out {
+    let what = format!(
+        "{} function{}",
+        function.alg,
+        function
+            .rsa_variant
+            .map(|v| format!(" ({})", v.as_str()))
+            .unwrap_or_default()
+    );
+    emit_function(&function, args.out.as_deref(), args.json, &what)
+}
+
+/// Writes a generated function to `out` or standard output (or its JSON description), and
+/// says on stderr what was written where and which KeyValueStore entries to upload.
+fn emit_function(function: &cff::GeneratedFunction, out: Option<&Path>, json: bool, what: &str) -> anyhow::Result<u8> {
+    if let Some(out) = out {
         std::fs::write(out, &function.code).with_context(|| format!("cannot write {}", out.display()))?;
     }
-    if args.json {
-        print_json(&function)?;
-    } else {
-        if args.out.is_none() {
-            out!("{}", function.code);
+    if json {
+        print_json(function)?;
+        return Ok(exit::OK);
+    }
+    if out.is_none() {
+        out!("{}", function.code);
+        if crate::output::closed() {
+            // Nobody read it: saying it was written would be untrue.
+            return Ok(exit::OK);
         }
-        let target = args
-            .out
-            .as_ref()
-            .map_or_else(|| "standard output".to_owned(), |p| p.display().to_string());
-        eprintln!(
-            "{} function{}: {} bytes of {} ({:.0}%){}, written to {target}",
-            function.alg,
-            function
-                .rsa_variant
-                .map(|v| format!(" ({})", v.as_str()))
-                .unwrap_or_default(),
-            function.size_bytes,
-            function.limit_bytes,
-            100.0 * function.size_bytes as f64 / function.limit_bytes as f64,
-            if function.minified { ", minified" } else { "" },
-        );
-        for entry in &function.kvs_entries {
-            eprintln!("KeyValueStore entry to upload: {} = {}", entry.key, entry.value);
-        }
+    }
+    let target = out.map_or_else(|| "standard output".to_owned(), |p| p.display().to_string());
+    eprintln!(
+        "{what}: {} bytes of {} ({:.0}%){}, written to {target}",
+        function.size_bytes,
+        function.limit_bytes,
+        100.0 * function.size_bytes as f64 / function.limit_bytes as f64,
+        if function.minified { ", minified" } else { "" },
+    );
+    for entry in &function.kvs_entries {
+        eprintln!("KeyValueStore entry to upload: {} = {}", entry.key, entry.value);
     }
     Ok(exit::OK)
 }

@@ -12,7 +12,7 @@ use edge_auth::cwt::{self, CwtClaims, CwtDecision, CwtKey, CwtValidator, SignOpt
 
 use super::{PolicyArgs, load_keys, now_s, print_json};
 use crate::exit;
-use crate::output::{out, outln};
+use crate::output::outln;
 
 #[derive(Debug, Clone, Subcommand)]
 pub(super) enum CwtCommand {
@@ -262,31 +262,12 @@ fn cf_function(args: &CwtFunctionArgs) -> anyhow::Result<u8> {
         force_minify: args.minify,
     };
     let function = cff::generate_cwt(&keys, &args.policy.policy()?, &options)?;
-    if let Some(out) = &args.out {
-        std::fs::write(out, &function.code).with_context(|| format!("cannot write {}", out.display()))?;
-    }
-    if args.json {
-        print_json(&function)?;
-    } else {
-        if args.out.is_none() {
-            out!("{}", function.code);
-        }
-        let target = args
-            .out
-            .as_ref()
-            .map_or_else(|| "standard output".to_owned(), |p| p.display().to_string());
-        eprintln!(
-            "CWT function (cf.cwt, keys {}): {} bytes of {}{}, written to {target}",
-            function.kids.join(", "),
-            function.size_bytes,
-            function.limit_bytes,
-            if function.minified { ", minified" } else { "" },
-        );
-        for entry in &function.kvs_entries {
-            eprintln!("KeyValueStore entry to upload: {} = {}", entry.key, entry.value);
-        }
-    }
-    Ok(exit::OK)
+    super::emit_function(
+        &function,
+        args.out.as_deref(),
+        args.json,
+        &format!("CWT function (cf.cwt, keys {})", function.kids.join(", ")),
+    )
 }
 
 fn verify(args: &CwtVerifyArgs) -> anyhow::Result<u8> {

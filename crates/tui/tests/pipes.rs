@@ -107,15 +107,26 @@ impl Outcome {
 
 /// Runs one command in `dir` with stdout piped to `reader`; `Err` when it did not end in time.
 fn run_with_reader(dir: &Path, args: &[String], reader: Reader) -> Result<Outcome, String> {
+    // "Gone before the first write" must be true before the command starts: a pipe whose
+    // read end is closed here, so no write can land in the pipe's buffer first, however
+    // the two processes are scheduled.
+    let stdout_pipe = match reader {
+        Reader::GoneBeforeFirstWrite => {
+            let (read_end, write_end) = nix::unistd::pipe().map_err(|e| format!("cannot make a pipe: {e}"))?;
+            drop(read_end);
+            Stdio::from(write_end)
+        }
+        Reader::OneByte => Stdio::piped(),
+    };
     let mut child = coldfront()
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(stdout_pipe)
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start: {e}"))?;
-    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let stdout = child.stdout.take();
     let mut stderr = child.stderr.take().expect("stderr is piped");
     // stderr is drained on a thread of its own, so a chatty stderr never blocks the command
     // while this thread waits for it.
@@ -125,9 +136,8 @@ fn run_with_reader(dir: &Path, args: &[String], reader: Reader) -> Result<Outcom
         let _ = stderr.read_to_end(&mut bytes);
         let _ = stderr_tx.send(String::from_utf8_lossy(&bytes).into_owned());
     });
-    match reader {
-        Reader::GoneBeforeFirstWrite => drop(stdout),
-        Reader::OneByte => {
+    match (reader, stdout) {
+        (Reader::OneByte, Some(mut stdout)) => {
             // On a thread too: a command that hangs before printing must still hit the
             // timeout below. Reading 0 bytes (end of file) is fine: it printed nothing.
             std::thread::spawn(move || {
@@ -136,6 +146,7 @@ fn run_with_reader(dir: &Path, args: &[String], reader: Reader) -> Result<Outcom
                 drop(stdout);
             });
         }
+        _ => {}
     }
     let started = Instant::now();
     let status = loop {

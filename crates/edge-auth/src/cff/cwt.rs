@@ -136,4 +136,3 @@ pub fn generate_cwt(
         kids: keys.iter().map(|k| k.kid().to_owned()).collect(),
     })
 }
-

@@ -136,17 +136,14 @@ fn run_with_reader(dir: &Path, args: &[String], reader: Reader) -> Result<Outcom
         let _ = stderr.read_to_end(&mut bytes);
         let _ = stderr_tx.send(String::from_utf8_lossy(&bytes).into_owned());
     });
-    match (reader, stdout) {
-        (Reader::OneByte, Some(mut stdout)) => {
-            // On a thread too: a command that hangs before printing must still hit the
-            // timeout below. Reading 0 bytes (end of file) is fine: it printed nothing.
-            std::thread::spawn(move || {
-                let mut byte = [0_u8; 1];
-                let _ = stdout.read(&mut byte);
-                drop(stdout);
-            });
-        }
-        _ => {}
+    if let (Reader::OneByte, Some(mut stdout)) = (reader, stdout) {
+        // On a thread too: a command that hangs before printing must still hit the
+        // timeout below. Reading 0 bytes (end of file) is fine: it printed nothing.
+        std::thread::spawn(move || {
+            let mut byte = [0_u8; 1];
+            let _ = stdout.read(&mut byte);
+            drop(stdout);
+        });
     }
     let started = Instant::now();
     let status = loop {

@@ -547,23 +547,29 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn load_keys(path: &Path) -> anyhow::Result<KeySet> {
-    KeySet::load(path).context("the key set cannot be used (see `coldfront auth verify --help` for the format)")
-}
-
-fn verify(args: &VerifyArgs) -> anyhow::Result<u8> {
-    let token = if args.token == "-" {
+/// The token given on the command line, or read from standard input for `-`, trimmed.
+fn token_argument(given: &str) -> anyhow::Result<String> {
+    let token = if given == "-" {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
             .context("cannot read the token from standard input")?;
         text.trim().to_owned()
     } else {
-        args.token.trim().to_owned()
+        given.trim().to_owned()
     };
     if token.is_empty() {
         bail!("the token is empty: pass it as the last argument, or `-` to read it from standard input");
     }
+    Ok(token)
+}
+
+fn load_keys(path: &Path) -> anyhow::Result<KeySet> {
+    KeySet::load(path).context("the key set cannot be used (see `coldfront auth verify --help` for the format)")
+}
+
+fn verify(args: &VerifyArgs) -> anyhow::Result<u8> {
+    let token = token_argument(&args.token)?;
     let validator = Validator::new(load_keys(&args.keys)?, args.policy.policy()?);
     let decision = validator.validate(&token, args.host.as_deref(), args.now_s.unwrap_or_else(now_s));
     if args.json {

@@ -2,7 +2,6 @@
 //! HMAC-SHA256), generate the CloudFront Function that checks them with `cf.cwt`, and check
 //! one as that function would.
 
-use std::io::Read as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -271,18 +270,7 @@ fn cf_function(args: &CwtFunctionArgs) -> anyhow::Result<u8> {
 }
 
 fn verify(args: &CwtVerifyArgs) -> anyhow::Result<u8> {
-    let token = if args.token == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read the token from standard input")?;
-        text.trim().to_owned()
-    } else {
-        args.token.trim().to_owned()
-    };
-    if token.is_empty() {
-        bail!("the token is empty: pass it as the last argument, or `-` to read it from standard input");
-    }
+    let token = super::token_argument(&args.token)?;
     let validator = CwtValidator::new(cwt_keys(&args.keys)?, args.policy.policy()?);
     let decision = validator.validate(&token, args.host.as_deref(), args.now_s.unwrap_or_else(now_s));
     if args.json {

@@ -111,7 +111,7 @@ pub fn generate_cwt(
     );
     code.push_str(&format!("var C = {config};\n"));
     let (asynk, awaitt) = if is_async { ("async ", "await ") } else { ("", "") };
-    code.push_str(super::HELPERS);
+    code.push_str(&super::HELPERS.replace("/*ASYNC*/", asynk).replace("/*AWAIT*/", awaitt));
     code.push_str(&CWT.replace("/*ASYNC*/", asynk).replace("/*AWAIT*/", awaitt));
     code.push_str(if is_async { CWT_KEY_KVS } else { CWT_KEY_INLINE });
     let minified = options.force_minify || code.len() > FUNCTION_SIZE_LIMIT_BYTES;

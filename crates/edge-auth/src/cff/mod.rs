@@ -229,7 +229,7 @@ pub fn generate(keys: &KeySet, policy: &Policy, options: &FunctionOptions) -> Re
     code.push_str("var crypto = require('crypto');\n");
     code.push_str(&format!("var C = {config};\n"));
     let (asynk, awaitt) = if is_async { ("async ", "await ") } else { ("", "") };
-    code.push_str(HELPERS);
+    code.push_str(&HELPERS.replace("/*ASYNC*/", asynk).replace("/*AWAIT*/", awaitt));
     code.push_str(&COMMON.replace("/*ASYNC*/", asynk).replace("/*AWAIT*/", awaitt));
     code.push_str(if is_async { KEY_KVS } else { KEY_INLINE });
     match variant {

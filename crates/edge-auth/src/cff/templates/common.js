@@ -94,11 +94,3 @@ function pj(b) {
     }
     return c;
 }
-/*ASYNC*/function handler(event) {
-    var req = event.request;
-    var tok = tokenOf(req);
-    if (tok === null) return deny('no_token');
-    var host = req.headers && req.headers.host ? req.headers.host.value : undefined;
-    var r = /*AWAIT*/check(tok, host);
-    return typeof r === 'string' ? deny(r) : req;
-}

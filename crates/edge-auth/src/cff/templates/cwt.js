@@ -46,11 +46,3 @@
     }
     return c;
 }
-/*ASYNC*/function handler(event) {
-    var req = event.request;
-    var tok = tokenOf(req);
-    if (tok === null) return deny('no_token');
-    var host = req.headers && req.headers.host ? req.headers.host.value : undefined;
-    var r = /*AWAIT*/check(tok, host);
-    return typeof r === 'string' ? deny(r) : req;
-}

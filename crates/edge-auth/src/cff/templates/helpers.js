@@ -1,6 +1,6 @@
-// Helpers every generated function shares (JWT and CWT alike): own-property checks,
-// canonical base64url, the tenant from Host, the token from the request, time claims and
-// the deny response. Written once, so the two kinds of function cannot drift apart.
+// What every generated function shares (JWT and CWT alike): own-property checks,
+// canonical base64url, the tenant from Host, the token from the request, time claims, the
+// deny response and the handler. Written once, so the two kinds cannot drift apart.
 function own(o, k) {
     return Object.prototype.hasOwnProperty.call(o, k);
 }
@@ -45,4 +45,14 @@ function deny(r) {
     var h = {'www-authenticate': {value: 'Bearer error="invalid_token"'}};
     if (C.exposeReason) h['x-edge-auth-reason'] = {value: r};
     return {statusCode: 401, statusDescription: 'Unauthorized', headers: h};
+}
+// The viewer-request entry point: the token from the request, the template's check, and
+// the request itself or a 401.
+/*ASYNC*/function handler(event) {
+    var req = event.request;
+    var tok = tokenOf(req);
+    if (tok === null) return deny('no_token');
+    var host = req.headers && req.headers.host ? req.headers.host.value : undefined;
+    var r = /*AWAIT*/check(tok, host);
+    return typeof r === 'string' ? deny(r) : req;
 }

@@ -622,6 +622,21 @@ pub fn sweep_ttl(model: &Model, ttls_s: &[f64]) -> Vec<(f64, f64, f64)> {
         .collect()
 }
 
+/// The model's own strategy at each page TTL, everything else as set: what [`evaluate`]
+/// reports as `chosen`, without the other strategies and with the popularity bins made
+/// once (for curves recomputed on every key press).
+pub fn chosen_at_ttls(model: &Model, ttls_s: &[f64]) -> Vec<StrategyResult> {
+    let bins = bins_of(model);
+    let mut m = model.clone();
+    ttls_s
+        .iter()
+        .map(|&ttl| {
+            m.cache.page_ttl_s = ttl;
+            strategy_result(&m, &bins, Strategy::Cached(m.cache.invalidation)).0
+        })
+        .collect()
+}
+
 /// Whether the auth option needs a function on every private request.
 pub(crate) fn auth_runs_function(auth: AuthOption) -> bool {
     !matches!(auth, AuthOption::SignedCookies)

@@ -62,7 +62,9 @@ mod rng;
 pub mod sim;
 mod toml_file;
 
-pub use analytic::{ClassResult, Evaluation, ObjectClass, Strategy, StrategyResult, evaluate, sweep_ttl};
+pub use analytic::{
+    ClassResult, Evaluation, ObjectClass, Strategy, StrategyResult, chosen_at_ttls, evaluate, sweep_ttl,
+};
 pub use auth::AuthRow;
 pub use cloudfront::{Recommendation, recommend};
 pub use cost::{CostBreakdown, CostLine, FlatRateQuote};

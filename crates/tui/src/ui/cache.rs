@@ -60,18 +60,17 @@ pub(crate) struct TtlPoint {
 /// Hit ratio, stale reads and cost as the page TTL moves over [`CURVE_TTL_RANGE_S`].
 fn ttl_curve(model: &Model) -> Vec<TtlPoint> {
     let (low, high) = CURVE_TTL_RANGE_S;
-    (0..CURVE_POINTS)
-        .map(|i| {
-            let ttl_s = low * (high / low).powf(i as f64 / (CURVE_POINTS - 1) as f64);
-            let mut at = model.clone();
-            at.cache.page_ttl_s = ttl_s;
-            let result = evaluate(&at).chosen;
-            TtlPoint {
-                ttl_s,
-                page_hit_ratio: result.page_hit_ratio,
-                stale_read_share: result.stale_read_probability,
-                cost_usd_per_month: result.cost.total_usd_per_month,
-            }
+    let ttls_s: Vec<f64> = (0..CURVE_POINTS)
+        .map(|i| low * (high / low).powf(i as f64 / (CURVE_POINTS - 1) as f64))
+        .collect();
+    cdn_design::chosen_at_ttls(model, &ttls_s)
+        .into_iter()
+        .zip(ttls_s)
+        .map(|(result, ttl_s)| TtlPoint {
+            ttl_s,
+            page_hit_ratio: result.page_hit_ratio,
+            stale_read_share: result.stale_read_probability,
+            cost_usd_per_month: result.cost.total_usd_per_month,
         })
         .collect()
 }

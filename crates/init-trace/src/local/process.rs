@@ -103,6 +103,40 @@ impl Capture {
     }
 }
 
+/// The last few KiB the runtime wrote to stdout and stderr together, in arrival order,
+/// with a running count: what Lambda's `LogType=Tail` returns is cut from it.
+#[derive(Debug, Default)]
+pub(crate) struct LogTail {
+    recent: std::collections::VecDeque<u8>,
+    total: u64,
+}
+
+/// How much output [`LogTail`] keeps: Lambda returns at most the last 4 KB of an
+/// invocation's log, and the platform lines around the output take some of that.
+const LOG_TAIL_BYTES: usize = 4096;
+
+impl LogTail {
+    fn push(&mut self, bytes: &[u8]) {
+        self.total += bytes.len() as u64;
+        let bytes = &bytes[bytes.len().saturating_sub(LOG_TAIL_BYTES)..];
+        let overflow = (self.recent.len() + bytes.len()).saturating_sub(LOG_TAIL_BYTES);
+        self.recent.drain(..overflow);
+        self.recent.extend(bytes);
+    }
+
+    /// Bytes written so far.
+    pub(crate) fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// What was written after `mark` (a [`LogTail::total`]), as far as it is kept.
+    pub(crate) fn since(&self, mark: u64) -> Vec<u8> {
+        let wanted = usize::try_from(self.total.saturating_sub(mark)).unwrap_or(usize::MAX);
+        let skip = self.recent.len().saturating_sub(wanted);
+        self.recent.iter().skip(skip).copied().collect()
+    }
+}
+
 /// A running runtime process.
 #[derive(Debug)]
 pub(crate) struct Spawned {
@@ -115,6 +149,8 @@ pub(crate) struct Spawned {
     pub exit: oneshot::Receiver<ExitInfo>,
     pub stdout: Arc<Mutex<Capture>>,
     pub stderr: Arc<Mutex<Capture>>,
+    /// Both streams' latest output, for per-invocation logs.
+    pub log_tail: Arc<Mutex<LogTail>>,
     /// The tasks reading stdout and stderr until end of file.
     readers: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -149,7 +185,11 @@ impl Drop for Spawned {
 /// Reads a pipe on the async runtime until end of file. The runtime's own reactor watches
 /// it, so a cold start needs no reader threads: creating two per sandbox used to preempt
 /// the runtime right after its `exec`, inside the Init Duration.
-async fn read_pipe(mut pipe: tokio::net::unix::pipe::Receiver, capture: Arc<Mutex<Capture>>) {
+async fn read_pipe(
+    mut pipe: tokio::net::unix::pipe::Receiver,
+    capture: Arc<Mutex<Capture>>,
+    log_tail: Arc<Mutex<LogTail>>,
+) {
     use tokio::io::AsyncReadExt;
     let mut buffer = vec![0_u8; 16 * 1024];
     loop {
@@ -157,6 +197,7 @@ async fn read_pipe(mut pipe: tokio::net::unix::pipe::Receiver, capture: Arc<Mute
             Ok(0) => return,
             Ok(n) => {
                 capture.lock().expect("capture lock").push(&buffer[..n]);
+                log_tail.lock().expect("log tail lock").push(&buffer[..n]);
             }
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => return,
@@ -225,10 +266,11 @@ pub(crate) async fn spawn(
         .await
         .map_err(|_| std::io::Error::other("sandbox thread ended before spawning"))??;
     let pid = launched.pid;
+    let log_tail = Arc::new(Mutex::new(LogTail::default()));
     let mut readers = Vec::with_capacity(2);
     for (pipe, capture) in [(launched.stdout, &stdout), (launched.stderr, &stderr)] {
         match tokio::net::unix::pipe::Receiver::from_owned_fd(pipe) {
-            Ok(pipe) => readers.push(tokio::spawn(read_pipe(pipe, capture.clone()))),
+            Ok(pipe) => readers.push(tokio::spawn(read_pipe(pipe, capture.clone(), log_tail.clone()))),
             Err(err) => {
                 readers.iter().for_each(tokio::task::JoinHandle::abort);
                 kill_group(pid);
@@ -243,6 +285,7 @@ pub(crate) async fn spawn(
         exit: exit_rx,
         stdout,
         stderr,
+        log_tail,
         readers,
     })
 }

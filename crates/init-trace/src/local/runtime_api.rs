@@ -48,7 +48,8 @@ pub(crate) enum ApiEvent {
     Response {
         request_id: String,
         at_ns: u64,
-        bytes: u64,
+        /// The whole body (within the 6 MB limit), for a caller of `Invoke`.
+        body: axum::body::Bytes,
         preview: String,
     },
     /// A response over the 6 MB limit (answered with 413).
@@ -323,7 +324,7 @@ async fn response(State(state): State<Arc<ApiState>>, Path(id): Path<String>, re
     let _ = state.events.send(ApiEvent::Response {
         request_id: id,
         at_ns,
-        bytes: len as u64,
+        body,
         preview,
     });
     accepted()

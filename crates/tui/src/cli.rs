@@ -35,6 +35,22 @@ Examples:
 Samples are appended to a JSONL file (one line per cold start, flushed as each completes),
 so an interrupted run keeps everything it measured.")]
     Run(RunArgs),
+    /// Serve Lambda's own API (and X-Ray's) on loopback, backed by the emulator
+    #[command(after_help = "\
+Examples:
+  coldfront serve                                  the bundled functions on 127.0.0.1:9001
+  coldfront serve --config coldfront.toml --idle-timeout 60
+  aws lambda invoke --endpoint-url http://127.0.0.1:9001 --function-name wiki \\
+      --log-type Tail --query LogResult --output text out.json | base64 -d
+  aws lambda update-function-configuration --endpoint-url http://127.0.0.1:9001 \\
+      --function-name wiki --environment 'Variables={COLD=1}'   (the next invoke is cold)
+  curl -d '{}' http://127.0.0.1:9001/2015-03-31/functions/function/invocations   (RIE's path)
+
+Every execution environment's life (INIT and all its invokes) is appended to a JSONL file
+when it ends (idle reclaim, a change to the function, or shutdown), the same samples
+`coldfront run` writes, so `coldfront report` works on served traffic. Ctrl-C or SIGTERM
+ends every environment and writes its sample before exiting.")]
+    Serve(ServeArgs),
     /// List the functions that can be run
     #[command(after_help = "Examples:\n  coldfront functions\n  coldfront functions --config coldfront.toml --json")]
     Functions(FunctionsArgs),
@@ -75,6 +91,42 @@ pub(crate) struct SpecArgs {
     /// Function spec file; defaults to ./coldfront.toml when it exists, else the bundled functions
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Address to listen on; only loopback unless --allow-remote
+    #[arg(long, default_value = "127.0.0.1:9001")]
+    pub listen: std::net::SocketAddr,
+    /// Listen on a non-loopback address (there is no authentication: anyone who reaches it can run code)
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// JSONL file each ended environment's sample is appended to [default: coldfront-runs/serve-<time>.jsonl]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Where created functions' code is unpacked [default: a temporary directory removed at exit]
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Seconds an environment may stay idle before it is torn down
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub idle_timeout: u64,
+    /// Milliseconds a change stays InProgress (and a new function Pending), as on Lambda
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub update_delay_ms: u64,
+    /// Environments a function may have at once; more concurrent invokes are throttled (429)
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub concurrency: u32,
+    /// The function RIE's path (/2015-03-31/functions/function/invocations) runs [default: the first function]
+    #[arg(long, value_name = "FUNCTION")]
+    pub rie_function: Option<String>,
+    /// Run without Lambda's CPU share and memory limit (cgroups)
+    #[arg(long)]
+    pub no_throttle: bool,
+    /// Print the address and file as one JSON line on stdout when ready, and the summary as JSON at the end
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -122,7 +122,8 @@ impl Cancel {
         *self.0.borrow()
     }
 
-    pub(crate) async fn cancelled(&mut self) {
+    /// Resolves once cancellation is requested.
+    pub async fn cancelled(&mut self) {
         loop {
             if *self.0.borrow_and_update() {
                 return;

@@ -360,6 +360,16 @@ impl Sandbox<'_> {
         self.usable && self.exit.is_none()
     }
 
+    /// When the runtime process started (wall clock): INIT's start.
+    pub fn started_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.rec.at(self.rec.spawn_ns)
+    }
+
+    /// The X-Ray documents the function sent to the daemon so far.
+    pub fn xray_documents_so_far(&self) -> Vec<crate::sample::XrayDocument> {
+        self.xray.received_so_far()
+    }
+
     /// How many invokes ran so far.
     pub fn invoke_count(&self) -> usize {
         self.invokes.len() + usize::from(self.final_invoke.is_some())

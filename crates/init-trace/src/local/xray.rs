@@ -200,6 +200,14 @@ impl XrayListener {
         self.addr
     }
 
+    /// The documents received so far, for a caller that serves them while the sandbox
+    /// lives on (`finish` still returns them all).
+    pub(crate) fn received_so_far(&self) -> Vec<XrayDocument> {
+        let mut received = self.received.lock().expect("x-ray lock");
+        received.drain(|buffer| receive_stamped(self.direct.as_raw_fd(), buffer));
+        received.documents.clone()
+    }
+
     /// Stops listening and returns the documents received and the reasons for rejected
     /// datagrams. Called once the sandbox's processes are gone, so whatever they sent is
     /// on the socket by now; it is drained here rather than by waking the listener task.

@@ -4,6 +4,7 @@ pub(crate) mod auth;
 pub(crate) mod cdn;
 mod functions;
 mod run;
+mod serve;
 pub(crate) mod trace;
 
 use std::path::Path;
@@ -19,6 +20,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         // The embedded default: the interactive UI on the bundled functions (or ./coldfront.toml).
         None => ui::run(load_specs(&SpecArgs { config: None })?.functions().cloned().collect()).await,
         Some(Command::Run(args)) => run::run(args).await,
+        Some(Command::Serve(args)) => serve::serve(args).await,
         Some(Command::Functions(args)) => functions::list(&args),
         Some(Command::Trace(args)) => trace::trace(args).await,
         Some(Command::Report(args)) => trace::report(&args),

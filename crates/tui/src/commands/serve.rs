@@ -1,0 +1,189 @@
+//! `coldfront serve`: Lambda's API on loopback, backed by the emulator.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use init_trace::local::{EmulatorOptions, LocalEmulator, cancel_pair};
+use init_trace::sample::{ColdStartSample, SampleWriter, Throttling};
+use init_trace::stats::Summary;
+use lambda_api::{Pool, ServeOptions, Server};
+use serde_json::json;
+
+use crate::cli::ServeArgs;
+use crate::output::outln;
+
+fn default_out() -> PathBuf {
+    PathBuf::from("coldfront-runs").join(format!("serve-{}.jsonl", chrono::Local::now().format("%Y%m%d-%H%M%S")))
+}
+
+/// A store directory made for this run, removed when dropped.
+struct TemporaryStore(PathBuf);
+
+impl Drop for TemporaryStore {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
+    let specs = super::load_specs(&args.spec)?;
+    let rie_function = match &args.rie_function {
+        Some(name) => Some(specs.get(name)?.name.clone()),
+        None => specs.functions().next().map(|f| f.name.clone()),
+    };
+    if !args.listen.ip().is_loopback() {
+        if !args.allow_remote {
+            anyhow::bail!(
+                "--listen {}: not a loopback address. coldfront serve runs any code it is sent and has no authentication; pass --allow-remote to listen there anyway",
+                args.listen
+            );
+        }
+        eprintln!(
+            "warning: listening on {} (not loopback): anyone who can reach it can create and run functions on this machine",
+            args.listen
+        );
+    }
+    let out = args.out.clone().unwrap_or_else(default_out);
+    if let Some(parent) = out.parent() {
+        super::check_out_dir(parent, "--out")?;
+    }
+    if out.is_dir() {
+        anyhow::bail!(
+            "--out {}: is a directory; give the samples file to append to",
+            out.display()
+        );
+    }
+    let mut writer = SampleWriter::append(&out)?;
+    let (store_dir, _temporary) = if let Some(dir) = &args.store {
+        super::check_out_dir(dir, "--store")?;
+        std::fs::create_dir_all(dir).with_context(|| format!("--store {}: cannot create it", dir.display()))?;
+        (dir.clone(), None)
+    } else {
+        let dir = std::env::temp_dir().join(format!("coldfront-serve-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        (dir.clone(), Some(TemporaryStore(dir)))
+    };
+    let emulator = Arc::new(LocalEmulator::new(EmulatorOptions {
+        throttle: !args.no_throttle,
+        ..EmulatorOptions::default()
+    }));
+    if let Throttling::Unavailable(reason) = emulator.throttling() {
+        eprintln!(
+            "warning: Lambda's CPU share and memory limit are NOT applied ({reason}); INIT will look faster than on Lambda"
+        );
+    }
+    let (samples_tx, mut samples_rx) = tokio::sync::mpsc::unbounded_channel::<ColdStartSample>();
+    let idle_timeout = Duration::from_secs(args.idle_timeout);
+    let pool = Pool::new(emulator.clone(), idle_timeout, samples_tx);
+    let options = ServeOptions {
+        store_dir,
+        idle_timeout,
+        update_delay: Duration::from_millis(args.update_delay_ms),
+        concurrency: args.concurrency,
+        region: emulator.options().region.clone(),
+        account_id: emulator.options().account_id.clone(),
+        rie_function,
+    };
+    let server = Server::new(options, &specs, pool.clone());
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("--listen {}: cannot listen there", args.listen))?;
+    let address = listener.local_addr()?;
+    let names: Vec<&str> = specs.functions().map(|f| f.name.as_str()).collect();
+    if args.json {
+        outln!(
+            "{}",
+            json!({"listen": format!("http://{address}"), "samples": out, "functions": names})
+        );
+    } else {
+        eprintln!("coldfront serve: Lambda and X-Ray APIs on http://{address}");
+        eprintln!("  functions: {}", names.join(", "));
+        eprintln!("  samples:   {} (each environment's life, when it ends)", out.display());
+        eprintln!(
+            "  try:       aws lambda invoke --endpoint-url http://{address} --function-name {} --log-type Tail out.json",
+            names.first().unwrap_or(&"FUNCTION")
+        );
+    }
+
+    // Samples are written by this task as environments end, flushed one by one.
+    let writing = tokio::spawn(async move {
+        let mut samples = Vec::new();
+        let mut error = None;
+        while let Some(sample) = samples_rx.recv().await {
+            if error.is_none()
+                && let Err(err) = writer.write(&sample)
+            {
+                eprintln!("error: {err}; later samples are kept in memory only until exit");
+                error = Some(err);
+            }
+            samples.push(sample);
+        }
+        (samples, error)
+    });
+
+    let (cancel_handle, mut cancel) = cancel_pair();
+    super::cancel_on_ctrl_c(
+        cancel_handle,
+        "ending every environment and writing its sample, then stopping",
+    );
+    let stopped = async move { cancel.cancelled().await };
+    axum::serve(listener, server.router())
+        .with_graceful_shutdown(stopped)
+        .await
+        .context("the HTTP server failed")?;
+    pool.shutdown(Duration::from_secs(10)).await;
+    drop(server);
+    drop(pool);
+    let (samples, write_error) = writing.await.context("the sample writer failed")?;
+    print_summary(&samples, &out, args.json);
+    if let Some(err) = write_error {
+        return Err(err).context("some samples could not be written");
+    }
+    Ok(crate::exit::for_samples(true, &samples))
+}
+
+/// Cold and warm invokes per function, hyperfine-style.
+fn print_summary(samples: &[ColdStartSample], out: &std::path::Path, json_output: bool) {
+    let mut functions: Vec<&str> = samples.iter().map(|s| s.function.as_str()).collect();
+    functions.sort_unstable();
+    functions.dedup();
+    let mut rows = Vec::new();
+    for function in functions {
+        let of_function = || samples.iter().filter(|s| s.function == function);
+        let init_ms: Vec<f64> = of_function().filter_map(|s| s.init.duration_ms).collect();
+        let warm_ms: Vec<f64> = of_function()
+            .flat_map(|s| s.invokes.iter().filter(|i| !i.cold).map(|i| i.duration_ms))
+            .collect();
+        rows.push(json!({
+            "function": function,
+            "environments": of_function().count(),
+            "init_ms": Summary::of(&init_ms),
+            "warm_invoke_ms": Summary::of(&warm_ms),
+        }));
+    }
+    if json_output {
+        outln!("{}", json!({"samples": out, "functions": rows}));
+        return;
+    }
+    eprintln!("\n{} environments recorded in {}", samples.len(), out.display());
+    for row in &rows {
+        let describe = |key: &str| {
+            row[key]
+                .get("median_ms")
+                .and_then(serde_json::Value::as_f64)
+                .map_or_else(
+                    || "none".to_owned(),
+                    |median| format!("median {median:.1} ms, n = {}", row[key]["n"]),
+                )
+        };
+        eprintln!(
+            "  {}: {} environments; Init Duration {}; warm invokes {}",
+            row["function"].as_str().unwrap_or(""),
+            row["environments"],
+            describe("init_ms"),
+            describe("warm_invoke_ms")
+        );
+    }
+}

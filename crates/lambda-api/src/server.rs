@@ -662,7 +662,13 @@ async fn invoke(
             )));
         }
         let (revision, version) = function.revision(&name, qualifier.as_deref())?;
-        (revision.spec.clone(), version, revision.tracing_mode == "Active")
+        let mut spec = revision.spec.clone();
+        // A published version's runtime sees its number, as on Lambda.
+        if version != "$LATEST" {
+            spec.env
+                .insert("AWS_LAMBDA_FUNCTION_VERSION".to_owned(), version.clone());
+        }
+        (spec, version, revision.tracing_mode == "Active")
     };
     match invocation_type {
         "DryRun" => Ok(StatusCode::NO_CONTENT.into_response()),

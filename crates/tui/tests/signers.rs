@@ -9,57 +9,20 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod support;
+
 const PEERS: &[&str] = &["botocore==1.43.11", "cryptography==48.0.0"];
 const EXPIRES_S: u64 = 1_900_000_000;
 const START_S: u64 = 1_800_000_000;
 const NOW_S: u64 = 1_850_000_000;
 
-fn target_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir);
-    }
-    // target/debug/deps/<test binary>
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.ancestors().nth(3).expect("inside target/").to_path_buf()
-}
-
-/// The release binary, built (or brought up to date) by cargo itself.
 fn release_binary() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--quiet", "-p", "coldfront", "--manifest-path"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml"))
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "cargo build --release -p coldfront failed");
-    target_dir().join("release/coldfront")
+    support::release_binary()
 }
 
 /// A venv with botocore and cryptography under target/ (`.ci/run` creates it up front).
 fn peer_python() -> PathBuf {
-    let venv = target_dir().join("venv-signers");
-    let python = venv.join("bin/python");
-    let lock = std::fs::File::create(target_dir().join("venv-signers.lock")).expect("lock file");
-    lock.lock().expect("lock");
-    let ready = Command::new(&python)
-        .args(["-c", "import botocore.signers, cryptography"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ready {
-        let ok = Command::new("python3")
-            .args(["-m", "venv", "--clear"])
-            .arg(&venv)
-            .status()
-            .expect("venv")
-            .success()
-            && Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check"])
-                .args(PEERS)
-                .status()
-                .expect("pip")
-                .success();
-        assert!(ok, "could not install {PEERS:?} into {} (run .ci/run)", venv.display());
-    }
-    python
+    support::peer_venv("venv-signers", PEERS, "import botocore.signers, cryptography")
 }
 
 fn data(name: &str) -> PathBuf {

@@ -65,6 +65,10 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         (dir.clone(), Some(TemporaryStore(dir)))
     };
+    // The emulator needs absolute task roots.
+    let store_dir = store_dir
+        .canonicalize()
+        .with_context(|| format!("--store {}: cannot resolve it", store_dir.display()))?;
     let emulator = Arc::new(LocalEmulator::new(EmulatorOptions {
         throttle: !args.no_throttle,
         ..EmulatorOptions::default()

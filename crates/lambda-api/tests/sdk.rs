@@ -239,7 +239,12 @@ async fn a_configuration_change_retires_environments() {
         .send()
         .await
         .unwrap();
-    assert_eq!(updated.last_update_status().map(|s| s.as_str()), Some("InProgress"));
+    assert_eq!(
+        updated
+            .last_update_status()
+            .map(aws_sdk_lambda::types::LastUpdateStatus::as_str),
+        Some("InProgress")
+    );
     client
         .wait_until_function_updated_v2()
         .function_name("change")

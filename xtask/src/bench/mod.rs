@@ -3,6 +3,7 @@
 mod auth;
 mod cdn;
 mod emulator;
+mod serve;
 mod ui;
 
 use std::collections::BTreeMap;
@@ -27,14 +28,16 @@ pub(crate) enum Group {
     Cdn,
     Auth,
     Ui,
+    Serve,
 }
 
 impl Group {
-    const ALL: [(&'static str, Self); 4] = [
+    const ALL: [(&'static str, Self); 5] = [
         ("emulator", Self::Emulator),
         ("cdn", Self::Cdn),
         ("auth", Self::Auth),
         ("ui", Self::Ui),
+        ("serve", Self::Serve),
     ];
 
     /// The group's name on the command line and in `results.json`.
@@ -180,6 +183,9 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<bool> {
     if selected(Group::Ui) {
         ui::run(options, &mut measures, &mut details)?;
     }
+    if selected(Group::Serve) {
+        serve::run(options, &mut measures, &mut details)?;
+    }
 
     let results = Results {
         host: init_trace::report::Environment::detect(),
@@ -240,7 +246,7 @@ mod tests {
         );
         let err = Group::parse_list("emulator,cnd").expect_err("typo");
         assert!(
-            err.contains("\"cnd\"") && err.contains("known: emulator, cdn, auth, ui"),
+            err.contains("\"cnd\"") && err.contains("known: emulator, cdn, auth, ui, serve"),
             "{err}"
         );
         assert!(Group::parse_list(",").is_err());

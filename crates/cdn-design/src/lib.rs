@@ -51,6 +51,7 @@ pub mod charts;
 pub mod cloudfront;
 pub mod cost;
 mod error;
+pub mod logs;
 pub mod model;
 pub mod origin;
 mod page;

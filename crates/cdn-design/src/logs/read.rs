@@ -1,0 +1,617 @@
+//! Reading logs: directories walked in name order, gzip recognised by its magic bytes
+//! (CloudFront's files end in `.gz`; a downloaded copy may have been unpacked), comment
+//! lines skipped, each line parsed against its file's field layout, and every request
+//! sorted by time, stably, so requests of the same second keep the order of the files
+//! and lines they came from.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::LogError;
+use super::decode::url_decode;
+use super::fields::{Field, Layout, LogKind, REALTIME_FIELDS};
+
+/// How to read logs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogOptions {
+    /// The field list of real-time logs (files without a `#Fields` header), in record
+    /// order; `None` = every documented field ([`REALTIME_FIELDS`]).
+    pub realtime_fields: Option<Vec<String>>,
+}
+
+/// The request method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    /// GET.
+    Get,
+    /// HEAD.
+    Head,
+    /// OPTIONS.
+    Options,
+    /// POST.
+    Post,
+    /// PUT.
+    Put,
+    /// PATCH.
+    Patch,
+    /// DELETE.
+    Delete,
+    /// Anything else (WebSocket upgrades are GETs; CONNECT and the like are never cached).
+    Other,
+}
+
+impl Method {
+    fn parse(text: &str) -> Self {
+        match text {
+            "GET" => Self::Get,
+            "HEAD" => Self::Head,
+            "OPTIONS" => Self::Options,
+            "POST" => Self::Post,
+            "PUT" => Self::Put,
+            "PATCH" => Self::Patch,
+            "DELETE" => Self::Delete,
+            _ => Self::Other,
+        }
+    }
+
+    /// The method's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Head => "HEAD",
+            Self::Options => "OPTIONS",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+            Self::Other => "OTHER",
+        }
+    }
+
+    /// Whether the method changes something at the origin.
+    pub fn is_write(self) -> bool {
+        matches!(self, Self::Post | Self::Put | Self::Patch | Self::Delete)
+    }
+}
+
+/// How CloudFront answered, from `x-edge-result-type` (or `x-edge-detailed-result-type`
+/// when only that is logged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum EdgeResult {
+    /// Served from the edge cache.
+    Hit,
+    /// Found in the edge cache expired; revalidated with the origin and served.
+    RefreshHit,
+    /// Fetched from the origin.
+    Miss,
+    /// Served from the Origin Shield cache (a miss at the edge).
+    OriginShieldHit,
+    /// An error response (4xx, 5xx, or the viewer went away).
+    Error,
+    /// HTTP redirected to HTTPS; never reached the cache.
+    Redirect,
+    /// Refused: a CloudFront quota was exceeded.
+    LimitExceeded,
+    /// 503: not enough capacity at the edge.
+    CapacityExceeded,
+    /// A value CloudFront added after this was written.
+    Other,
+    /// The log has no result field.
+    Unknown,
+}
+
+impl EdgeResult {
+    fn parse(text: &str) -> Self {
+        match text {
+            "Hit" => Self::Hit,
+            "RefreshHit" => Self::RefreshHit,
+            "Miss" => Self::Miss,
+            "OriginShieldHit" => Self::OriginShieldHit,
+            "Redirect" => Self::Redirect,
+            "LimitExceeded" => Self::LimitExceeded,
+            "CapacityExceeded" => Self::CapacityExceeded,
+            "Error" => Self::Error,
+            _ => Self::Other,
+        }
+    }
+
+    /// Hit and RefreshHit: served from the edge's copy (docs/sources.md, "CloudFront
+    /// access logs").
+    pub fn is_hit(self) -> bool {
+        matches!(self, Self::Hit | Self::RefreshHit)
+    }
+
+    /// Whether the request went through the cache and counts in a hit ratio: not an
+    /// error, redirect or refusal. With no result field every request counts.
+    pub fn counts(self) -> bool {
+        matches!(
+            self,
+            Self::Hit | Self::RefreshHit | Self::Miss | Self::OriginShieldHit | Self::Unknown
+        )
+    }
+}
+
+/// One request from the logs, decoded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogRequest {
+    /// When the response finished, ms since the Unix epoch (UTC).
+    pub time_ms: i64,
+    /// Index into [`LogSet::files`].
+    pub file: u32,
+    /// 1-based line in that file.
+    pub line: u64,
+    /// Index into [`LogSet::edges`].
+    pub edge: u32,
+    /// The request method.
+    pub method: Method,
+    /// The viewer's `Host` header, when logged.
+    pub host: Option<Box<str>>,
+    /// The URL path, decoded.
+    pub path: Box<str>,
+    /// The query string without `?`, decoded; `None` when there is none.
+    pub query: Option<Box<str>>,
+    /// The `Cookie` header, decoded, when logged.
+    pub cookie: Option<Box<str>>,
+    /// The `User-Agent` header, when logged.
+    pub user_agent: Option<Box<str>>,
+    /// The `Referer` header, when logged.
+    pub referer: Option<Box<str>>,
+    /// The `Accept` header (real-time logs).
+    pub accept: Option<Box<str>>,
+    /// The `Accept-Encoding` header (real-time logs).
+    pub accept_encoding: Option<Box<str>>,
+    /// How CloudFront answered.
+    pub result: EdgeResult,
+    /// Bytes sent to the viewer (0 when not logged).
+    pub bytes: u64,
+    /// HTTP status (0 when not logged or `000`).
+    pub status: u16,
+}
+
+/// Every request of a set of log files, sorted by time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogSet {
+    /// The files read, in the order read.
+    pub files: Vec<PathBuf>,
+    /// Edge location names (`x-edge-location`), in order of first appearance.
+    pub edges: Vec<String>,
+    /// The requests, sorted by time (stable).
+    pub requests: Vec<LogRequest>,
+    /// Files of each kind: (standard, real-time).
+    pub files_by_kind: (usize, usize),
+    /// Comment and blank lines skipped.
+    pub skipped_lines: u64,
+    /// Requests whose `x-edge-result-type` was a value this version does not know.
+    pub unknown_results: u64,
+    /// Which optional fields some file carried.
+    pub has: Present,
+}
+
+/// Which optional fields the logs carried (in at least one file).
+#[allow(clippy::struct_excessive_bools)] // independent facts about the input, not a state
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Present {
+    /// `x-edge-result-type` or `x-edge-detailed-result-type`.
+    pub result: bool,
+    /// The viewer's Host header.
+    pub host: bool,
+    /// A non-empty Cookie header in some record.
+    pub cookies: bool,
+    /// `User-Agent`.
+    pub user_agent: bool,
+    /// `Referer`.
+    pub referer: bool,
+    /// `cs-accept`.
+    pub accept: bool,
+    /// `cs-accept-encoding`.
+    pub accept_encoding: bool,
+}
+
+impl LogSet {
+    /// `FILE:LINE` of a request.
+    pub fn location(&self, request: &LogRequest) -> String {
+        format!("{}:{}", self.files[request.file as usize].display(), request.line)
+    }
+
+    /// Seconds from the first request to the last.
+    pub fn span_s(&self) -> f64 {
+        match (self.requests.first(), self.requests.last()) {
+            (Some(a), Some(b)) => (b.time_ms - a.time_ms) as f64 / 1000.0,
+            _ => 0.0,
+        }
+    }
+}
+
+/// Reads standard and real-time logs: files, gzip files and directories of them.
+pub fn read_logs(paths: &[PathBuf], options: &LogOptions) -> Result<LogSet, LogError> {
+    let mut files = Vec::new();
+    for path in paths {
+        collect(path, &mut files)?;
+    }
+    let realtime_names: Vec<String> = options
+        .realtime_fields
+        .clone()
+        .unwrap_or_else(|| REALTIME_FIELDS.iter().map(|f| (*f).to_owned()).collect());
+    let realtime = Layout::new(LogKind::Realtime, realtime_names, "--fields".to_owned())?;
+    let mut reader = Reader {
+        edges: Vec::new(),
+        edge_index: HashMap::new(),
+        requests: Vec::new(),
+        skipped: 0,
+        unknown_results: 0,
+        has: Present::default(),
+        by_kind: (0, 0),
+    };
+    for (index, path) in files.iter().enumerate() {
+        reader.file(index as u32, path, &realtime)?;
+    }
+    if reader.requests.is_empty() {
+        return Err(LogError::Empty {
+            what: paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    // Stable: requests of one second (a standard log's resolution) keep file and line order.
+    reader.requests.sort_by_key(|r| r.time_ms);
+    Ok(LogSet {
+        files,
+        edges: reader.edges,
+        requests: reader.requests,
+        files_by_kind: reader.by_kind,
+        skipped_lines: reader.skipped,
+        unknown_results: reader.unknown_results,
+        has: reader.has,
+    })
+}
+
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LogError> {
+    let io = |source| LogError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_dir() {
+        out.push(path.to_owned());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(io)?
+        .map(|e| e.map(|e| e.path()).map_err(io))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for entry in entries {
+        // Hidden files (`.DS_Store`, partial downloads) are not logs.
+        if entry.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+            continue;
+        }
+        collect(&entry, out)?;
+    }
+    Ok(())
+}
+
+fn open(path: &Path) -> Result<Box<dyn BufRead>, LogError> {
+    let io = |source| LogError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = BufReader::with_capacity(1 << 16, File::open(path).map_err(io)?);
+    let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gzip {
+        // CloudFront's files are one gzip member; concatenated ones read as one text.
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::bufread::MultiGzDecoder::new(file),
+        ))
+    } else {
+        Box::new(file)
+    })
+}
+
+struct Reader {
+    edges: Vec<String>,
+    edge_index: HashMap<String, u32>,
+    requests: Vec<LogRequest>,
+    skipped: u64,
+    unknown_results: u64,
+    has: Present,
+    by_kind: (usize, usize),
+}
+
+impl Reader {
+    fn file(&mut self, index: u32, path: &Path, realtime: &Layout) -> Result<(), LogError> {
+        let mut input = open(path)?;
+        let mut layout: Option<Layout> = None;
+        let mut kind_counted = false;
+        let mut bytes = Vec::new();
+        let mut line = 0u64;
+        loop {
+            bytes.clear();
+            let n = input.read_until(b'\n', &mut bytes).map_err(|source| LogError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+            if n == 0 {
+                break;
+            }
+            line += 1;
+            let text = String::from_utf8_lossy(&bytes);
+            let text = text.trim_end_matches(['\n', '\r']);
+            let bad = |message: String| LogError::BadLine {
+                path: path.to_owned(),
+                line,
+                message,
+            };
+            if let Some(header) = text.strip_prefix('#') {
+                self.skipped += 1;
+                if let Some(list) = header.strip_prefix("Fields:") {
+                    let names = list.split_whitespace().map(str::to_owned).collect();
+                    layout = Some(Layout::new(
+                        LogKind::Standard,
+                        names,
+                        format!("{}:{line}", path.display()),
+                    )?);
+                } else if let Some(version) = header.strip_prefix("Version:")
+                    && version.trim() != "1.0"
+                {
+                    return Err(bad(format!(
+                        "#Version {} is not the W3C extended log format 1.0 CloudFront writes",
+                        version.trim()
+                    )));
+                }
+                continue;
+            }
+            if text.trim().is_empty() {
+                self.skipped += 1;
+                continue;
+            }
+            if layout.is_none() {
+                if text.split('\t').next().and_then(parse_date).is_some() {
+                    return Err(bad(
+                        "a standard log record before any #Fields header; the file's header lines are missing"
+                            .to_owned(),
+                    ));
+                }
+                // No header before the first record: a real-time log.
+                layout = Some(realtime.clone());
+            }
+            let current = layout.as_ref().expect("set above");
+            if !kind_counted {
+                match current.kind {
+                    LogKind::Standard => self.by_kind.0 += 1,
+                    LogKind::Realtime => self.by_kind.1 += 1,
+                }
+                kind_counted = true;
+            }
+            let request = self.record(index, line, text, current).map_err(bad)?;
+            self.requests.push(request);
+        }
+        Ok(())
+    }
+
+    fn edge(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.edge_index.get(name) {
+            return i;
+        }
+        let i = self.edges.len() as u32;
+        self.edges.push(name.to_owned());
+        self.edge_index.insert(name.to_owned(), i);
+        i
+    }
+
+    fn record(&mut self, file: u32, line: u64, text: &str, layout: &Layout) -> Result<LogRequest, String> {
+        let mut values: Vec<&str> = text.split('\t').collect();
+        // CloudFront's own example has a record with a trailing tab: an empty last field.
+        while values.len() > layout.names.len() && values.last() == Some(&"") {
+            values.pop();
+        }
+        if values.len() != layout.names.len() {
+            return Err(format!(
+                "{} tab-separated fields, but the field list ({}) has {}; the line is cut short or not from this log",
+                values.len(),
+                layout.origin,
+                layout.names.len()
+            ));
+        }
+        let get = |field: Field| -> Option<(&str, usize)> { layout.column(field).map(|c| (values[c], c)) };
+        let name = |column: usize| &layout.names[column];
+        let optional = |field: Field| -> Option<Box<str>> {
+            get(field)
+                .map(|(v, _)| v)
+                .filter(|v| !v.is_empty() && *v != "-")
+                .map(|v| url_decode(v).into_boxed_str())
+        };
+        let time_ms = match layout.kind {
+            LogKind::Standard => {
+                let (date, dc) = get(Field::Date).expect("required");
+                let (time, tc) = get(Field::Time).expect("required");
+                let days = parse_date(date).ok_or_else(|| {
+                    format!(
+                        "field `{}` (column {}) = \"{date}\" is not a date YYYY-MM-DD",
+                        name(dc),
+                        dc + 1
+                    )
+                })?;
+                let seconds = parse_time(time).ok_or_else(|| {
+                    format!(
+                        "field `{}` (column {}) = \"{time}\" is not a time HH:MM:SS",
+                        name(tc),
+                        tc + 1
+                    )
+                })?;
+                (days * 86_400 + seconds) * 1000
+            }
+            LogKind::Realtime => {
+                let (stamp, c) = get(Field::Timestamp).expect("required");
+                parse_timestamp_ms(stamp).ok_or_else(|| {
+                    format!(
+                        "field `{}` (column {}) = \"{stamp}\" is not seconds since the epoch (like 1580246471.178)",
+                        name(c),
+                        c + 1
+                    )
+                })?
+            }
+        };
+        let (edge_name, ec) = get(Field::EdgeLocation).expect("required");
+        if edge_name.is_empty() || edge_name == "-" {
+            return Err(format!("field `{}` (column {}) is empty", name(ec), ec + 1));
+        }
+        let (method_text, mc) = get(Field::Method).expect("required");
+        if method_text.is_empty() || method_text == "-" {
+            return Err(format!("field `{}` (column {}) is empty", name(mc), mc + 1));
+        }
+        let (stem, sc) = get(Field::UriStem).expect("required");
+        let stem = url_decode(stem);
+        let (path, stem_query) = match stem.split_once('?') {
+            // A real-time log's cs-uri-stem carries the query string.
+            Some((p, q)) if layout.kind == LogKind::Realtime => (p.to_owned(), Some(q.to_owned())),
+            _ => (stem, None),
+        };
+        if !path.starts_with('/') {
+            return Err(format!(
+                "field `{}` (column {}) = \"{path}\" is not a URL path (it must start with /)",
+                name(sc),
+                sc + 1
+            ));
+        }
+        let number = |field: Field| -> Result<u64, String> {
+            match get(field) {
+                None | Some(("-" | "", _)) => Ok(0),
+                Some((v, c)) => v
+                    .parse::<u64>()
+                    .map_err(|_| format!("field `{}` (column {}) = \"{v}\" is not a whole number", name(c), c + 1)),
+            }
+        };
+        let bytes = number(Field::Bytes)?;
+        let status = number(Field::Status)?;
+        let status = u16::try_from(status).map_err(|_| {
+            let c = layout.column(Field::Status).unwrap_or(0);
+            format!(
+                "field `{}` (column {}) = {status} is not an HTTP status",
+                name(c),
+                c + 1
+            )
+        })?;
+        let result = match (get(Field::ResultType), get(Field::DetailedResultType)) {
+            (Some((r, _)), _) if r != "-" && !r.is_empty() => EdgeResult::parse(r),
+            (_, Some((d, _))) if d != "-" && !d.is_empty() => match EdgeResult::parse(d) {
+                // A detailed type that is not a plain result type is an error's subtype.
+                EdgeResult::Other => EdgeResult::Error,
+                known => known,
+            },
+            _ => EdgeResult::Unknown,
+        };
+        if result == EdgeResult::Other {
+            self.unknown_results += 1;
+        }
+        let query = optional(Field::UriQuery)
+            .or(stem_query.map(String::into_boxed_str))
+            .filter(|q| !q.is_empty());
+        let cookie = optional(Field::Cookie);
+        let has = &mut self.has;
+        has.result |= result != EdgeResult::Unknown;
+        has.host |= layout.has(Field::ViewerHost);
+        has.cookies |= cookie.is_some();
+        has.user_agent |= layout.has(Field::UserAgent);
+        has.referer |= layout.has(Field::Referer);
+        has.accept |= layout.has(Field::Accept);
+        has.accept_encoding |= layout.has(Field::AcceptEncoding);
+        let edge = self.edge(edge_name);
+        Ok(LogRequest {
+            time_ms,
+            file,
+            line,
+            edge,
+            method: Method::parse(method_text),
+            host: optional(Field::ViewerHost),
+            path: path.into_boxed_str(),
+            query,
+            cookie,
+            user_agent: optional(Field::UserAgent),
+            referer: optional(Field::Referer),
+            accept: optional(Field::Accept),
+            accept_encoding: optional(Field::AcceptEncoding),
+            result,
+            bytes,
+            status,
+        })
+    }
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (proleptic Gregorian).
+fn parse_date(text: &str) -> Option<i64> {
+    let mut parts = text.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&m) || d < 1 || d > month_days[(m - 1) as usize] {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// Seconds since midnight of `HH:MM:SS`.
+fn parse_time(text: &str) -> Option<i64> {
+    let mut parts = text.split(':');
+    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || h.len() != 2 || m.len() != 2 || s.len() != 2 {
+        return None;
+    }
+    let (h, m, s): (i64, i64, i64) = (h.parse().ok()?, m.parse().ok()?, s.parse().ok()?);
+    ((0..24).contains(&h) && (0..60).contains(&m) && (0..61).contains(&s)).then_some(h * 3600 + m * 60 + s)
+}
+
+/// Milliseconds since the epoch of `1580246471.178`, exactly (no floating point); digits
+/// past the millisecond are dropped.
+fn parse_timestamp_ms(text: &str) -> Option<i64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let seconds: i64 = whole.parse().ok()?;
+    let mut ms = 0i64;
+    for (i, digit) in fraction.bytes().take(3).enumerate() {
+        ms += i64::from(digit - b'0') * 10i64.pow(2 - i as u32);
+    }
+    seconds.checked_mul(1000)?.checked_add(ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_times_and_timestamps_are_exact() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2019-12-04"), Some(18_234));
+        assert_eq!(parse_date("2024-02-29"), Some(19_782));
+        assert_eq!(parse_date("2023-02-29"), None);
+        assert_eq!(parse_date("2019-13-01"), None);
+        assert_eq!(parse_time("21:02:31"), Some(75_751));
+        assert_eq!(parse_time("24:00:00"), None);
+        assert_eq!(parse_timestamp_ms("1580246471.178"), Some(1_580_246_471_178));
+        assert_eq!(parse_timestamp_ms("1580246471.1"), Some(1_580_246_471_100));
+        assert_eq!(parse_timestamp_ms("1580246471"), Some(1_580_246_471_000));
+        assert_eq!(parse_timestamp_ms("1580246471.1789"), Some(1_580_246_471_178));
+        assert_eq!(parse_timestamp_ms("-1"), None);
+        assert_eq!(parse_timestamp_ms("2020-01-01"), None);
+    }
+}

@@ -41,7 +41,7 @@ pub struct ClassFit {
 /// What [`fit()`] derived, with the model it makes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fit {
-    /// Requests used.
+    /// Requests used (errors, redirects and refusals left out).
     pub requests: u64,
     /// Seconds covered.
     pub span_s: f64,
@@ -129,7 +129,10 @@ pub fn fit(logs: &LogSet, behaviors: &Behaviors, base: &Model) -> Result<Fit, Lo
     let mut page_reads = 0u64;
     let mut edge_counts = vec![0u64; logs.edges.len()];
     let mut hourly = [0u64; 24];
-    for request in &logs.requests {
+    let mut used = 0u64;
+    // Errors, redirects (the viewer asks again over HTTPS) and refusals are not demand.
+    for request in logs.requests.iter().filter(|r| r.result.counts()) {
+        used += 1;
         let class = behaviors.classify(request);
         let c = classes
             .iter()
@@ -199,7 +202,7 @@ pub fn fit(logs: &LogSet, behaviors: &Behaviors, base: &Model) -> Result<Fit, Lo
         w.reads_per_wiki_per_day = page_reads as f64 / wikis as f64 / days;
         set(
             "workload.reads_per_wiki_per_day",
-            format!("{page_reads} page GET/HEADs over {days:.2} days"),
+            format!("{page_reads} page GET/HEADs over {}", duration(span_s)),
         );
         w.writes_per_wiki_per_day = writes as f64 / wikis as f64 / days;
         set(
@@ -292,7 +295,7 @@ pub fn fit(logs: &LogSet, behaviors: &Behaviors, base: &Model) -> Result<Fit, Lo
         );
     }
     Ok(Fit {
-        requests: logs.requests.len() as u64,
+        requests: used,
         span_s: logs.span_s(),
         classes: class_fits,
         wiki_zipf_exponent: wiki_zipf,
@@ -314,9 +317,9 @@ impl Fit {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "# Workload fitted by `coldfront cdn fit` from {} requests over {:.1} h in {sources}.",
+            "# Workload fitted by `coldfront cdn fit` from {} requests over {} in {sources}.",
             self.requests,
-            self.span_s / 3600.0
+            duration(self.span_s)
         );
         let _ = writeln!(
             out,
@@ -376,9 +379,28 @@ impl Fit {
     }
 }
 
-/// A TOML float that round-trips (`2` is written `2.0`).
+/// A span for people: seconds, minutes, hours or days.
+fn duration(span_s: f64) -> String {
+    if span_s < 120.0 {
+        format!("{span_s:.0} s")
+    } else if span_s < 7200.0 {
+        format!("{:.0} min", span_s / 60.0)
+    } else if span_s < 2.0 * 86_400.0 {
+        format!("{:.1} h", span_s / 3600.0)
+    } else {
+        format!("{:.1} days", span_s / 86_400.0)
+    }
+}
+
+/// A TOML float to six significant digits that stays a float (`2` is written `2.0`).
 fn float(x: f64) -> String {
-    let text = format!("{x}");
+    let rounded = if x == 0.0 || !x.is_finite() {
+        x
+    } else {
+        let scale = 10f64.powi(5 - x.abs().log10().floor() as i32);
+        (x * scale).round() / scale
+    };
+    let text = format!("{rounded}");
     if text.contains(['.', 'e', 'E']) || !x.is_finite() {
         text
     } else {
@@ -406,5 +428,7 @@ mod tests {
     fn floats_stay_floats() {
         assert_eq!(float(2.0), "2.0");
         assert_eq!(float(0.25), "0.25");
+        assert_eq!(float(0.214_285_714_285_714_27), "0.214286");
+        assert_eq!(float(2016.0), "2016.0");
     }
 }

@@ -239,11 +239,16 @@ pub fn fit(logs: &LogSet, behaviors: &Behaviors, base: &Model) -> Result<Fit, Lo
             set("workload.distinct_assets", "distinct asset cache keys".to_owned());
         }
         if span_s >= 86_400.0 && hourly.iter().any(|&h| h > 0) {
-            let mean = hourly.iter().sum::<u64>() as f64 / 24.0;
-            w.diurnal_profile = hourly
+            // Each hour of the day's rate over the time the logs cover it: a span of 28 h
+            // covers four hours twice.
+            let exposure = hour_exposure_s(logs);
+            let rates: Vec<f64> = hourly
                 .iter()
-                .map(|&h| (h as f64 / mean * 1000.0).round() / 1000.0)
+                .zip(exposure)
+                .map(|(&n, e)| if e > 0.0 { n as f64 / e } else { 0.0 })
                 .collect();
+            let mean = rates.iter().sum::<f64>() / 24.0;
+            w.diurnal_profile = rates.iter().map(|r| (r / mean * 1000.0).round() / 1000.0).collect();
             set("workload.diurnal_profile", "page reads per UTC hour, mean 1".to_owned());
         }
     }
@@ -377,6 +382,22 @@ impl Fit {
         }
         out
     }
+}
+
+/// Seconds of the logs' span that fall in each hour of the day (UTC).
+fn hour_exposure_s(logs: &LogSet) -> [f64; 24] {
+    let mut exposure = [0.0; 24];
+    let (Some(first), Some(last)) = (logs.requests.first(), logs.requests.last()) else {
+        return exposure;
+    };
+    let mut t = first.time_ms;
+    while t < last.time_ms {
+        let next_hour = (t.div_euclid(3_600_000) + 1) * 3_600_000;
+        let end = next_hour.min(last.time_ms);
+        exposure[t.div_euclid(3_600_000).rem_euclid(24) as usize] += (end - t) as f64 / 1000.0;
+        t = end;
+    }
+    exposure
 }
 
 /// A span for people: seconds, minutes, hours or days.

@@ -40,7 +40,7 @@ pub struct HitRow {
     pub cacheable: u64,
     /// Hit and RefreshHit in the logs; `None` when the logs have no result field.
     pub actual_hits: Option<u64>,
-    /// `actual_hits / requests`.
+    /// `actual_hits / requests`; `None` without requests or a result field.
     pub actual_hit_ratio: Option<f64>,
     /// Hits in the simulator.
     pub simulated_hits: u64,
@@ -77,6 +77,9 @@ impl HitRow {
         let n = self.requests.max(1) as f64;
         if !has_results {
             self.actual_hits = None;
+        }
+        if self.requests == 0 {
+            return;
         }
         self.actual_hit_ratio = self.actual_hits.map(|h| h as f64 / n);
         self.simulated_hit_ratio = self.simulated_hits as f64 / n;

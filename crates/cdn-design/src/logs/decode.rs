@@ -1,5 +1,5 @@
 //! URL-decoding of log fields. CloudFront writes spaces, control characters, bytes of 127
-//! and above, and `< > " # % { } | \ ^ ~ [ ] ` '` as `%XX` (RFC 1738) in standard logs
+//! and above, and ``< > " # % { } | \ ^ ~ [ ] ` '`` as `%XX` (RFC 1738) in standard logs
 //! (docs/sources.md, "CloudFront access logs"), so one decoding gives back the request as
 //! the viewer sent it: a `%20` in the URL is logged as `%2520` and decodes to `%20`.
 

@@ -13,7 +13,7 @@
 //! chronological order and one period is spread over several files (docs/sources.md,
 //! "CloudFront access logs"). The jobs are one per file: [`fields`] (names and layouts),
 //! `decode` (URL-decoding), [`read`] (files, directories, gzip, lines into
-//! [`LogRequest`]s), [`keys`] (behaviour matching and cache keys), [`replay`] and [`fit`].
+//! [`LogRequest`]s), [`keys`] (behaviour matching and cache keys), [`mod@replay`] and [`mod@fit`].
 //!
 //! ```
 //! use cdn_design::Model;

@@ -189,12 +189,13 @@ fn standard_logs_predicted_against_actual_per_behaviour() {
     assert_eq!(logs.requests.len(), traffic().len());
     assert_eq!(logs.skipped_lines, 6, "two header lines per file");
     assert!(logs.requests.windows(2).all(|w| w[0].time_ms <= w[1].time_ms), "sorted");
-    let cafe = logs.requests.iter().find(|r| r.path.starts_with("/Caf")).unwrap();
-    assert_eq!(&*cafe.path, "/Caf%C3%A9", "decoded once: the path the viewer sent");
-    assert_eq!(cafe.user_agent.as_deref(), Some("Mozilla/5.0 (X11; Linux x86_64)"));
-    assert_eq!(cafe.host.as_deref(), Some("acme.wiki.example"));
-    let utm = logs.requests.iter().find(|r| r.query.is_some()).unwrap();
-    assert_eq!(utm.query.as_deref(), Some("utm_source=mail"));
+    let views: Vec<_> = logs.requests.iter().map(|r| logs.view(r)).collect();
+    let cafe = views.iter().find(|r| r.path.starts_with("/Caf")).unwrap();
+    assert_eq!(cafe.path, "/Caf%C3%A9", "decoded once: the path the viewer sent");
+    assert_eq!(cafe.user_agent, Some("Mozilla/5.0 (X11; Linux x86_64)"));
+    assert_eq!(cafe.host, Some("acme.wiki.example"));
+    let utm = views.iter().find(|r| r.query.is_some()).unwrap();
+    assert_eq!(utm.query, Some("utm_source=mail"));
     assert!(logs.requests.iter().any(|r| r.method == Method::Post));
     assert_eq!(
         logs.requests
@@ -326,9 +327,10 @@ fn realtime_logs_with_a_configured_field_list() {
     assert_eq!(logs.files_by_kind, (0, 1));
     let times: Vec<i64> = logs.requests.iter().map(|r| r.time_ms).collect();
     assert_eq!(times, [1_767_607_200_123, 1_767_607_230_250, 1_767_607_300_900]);
-    assert_eq!(logs.requests[1].query.as_deref(), Some("utm=x"));
-    assert_eq!(&*logs.requests[1].path, "/Main_Page");
-    assert_eq!(logs.requests[0].host.as_deref(), Some("acme.wiki.example"));
+    let second = logs.view(&logs.requests[1]);
+    assert_eq!(second.query, Some("utm=x"));
+    assert_eq!(second.path, "/Main_Page");
+    assert_eq!(logs.view(&logs.requests[0]).host, Some("acme.wiki.example"));
     assert_eq!(logs.edges, ["FRA56-P3"]);
     let result = replay(&logs, &Behaviors::from_model(&Model::preset("typical").unwrap())).unwrap();
     // TTL 60: hit at +30.127 s, miss at +100.777 s; CloudFront agreed.

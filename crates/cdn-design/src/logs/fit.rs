@@ -21,7 +21,7 @@ use crate::model::{Model, Workload};
 
 use super::LogError;
 use super::keys::Behaviors;
-use super::read::{LogSet, Method};
+use super::read::{LogSet, Method, Text};
 
 /// The popularity fit of one class.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -123,8 +123,8 @@ pub fn fit(logs: &LogSet, behaviors: &Behaviors, base: &Model) -> Result<Fit, Lo
     let mut per_key: Vec<HashMap<u64, u64>> = vec![HashMap::new(); classes.len()];
     let mut bytes = [0u64; 4];
     let mut requests = [0u64; 4];
-    let mut wiki_reads: HashMap<&str, u64> = HashMap::new();
-    let mut wiki_pages: HashMap<&str, HashMap<u64, u64>> = HashMap::new();
+    let mut wiki_reads: HashMap<Text, u64> = HashMap::new();
+    let mut wiki_pages: HashMap<Text, HashMap<u64, u64>> = HashMap::new();
     let mut writes = 0u64;
     let mut page_reads = 0u64;
     let mut edge_counts = vec![0u64; logs.edges.len()];
@@ -133,7 +133,7 @@ pub fn fit(logs: &LogSet, behaviors: &Behaviors, base: &Model) -> Result<Fit, Lo
     // Errors, redirects (the viewer asks again over HTTPS) and refusals are not demand.
     for request in logs.requests.iter().filter(|r| r.result.counts()) {
         used += 1;
-        let class = behaviors.classify(request);
+        let class = behaviors.classify(&logs.view(request));
         let c = classes
             .iter()
             .position(|k| *k == class_of(behaviors.rule(class.behavior).pattern()))
@@ -147,7 +147,7 @@ pub fn fit(logs: &LogSet, behaviors: &Behaviors, base: &Model) -> Result<Fit, Lo
         }
         if c == 0 && matches!(request.method, Method::Get | Method::Head) {
             page_reads += 1;
-            let host = request.host.as_deref().unwrap_or("");
+            let host = request.host;
             *wiki_reads.entry(host).or_default() += 1;
             *wiki_pages.entry(host).or_default().entry(class.key).or_default() += 1;
             hourly[(request.time_ms.div_euclid(3_600_000)).rem_euclid(24) as usize] += 1;

@@ -14,7 +14,7 @@ use crate::cloudfront::rules::{CacheControl, caches_method, pattern_matches};
 use crate::cloudfront::shapes::{CacheBehavior, CachePolicyConfig};
 use crate::model::Model;
 
-use super::read::{LogRequest, LogSet};
+use super::read::{LogSet, RequestView};
 
 /// One cache behaviour with the policy it uses and the TTL its responses get.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -121,11 +121,11 @@ impl Behaviors {
     }
 
     /// The behaviour and cache key of one request.
-    pub fn classify(&self, request: &LogRequest) -> Classified {
+    pub fn classify(&self, request: &RequestView<'_>) -> Classified {
         let behavior = self
             .ordered
             .iter()
-            .position(|r| pattern_matches(r.pattern(), &request.path))
+            .position(|r| pattern_matches(r.pattern(), request.path))
             .unwrap_or(self.ordered.len());
         let rule = self.rule(behavior);
         let cacheable = rule.caches() && caches_method(&rule.behavior, request.method.as_str());
@@ -203,17 +203,17 @@ fn selected<'a>(
         .collect()
 }
 
-fn cache_key(policy: &CachePolicyConfig, request: &LogRequest) -> u64 {
+fn cache_key(policy: &CachePolicyConfig, request: &RequestView<'_>) -> u64 {
     let key = &policy.parameters_in_cache_key_and_forwarded_to_origin;
     let mut hash = KeyHash(0xcbf2_9ce4_8422_2325);
-    hash.part(&request.path);
+    hash.part(request.path);
     let query_names: Vec<String> = key
         .query_strings_config
         .query_strings
         .as_ref()
         .map(|l| l.items.clone())
         .unwrap_or_default();
-    if let Some(query) = &request.query {
+    if let Some(query) = request.query {
         for pair in selected(
             query.split('&'),
             &key.query_strings_config.query_string_behavior,
@@ -230,7 +230,7 @@ fn cache_key(policy: &CachePolicyConfig, request: &LogRequest) -> u64 {
         .as_ref()
         .map(|l| l.items.clone())
         .unwrap_or_default();
-    if let Some(cookie) = &request.cookie {
+    if let Some(cookie) = request.cookie {
         for pair in selected(
             cookie.split(';').map(str::trim),
             &key.cookies_config.cookie_behavior,
@@ -245,18 +245,18 @@ fn cache_key(policy: &CachePolicyConfig, request: &LogRequest) -> u64 {
         for header in key.headers_config.headers.iter().flat_map(|h| h.items.iter()) {
             // Header names are case-insensitive; values are kept as sent.
             let value = match header.to_ascii_lowercase().as_str() {
-                "host" => request.host.as_deref(),
-                "user-agent" => request.user_agent.as_deref(),
-                "referer" => request.referer.as_deref(),
-                "accept" => request.accept.as_deref(),
-                "accept-encoding" => request.accept_encoding.as_deref(),
+                "host" => request.host,
+                "user-agent" => request.user_agent,
+                "referer" => request.referer,
+                "accept" => request.accept,
+                "accept-encoding" => request.accept_encoding,
                 _ => None,
             };
             hash.part(value.unwrap_or(""));
         }
     }
     if (key.enable_accept_encoding_gzip || key.enable_accept_encoding_brotli)
-        && let Some(accepted) = &request.accept_encoding
+        && let Some(accepted) = request.accept_encoding
     {
         // CloudFront normalises Accept-Encoding to the variant it would serve.
         let variant = if key.enable_accept_encoding_brotli && accepted.contains("br") {
@@ -275,26 +275,14 @@ fn cache_key(policy: &CachePolicyConfig, request: &LogRequest) -> u64 {
 mod tests {
     use super::*;
     use crate::cloudfront::shapes::List;
-    use crate::logs::read::{EdgeResult, Method};
+    use crate::logs::read::Method;
 
-    fn request(path: &str, query: Option<&str>, cookie: Option<&str>, host: &str) -> LogRequest {
-        LogRequest {
-            time_ms: 0,
-            file: 0,
-            line: 1,
-            edge: 0,
-            method: Method::Get,
-            host: Some(host.into()),
-            path: path.into(),
-            query: query.map(Into::into),
-            cookie: cookie.map(Into::into),
-            user_agent: None,
-            referer: None,
-            accept: None,
-            accept_encoding: None,
-            result: EdgeResult::Hit,
-            bytes: 0,
-            status: 200,
+    fn request<'a>(path: &'a str, query: Option<&'a str>, cookie: Option<&'a str>, host: &'a str) -> RequestView<'a> {
+        RequestView {
+            host: Some(host),
+            query,
+            cookie,
+            ..RequestView::get(path)
         }
     }
 

@@ -46,5 +46,5 @@ pub use error::LogError;
 pub use fields::{Field, LogKind, REALTIME_FIELDS, STANDARD_FIELDS};
 pub use fit::{Fit, fit};
 pub use keys::{BehaviorRule, Behaviors};
-pub use read::{EdgeResult, LogOptions, LogRequest, LogSet, Method, read_logs};
+pub use read::{EdgeResult, LogOptions, LogRequest, LogSet, Method, RequestView, Text, read_logs};
 pub use replay::{HitRow, Replay, replay};

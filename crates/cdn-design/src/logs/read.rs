@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -136,45 +137,96 @@ impl EdgeResult {
     }
 }
 
-/// One request from the logs, decoded.
+/// A decoded text of the logs, stored once in its [`LogSet`] (hosts, paths and headers
+/// repeat across millions of requests); `Text::NONE` when the field was absent or `-`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Text(u32);
+
+impl Text {
+    /// No value.
+    pub const NONE: Self = Self(0);
+}
+
+/// One request from the logs, decoded; its texts are in [`LogSet::text`], and
+/// [`LogSet::view`] gives them all.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LogRequest {
     /// When the response finished, ms since the Unix epoch (UTC).
     pub time_ms: i64,
-    /// Index into [`LogSet::files`].
-    pub file: u32,
-    /// 1-based line in that file.
-    pub line: u64,
-    /// Index into [`LogSet::edges`].
-    pub edge: u32,
-    /// The request method.
-    pub method: Method,
-    /// The viewer's `Host` header, when logged.
-    pub host: Option<Box<str>>,
-    /// The URL path, decoded.
-    pub path: Box<str>,
-    /// The query string without `?`, decoded; `None` when there is none.
-    pub query: Option<Box<str>>,
-    /// The `Cookie` header, decoded, when logged.
-    pub cookie: Option<Box<str>>,
-    /// The `User-Agent` header, when logged.
-    pub user_agent: Option<Box<str>>,
-    /// The `Referer` header, when logged.
-    pub referer: Option<Box<str>>,
-    /// The `Accept` header (real-time logs).
-    pub accept: Option<Box<str>>,
-    /// The `Accept-Encoding` header (real-time logs).
-    pub accept_encoding: Option<Box<str>>,
-    /// How CloudFront answered.
-    pub result: EdgeResult,
     /// Bytes sent to the viewer (0 when not logged).
     pub bytes: u64,
+    /// 1-based line in its file.
+    pub line: u64,
+    /// Index into [`LogSet::files`].
+    pub file: u32,
+    /// Index into [`LogSet::edges`].
+    pub edge: u32,
+    /// The viewer's `Host` header.
+    pub host: Text,
+    /// The URL path, decoded.
+    pub path: Text,
+    /// The query string without `?`, decoded.
+    pub query: Text,
+    /// The `Cookie` header, decoded.
+    pub cookie: Text,
+    /// The `User-Agent` header.
+    pub user_agent: Text,
+    /// The `Referer` header.
+    pub referer: Text,
+    /// The `Accept` header (real-time logs).
+    pub accept: Text,
+    /// The `Accept-Encoding` header (real-time logs).
+    pub accept_encoding: Text,
     /// HTTP status (0 when not logged or `000`).
     pub status: u16,
+    /// The request method.
+    pub method: Method,
+    /// How CloudFront answered.
+    pub result: EdgeResult,
+}
+
+/// A request with its texts, for matching and cache keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestView<'a> {
+    /// The request method.
+    pub method: Method,
+    /// The viewer's `Host` header.
+    pub host: Option<&'a str>,
+    /// The URL path, decoded.
+    pub path: &'a str,
+    /// The query string without `?`.
+    pub query: Option<&'a str>,
+    /// The `Cookie` header.
+    pub cookie: Option<&'a str>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<&'a str>,
+    /// The `Referer` header.
+    pub referer: Option<&'a str>,
+    /// The `Accept` header.
+    pub accept: Option<&'a str>,
+    /// The `Accept-Encoding` header.
+    pub accept_encoding: Option<&'a str>,
+}
+
+impl<'a> RequestView<'a> {
+    /// A GET of `path` with no headers.
+    pub fn get(path: &'a str) -> Self {
+        Self {
+            method: Method::Get,
+            host: None,
+            path,
+            query: None,
+            cookie: None,
+            user_agent: None,
+            referer: None,
+            accept: None,
+            accept_encoding: None,
+        }
+    }
 }
 
 /// Every request of a set of log files, sorted by time.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogSet {
     /// The files read, in the order read.
     pub files: Vec<PathBuf>,
@@ -190,6 +242,7 @@ pub struct LogSet {
     pub unknown_results: u64,
     /// Which optional fields some file carried.
     pub has: Present,
+    texts: Vec<Arc<str>>,
 }
 
 /// Which optional fields the logs carried (in at least one file).
@@ -213,6 +266,26 @@ pub struct Present {
 }
 
 impl LogSet {
+    /// The text of an id; `None` for [`Text::NONE`].
+    pub fn text(&self, id: Text) -> Option<&str> {
+        (id != Text::NONE).then(|| &*self.texts[id.0 as usize])
+    }
+
+    /// A request with its texts.
+    pub fn view(&self, r: &LogRequest) -> RequestView<'_> {
+        RequestView {
+            method: r.method,
+            host: self.text(r.host),
+            path: self.text(r.path).unwrap_or("/"),
+            query: self.text(r.query),
+            cookie: self.text(r.cookie),
+            user_agent: self.text(r.user_agent),
+            referer: self.text(r.referer),
+            accept: self.text(r.accept),
+            accept_encoding: self.text(r.accept_encoding),
+        }
+    }
+
     /// `FILE:LINE` of a request.
     pub fn location(&self, request: &LogRequest) -> String {
         format!("{}:{}", self.files[request.file as usize].display(), request.line)
@@ -239,6 +312,8 @@ pub fn read_logs(paths: &[PathBuf], options: &LogOptions) -> Result<LogSet, LogE
         .unwrap_or_else(|| REALTIME_FIELDS.iter().map(|f| (*f).to_owned()).collect());
     let realtime = Layout::new(LogKind::Realtime, realtime_names, "--fields".to_owned())?;
     let mut reader = Reader {
+        texts: vec![Arc::from("")],
+        text_ids: HashMap::new(),
         edges: Vec::new(),
         edge_index: HashMap::new(),
         requests: Vec::new(),
@@ -269,6 +344,7 @@ pub fn read_logs(paths: &[PathBuf], options: &LogOptions) -> Result<LogSet, LogE
         skipped_lines: reader.skipped,
         unknown_results: reader.unknown_results,
         has: reader.has,
+        texts: reader.texts,
     })
 }
 
@@ -316,6 +392,8 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>, LogError> {
 }
 
 struct Reader {
+    texts: Vec<Arc<str>>,
+    text_ids: HashMap<Arc<str>, Text>,
     edges: Vec<String>,
     edge_index: HashMap<String, u32>,
     requests: Vec<LogRequest>,
@@ -396,6 +474,18 @@ impl Reader {
         Ok(())
     }
 
+    fn intern(&mut self, text: Option<String>) -> Text {
+        let Some(text) = text else { return Text::NONE };
+        if let Some(&id) = self.text_ids.get(text.as_str()) {
+            return id;
+        }
+        let id = Text(u32::try_from(self.texts.len()).expect("fewer than 2^32 distinct texts"));
+        let shared: Arc<str> = Arc::from(text);
+        self.texts.push(Arc::clone(&shared));
+        self.text_ids.insert(shared, id);
+        id
+    }
+
     fn edge(&mut self, name: &str) -> u32 {
         if let Some(&i) = self.edge_index.get(name) {
             return i;
@@ -422,11 +512,11 @@ impl Reader {
         }
         let get = |field: Field| -> Option<(&str, usize)> { layout.column(field).map(|c| (values[c], c)) };
         let name = |column: usize| &layout.names[column];
-        let optional = |field: Field| -> Option<Box<str>> {
+        let optional = |field: Field| -> Option<String> {
             get(field)
                 .map(|(v, _)| v)
                 .filter(|v| !v.is_empty() && *v != "-")
-                .map(|v| url_decode(v).into_boxed_str())
+                .map(url_decode)
         };
         let time_ms = match layout.kind {
             LogKind::Standard => {
@@ -511,9 +601,7 @@ impl Reader {
         if result == EdgeResult::Other {
             self.unknown_results += 1;
         }
-        let query = optional(Field::UriQuery)
-            .or(stem_query.map(String::into_boxed_str))
-            .filter(|q| !q.is_empty());
+        let query = optional(Field::UriQuery).or(stem_query).filter(|q| !q.is_empty());
         let cookie = optional(Field::Cookie);
         let has = &mut self.has;
         has.result |= result != EdgeResult::Unknown;
@@ -524,23 +612,28 @@ impl Reader {
         has.accept |= layout.has(Field::Accept);
         has.accept_encoding |= layout.has(Field::AcceptEncoding);
         let edge = self.edge(edge_name);
+        let host = optional(Field::ViewerHost);
+        let user_agent = optional(Field::UserAgent);
+        let referer = optional(Field::Referer);
+        let accept = optional(Field::Accept);
+        let accept_encoding = optional(Field::AcceptEncoding);
         Ok(LogRequest {
             time_ms,
-            file,
-            line,
-            edge,
-            method: Method::parse(method_text),
-            host: optional(Field::ViewerHost),
-            path: path.into_boxed_str(),
-            query,
-            cookie,
-            user_agent: optional(Field::UserAgent),
-            referer: optional(Field::Referer),
-            accept: optional(Field::Accept),
-            accept_encoding: optional(Field::AcceptEncoding),
-            result,
             bytes,
+            line,
+            file,
+            edge,
+            host: self.intern(host),
+            path: self.intern(Some(path)),
+            query: self.intern(query),
+            cookie: self.intern(cookie),
+            user_agent: self.intern(user_agent),
+            referer: self.intern(referer),
+            accept: self.intern(accept),
+            accept_encoding: self.intern(accept_encoding),
             status,
+            method: Method::parse(method_text),
+            result,
         })
     }
 }

@@ -170,7 +170,7 @@ pub fn replay(logs: &LogSet, behaviors: &Behaviors) -> Result<Replay, LogError> 
             excluded += 1;
             continue;
         }
-        let class = behaviors.classify(request);
+        let class = behaviors.classify(&logs.view(request));
         let hit = u64::from(request.result.is_hit());
         for row in [
             &mut overall,

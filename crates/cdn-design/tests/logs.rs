@@ -378,3 +378,130 @@ fn fitted_model_loads_as_a_model_file() {
     assert!(toml.contains("LHR61-P1"), "{toml}");
     let _ = cdn_design::evaluate(&model);
 }
+
+/// `aws cloudfront get-distribution-config` output, trimmed to the parts that matter and a
+/// few that do not (they are ignored).
+const DISTRIBUTION: &str = r#"{
+  "ETag": "E2QWRUHEXAMPLE",
+  "DistributionConfig": {
+    "CallerReference": "wiki-2025",
+    "Comment": "",
+    "Enabled": true,
+    "DefaultCacheBehavior": {
+      "TargetOriginId": "wiki-lambda",
+      "TrustedSigners": { "Enabled": false, "Quantity": 0 },
+      "ViewerProtocolPolicy": "redirect-to-https",
+      "AllowedMethods": {
+        "Quantity": 7,
+        "Items": ["HEAD", "DELETE", "POST", "GET", "OPTIONS", "PUT", "PATCH"],
+        "CachedMethods": { "Quantity": 2, "Items": ["HEAD", "GET"] }
+      },
+      "SmoothStreaming": false,
+      "Compress": true,
+      "LambdaFunctionAssociations": { "Quantity": 0 },
+      "FunctionAssociations": { "Quantity": 0 },
+      "FieldLevelEncryptionId": "",
+      "CachePolicyId": "a1b2c3d4-pages"
+    },
+    "CacheBehaviors": {
+      "Quantity": 2,
+      "Items": [
+        {
+          "PathPattern": "/static/*",
+          "TargetOriginId": "assets",
+          "ViewerProtocolPolicy": "redirect-to-https",
+          "AllowedMethods": { "Quantity": 2, "Items": ["HEAD", "GET"], "CachedMethods": { "Quantity": 2, "Items": ["HEAD", "GET"] } },
+          "Compress": true,
+          "FunctionAssociations": { "Quantity": 0 },
+          "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"
+        },
+        {
+          "PathPattern": "/api/*",
+          "TargetOriginId": "wiki-lambda",
+          "ViewerProtocolPolicy": "redirect-to-https",
+          "AllowedMethods": { "Quantity": 2, "Items": ["HEAD", "GET"], "CachedMethods": { "Quantity": 2, "Items": ["HEAD", "GET"] } },
+          "Compress": true,
+          "FunctionAssociations": { "Quantity": 0 },
+          "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+        }
+      ]
+    }
+  }
+}"#;
+
+/// `aws cloudfront get-cache-policy --id a1b2c3d4-pages` output.
+const PAGE_POLICY: &str = r#"{
+  "ETag": "E1EXAMPLE",
+  "CachePolicy": {
+    "Id": "a1b2c3d4-pages",
+    "LastModifiedTime": "2025-11-02T10:00:00+00:00",
+    "CachePolicyConfig": {
+      "Comment": "pages",
+      "Name": "wiki-pages",
+      "DefaultTTL": 0,
+      "MaxTTL": 86400,
+      "MinTTL": 0,
+      "ParametersInCacheKeyAndForwardedToOrigin": {
+        "EnableAcceptEncodingGzip": true,
+        "EnableAcceptEncodingBrotli": true,
+        "HeadersConfig": { "HeaderBehavior": "whitelist", "Headers": { "Quantity": 1, "Items": ["Host"] } },
+        "CookiesConfig": { "CookieBehavior": "none" },
+        "QueryStringsConfig": { "QueryStringBehavior": "whitelist", "QueryStrings": { "Quantity": 1, "Items": ["lang"] } }
+      }
+    }
+  }
+}"#;
+
+#[test]
+fn a_distributions_own_behaviours_and_policies() {
+    use cdn_design::logs::{RequestView, load_distribution};
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist.json");
+    let policy = dir.path().join("pages.json");
+    std::fs::write(&dist, DISTRIBUTION).unwrap();
+    std::fs::write(&policy, PAGE_POLICY).unwrap();
+    let distribution = load_distribution(&dist, &[&policy]).unwrap();
+    assert_eq!(distribution.ordered.len(), 2);
+    let model = Model::preset("typical").unwrap();
+    let behaviors = Behaviors::from_distribution(&distribution, &cdn_design::recommend(&model));
+    let ttl = |pattern: &str| behaviors.rules().find(|r| r.pattern() == pattern).unwrap().ttl_s;
+    assert!((ttl("*") - 60.0).abs() < 1e-9, "the origin's s-maxage=60");
+    assert!(
+        (ttl("/static/*") - 86_400.0).abs() < 1e-9,
+        "no route: CachingOptimized's DefaultTTL"
+    );
+    assert!(ttl("/api/*").abs() < 1e-9, "CachingDisabled");
+    let key = |path: &'static str, query: Option<&'static str>| {
+        behaviors
+            .classify(&RequestView {
+                host: Some("acme.wiki.example"),
+                query,
+                ..RequestView::get(path)
+            })
+            .key
+    };
+    assert_eq!(
+        key("/Main_Page", Some("lang=de&utm=1")),
+        key("/Main_Page", Some("lang=de"))
+    );
+    assert_ne!(key("/Main_Page", Some("lang=de")), key("/Main_Page", Some("lang=en")));
+    let assets = behaviors.classify(&RequestView::get("/static/app.js"));
+    assert_eq!(behaviors.rule(assets.behavior).pattern(), "/static/*");
+    assert!(assets.cacheable);
+
+    let err = load_distribution(&dist, &[] as &[&Path]).unwrap_err().to_string();
+    assert!(
+        err.contains("cache policy a1b2c3d4-pages, which is not given") && err.contains("get-cache-policy --id"),
+        "{err}"
+    );
+    std::fs::write(
+        &dist,
+        DISTRIBUTION.replace("\"CachePolicyId\": \"a1b2c3d4-pages\"", "\"ForwardedValues\": {}"),
+    )
+    .unwrap();
+    let err = load_distribution(&dist, &[&policy]).unwrap_err().to_string();
+    assert!(
+        err.contains("CachePolicyId") && err.contains("ForwardedValues"),
+        "{err}"
+    );
+}

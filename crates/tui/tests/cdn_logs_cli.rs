@@ -331,3 +331,51 @@ fn help_has_examples() {
         assert!(text.contains("Examples:") && text.contains("--trace"), "{text}");
     }
 }
+
+#[test]
+fn a_distribution_file_gives_the_behaviours() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_logs(dir.path());
+    let behavior = |pattern: &str, policy: &str| {
+        format!(
+            r#"{{"PathPattern": "{pattern}", "TargetOriginId": "o", "ViewerProtocolPolicy": "https-only",
+               "AllowedMethods": {{"Quantity": 2, "Items": ["GET", "HEAD"], "CachedMethods": {{"Quantity": 2, "Items": ["GET", "HEAD"]}}}},
+               "Compress": true, "FunctionAssociations": {{"Quantity": 0}}, "CachePolicyId": "{policy}"}}"#
+        )
+    };
+    let default = behavior("*", "4135ea2d-6df8-44a3-9df3-4b5a84be39ad").replace(r#""PathPattern": "*", "#, "");
+    let dist = dir.path().join("dist.json");
+    std::fs::write(
+        &dist,
+        format!(
+            r#"{{"ETag": "E1", "DistributionConfig": {{"DefaultCacheBehavior": {default},
+               "CacheBehaviors": {{"Quantity": 1, "Items": [{}]}}}}}}"#,
+            behavior("/assets/*", "658327ea-f89d-4fab-a63d-7e88639e58f6")
+        ),
+    )
+    .unwrap();
+    let output = coldfront()
+        .args(["cdn", "simulate", "--format", "cloudfront", "--json", "--distribution"])
+        .arg(&dist)
+        .arg("--trace")
+        .args(&paths)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let current = &json["current"]["replay"];
+    let labels: Vec<&str> = current["behaviors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b[0]["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["/assets/*", "*"]);
+    // Pages are not cached under CachingDisabled: CloudFront's 5 page hits are all misses here.
+    let pages = behaviour(current, "*");
+    assert_eq!(
+        (pages["actual_hits"].as_u64(), pages["simulated_hits"].as_u64()),
+        (Some(5), Some(0))
+    );
+    assert!(json["logs"]["behaviors_from"].as_str().unwrap().contains("dist.json"));
+}

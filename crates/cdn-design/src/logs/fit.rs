@@ -20,7 +20,7 @@ use crate::analytic::ObjectClass;
 use crate::model::{Model, Workload};
 
 use super::LogError;
-use super::keys::Behaviors;
+use super::keys::{BehaviorRule, Behaviors};
 use super::read::{LogSet, Method, Text};
 
 /// The popularity fit of one class.
@@ -65,13 +65,14 @@ pub struct Fit {
     pub base: String,
 }
 
-/// Which class a behaviour serves, by the patterns coldfront recommends: `*` pages,
-/// `/assets/*` static assets, `/mcp*` MCP, anything else API.
-pub fn class_of(pattern: &str) -> ObjectClass {
-    match pattern {
+/// Which class a behaviour serves: the default behaviour is page HTML; another behaviour
+/// that caches is static assets; one that does not is MCP when its pattern says `mcp`,
+/// else API. coldfront's recommended `/mcp*`, `/api/*`, `/-/*` and `/assets/*` map as named.
+pub fn class_of(rule: &BehaviorRule) -> ObjectClass {
+    match rule.pattern() {
         "*" => ObjectClass::PageHtml,
-        "/assets/*" => ObjectClass::StaticAsset,
-        "/mcp*" => ObjectClass::Mcp,
+        _ if rule.caches() => ObjectClass::StaticAsset,
+        p if p.to_ascii_lowercase().contains("mcp") => ObjectClass::Mcp,
         _ => ObjectClass::Api,
     }
 }
@@ -136,7 +137,7 @@ pub fn fit(logs: &LogSet, behaviors: &Behaviors, base: &Model) -> Result<Fit, Lo
         let class = behaviors.classify(&logs.view(request));
         let c = classes
             .iter()
-            .position(|k| *k == class_of(behaviors.rule(class.behavior).pattern()))
+            .position(|k| *k == class_of(behaviors.rule(class.behavior)))
             .expect("every class is listed");
         requests[c] += 1;
         bytes[c] += request.bytes;

@@ -10,10 +10,11 @@
 use serde::Serialize;
 
 use crate::cloudfront::recommend::Recommendation;
-use crate::cloudfront::rules::{CacheControl, caches_method, pattern_matches};
+use crate::cloudfront::rules::{CacheControl, caches_method, effective_ttl_s, pattern_matches};
 use crate::cloudfront::shapes::{CacheBehavior, CachePolicyConfig};
 use crate::model::Model;
 
+use super::distribution::Distribution;
 use super::read::{LogSet, RequestView};
 
 /// One cache behaviour with the policy it uses and the TTL its responses get.
@@ -93,6 +94,49 @@ impl Behaviors {
             ordered: rec.cache_behaviors.items.iter().map(rule).collect(),
             default: rule(&rec.default_cache_behavior),
         }
+    }
+
+    /// A distribution's own behaviours and policies, with the TTL each gets from the
+    /// origin's `Cache-Control` as `origin` (a recommendation: coldfront's wiki origin at
+    /// the model's TTL) sends it: each route's header goes to the behaviour its example
+    /// path matches (the page route first); a behaviour no route reaches gets its policy's
+    /// DefaultTTL, as for an origin that sends no `Cache-Control`.
+    pub fn from_distribution(distribution: &Distribution, origin: &Recommendation) -> Self {
+        let behaviors: Vec<&CacheBehavior> = distribution
+            .ordered
+            .iter()
+            .chain(std::iter::once(&distribution.default))
+            .collect();
+        let matched = |path: &str| {
+            distribution
+                .ordered
+                .iter()
+                .position(|b| pattern_matches(b.pattern(), path))
+                .unwrap_or(distribution.ordered.len())
+        };
+        let mut headers: Vec<Option<&str>> = vec![None; behaviors.len()];
+        for route in &origin.cache_control {
+            let index = matched(&route.example_path);
+            if headers[index].is_none() {
+                headers[index] = Some(&route.cache_control);
+            }
+        }
+        let mut rules = behaviors.iter().zip(&headers).map(|(behavior, header)| {
+            let policy = distribution.policies[&behavior.cache_policy_id].clone();
+            let ttl_s = effective_ttl_s(&policy, *header) as f64;
+            let swr_s = header
+                .and_then(|h| CacheControl::parse(h).stale_while_revalidate_s)
+                .unwrap_or(0) as f64;
+            BehaviorRule {
+                behavior: (*behavior).clone(),
+                policy,
+                ttl_s,
+                swr_s,
+            }
+        });
+        let ordered: Vec<BehaviorRule> = rules.by_ref().take(distribution.ordered.len()).collect();
+        let default = rules.next().expect("the default behaviour");
+        Self { ordered, default }
     }
 
     /// The behaviours coldfront recommends for `model` (its page TTL, SWR and strategy).

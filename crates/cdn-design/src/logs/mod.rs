@@ -35,6 +35,7 @@
 //! ```
 
 mod decode;
+pub mod distribution;
 mod error;
 pub mod fields;
 pub mod fit;
@@ -42,6 +43,7 @@ pub mod keys;
 pub mod read;
 pub mod replay;
 
+pub use distribution::{Distribution, load_distribution};
 pub use error::LogError;
 pub use fields::{Field, LogKind, REALTIME_FIELDS, STANDARD_FIELDS};
 pub use fit::{Fit, fit};

@@ -230,6 +230,12 @@ pub fn replay(logs: &LogSet, behaviors: &Behaviors) -> Result<Replay, LogError> 
             logs.unknown_results
         ));
     }
+    if logs.files_by_kind.1 > 0 {
+        caveats.push(
+            "real-time logs may be sampled (a configured 1–100 %); a sampled log shows each key fewer requests than CloudFront saw, so the predictions come out low unless the rate was 100 %"
+                .to_owned(),
+        );
+    }
     if !has_results {
         caveats.push(
             "the logs have no x-edge-result-type: only the predictions are shown, not what CloudFront achieved"

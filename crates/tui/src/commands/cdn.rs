@@ -49,6 +49,7 @@ Examples:
   coldfront cdn simulate --trace t.oracleGeneral.bin --format oracle-general --policy lru --capacity 10000
   coldfront cdn simulate --trace logs/ --format cloudfront --current-ttl 60 --ttl 300 --swr 30
   coldfront cdn simulate --trace E2EXAMPLE.2026-01-05-10.a1b2.gz more.gz --format cloudfront --json
+  coldfront cdn simulate --trace logs/ --format cloudfront --distribution dist.json --cache-policy pages-policy.json
   coldfront cdn simulate --trace rt.txt --format cloudfront --fields timestamp,c-ip,sc-status,sc-bytes,cs-method,cs-host,cs-uri-stem,x-edge-location,x-edge-result-type
 
 A synthetic run also prints the analytic estimate for comparison. Ctrl-C stops early and
@@ -60,8 +61,11 @@ header; --fields gives the configured field list, default every documented field
 prints the hit ratio CloudFront achieved (Hit and RefreshHit over the requests that went
 through the cache) beside what the simulator and the TTL formula predict for the current
 policy, per behaviour, per edge location and overall, with the error; then the prediction
-for the proposed policy (--ttl, --swr, --strategy, --config). Behaviours are coldfront's
-recommended ones: /mcp*, /api/*, /-/* uncached, /assets/* a year, pages (*) keyed on Host.
+for the proposed policy (--ttl, --swr, --strategy, --config). The current policy is the
+model file's or preset's page TTL and SWR, or --current-ttl and --current-swr. Behaviours
+are coldfront's recommended ones (/mcp*, /api/*, /-/* uncached, /assets/* a year, pages
+keyed on Host), or the distribution's own with --distribution and --cache-policy: each
+then gets the TTL its policy gives the origin's Cache-Control at the model's page TTL.
 
 Exit codes: 0 done, 2 bad usage or a bad trace or log (the error names FILE:LINE, or the
 record, and the field at fault).")]
@@ -277,6 +281,20 @@ pub(crate) struct LogArgs {
     /// cloudfront: the stale-while-revalidate window it had [default: the model's]
     #[arg(long, value_name = "S")]
     pub(crate) current_swr: Option<f64>,
+    #[command(flatten)]
+    pub(crate) distribution: DistributionArgs,
+}
+
+/// The distribution the logs came from, instead of coldfront's recommended behaviours.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DistributionArgs {
+    /// cloudfront: the distribution's behaviours, as `aws cloudfront get-distribution-config --id ID` prints them
+    #[arg(long, value_name = "FILE.json")]
+    pub(crate) distribution: Option<PathBuf>,
+    /// cloudfront: a custom cache policy it uses, as `aws cloudfront get-cache-policy --id ID`
+    /// (or `list-cache-policies`) prints it; repeat for each
+    #[arg(long, value_name = "FILE.json", requires = "distribution")]
+    pub(crate) cache_policy: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -287,6 +305,8 @@ pub(crate) struct FitArgs {
     /// The real-time log configuration's field list, in order [default: every documented field]
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub(crate) fields: Option<Vec<String>>,
+    #[command(flatten)]
+    pub(crate) distribution: DistributionArgs,
     /// The preset the values the logs cannot give come from: typical, seed or large
     #[arg(long, value_name = "NAME", default_value = "typical")]
     pub(crate) preset: String,

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use cdn_design::Model;
-use cdn_design::logs::{Behaviors, HitRow, LogOptions, LogSet, Replay, read_logs, replay};
+use cdn_design::logs::{
+    Behaviors, Distribution, HitRow, LogOptions, LogSet, Replay, load_distribution, read_logs, replay,
+};
 
-use super::cdn::{FitArgs, FromRunArgs, LogArgs, ModelArgs, load_model};
+use super::cdn::{DistributionArgs, FitArgs, FromRunArgs, LogArgs, ModelArgs, load_model};
 use crate::exit;
 use crate::output::outln;
 
@@ -33,6 +35,15 @@ async fn read(paths: Vec<PathBuf>, options: LogOptions) -> anyhow::Result<LogSet
     tokio::task::spawn_blocking(move || read_logs(&paths, &options))
         .await
         .context("the log reader thread failed")?
+        .map_err(Into::into)
+}
+
+/// The distribution named by `--distribution`, if any.
+fn load(args: &DistributionArgs) -> anyhow::Result<Option<Distribution>> {
+    args.distribution
+        .as_ref()
+        .map(|path| load_distribution(path, &args.cache_policy))
+        .transpose()
         .map_err(Into::into)
 }
 
@@ -86,8 +97,13 @@ pub(crate) async fn simulate(
     }
     current.validate().context("--current-ttl/--current-swr")?;
     let logs = read(paths.clone(), options(log_args.fields.as_ref())).await?;
-    let current_behaviors = Behaviors::from_model(&current);
-    let proposed_behaviors = Behaviors::from_model(&proposed);
+    let distribution = load(&log_args.distribution)?;
+    let behaviors_for = |model: &Model| match &distribution {
+        Some(d) => Behaviors::from_distribution(d, &cdn_design::recommend(model)),
+        None => Behaviors::from_model(model),
+    };
+    let current_behaviors = behaviors_for(&current);
+    let proposed_behaviors = behaviors_for(&proposed);
     let same = current_behaviors == proposed_behaviors;
     let (now, next, logs) = tokio::task::spawn_blocking(move || -> Result<_, cdn_design::logs::LogError> {
         let now = replay(&logs, &current_behaviors)?;
@@ -100,7 +116,12 @@ pub(crate) async fn simulate(
     })
     .await
     .context("the replay thread failed")??;
+    let behaviors_from = log_args.distribution.distribution.as_ref().map_or_else(
+        || "coldfront's recommended behaviours".to_owned(),
+        |p| format!("the behaviours of {}", p.display()),
+    );
     let summary = serde_json::json!({
+        "behaviors_from": behaviors_from,
         "files": logs.files,
         "standard_files": logs.files_by_kind.0,
         "realtime_files": logs.files_by_kind.1,
@@ -138,7 +159,7 @@ pub(crate) async fn simulate(
         cdn_design::thousands(now.excluded as f64)
     );
     outln!(
-        "\nCurrent policy ({}): hit ratio CloudFront achieved beside the predictions",
+        "\nCurrent policy ({}; {behaviors_from}): hit ratio CloudFront achieved beside the predictions",
         policy_name(&current)
     );
     print_rows(&now, true);
@@ -232,7 +253,11 @@ fn print_rows(result: &Replay, with_actual: bool) {
 pub(crate) async fn fit(args: FitArgs) -> anyhow::Result<u8> {
     let base = Model::preset(&args.preset)?;
     let logs = read(args.trace.clone(), options(args.fields.as_ref())).await?;
-    let fitted = cdn_design::logs::fit(&logs, &Behaviors::from_model(&base), &base)?;
+    let behaviors = match load(&args.distribution)? {
+        Some(d) => Behaviors::from_distribution(&d, &cdn_design::recommend(&base)),
+        None => Behaviors::from_model(&base),
+    };
+    let fitted = cdn_design::logs::fit(&logs, &behaviors, &base)?;
     let sources = if logs.files.len() == 1 {
         logs.files[0].display().to_string()
     } else {

@@ -225,6 +225,26 @@ fn a_malformed_line_names_file_line_and_field_and_exits_2() {
         "{}",
         stderr(&output)
     );
+    for (args, expected) in [
+        (
+            ["--format", "cloudfront", "--capacity", "10"],
+            "--capacity does not apply to --format cloudfront",
+        ),
+        (
+            ["--format", "csv", "--current-ttl", "60"],
+            "--current-ttl applies to --format cloudfront only",
+        ),
+    ] {
+        let output = coldfront()
+            .args(["cdn", "simulate"])
+            .args(args)
+            .arg("--trace")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&output).contains(expected), "{}", stderr(&output));
+    }
     let output = coldfront()
         .args([
             "cdn",

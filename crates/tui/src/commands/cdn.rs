@@ -592,8 +592,29 @@ fn cost(args: &CostArgs) -> anyhow::Result<u8> {
 }
 
 async fn simulate_command(args: SimulateArgs) -> anyhow::Result<u8> {
+    let logs_only = [
+        ("--fields", args.logs.fields.is_some()),
+        ("--current-ttl", args.logs.current_ttl.is_some()),
+        ("--current-swr", args.logs.current_swr.is_some()),
+        ("--distribution", args.logs.distribution.distribution.is_some()),
+    ];
     if let FormatArg::Cloudfront = args.format {
+        let trace_only = [
+            ("--capacity", args.capacity.is_some()),
+            ("--capacity-bytes", args.capacity_bytes.is_some()),
+            ("--edges", args.edges.is_some()),
+            ("--regional", args.regional.is_some()),
+            ("--policy lru", matches!(args.policy, PolicyArg::Lru)),
+        ];
+        if let Some((flag, _)) = trace_only.iter().find(|(_, set)| *set) {
+            bail!(
+                "{flag} does not apply to --format cloudfront: each edge location in the logs is replayed as its own unlimited TTL cache"
+            );
+        }
         return super::cdn_logs::simulate(&args.model, &args.logs, args.trace.clone(), args.json).await;
+    }
+    if let Some((flag, _)) = logs_only.iter().find(|(_, set)| *set) {
+        bail!("{flag} applies to --format cloudfront only");
     }
     if args.trace.len() > 1 {
         bail!("--trace takes one file for --format csv and oracle-general; --format cloudfront takes many");

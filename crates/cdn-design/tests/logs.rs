@@ -208,7 +208,7 @@ fn standard_logs_predicted_against_actual_per_behaviour() {
     let behaviors = Behaviors::from_model(&Model::preset("typical").unwrap());
     let result = replay(&logs, &behaviors).unwrap();
     assert_eq!(result.excluded, 2, "the redirect and the error");
-    let row = |pattern: &str| &result.behaviors.iter().find(|(r, _)| r.label == pattern).unwrap().0;
+    let row = |pattern: &str| result.behaviors.iter().find(|r| r.label == pattern).unwrap();
 
     let pages = row("*");
     assert_eq!(pages.requests, 13);
@@ -248,7 +248,8 @@ fn standard_logs_predicted_against_actual_per_behaviour() {
     let mut longer = Model::preset("typical").unwrap();
     longer.cache.page_ttl_s = 300.0;
     let proposed = replay(&logs, &Behaviors::from_model(&longer)).unwrap();
-    let pages = &proposed.behaviors.iter().find(|(r, _)| r.label == "*").unwrap().0;
+    let pages = proposed.behaviors.iter().find(|r| r.label == "*").unwrap();
+    assert_eq!(pages.ttl_s, Some(300.0));
     assert_eq!(pages.simulated_hits, 8);
     assert_eq!(pages.actual_hits, Some(6), "what CloudFront did does not change");
 }

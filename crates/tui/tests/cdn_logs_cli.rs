@@ -107,12 +107,12 @@ fn write_logs(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn behaviour<'a>(replay: &'a serde_json::Value, pattern: &str) -> &'a serde_json::Value {
-    &replay["behaviors"]
+    replay["behaviors"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|b| b[0]["label"] == pattern)
-        .unwrap_or_else(|| panic!("no behaviour {pattern}"))[0]
+        .find(|b| b["label"] == pattern)
+        .unwrap_or_else(|| panic!("no behaviour {pattern}"))
 }
 
 #[test]
@@ -388,7 +388,7 @@ fn a_distribution_file_gives_the_behaviours() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|b| b[0]["label"].as_str().unwrap())
+        .map(|b| b["label"].as_str().unwrap())
         .collect();
     assert_eq!(labels, ["/assets/*", "*"]);
     // Pages are not cached under CachingDisabled: CloudFront's 5 page hits are all misses here.

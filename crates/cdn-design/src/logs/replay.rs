@@ -34,6 +34,10 @@ use super::read::LogSet;
 pub struct HitRow {
     /// A behaviour's path pattern, an edge location, or `all`.
     pub label: String,
+    /// A behaviour's TTL (`None` on edge and overall rows).
+    pub ttl_s: Option<f64>,
+    /// A behaviour's stale-while-revalidate window.
+    pub swr_s: Option<f64>,
     /// Requests that went through the cache (errors, redirects and refusals left out).
     pub requests: u64,
     /// Of those, requests the behaviour can cache (cached method, TTL above 0).
@@ -60,6 +64,8 @@ impl HitRow {
     fn new(label: String) -> Self {
         Self {
             label,
+            ttl_s: None,
+            swr_s: None,
             requests: 0,
             cacheable: 0,
             actual_hits: Some(0),
@@ -100,8 +106,8 @@ pub struct Replay {
     pub span_s: f64,
     /// Every counted request.
     pub overall: HitRow,
-    /// Per behaviour, in matching order (the default last); with each behaviour's TTL.
-    pub behaviors: Vec<(HitRow, f64)>,
+    /// Per behaviour, in matching order (the default last).
+    pub behaviors: Vec<HitRow>,
     /// Per edge location, busiest first.
     pub edges: Vec<HitRow>,
     /// What the replay cannot see (cache-key parts missing from the logs, ...).
@@ -161,7 +167,14 @@ pub fn replay(logs: &LogSet, behaviors: &Behaviors) -> Result<Replay, LogError> 
     // At least a second: a standard log's resolution.
     let span_s = logs.span_s().max(1.0);
     let mut overall = HitRow::new("all".to_owned());
-    let mut by_behavior: Vec<HitRow> = behaviors.rules().map(|r| HitRow::new(r.pattern().to_owned())).collect();
+    let mut by_behavior: Vec<HitRow> = behaviors
+        .rules()
+        .map(|r| HitRow {
+            ttl_s: Some(r.ttl_s),
+            swr_s: Some(r.swr_s),
+            ..HitRow::new(r.pattern().to_owned())
+        })
+        .collect();
     let mut by_edge: Vec<HitRow> = logs.edges.iter().map(|e| HitRow::new(e.clone())).collect();
     let mut groups: HashMap<(usize, u32), Group> = HashMap::new();
     let mut excluded = 0u64;
@@ -247,10 +260,7 @@ pub fn replay(logs: &LogSet, behaviors: &Behaviors) -> Result<Replay, LogError> 
         excluded,
         span_s: logs.span_s(),
         overall,
-        behaviors: by_behavior
-            .into_iter()
-            .zip(behaviors.rules().map(|r| r.ttl_s))
-            .collect(),
+        behaviors: by_behavior,
         edges: by_edge,
         caveats,
     })

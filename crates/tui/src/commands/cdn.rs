@@ -288,10 +288,11 @@ pub(crate) struct LogArgs {
 /// The distribution the logs came from, instead of coldfront's recommended behaviours.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct DistributionArgs {
-    /// cloudfront: the distribution's behaviours, as `aws cloudfront get-distribution-config --id ID` prints them
+    /// The distribution the logs came from, as `aws cloudfront get-distribution-config --id ID`
+    /// prints it [default: coldfront's recommended behaviours]
     #[arg(long, value_name = "FILE.json")]
     pub(crate) distribution: Option<PathBuf>,
-    /// cloudfront: a custom cache policy it uses, as `aws cloudfront get-cache-policy --id ID`
+    /// A custom cache policy the distribution uses, as `aws cloudfront get-cache-policy --id ID`
     /// (or `list-cache-policies`) prints it; repeat for each
     #[arg(long, value_name = "FILE.json", requires = "distribution")]
     pub(crate) cache_policy: Vec<PathBuf>,

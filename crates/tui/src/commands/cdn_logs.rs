@@ -55,13 +55,20 @@ fn points(error: Option<f64>) -> String {
     error.map_or_else(|| "-".to_owned(), |e| format!("{:+.1} pp", e * 100.0))
 }
 
-fn ttl(ttl_s: f64) -> String {
+/// A behaviour's TTL, with its stale-while-revalidate window as `+W`.
+fn ttl(row: &HitRow) -> String {
+    let (ttl_s, swr_s) = (row.ttl_s.unwrap_or(0.0), row.swr_s.unwrap_or(0.0));
+    let swr = if swr_s > 0.0 {
+        format!("+{swr_s:.0}")
+    } else {
+        String::new()
+    };
     if ttl_s <= 0.0 {
         "not cached".to_owned()
     } else if ttl_s >= 86_400.0 {
-        format!("{:.0} d", ttl_s / 86_400.0)
+        format!("{:.0}{swr} d", ttl_s / 86_400.0)
     } else {
-        format!("{ttl_s:.0} s")
+        format!("{ttl_s:.0}{swr} s")
     }
 }
 
@@ -234,8 +241,8 @@ fn print_rows(result: &Replay, with_actual: bool) {
             points(row.model_error)
         );
     };
-    for (row, ttl_s) in &result.behaviors {
-        line(&row.label, ttl(*ttl_s), row);
+    for row in &result.behaviors {
+        line(&row.label, ttl(row), row);
     }
     line("all", String::new(), &result.overall);
     outln!("  per edge location:");

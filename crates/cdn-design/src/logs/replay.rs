@@ -9,7 +9,8 @@
 //!   simulator ([`crate::sim::simulate`]) as one unlimited TTL cache, keyed by cache key;
 //!   an edge location is its own cache, as the logs' Hit/Miss are the edge's.
 //! - **Model**: the TTL formula of docs/sources.md, "Cache models", per cache key and
-//!   edge location with the rate it had over the logs' span (Poisson reads).
+//!   edge location with the rate it had over the logs' span (Poisson reads), and at
+//!   least one miss per key and edge.
 //!
 //! Requests that cannot be cached (other methods, behaviours with TTL 0) are misses in
 //! both predictions. The caches start empty, so the first request of every key at every
@@ -267,7 +268,8 @@ pub fn replay(logs: &LogSet, behaviors: &Behaviors) -> Result<Replay, LogError> 
 }
 
 /// Expected hits of one edge's requests under TTL `ttl_s`: each key read `n` times over
-/// `span_s` has rate `λ = n / span_s` and hit ratio `1 − e^{−λW}/(1 + λT)`.
+/// `span_s` has rate `λ = n / span_s` and `n e^{−λW}/(1 + λT)` waits for the origin, but
+/// at least one (the first: the caches start empty, as in the simulator).
 fn model_hits(requests: &[Request], ttl_s: f64, swr_s: f64, span_s: f64) -> f64 {
     let mut counts: HashMap<u64, u64> = HashMap::new();
     for r in requests {
@@ -284,7 +286,8 @@ fn model_hits(requests: &[Request], ttl_s: f64, swr_s: f64, span_s: f64) -> f64 
         .map(|&n| {
             let lambda = n as f64 / span_s;
             let rates = tier(lambda, 0.0, &policy, 1.0);
-            n as f64 * (1.0 - rates.sync_fetch_rate / lambda)
+            let misses = (n as f64 * rates.sync_fetch_rate / lambda).max(1.0);
+            n as f64 - misses
         })
         .sum()
 }

@@ -52,7 +52,11 @@ fn pct(x: f64) -> String {
 }
 
 fn points(error: Option<f64>) -> String {
-    error.map_or_else(|| "-".to_owned(), |e| format!("{:+.1} pp", e * 100.0))
+    // Rounded first, so a tiny negative error does not print as "-0.0".
+    error.map_or_else(
+        || "-".to_owned(),
+        |e| format!("{:+.1} pp", (e * 1000.0).round() / 10.0 + 0.0),
+    )
 }
 
 /// A behaviour's TTL, with its stale-while-revalidate window as `+W`.

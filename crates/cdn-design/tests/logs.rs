@@ -303,6 +303,25 @@ fn malformed_lines_name_file_line_and_field() {
         err.starts_with(&format!("{}:4: field `cs-method`", gz.display())),
         "{err}"
     );
+    // A standard record without its headers, and a format version CloudFront does not write.
+    let headless = dir.path().join("headless.log");
+    std::fs::write(&headless, format!("{good}\n")).unwrap();
+    let err = read_logs(std::slice::from_ref(&headless), &LogOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}:1: a standard log record before any #Fields",
+            headless.display()
+        )),
+        "{err}"
+    );
+    let v2 = dir.path().join("v2.log");
+    std::fs::write(&v2, header().replace("1.0", "2.0") + &good + "\n").unwrap();
+    let err = read_logs(std::slice::from_ref(&v2), &LogOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with(&format!("{}:1: #Version 2.0", v2.display())), "{err}");
     // Header-only logs hold no requests.
     let empty = dir.path().join("empty.log");
     std::fs::write(&empty, header()).unwrap();

@@ -89,8 +89,7 @@ pub fn load_distribution(path: &Path, policy_files: &[impl AsRef<Path>]) -> Resu
         bad(
             path,
             format!(
-                "line {}: {e}; give the JSON `aws cloudfront get-distribution-config --id ID` prints (behaviours must use cache policies, not the legacy ForwardedValues)",
-                e.line()
+                "{e}; give the JSON `aws cloudfront get-distribution-config --id ID` prints (behaviours must use cache policies, not the legacy ForwardedValues)"
             ),
         )
     };
@@ -110,10 +109,7 @@ pub fn load_distribution(path: &Path, policy_files: &[impl AsRef<Path>]) -> Resu
         let parsed: PolicyFile = serde_json::from_str(&read(file)?).map_err(|e| {
             bad(
                 file,
-                format!(
-                    "line {}: {e}; give the JSON `aws cloudfront get-cache-policy --id ID` or `list-cache-policies` prints",
-                    e.line()
-                ),
+                format!("{e}; give the JSON `aws cloudfront get-cache-policy --id ID` or `list-cache-policies` prints"),
             )
         })?;
         let named: Vec<NamedPolicy> = match (parsed.cache_policy, parsed.cache_policy_list) {

@@ -107,8 +107,9 @@ pub(crate) async fn simulate(
         current.cache.stale_while_revalidate_s = w;
     }
     current.validate().context("--current-ttl/--current-swr")?;
-    let logs = read(paths.clone(), options(log_args.fields.as_ref())).await?;
+    // The small inputs first, so a mistake in them shows before the logs are read.
     let distribution = load(&log_args.distribution)?;
+    let logs = read(paths, options(log_args.fields.as_ref())).await?;
     let behaviors_for = |model: &Model| match &distribution {
         Some(d) => Behaviors::from_distribution(d, &cdn_design::recommend(model)),
         None => Behaviors::from_model(model),

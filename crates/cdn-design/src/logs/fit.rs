@@ -63,6 +63,8 @@ pub struct Fit {
     pub fitted: Vec<(String, String)>,
     /// The base preset's name.
     pub base: String,
+    /// Whether real-time logs were among the inputs (they may be sampled).
+    pub realtime: bool,
 }
 
 /// Which class a behaviour serves: the default behaviour is page HTML; another behaviour
@@ -312,6 +314,7 @@ pub fn fit(logs: &LogSet, behaviors: &Behaviors, base: &Model) -> Result<Fit, Lo
         workload: w,
         fitted,
         base: base.base.name().to_owned(),
+        realtime: logs.files_by_kind.1 > 0,
     })
 }
 
@@ -331,6 +334,12 @@ impl Fit {
             out,
             "# Values the logs cannot give (cache design, origin, latency, prices, share_private, regional_caches)\n# come from the preset; set them below.\n"
         );
+        if self.realtime {
+            let _ = writeln!(
+                out,
+                "# Real-time logs may be sampled: if yours were, divide reads_per_wiki_per_day and\n# writes_per_wiki_per_day by the sampling rate (0.1 for 10 %).\n"
+            );
+        }
         let _ = writeln!(out, "preset = \"{}\"\n\n[workload]", self.base);
         let w = &self.workload;
         for (key, how) in &self.fitted {

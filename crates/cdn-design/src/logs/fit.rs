@@ -21,7 +21,7 @@ use crate::model::{Model, Workload};
 
 use super::LogError;
 use super::keys::{BehaviorRule, Behaviors};
-use super::read::{LogSet, Method, Text};
+use super::request::{LogSet, Method, Text};
 
 /// The popularity fit of one class.
 #[derive(Debug, Clone, PartialEq, Serialize)]

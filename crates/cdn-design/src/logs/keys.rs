@@ -15,7 +15,7 @@ use crate::cloudfront::shapes::{CacheBehavior, CachePolicyConfig};
 use crate::model::Model;
 
 use super::distribution::Distribution;
-use super::read::{LogSet, RequestView};
+use super::request::{LogSet, RequestView};
 
 /// One cache behaviour with the policy it uses and the TTL its responses get.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -319,7 +319,7 @@ fn cache_key(policy: &CachePolicyConfig, request: &RequestView<'_>) -> u64 {
 mod tests {
     use super::*;
     use crate::cloudfront::shapes::List;
-    use crate::logs::read::Method;
+    use crate::logs::request::Method;
 
     fn request<'a>(path: &'a str, query: Option<&'a str>, cookie: Option<&'a str>, host: &'a str) -> RequestView<'a> {
         RequestView {

@@ -12,8 +12,9 @@
 //! Records are read whole and sorted by time, stably: CloudFront's files are not in
 //! chronological order and one period is spread over several files (docs/sources.md,
 //! "CloudFront access logs"). The jobs are one per file: [`fields`] (names and layouts),
-//! `decode` (URL-decoding), [`read`] (files, directories, gzip, lines into
-//! [`LogRequest`]s), [`keys`] (behaviour matching and cache keys), [`mod@replay`] and [`mod@fit`].
+//! `decode` (URL-decoding), [`request`] (a logged request and the set of them), `time`
+//! (the time formats), [`read`] (files, directories, gzip, lines into [`LogRequest`]s),
+//! [`keys`] (behaviour matching and cache keys), [`mod@replay`] and [`mod@fit`].
 //!
 //! ```
 //! use cdn_design::Model;
@@ -42,11 +43,14 @@ pub mod fit;
 pub mod keys;
 pub mod read;
 pub mod replay;
+pub mod request;
+mod time;
 
 pub use distribution::{Distribution, load_distribution};
 pub use error::LogError;
 pub use fields::{Field, LogKind, REALTIME_FIELDS, STANDARD_FIELDS};
 pub use fit::{Fit, fit};
 pub use keys::{BehaviorRule, Behaviors};
-pub use read::{EdgeResult, LogOptions, LogRequest, LogSet, Method, RequestView, Text, read_logs};
+pub use read::{LogOptions, read_logs};
 pub use replay::{HitRow, Replay, replay};
+pub use request::{EdgeResult, LogRequest, LogSet, Method, Present, RequestView, Text};

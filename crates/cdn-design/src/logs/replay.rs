@@ -28,7 +28,7 @@ use crate::sim::{Request, RequestKind, RequestSource, SimConfig, simulate};
 
 use super::LogError;
 use super::keys::Behaviors;
-use super::read::LogSet;
+use super::request::LogSet;
 
 /// One line of the comparison.
 #[derive(Debug, Clone, PartialEq, Serialize)]

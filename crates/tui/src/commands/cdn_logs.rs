@@ -117,6 +117,15 @@ pub(crate) async fn simulate(
     let current_behaviors = behaviors_for(&current);
     let proposed_behaviors = behaviors_for(&proposed);
     let same = current_behaviors == proposed_behaviors;
+    let mut notes = Vec::new();
+    for (which, model) in [("current", &current), ("proposed", &proposed)] {
+        if model.cache.invalidation != cdn_design::Invalidation::TtlOnly {
+            notes.push(format!(
+                "the {which} policy's {} is replayed as its TTL alone: the logs do not say which page a write changed, so no copy is dropped early and its hit ratio is an upper bound",
+                model.cache.invalidation
+            ));
+        }
+    }
     let (now, next, logs) = tokio::task::spawn_blocking(move || -> Result<_, cdn_design::logs::LogError> {
         let now = replay(&logs, &current_behaviors)?;
         let next = if same {
@@ -145,6 +154,7 @@ pub(crate) async fn simulate(
     if json {
         let json = serde_json::json!({
             "logs": summary,
+            "notes": notes,
             "current": {
                 "policy": policy_name(&current),
                 "replay": now,
@@ -194,9 +204,9 @@ pub(crate) async fn simulate(
         pct(workload_now),
         pct(workload_page_hit_ratio(&proposed))
     );
-    if !now.caveats.is_empty() {
+    if !now.caveats.is_empty() || !notes.is_empty() {
         outln!("\nNot seen in the logs:");
-        for caveat in &now.caveats {
+        for caveat in now.caveats.iter().chain(&notes) {
             outln!("  - {caveat}");
         }
     }

@@ -8,7 +8,8 @@
 //! hit ratio is then `λT/(1+λT)` per object and edge (docs/sources.md, "Cache models"),
 //! cheap enough to evaluate over a popularity histogram on every key press ([`evaluate`]);
 //! the simulator ([`sim`]) runs the same rules request by request to check the formulas
-//! and to replay real traces. Caching lowers the origin's request rate, which makes cold
+//! and to replay real traces, and CloudFront's own logs ([`logs`]) say how far both are
+//! from what CloudFront did. Caching lowers the origin's request rate, which makes cold
 //! starts more likely, so the end-user latency comes from a model of the origin's Lambda
 //! pool fed with warm and cold latencies (measured by init-trace, or the seed's figures,
 //! labelled).
@@ -51,6 +52,7 @@ pub mod charts;
 pub mod cloudfront;
 pub mod cost;
 mod error;
+pub mod logs;
 pub mod model;
 pub mod origin;
 mod page;

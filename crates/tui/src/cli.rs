@@ -58,7 +58,7 @@ ends every environment and writes its sample before exiting.")]
     Trace(crate::commands::trace::TraceArgs),
     /// Re-render a trace run's reports from its raw samples
     Report(crate::commands::trace::ReportArgs),
-    /// Model CDN cache behaviours, hit ratio, staleness, latency and cost
+    /// Model CDN cache behaviours, hit ratio, staleness, latency and cost; check them against CloudFront's logs
     Cdn(crate::commands::cdn::CdnArgs),
     /// Validate JWTs at the edge: CloudFront Functions, signed cookies, Lambda@Edge
     Auth(crate::commands::auth::AuthArgs),

@@ -47,11 +47,43 @@ Examples:
   coldfront cdn simulate --trace t.csv --ttl 60           csv time,obj_id,size
   coldfront cdn simulate --trace t.csv --time-column 2 --obj-column 1 --size-column 0 --header
   coldfront cdn simulate --trace t.oracleGeneral.bin --format oracle-general --policy lru --capacity 10000
+  coldfront cdn simulate --trace logs/ --format cloudfront --current-ttl 60 --ttl 300 --swr 30
+  coldfront cdn simulate --trace E2EXAMPLE.2026-01-05-10.a1b2.gz more.gz --format cloudfront --json
+  coldfront cdn simulate --trace logs/ --format cloudfront --distribution dist.json --cache-policy pages-policy.json
+  coldfront cdn simulate --trace rt.txt --format cloudfront --fields timestamp,c-ip,sc-status,sc-bytes,cs-method,cs-host,cs-uri-stem,x-edge-location,x-edge-result-type
 
 A synthetic run also prints the analytic estimate for comparison. Ctrl-C stops early and
-reports what was simulated. Exit codes: 0 done, 2 bad usage or a bad trace (the error names
-the line or record).")]
+reports what was simulated.
+
+--format cloudfront reads CloudFront standard access logs (the #Version/#Fields files
+CloudFront writes to S3, gzip or not, and directories of them) and real-time logs (no
+header; --fields gives the configured field list, default every documented field). It
+prints the hit ratio CloudFront achieved (Hit and RefreshHit over the requests that went
+through the cache) beside what the simulator and the TTL formula predict for the current
+policy, per behaviour, per edge location and overall, with the error; then the prediction
+for the proposed policy (--ttl, --swr, --strategy, --config). The current policy is the
+model file's or preset's page TTL and SWR, or --current-ttl and --current-swr. Behaviours
+are coldfront's recommended ones (/mcp*, /api/*, /-/* uncached, /assets/* a year, pages
+keyed on Host), or the distribution's own with --distribution and --cache-policy: each
+then gets the TTL its policy gives the origin's Cache-Control at the model's page TTL.
+
+Exit codes: 0 done, 2 bad usage or a bad trace or log (the error names FILE:LINE, or the
+record, and the field at fault).")]
     Simulate(SimulateArgs),
+    /// Derive a workload model from CloudFront logs, as a model file for `cdn design --config`
+    #[command(after_help = "\
+Examples:
+  coldfront cdn fit --trace logs/ > wiki.toml           the model file on standard output
+  coldfront cdn fit --trace logs/ --preset seed --out wiki.toml
+  coldfront cdn fit --trace rt.txt --fields timestamp,cs-method,cs-host,cs-uri-stem,x-edge-location --json
+  coldfront cdn design --config wiki.toml               the design for the fitted workload
+
+Fits the Zipf exponents of wikis (viewer Host headers) and pages, read and write rates
+(a write is a POST, PUT, PATCH or DELETE), asset, API and MCP rates per page view, mean
+response sizes, the diurnal profile (with a day or more of logs) and the edge locations'
+request shares; everything else comes from --preset. Exit codes: 0 written, 2 bad usage
+or a bad log (the error names FILE:LINE and the field).")]
+    Fit(FitArgs),
     /// List where a live CloudFront distribution differs from the recommendation
     #[command(after_help = "\
 Examples:
@@ -83,7 +115,7 @@ enum AuthArg {
 }
 
 #[derive(Debug, Clone, Args)]
-struct ModelArgs {
+pub(crate) struct ModelArgs {
     /// Preset: typical, seed (1,000 wikis × 5 writes/day) or large (100,000 wikis)
     #[arg(long, value_name = "NAME", conflicts_with = "config")]
     preset: Option<String>,
@@ -133,13 +165,13 @@ struct DesignArgs {
 
 /// Where the origin's latencies come from.
 #[derive(Debug, Clone, Args)]
-struct FromRunArgs {
+pub(crate) struct FromRunArgs {
     /// Origin latencies from an init-trace run (samples JSONL from `coldfront run` or `trace`)
     #[arg(long, value_name = "FILE.jsonl")]
-    from_run: Option<PathBuf>,
+    pub(crate) from_run: Option<PathBuf>,
     /// The run's function that is the origin [default: the trace's subject, or the only function]
     #[arg(long, value_name = "NAME", requires = "from_run")]
-    from_function: Option<String>,
+    pub(crate) from_function: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -159,6 +191,8 @@ enum FormatArg {
     Csv,
     /// libCacheSim oracleGeneral: 24-byte little-endian records
     OracleGeneral,
+    /// CloudFront standard access logs (gzip or not, directories of them) or real-time logs
+    Cloudfront,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -180,12 +214,15 @@ enum TimeUnitArg {
 struct SimulateArgs {
     #[command(flatten)]
     model: ModelArgs,
-    /// Trace file; without it a seeded synthetic trace is generated from the model
-    #[arg(long, value_name = "FILE")]
-    trace: Option<PathBuf>,
+    /// Trace file (cloudfront: log files and directories, any number); without it a seeded
+    /// synthetic trace is generated from the model
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    trace: Vec<PathBuf>,
     /// Trace format
     #[arg(long, value_enum, default_value = "csv", requires = "trace")]
     format: FormatArg,
+    #[command(flatten)]
+    logs: LogArgs,
     /// csv: column of the time (1-based)
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     time_column: u64,
@@ -230,6 +267,58 @@ struct SimulateArgs {
     json: bool,
 }
 
+/// Options of CloudFront logs.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct LogArgs {
+    /// cloudfront: the real-time log configuration's field list, in order (files with a
+    /// #Fields header are standard logs and use it) [default: every documented field]
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub(crate) fields: Option<Vec<String>>,
+    /// cloudfront: the page TTL the distribution had when the logs were written (the
+    /// origin's s-maxage) [default: the model's]
+    #[arg(long, value_name = "S")]
+    pub(crate) current_ttl: Option<f64>,
+    /// cloudfront: the stale-while-revalidate window it had [default: the model's]
+    #[arg(long, value_name = "S")]
+    pub(crate) current_swr: Option<f64>,
+    #[command(flatten)]
+    pub(crate) distribution: DistributionArgs,
+}
+
+/// The distribution the logs came from, instead of coldfront's recommended behaviours.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DistributionArgs {
+    /// The distribution the logs came from, as `aws cloudfront get-distribution-config --id ID`
+    /// prints it [default: coldfront's recommended behaviours]
+    #[arg(long, value_name = "FILE.json")]
+    pub(crate) distribution: Option<PathBuf>,
+    /// A custom cache policy the distribution uses, as `aws cloudfront get-cache-policy --id ID`
+    /// (or `list-cache-policies`) prints it; repeat for each
+    #[arg(long, value_name = "FILE.json", requires = "distribution")]
+    pub(crate) cache_policy: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct FitArgs {
+    /// CloudFront log files and directories of them (standard or real-time)
+    #[arg(long, value_name = "LOGS", num_args = 1.., required = true)]
+    pub(crate) trace: Vec<PathBuf>,
+    /// The real-time log configuration's field list, in order [default: every documented field]
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub(crate) fields: Option<Vec<String>>,
+    #[command(flatten)]
+    pub(crate) distribution: DistributionArgs,
+    /// The preset the values the logs cannot give come from: typical, seed or large
+    #[arg(long, value_name = "NAME", default_value = "typical")]
+    pub(crate) preset: String,
+    /// Write the model file here instead of standard output
+    #[arg(long, value_name = "FILE.toml")]
+    pub(crate) out: Option<PathBuf>,
+    /// Print the fit (and the model file's text) as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
 #[derive(Debug, Clone, Args)]
 struct AuditArgs {
     /// The distribution to read
@@ -247,11 +336,28 @@ pub(crate) async fn run(args: CdnArgs) -> anyhow::Result<u8> {
         CdnCommand::Design(a) => design(&a),
         CdnCommand::Cost(a) => cost(&a),
         CdnCommand::Simulate(a) => simulate_command(a).await,
+        CdnCommand::Fit(a) => super::cdn_logs::fit(a).await,
         CdnCommand::Audit(a) => audit(&a).await,
     }
 }
 
-fn load_model(args: &ModelArgs, from: &FromRunArgs) -> anyhow::Result<Model> {
+impl ModelArgs {
+    /// The model as its file or preset has it, without the design flags (`--ttl`, `--swr`,
+    /// `--strategy`, `--paths-per-write`, `--auth`): what is deployed, where the flags are
+    /// the proposal.
+    pub(crate) fn without_design_flags(&self) -> Self {
+        Self {
+            ttl: None,
+            swr: None,
+            strategy: None,
+            paths_per_write: None,
+            auth: None,
+            ..self.clone()
+        }
+    }
+}
+
+pub(crate) fn load_model(args: &ModelArgs, from: &FromRunArgs) -> anyhow::Result<Model> {
     let mut model = match (&args.preset, &args.config) {
         (_, Some(path)) => Model::from_toml_file(path)?,
         (Some(name), None) => Model::preset(name)?,
@@ -487,6 +593,33 @@ fn cost(args: &CostArgs) -> anyhow::Result<u8> {
 }
 
 async fn simulate_command(args: SimulateArgs) -> anyhow::Result<u8> {
+    let logs_only = [
+        ("--fields", args.logs.fields.is_some()),
+        ("--current-ttl", args.logs.current_ttl.is_some()),
+        ("--current-swr", args.logs.current_swr.is_some()),
+        ("--distribution", args.logs.distribution.distribution.is_some()),
+    ];
+    if let FormatArg::Cloudfront = args.format {
+        let trace_only = [
+            ("--capacity", args.capacity.is_some()),
+            ("--capacity-bytes", args.capacity_bytes.is_some()),
+            ("--edges", args.edges.is_some()),
+            ("--regional", args.regional.is_some()),
+            ("--policy lru", matches!(args.policy, PolicyArg::Lru)),
+        ];
+        if let Some((flag, _)) = trace_only.iter().find(|(_, set)| *set) {
+            bail!(
+                "{flag} does not apply to --format cloudfront: each edge location in the logs is replayed as its own unlimited TTL cache"
+            );
+        }
+        return super::cdn_logs::simulate(&args.model, &args.logs, args.trace.clone(), args.json).await;
+    }
+    if let Some((flag, _)) = logs_only.iter().find(|(_, set)| *set) {
+        bail!("{flag} applies to --format cloudfront only");
+    }
+    if args.trace.len() > 1 {
+        bail!("--trace takes one file for --format csv and oracle-general; --format cloudfront takes many");
+    }
     let mut model = load_model(
         &args.model,
         &FromRunArgs {
@@ -504,7 +637,7 @@ async fn simulate_command(args: SimulateArgs) -> anyhow::Result<u8> {
     }
     let mut config = SimConfig::from_model(&model);
     config.seed = args.seed;
-    if args.trace.is_some() {
+    if !args.trace.is_empty() {
         config.edges = args.edges.unwrap_or(1);
         config.regional_caches = args.regional.unwrap_or(0);
     }
@@ -520,10 +653,11 @@ async fn simulate_command(args: SimulateArgs) -> anyhow::Result<u8> {
         config.swr_s = 0.0;
         config.invalidate_on_write = false;
     }
-    let source: Box<dyn cdn_design::sim::RequestSource + Send> = match &args.trace {
+    let source: Box<dyn cdn_design::sim::RequestSource + Send> = match args.trace.first() {
         Some(path) => {
             let format = match args.format {
                 FormatArg::OracleGeneral => TraceFormat::OracleGeneral,
+                FormatArg::Cloudfront => unreachable!("CloudFront logs are replayed above"),
                 FormatArg::Csv => {
                     if !args.delimiter.is_ascii() {
                         bail!("--delimiter {:?}: use a single ASCII character", args.delimiter);
@@ -584,7 +718,7 @@ async fn simulate_command(args: SimulateArgs) -> anyhow::Result<u8> {
     ctrl_c.abort();
     progress.finish_and_clear();
     let report = result?;
-    if let Some(path) = &args.trace
+    if let Some(path) = args.trace.first()
         && report.requests == 0
         && !report.cancelled
     {
@@ -596,7 +730,7 @@ async fn simulate_command(args: SimulateArgs) -> anyhow::Result<u8> {
     let elapsed_s = started.elapsed().as_secs_f64();
     let analytic = args
         .trace
-        .is_none()
+        .is_empty()
         .then(|| {
             cdn_design::evaluate(&model)
                 .classes
@@ -630,7 +764,7 @@ fn print_report(
     analytic: Option<&cdn_design::ClassResult>,
     args: &SimulateArgs,
 ) {
-    let source = args.trace.as_ref().map_or_else(
+    let source = args.trace.first().map_or_else(
         || format!("synthetic trace (seed {})", args.seed),
         |p| p.display().to_string(),
     );

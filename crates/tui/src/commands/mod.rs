@@ -2,6 +2,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod cdn;
+mod cdn_logs;
 mod functions;
 mod run;
 mod serve;

@@ -20,6 +20,9 @@ COLDFRONT_CACHE_DIR sets where the bundled functions are written.";
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Attach the UI to a running `coldfront serve` (http://HOST:PORT) and show its invocations live
+    #[arg(long, value_name = "URL")]
+    pub attach: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

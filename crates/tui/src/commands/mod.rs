@@ -17,9 +17,20 @@ use crate::cli::{Cli, Command, SpecArgs};
 use crate::ui;
 
 pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    if cli.attach.is_some() && cli.command.is_some() {
+        anyhow::bail!(
+            "--attach is for the interactive UI: give it without a subcommand (coldfront --attach http://127.0.0.1:9001)"
+        );
+    }
     match cli.command {
         // The embedded default: the interactive UI on the bundled functions (or ./coldfront.toml).
-        None => ui::run(load_specs(&SpecArgs { config: None })?.functions().cloned().collect()).await,
+        None => {
+            ui::run(
+                load_specs(&SpecArgs { config: None })?.functions().cloned().collect(),
+                cli.attach,
+            )
+            .await
+        }
         Some(Command::Run(args)) => run::run(args).await,
         Some(Command::Serve(args)) => serve::serve(args).await,
         Some(Command::Functions(args)) => functions::list(&args),

@@ -183,6 +183,8 @@ pub(crate) struct App {
     pub prompt: Option<Prompt>,
     pub cache: CacheState,
     pub edge: EdgeState,
+    /// The `coldfront serve` whose invocations are shown, when attached.
+    pub attached: Option<String>,
 }
 
 /// Everything that can happen.
@@ -200,6 +202,8 @@ pub(crate) enum Message {
     Cache(super::cache::CacheEvent),
     /// The edge-auth view's background measurement reported.
     Edge(super::edge::EdgeEvent),
+    /// Invocations a `coldfront serve` the UI is attached to ran since the last poll.
+    Served(Vec<lambda_api::InvocationSummary>),
     Resize,
 }
 
@@ -268,6 +272,7 @@ impl App {
             prompt: None,
             cache,
             edge,
+            attached: None,
         };
         app.reset_variants();
         app
@@ -398,7 +403,57 @@ impl App {
         self.diff_stale = true;
     }
 
+    /// Shows a running `coldfront serve`'s invocations instead of running cold starts
+    /// here: a variant per function, as its invocations arrive.
+    pub(crate) fn attach(&mut self, url: &str) {
+        self.attached = Some(url.to_owned());
+        self.variants.clear();
+        self.run = RunState::Running;
+        self.status = format!("Attached to {url}: waiting for invocations (invoke its functions to see them here)");
+    }
+
+    /// Folds served invocations in: Init Duration of cold ones into the histogram and
+    /// the cold latencies, warm ones into the warm latencies.
+    fn take_served(&mut self, invocations: &[lambda_api::InvocationSummary]) {
+        for invocation in invocations {
+            let index = if let Some(index) = self.variants.iter().position(|v| v.name == invocation.function) {
+                index
+            } else {
+                self.variants.push(VariantState::new(&invocation.function));
+                self.variants.len() - 1
+            };
+            let variant = &mut self.variants[index];
+            match (invocation.cold, invocation.init_ms) {
+                (true, Some(init_ms)) => {
+                    self.completed += 1;
+                    variant.init_ms.push(init_ms as f32);
+                    variant.cold_ms.push((init_ms + invocation.duration_ms) as f32);
+                    variant
+                        .histogram
+                        .recorder()
+                        .saturating_record((init_ms * 1000.0).round().max(1.0) as u64);
+                }
+                (true, None) => variant.failures += 1,
+                (false, _) => variant.warm_ms.push(invocation.duration_ms as f32),
+            }
+        }
+        if let Some(url) = &self.attached
+            && !invocations.is_empty()
+        {
+            let warm: usize = self.variants.iter().map(|v| v.warm_ms.len()).sum();
+            self.status = format!(
+                "Attached to {url}: {} cold starts, {warm} warm invokes so far",
+                self.completed
+            );
+        }
+        self.diff_stale = true;
+    }
+
     fn start_effect(&mut self) -> Option<Effect> {
+        if let Some(url) = &self.attached {
+            self.status = format!("Attached to {url}: runs start from its clients; r works in the local UI only");
+            return None;
+        }
         if self.running() {
             self.status = "A run is already in progress (p pauses, x stops)".to_owned();
             return None;
@@ -612,6 +667,10 @@ pub(crate) fn update(app: &mut App, message: Message) -> Option<Effect> {
         Message::Resize => None,
         Message::Sample(sample) => {
             app.take_sample(&sample);
+            None
+        }
+        Message::Served(invocations) => {
+            app.take_served(&invocations);
             None
         }
         Message::RunEnded(result) => {

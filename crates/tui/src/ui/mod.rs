@@ -8,6 +8,7 @@
 //! loop, so the UI never blocks on it.
 
 pub(crate) mod app;
+mod attach;
 pub(crate) mod bench;
 pub(crate) mod cache;
 pub(crate) mod edge;
@@ -53,8 +54,13 @@ fn key_input(key: KeyEvent) -> Option<KeyInput> {
     })
 }
 
-/// Runs the TUI on the given functions until the user quits.
-pub(crate) async fn run(functions: Vec<init_trace::spec::FunctionSpec>) -> anyhow::Result<u8> {
+/// Runs the TUI on the given functions until the user quits; attached to a running
+/// `coldfront serve` (`http://HOST:PORT`) it shows that server's invocations instead.
+pub(crate) async fn run(functions: Vec<init_trace::spec::FunctionSpec>, attach: Option<String>) -> anyhow::Result<u8> {
+    let attach = attach
+        .map(|url| attach::address_of(&url).map(|address| (url, address)))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     if !std::io::stdout().is_terminal() {
         anyhow::bail!(
             "the interactive UI needs a terminal; use a subcommand (`coldfront run`, `coldfront trace`, `coldfront cdn`, `coldfront auth`) for headless work"
@@ -63,6 +69,10 @@ pub(crate) async fn run(functions: Vec<init_trace::spec::FunctionSpec>) -> anyho
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
     let mut app = App::new(functions, cache::CacheState::new(), edge::EdgeState::new());
     let mut workers = workers::Workers::new(tx.clone());
+    if let Some((url, address)) = attach {
+        app.attach(&url);
+        attach::spawn_poller(address, tx.clone());
+    }
 
     // Key presses come from a thread blocked in crossterm's read; the loop never waits on it.
     let keys = tx.clone();

@@ -531,3 +531,48 @@ fn too_small_terminals_get_a_message_not_a_broken_layout() {
     let text = render(&app(), 60, 20);
     assert!(text.contains("needs at least 80×24"), "{text}");
 }
+
+/// Served invocations as `coldfront serve` lists them: `colds` cold ones (Init Duration
+/// spread like a real run's) and `warms` warm ones per function.
+fn served(function: &str, colds: u64, warms: u64, base_ms: f64) -> Vec<lambda_api::InvocationSummary> {
+    let mut list = Vec::new();
+    for i in 0..colds + warms {
+        let cold = i < colds;
+        list.push(lambda_api::InvocationSummary {
+            seq: i,
+            function: function.to_owned(),
+            cold,
+            init_ms: cold.then_some(base_ms + (i % 7) as f64 * base_ms / 20.0),
+            duration_ms: 2.0 + (i % 3) as f64,
+            total_ms: 3.0,
+            status: "success".to_owned(),
+        });
+    }
+    list
+}
+
+#[test]
+fn attached_to_serve_it_shows_served_cold_and_warm_invocations() {
+    let mut app = app();
+    app.attach("http://127.0.0.1:9001");
+    assert!(app.variants.is_empty(), "nothing shown before serve reports");
+    assert_eq!(
+        key(&mut app, KeyInput::Char('r')),
+        None,
+        "runs start from serve's clients"
+    );
+    assert!(app.status.contains("local UI only"), "{}", app.status);
+    update(&mut app, Message::Served(served("wiki", 12, 30, 400.0)));
+    update(&mut app, Message::Served(served("control", 12, 5, 40.0)));
+    update(&mut app, Message::Tick);
+    assert_eq!(
+        app.variants.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
+        ["wiki", "control"]
+    );
+    assert_eq!(app.variants[0].init_ms.len(), 12);
+    assert_eq!(app.variants[0].warm_ms.len(), 30);
+    assert_eq!(app.variants[0].histogram.len(), 12);
+    assert!(app.status.contains("24 cold starts, 35 warm invokes"), "{}", app.status);
+    steady(&mut app);
+    snapshot!("attached_100x30", render(&app, 100, 30));
+}

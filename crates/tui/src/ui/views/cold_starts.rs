@@ -508,31 +508,55 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         Some(Throttling::Disabled) => Span::styled("unthrottled", theme.warn()),
         Some(Throttling::Unavailable(_)) => Span::styled("NOT throttled", theme.bad()),
     };
-    let config_text = Line::from(vec![
-        Span::styled(subject.clone(), theme.variant(0)),
-        Span::raw(" (s) vs "),
-        Span::styled(control.to_owned(), theme.variant(1)),
-        Span::raw(format!(" (c)  {} MB ", app.memory_mb())),
-        cpu,
-        Span::raw(format!(" (m)  {} each (+/-)", app.target())),
-    ]);
-    frame.render_widget(
-        Paragraph::new(config_text).block(Block::bordered().title(" Run: r start  p pause  x stop ")),
-        config,
-    );
-    let ratio = if app.planned == 0 {
-        0.0
+    if let Some(url) = &app.attached {
+        // Attached: what runs is up to serve's clients; the header says whose invocations
+        // these are, and the counter counts them.
+        let names: Vec<Span> = app
+            .variants
+            .iter()
+            .enumerate()
+            .flat_map(|(i, v)| [Span::styled(v.name.clone(), theme.variant(i)), Span::raw(" ")])
+            .collect();
+        let mut line = vec![Span::raw(format!("{url}  "))];
+        line.extend(names);
+        frame.render_widget(
+            Paragraph::new(Line::from(line)).block(Block::bordered().title(" Attached to coldfront serve ")),
+            config,
+        );
+        let warm: usize = app.variants.iter().map(|v| v.warm_ms.len()).sum();
+        frame.render_widget(
+            Paragraph::new(format!("{} / {warm}", app.completed))
+                .centered()
+                .block(Block::bordered().title(" cold / warm ")),
+            progress,
+        );
     } else {
-        (app.completed as f64 / app.planned as f64).min(1.0)
-    };
-    frame.render_widget(
-        Gauge::default()
-            .block(Block::bordered().title(" Progress "))
-            .ratio(ratio)
-            .label(format!("{}/{}", app.completed, app.planned))
-            .gauge_style(theme.good()),
-        progress,
-    );
+        let config_text = Line::from(vec![
+            Span::styled(subject.clone(), theme.variant(0)),
+            Span::raw(" (s) vs "),
+            Span::styled(control.to_owned(), theme.variant(1)),
+            Span::raw(format!(" (c)  {} MB ", app.memory_mb())),
+            cpu,
+            Span::raw(format!(" (m)  {} each (+/-)", app.target())),
+        ]);
+        frame.render_widget(
+            Paragraph::new(config_text).block(Block::bordered().title(" Run: r start  p pause  x stop ")),
+            config,
+        );
+        let ratio = if app.planned == 0 {
+            0.0
+        } else {
+            (app.completed as f64 / app.planned as f64).min(1.0)
+        };
+        frame.render_widget(
+            Gauge::default()
+                .block(Block::bordered().title(" Progress "))
+                .ratio(ratio)
+                .label(format!("{}/{}", app.completed, app.planned))
+                .gauge_style(theme.good()),
+            progress,
+        );
+    }
 
     let [charts, table] = Layout::horizontal([
         Constraint::Min(40),

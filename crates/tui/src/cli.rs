@@ -124,6 +124,9 @@ pub(crate) struct ServeArgs {
     /// The function RIE's path (/2015-03-31/functions/function/invocations) runs [default: the first function]
     #[arg(long, value_name = "FUNCTION")]
     pub rie_function: Option<String>,
+    /// Also listen here, e.g. 127.0.0.1:9000 where RIE scripts expect it (same API on both)
+    #[arg(long, value_name = "ADDR")]
+    pub rie_listen: Option<std::net::SocketAddr>,
     /// Run without Lambda's CPU share and memory limit (cgroups)
     #[arg(long)]
     pub no_throttle: bool,

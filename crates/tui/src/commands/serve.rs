@@ -33,16 +33,19 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         Some(name) => Some(specs.get(name)?.name.clone()),
         None => specs.functions().next().map(|f| f.name.clone()),
     };
-    if !args.listen.ip().is_loopback() {
+    for (flag, address) in
+        std::iter::once(("--listen", args.listen)).chain(args.rie_listen.map(|a| ("--rie-listen", a)))
+    {
+        if address.ip().is_loopback() {
+            continue;
+        }
         if !args.allow_remote {
             anyhow::bail!(
-                "--listen {}: not a loopback address. coldfront serve runs any code it is sent and has no authentication; pass --allow-remote to listen there anyway",
-                args.listen
+                "{flag} {address}: not a loopback address. coldfront serve runs any code it is sent and has no authentication; pass --allow-remote to listen there anyway"
             );
         }
         eprintln!(
-            "warning: listening on {} (not loopback): anyone who can reach it can create and run functions on this machine",
-            args.listen
+            "warning: listening on {address} (not loopback): anyone who can reach it can create and run functions on this machine"
         );
     }
     let out = args.out.clone().unwrap_or_else(default_out);
@@ -95,11 +98,28 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         .await
         .with_context(|| format!("--listen {}: cannot listen there", args.listen))?;
     let address = listener.local_addr()?;
+    let rie_listener = match args.rie_listen {
+        Some(rie) => Some(
+            tokio::net::TcpListener::bind(rie)
+                .await
+                .with_context(|| format!("--rie-listen {rie}: cannot listen there"))?,
+        ),
+        None => None,
+    };
     let names: Vec<&str> = specs.functions().map(|f| f.name.as_str()).collect();
+    let rie_address = rie_listener
+        .as_ref()
+        .map(tokio::net::TcpListener::local_addr)
+        .transpose()?;
     if args.json {
         outln!(
             "{}",
-            json!({"listen": format!("http://{address}"), "samples": out, "functions": names})
+            json!({
+                "listen": format!("http://{address}"),
+                "rie_listen": rie_address.map(|a| format!("http://{a}")),
+                "samples": out,
+                "functions": names,
+            })
         );
     } else {
         eprintln!("coldfront serve: Lambda and X-Ray APIs on http://{address}");
@@ -132,6 +152,20 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         cancel_handle,
         "ending every environment and writing its sample, then stopping",
     );
+    if let Some(rie_listener) = rie_listener {
+        let mut rie_cancel = cancel.clone();
+        let router = server.router();
+        if !args.json
+            && let Some(rie) = rie_address
+        {
+            eprintln!("  also on:   http://{rie} (RIE's port)");
+        }
+        tokio::spawn(async move {
+            axum::serve(rie_listener, router)
+                .with_graceful_shutdown(async move { rie_cancel.cancelled().await })
+                .await
+        });
+    }
     let stopped = async move { cancel.cancelled().await };
     axum::serve(listener, server.router())
         .with_graceful_shutdown(stopped)

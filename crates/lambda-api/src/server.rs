@@ -799,7 +799,7 @@ impl Server {
                     });
                     let timing = InvokeTiming {
                         trace_id: root,
-                        service_segment_id: parent,
+                        function_segment_id: parent,
                         function_name: spec.name.clone(),
                         function_arn: format!("{}{}", self.arn_prefix(), spec.name),
                         account_id: self.shared.options.account_id.clone(),

@@ -33,8 +33,10 @@ pub struct TraceStore {
 pub struct InvokeTiming {
     /// From the invoke's `X-Amzn-Trace-Id`.
     pub trace_id: String,
-    /// The `Parent` of that header: the Lambda service segment's id.
-    pub service_segment_id: String,
+    /// The `Parent` of that header: the function segment's id, which the function's own
+    /// subsegments name as their parent (as on Lambda, where `_X_AMZN_TRACE_ID` points
+    /// at the `AWS::Lambda::Function` segment).
+    pub function_segment_id: String,
     /// The function's name and ARN.
     pub function_name: String,
     /// The function's ARN.
@@ -92,7 +94,7 @@ impl TraceStore {
 
     /// Records Lambda's own segments for an invoke.
     pub fn record_invoke(&mut self, timing: &InvokeTiming) {
-        let function_segment_id = init_trace::ids::segment_id();
+        let service_segment_id = init_trace::ids::segment_id();
         let mut subsegments = Vec::new();
         let mut start_s = timing.invocation_s.0;
         if let Some((init_start, init_end)) = timing.init_s {
@@ -120,9 +122,9 @@ impl TraceStore {
             "aws": {"function_arn": timing.function_arn},
         }));
         let mut function = json!({
-            "id": function_segment_id,
+            "id": timing.function_segment_id,
             "trace_id": timing.trace_id,
-            "parent_id": timing.service_segment_id,
+            "parent_id": service_segment_id,
             "name": timing.function_name,
             "origin": "AWS::Lambda::Function",
             "start_time": start_s,
@@ -135,7 +137,7 @@ impl TraceStore {
             "subsegments": subsegments,
         });
         let mut service = json!({
-            "id": timing.service_segment_id,
+            "id": service_segment_id,
             "trace_id": timing.trace_id,
             "name": timing.function_name,
             "origin": "AWS::Lambda",
@@ -301,7 +303,7 @@ mod tests {
     fn timing(cold: bool) -> InvokeTiming {
         InvokeTiming {
             trace_id: "1-6743a1b2-0123456789abcdef01234567".into(),
-            service_segment_id: "53995c3f42cd8ad8".into(),
+            function_segment_id: "53995c3f42cd8ad8".into(),
             function_name: "f".into(),
             function_arn: "arn:aws:lambda:us-east-1:000000000000:function:f".into(),
             account_id: "000000000000".into(),
@@ -339,7 +341,12 @@ mod tests {
             .map(|s| s["name"].as_str().unwrap())
             .collect();
         assert_eq!(names, ["Initialization", "Invocation", "Overhead"]);
-        assert_eq!(function["parent_id"], "53995c3f42cd8ad8");
+        assert_eq!(
+            function["id"], "53995c3f42cd8ad8",
+            "the id the function's subsegments name"
+        );
+        let service = documents.iter().find(|d| d["origin"] == "AWS::Lambda").unwrap();
+        assert_eq!(function["parent_id"], service["id"]);
         let mut warm = TraceStore::default();
         warm.record_invoke(&timing(false));
         let summaries = warm.summaries(0.0, 1e12, Some("f"));

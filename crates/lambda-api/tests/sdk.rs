@@ -20,11 +20,24 @@ use init_trace::spec::SpecSet;
 use lambda_api::{Pool, ServeOptions, Server};
 use tokio::sync::mpsc;
 
-/// Waits for `gate` (an event field) to exist, leaving `started-<pid>` beside it first.
+/// Waits for `gate` (an event field) to exist, leaving `started-<pid>` beside it first;
+/// with `subsegment`, sends one to the X-Ray daemon under the invoke's trace header.
 const HANDLER: &str = r#"
-import json, os, time
+import json, os, socket, time
+
+def _subsegment(name):
+    fields = dict(p.split("=", 1) for p in os.environ["_X_AMZN_TRACE_ID"].split(";"))
+    host, port = os.environ["AWS_XRAY_DAEMON_ADDRESS"].split(":")
+    now = time.time()
+    document = {"type": "subsegment", "name": name, "id": "%016x" % os.getpid(),
+                "trace_id": fields["Root"], "parent_id": fields["Parent"],
+                "start_time": now, "end_time": now + 0.001}
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(
+        ('{"format": "json", "version": 1}\n' + json.dumps(document)).encode(), (host, int(port)))
 
 def handle(event, context):
+    if event.get("subsegment"):
+        _subsegment(event["subsegment"])
     gate = event.get("gate")
     if gate:
         open(os.path.join(os.path.dirname(gate), "started-%d" % os.getpid()), "w").close()
@@ -268,6 +281,74 @@ async fn a_configuration_change_retires_environments() {
     assert_eq!(payload["mark"], "two");
     assert_ne!(payload["pid"].as_u64().unwrap(), first);
     assert_eq!(served.pool.cold_starts("change"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_functions_own_subsegment_sits_under_lambdas_function_segment() {
+    let served = serve(2, Duration::from_secs(300)).await;
+    let client = lambda(&served.url);
+    create(&client, "traced").await;
+    client
+        .update_function_configuration()
+        .function_name("traced")
+        .tracing_config(
+            aws_sdk_lambda::types::TracingConfig::builder()
+                .mode(aws_sdk_lambda::types::TracingMode::Active)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    client
+        .wait_until_function_updated_v2()
+        .function_name("traced")
+        .wait(Duration::from_secs(60))
+        .await
+        .unwrap();
+    invoke(&client, "traced", &serde_json::json!({"subsegment": "db"})).await;
+    // The datagram is in the daemon socket before the handler returns, so it is read
+    // when the invoke ends; a warm invoke re-sends what is known, which must not duplicate.
+    invoke(&client, "traced", &serde_json::json!({})).await;
+    let xray = aws_sdk_xray::Client::from_conf(
+        aws_sdk_xray::Config::builder()
+            .endpoint_url(&served.url)
+            .region(aws_sdk_xray::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_xray::config::Credentials::new(
+                "AKID", "SECRET", None, None, "test",
+            ))
+            .behavior_version_latest()
+            .build(),
+    );
+    let now = chrono::Utc::now().timestamp();
+    let summaries = xray
+        .get_trace_summaries()
+        .start_time(aws_sdk_xray::primitives::DateTime::from_secs(now - 600))
+        .end_time(aws_sdk_xray::primitives::DateTime::from_secs(now + 5))
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<String> = summaries
+        .trace_summaries()
+        .iter()
+        .filter_map(|s| s.id().map(str::to_owned))
+        .collect();
+    let traces = xray.batch_get_traces().set_trace_ids(Some(ids)).send().await.unwrap();
+    let documents: Vec<serde_json::Value> = traces
+        .traces()
+        .iter()
+        .flat_map(|t| t.segments())
+        .map(|s| serde_json::from_str(s.document().unwrap()).unwrap())
+        .collect();
+    let db = documents
+        .iter()
+        .find(|d| d["name"] == "db")
+        .expect("the function's subsegment is served");
+    let parent = documents
+        .iter()
+        .find(|d| d["id"] == db["parent_id"])
+        .expect("its parent is in the same trace");
+    assert_eq!(parent["origin"], "AWS::Lambda::Function");
+    assert_eq!(parent["trace_id"], db["trace_id"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

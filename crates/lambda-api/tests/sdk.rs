@@ -336,7 +336,7 @@ async fn a_functions_own_subsegment_sits_under_lambdas_function_segment() {
     let documents: Vec<serde_json::Value> = traces
         .traces()
         .iter()
-        .flat_map(|t| t.segments())
+        .flat_map(aws_sdk_xray::types::Trace::segments)
         .map(|s| serde_json::from_str(s.document().unwrap()).unwrap())
         .collect();
     let db = documents

@@ -73,6 +73,31 @@ pub struct ColdStartSample {
     pub stdout: CapturedOutput,
     /// What the function wrote to stderr.
     pub stderr: CapturedOutput,
+    /// Where on AWS the cold start ran, for the `aws` backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<AwsRecord>,
+}
+
+/// Where on AWS a cold start ran, and what AWS exposed of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AwsRecord {
+    /// The region.
+    pub region: String,
+    /// The account id with all but its last four digits masked.
+    pub account_id_masked: String,
+    /// The function's ARN (unqualified).
+    pub function_arn: String,
+    /// The version that ran (`X-Amz-Executed-Version`).
+    pub version: String,
+    /// `Runtime`, e.g. `python3.12`.
+    pub runtime: String,
+    /// `x86_64` or `arm64`.
+    pub architecture: String,
+    /// Whether an X-Ray trace of the invoke was found.
+    pub xray_found: bool,
+    /// The invoke met an environment Lambda had initialised before it (proactive
+    /// initialisation): its REPORT has no Init Duration, so the sample carries none.
+    pub proactive_initialization: bool,
 }
 
 /// Where a sample belongs in an experiment.

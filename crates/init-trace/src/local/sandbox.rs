@@ -873,6 +873,7 @@ impl Sandbox<'_> {
             runtime_api_problems: rec.problems,
             stdout,
             stderr,
+            aws: None,
         }
     }
 }

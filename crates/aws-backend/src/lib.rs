@@ -1,0 +1,467 @@
+//! Real cold starts on AWS Lambda through the AWS SDK for Rust, recorded as the same
+//! [`ColdStartSample`]s the local emulator writes.
+//!
+//! A cold start is forced the way AWS users force one: a change to the function's
+//! configuration (the variable `COLDFRONT_COLD_START` set to a fresh value; Lambda
+//! replaces the whole environment map, so every other variable is sent as it was) retires
+//! its warm environments. The change is awaited with the SDK's `function_updated_v2`
+//! waiter, never a sleep; `ResourceConflictException` and throttling are retried with
+//! backoff. The invoke asks for `LogType=Tail`, and its REPORT line gives Init Duration
+//! (and Restore Duration under SnapStart), Duration, Billed Duration and Max Memory Used.
+//! An invoke whose REPORT has no Init Duration met an environment Lambda initialised
+//! before it (proactive initialisation): it is labelled, never counted as a cold start.
+//!
+//! The function's configuration is written to a [`journal`] before the first change and
+//! restored by [`ColdStarts::restore`]; a run killed before that leaves the journal, and
+//! [`ColdStarts::prepare`] or [`restore_journals`] put the function back.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), aws_backend::AwsError> {
+//! use aws_backend::{ColdStarts, Target};
+//! let target = Target { region: Some("eu-west-1".into()), ..Target::default() };
+//! let client = aws_backend::client(&target).await;
+//! let mut runs = ColdStarts::prepare(client, "wiki", "coldfront-runs/aws-journal".as_ref()).await?;
+//! let sample = runs.cold_start(0, "{}").await;
+//! runs.restore().await?;
+//! println!("{:?}", sample?.init.duration_ms);
+//! # Ok(()) }
+//! ```
+
+mod error;
+pub mod journal;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Environment, LogType};
+use base64::Engine as _;
+use init_trace::platform_log::parse_report;
+use init_trace::sample::{
+    AwsRecord, CapturedOutput, ColdStartSample, FunctionError, InitRecord, InitStatus, InvokeRecord, InvokeStatus,
+    ProcessRecord, RuntimeInfo, SAMPLE_SCHEMA_VERSION, SampleLabels, SandboxRecord, Throttling,
+};
+use init_trace::spec::RuntimeKind;
+
+pub use error::AwsError;
+use journal::{Journal, Original};
+
+/// The variable whose change forces a cold start.
+pub const COLD_START_VARIABLE: &str = "COLDFRONT_COLD_START";
+/// How long a configuration change may take to reach `Successful`.
+const UPDATE_DEADLINE: Duration = Duration::from_secs(300);
+/// Attempts for a call that meets a conflict or throttling.
+const ATTEMPTS: u32 = 8;
+
+/// Where the function is: the standard credential chain, with these overrides.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// `--region`; else the chain's (`AWS_REGION`, the profile, …).
+    pub region: Option<String>,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--endpoint-url`: another Lambda API (coldfront serve, moto, LocalStack).
+    pub endpoint_url: Option<String>,
+}
+
+/// A Lambda client for `target`.
+pub async fn client(target: &Target) -> aws_sdk_lambda::Client {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = &target.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(profile) = &target.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &target.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    aws_sdk_lambda::Client::new(&loader.load().await)
+}
+
+fn api_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    operation: &'static str,
+    function: &str,
+    err: &SdkError<E>,
+) -> AwsError {
+    let message = match (err.code(), err.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        _ => DisplayErrorContext(err).to_string(),
+    };
+    AwsError::Api {
+        operation,
+        function: function.to_owned(),
+        message,
+    }
+}
+
+/// Whether an error is worth retrying: a change in progress, or throttling.
+fn retryable<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
+    matches!(
+        err.code(),
+        Some("ResourceConflictException" | "TooManyRequestsException" | "ThrottlingException")
+    )
+}
+
+/// Backoff before attempt `n` (from 1): 200 ms doubling, at most 6.4 s.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(200 << attempt.min(5))
+}
+
+/// Masks all but the last four digits of an account id.
+pub fn mask_account(account_id: &str) -> String {
+    let keep = account_id.len().saturating_sub(4);
+    format!("{}{}", "*".repeat(keep), &account_id[keep..])
+}
+
+/// Cold starts of one function, and the duty to put it back.
+#[derive(Debug)]
+pub struct ColdStarts {
+    client: aws_sdk_lambda::Client,
+    original: Original,
+    journal: Journal,
+    runtime: String,
+    architecture: String,
+    restored: bool,
+    /// Makes each forced change's value unique.
+    nonce: String,
+}
+
+impl ColdStarts {
+    /// Reads `function`'s configuration, first restoring it from a journal a killed run
+    /// left in `journal_dir`, and journals it before anything changes.
+    pub async fn prepare(client: aws_sdk_lambda::Client, function: &str, journal_dir: &Path) -> Result<Self, AwsError> {
+        let config = client
+            .get_function_configuration()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(|e| api_error("GetFunctionConfiguration", function, &e))?;
+        let function_arn = config.function_arn().unwrap_or(function).to_owned();
+        let journal = Journal::for_function(journal_dir, &function_arn);
+        if let Some(left) = journal.read()? {
+            tracing::warn!("{function}: a journal from an interrupted run exists; restoring it first");
+            apply(&client, &left, &left.environment, left.memory_mb).await?;
+            journal.remove()?;
+        }
+        let config = client
+            .get_function_configuration()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(|e| api_error("GetFunctionConfiguration", function, &e))?;
+        let region = function_arn.split(':').nth(3).unwrap_or("").to_owned();
+        let original = Original {
+            function: function.to_owned(),
+            function_arn,
+            region,
+            environment: config
+                .environment()
+                .and_then(|e| e.variables())
+                .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+            memory_mb: config.memory_size().and_then(|m| u32::try_from(m).ok()).unwrap_or(128),
+        };
+        journal.write(&original)?;
+        Ok(Self {
+            client,
+            runtime: config.runtime().map_or_else(String::new, |r| r.as_str().to_owned()),
+            architecture: config
+                .architectures()
+                .first()
+                .map_or_else(|| "x86_64".to_owned(), |a| a.as_str().to_owned()),
+            original,
+            journal,
+            restored: false,
+            nonce: format!("{}", chrono::Utc::now().timestamp_micros()),
+        })
+    }
+
+    /// The configuration before the run, as journaled.
+    pub fn original(&self) -> &Original {
+        &self.original
+    }
+
+    /// Forces a cold start (a fresh [`COLD_START_VARIABLE`]), waits for the change, and
+    /// invokes once with `event`, at `memory_mb` when given.
+    pub async fn cold_start_at(
+        &mut self,
+        index: u64,
+        event: &str,
+        memory_mb: Option<u32>,
+    ) -> Result<ColdStartSample, AwsError> {
+        let mut environment = self.original.environment.clone();
+        environment.insert(COLD_START_VARIABLE.to_owned(), format!("{}-{index}", self.nonce));
+        let memory_mb = memory_mb.unwrap_or(self.original.memory_mb);
+        apply(&self.client, &self.original, &environment, memory_mb).await?;
+        self.invoke(index, event).await
+    }
+
+    /// [`ColdStarts::cold_start_at`] at the function's own memory size.
+    pub async fn cold_start(&mut self, index: u64, event: &str) -> Result<ColdStartSample, AwsError> {
+        self.cold_start_at(index, event, None).await
+    }
+
+    async fn invoke(&self, index: u64, event: &str) -> Result<ColdStartSample, AwsError> {
+        let function = &self.original.function;
+        let started_at = chrono::Utc::now();
+        let mut attempt = 0;
+        let output = loop {
+            attempt += 1;
+            match self
+                .client
+                .invoke()
+                .function_name(function)
+                .log_type(LogType::Tail)
+                .payload(Blob::new(event.as_bytes().to_vec()))
+                .send()
+                .await
+            {
+                Ok(output) => break output,
+                Err(err) if retryable(&err) && attempt < ATTEMPTS => tokio::time::sleep(backoff(attempt)).await,
+                Err(err) => return Err(api_error("Invoke", function, &err)),
+            }
+        };
+        let log = output
+            .log_result()
+            .and_then(|l| base64::engine::general_purpose::STANDARD.decode(l).ok())
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default();
+        let report = log.lines().find_map(parse_report).ok_or_else(|| AwsError::NoReport {
+            function: function.clone(),
+            log: log.clone(),
+        })?;
+        let payload = output.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default();
+        let error = output.function_error().map(|kind| {
+            let body: serde_json::Value = serde_json::from_slice(&payload).unwrap_or_default();
+            FunctionError {
+                error_type: body["errorType"].as_str().unwrap_or(kind).to_owned(),
+                error_message: body["errorMessage"].as_str().unwrap_or("").to_owned(),
+                stack_trace: Vec::new(),
+                error_type_header: Some(kind.to_owned()),
+            }
+        });
+        let proactive = report.init_duration_ms.is_none() && report.restore_duration_ms.is_none();
+        let init_ms = report.init_duration_ms.or(report.restore_duration_ms);
+        let mut platform_log: Vec<String> = log
+            .lines()
+            .filter(|l| {
+                ["START ", "END ", "REPORT ", "INIT_", "XRAY "]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
+            .map(str::to_owned)
+            .collect();
+        if proactive {
+            platform_log.push(
+                "coldfront: no Init Duration in REPORT: the environment was initialised before this invoke (proactive initialisation)".to_owned(),
+            );
+        }
+        let account = self.original.function_arn.split(':').nth(4).unwrap_or("");
+        Ok(ColdStartSample {
+            schema_version: SAMPLE_SCHEMA_VERSION,
+            function: function.clone(),
+            handler: String::new(),
+            task_root: std::path::PathBuf::new(),
+            task_root_bytes: BTreeMap::new(),
+            task_root_vendored: std::collections::BTreeSet::new(),
+            labels: SampleLabels::default(),
+            sample_index: index,
+            started_at,
+            memory_size_mb: report.memory_size_mb,
+            backend: "aws".to_owned(),
+            runtime: RuntimeInfo {
+                kind: if self.runtime.starts_with("python") {
+                    RuntimeKind::Python
+                } else {
+                    RuntimeKind::Provided
+                },
+                program: std::path::PathBuf::new(),
+                args: Vec::new(),
+                interpreter_version: None,
+                interpreter_base: None,
+                runtime_version: self.runtime.clone(),
+            },
+            init: InitRecord {
+                status: InitStatus::Success,
+                duration_ms: init_ms,
+                elapsed_ms: init_ms.unwrap_or(0.0),
+                error: None,
+                spawn_monotonic_ns: 0,
+                sandbox_setup_ms: 0.0,
+                ready_monotonic_ns: None,
+                marks: BTreeMap::new(),
+            },
+            invokes: vec![InvokeRecord {
+                request_id: report.request_id.clone(),
+                trace_header: String::new(),
+                cold: !proactive,
+                status: if error.is_some() {
+                    InvokeStatus::Error
+                } else {
+                    InvokeStatus::Success
+                },
+                duration_ms: report.duration_ms,
+                billed_duration_ms: report.billed_duration_ms,
+                max_memory_used_mb: report.max_memory_used_mb,
+                response_bytes: payload.len() as u64,
+                response_preview: String::from_utf8_lossy(&payload[..payload.len().min(4096)]).into_owned(),
+                error,
+            }],
+            platform_log,
+            telemetry: Vec::new(),
+            xray_documents: Vec::new(),
+            process: ProcessRecord::default(),
+            sandbox: SandboxRecord {
+                throttling: Throttling::Applied,
+                cgroup: None,
+            },
+            runtime_api_problems: Vec::new(),
+            stdout: CapturedOutput {
+                total_bytes: log.len() as u64,
+                text: log,
+                truncated: false,
+            },
+            stderr: CapturedOutput::default(),
+            aws: Some(AwsRecord {
+                region: self.original.region.clone(),
+                account_id_masked: mask_account(account),
+                function_arn: self.original.function_arn.clone(),
+                version: output.executed_version().unwrap_or("$LATEST").to_owned(),
+                runtime: self.runtime.clone(),
+                architecture: self.architecture.clone(),
+                xray_found: false,
+                proactive_initialization: proactive,
+            }),
+        })
+    }
+
+    /// Puts the function back as journaled and removes the journal.
+    pub async fn restore(mut self) -> Result<(), AwsError> {
+        apply(
+            &self.client,
+            &self.original,
+            &self.original.environment,
+            self.original.memory_mb,
+        )
+        .await?;
+        self.journal.remove()?;
+        self.restored = true;
+        Ok(())
+    }
+}
+
+impl Drop for ColdStarts {
+    /// A run that ends without [`ColdStarts::restore`] (a panic, an early return) says
+    /// where the journal is; restoring needs the network, which a drop cannot wait for.
+    fn drop(&mut self) {
+        if !self.restored {
+            eprintln!(
+                "coldfront: {} was left changed; its original configuration is in {} — run `coldfront aws restore`",
+                self.original.function,
+                self.journal.path().display()
+            );
+        }
+    }
+}
+
+/// Sets the environment and memory, retrying conflicts and throttling, and waits with the
+/// SDK's `function_updated_v2` waiter until the change is in effect.
+async fn apply(
+    client: &aws_sdk_lambda::Client,
+    original: &Original,
+    environment: &BTreeMap<String, String>,
+    memory_mb: u32,
+) -> Result<(), AwsError> {
+    use aws_sdk_lambda::client::Waiters as _;
+    let function = &original.function;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = client
+            .update_function_configuration()
+            .function_name(function)
+            .environment(
+                Environment::builder()
+                    .set_variables(Some(environment.clone().into_iter().collect()))
+                    .build(),
+            )
+            .memory_size(i32::try_from(memory_mb).unwrap_or(i32::MAX))
+            .send()
+            .await;
+        match result {
+            Ok(_) => break,
+            Err(err) if retryable(&err) && attempt < ATTEMPTS => {
+                // A change already in progress (ours or another's) must settle first.
+                let _ = client
+                    .wait_until_function_updated_v2()
+                    .function_name(function)
+                    .wait(UPDATE_DEADLINE)
+                    .await;
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            Err(err) => return Err(api_error("UpdateFunctionConfiguration", function, &err)),
+        }
+    }
+    match client
+        .wait_until_function_updated_v2()
+        .function_name(function)
+        .wait(UPDATE_DEADLINE)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let status = client
+                .get_function_configuration()
+                .function_name(function)
+                .send()
+                .await
+                .ok();
+            let status_text = status
+                .as_ref()
+                .and_then(|c| c.last_update_status())
+                .map_or_else(|| "unknown".to_owned(), |s| s.as_str().to_owned());
+            if status_text == "Failed" {
+                return Err(AwsError::UpdateFailed {
+                    function: function.clone(),
+                    reason: status
+                        .and_then(|c| c.last_update_status_reason().map(str::to_owned))
+                        .unwrap_or_else(|| err.to_string()),
+                });
+            }
+            Err(AwsError::UpdateTimedOut {
+                function: function.clone(),
+                seconds: UPDATE_DEADLINE.as_secs(),
+                status: status_text,
+            })
+        }
+    }
+}
+
+/// Restores every function journaled in `dir` (`coldfront aws restore`): returns the
+/// functions put back.
+pub async fn restore_journals(client: &aws_sdk_lambda::Client, dir: &Path) -> Result<Vec<String>, AwsError> {
+    let mut restored = Vec::new();
+    for journal in Journal::all_in(dir)? {
+        if let Some(original) = journal.read()? {
+            apply(client, &original, &original.environment, original.memory_mb).await?;
+            journal.remove()?;
+            restored.push(original.function);
+        }
+    }
+    Ok(restored)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn accounts_are_masked_and_backoff_is_bounded() {
+        assert_eq!(super::mask_account("123456789012"), "********9012");
+        assert_eq!(super::mask_account("12"), "12");
+        assert_eq!(super::backoff(1).as_millis(), 400);
+        assert_eq!(super::backoff(30).as_millis(), 6400);
+    }
+}

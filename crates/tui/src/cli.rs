@@ -54,6 +54,8 @@ when it ends (idle reclaim, a change to the function, or shutdown), the same sam
 `coldfront run` writes, so `coldfront report` works on served traffic. Ctrl-C or SIGTERM
 ends every environment and writes its sample before exiting.")]
     Serve(ServeArgs),
+    /// Maintenance of the AWS backend (restoring functions a run left changed)
+    Aws(AwsCommand),
     /// List the functions that can be run
     #[command(after_help = "Examples:\n  coldfront functions\n  coldfront functions --config coldfront.toml --json")]
     Functions(FunctionsArgs),
@@ -163,6 +165,55 @@ pub(crate) struct RunArgs {
     /// Do not print per-sample lines (the summary is still printed)
     #[arg(short, long)]
     pub quiet: bool,
+    /// Where cold starts run: the embedded emulator, or AWS Lambda (the functions are names or ARNs there)
+    #[arg(long, value_enum, default_value_t = Backend::Local)]
+    pub backend: Backend,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The event each cold start is invoked with, on AWS (JSON)
+    #[arg(long, default_value = "{}", value_name = "JSON")]
+    pub event: String,
+}
+
+/// Where cold starts run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Backend {
+    /// The embedded Lambda emulator, on loopback
+    Local,
+    /// AWS Lambda, through the standard credential chain
+    Aws,
+}
+
+/// How to reach Lambda on AWS (or another Lambda API).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct AwsArgs {
+    /// AWS region [default: the credential chain's]
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Named profile from the AWS config files
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Another Lambda API endpoint, e.g. coldfront serve's http://127.0.0.1:9001
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Where each function's original configuration is journaled until it is restored
+    #[arg(long, value_name = "DIR", default_value = "coldfront-runs/aws-journal")]
+    pub journal_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct AwsCommand {
+    #[command(subcommand)]
+    pub action: AwsAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub(crate) enum AwsAction {
+    /// Put back every function a run changed and could not restore (after a SIGKILL, a crash)
+    #[command(
+        after_help = "Examples:\n  coldfront aws restore\n  coldfront aws restore --region eu-west-1 --journal-dir coldfront-runs/aws-journal"
+    )]
+    Restore(AwsArgs),
 }
 
 #[derive(Debug, Clone, Args)]

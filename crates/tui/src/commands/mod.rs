@@ -5,6 +5,7 @@ pub(crate) mod cdn;
 mod cdn_logs;
 mod functions;
 mod run;
+mod run_aws;
 mod serve;
 pub(crate) mod trace;
 
@@ -31,7 +32,9 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             )
             .await
         }
+        Some(Command::Run(args)) if args.backend == crate::cli::Backend::Aws => run_aws::run(args).await,
         Some(Command::Run(args)) => run::run(args).await,
+        Some(Command::Aws(command)) => run_aws::maintain(command).await,
         Some(Command::Serve(args)) => serve::serve(args).await,
         Some(Command::Functions(args)) => functions::list(&args),
         Some(Command::Trace(args)) => trace::trace(args).await,

@@ -133,19 +133,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let samples = experiment::run(&emulator, &plan, Controls::cancel_only(cancel.clone()), |_, sample| {
         writer.write(sample)?;
         progress.set_message(sample.function.clone());
-        if !args.json && !args.quiet {
-            // Suspending the bar prints whether or not stderr is a terminal.
-            progress.suspend(|| {
-                outln!("{}", sample_line(sample, width));
-                for line in sample
-                    .platform_log
-                    .iter()
-                    .filter(|l| l.starts_with("REPORT") || l.starts_with("INIT_REPORT"))
-                {
-                    outln!("    {}", line.trim_end());
-                }
-            });
-        }
+        print_sample(&args, &progress, sample, width);
         progress.inc(1);
         // A closed stdout (`coldfront run | head -1`) ends the run like Ctrl-C does.
         Ok::<_, init_trace::sample::SampleFileError>(if crate::output::closed() {
@@ -158,7 +146,35 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     progress.finish_and_clear();
     let interrupted = cancel.is_cancelled();
 
-    let summary = RunSummary::from_samples(&samples, None);
+    report(&args, &out, &samples, interrupted, total)
+}
+
+/// A sample's line and its REPORT lines, above the progress bar.
+pub(super) fn print_sample(args: &RunArgs, progress: &indicatif::ProgressBar, sample: &ColdStartSample, width: usize) {
+    if !args.json && !args.quiet {
+        // Suspending the bar prints whether or not stderr is a terminal.
+        progress.suspend(|| {
+            outln!("{}", sample_line(sample, width));
+            for line in sample
+                .platform_log
+                .iter()
+                .filter(|l| l.starts_with("REPORT") || l.starts_with("INIT_REPORT"))
+            {
+                outln!("    {}", line.trim_end());
+            }
+        });
+    }
+}
+
+/// The summary of a run (hyperfine-style text or JSON) and its exit code.
+pub(super) fn report(
+    args: &RunArgs,
+    out: &std::path::Path,
+    samples: &[ColdStartSample],
+    interrupted: bool,
+    total: u64,
+) -> anyhow::Result<u8> {
+    let summary = RunSummary::from_samples(samples, None);
     if args.json {
         let json = json!({
             "samples_file": out,
@@ -175,7 +191,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
         if let Some(text) = comparison(&summary.groups) {
             outln!("{text}");
         }
-        outln!("{} samples written to {}", samples.len(), writer.path().display());
+        outln!("{} samples written to {}", samples.len(), out.display());
         if interrupted {
             outln!(
                 "Stopped after {} of {total} cold starts; all of them are in the file.",
@@ -183,5 +199,5 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    Ok(exit::for_samples(interrupted, &samples))
+    Ok(exit::for_samples(interrupted, samples))
 }

@@ -66,8 +66,18 @@ pub struct Target {
     pub endpoint_url: Option<String>,
 }
 
+/// Lambda and X-Ray clients for `target`, from one loaded configuration.
+pub async fn clients(target: &Target) -> (aws_sdk_lambda::Client, aws_sdk_xray::Client) {
+    let config = load(target).await;
+    (aws_sdk_lambda::Client::new(&config), aws_sdk_xray::Client::new(&config))
+}
+
 /// A Lambda client for `target`.
 pub async fn client(target: &Target) -> aws_sdk_lambda::Client {
+    aws_sdk_lambda::Client::new(&load(target).await)
+}
+
+async fn load(target: &Target) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(region) = &target.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
@@ -78,7 +88,7 @@ pub async fn client(target: &Target) -> aws_sdk_lambda::Client {
     if let Some(url) = &target.endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    aws_sdk_lambda::Client::new(&loader.load().await)
+    loader.load().await
 }
 
 fn api_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
@@ -128,6 +138,8 @@ pub struct ColdStarts {
     restored: bool,
     /// Makes each forced change's value unique.
     nonce: String,
+    /// Where to fetch each cold start's trace, and how long to wait for it.
+    xray: Option<(aws_sdk_xray::Client, Duration)>,
 }
 
 impl ColdStarts {
@@ -177,7 +189,17 @@ impl ColdStarts {
             journal,
             restored: false,
             nonce: format!("{}", chrono::Utc::now().timestamp_micros()),
+            xray: None,
         })
+    }
+
+    /// Fetches each cold start's X-Ray trace (named by the `XRAY TraceId` line of its
+    /// log), retrying until it appears or `wait` passes; X-Ray indexes traces seconds
+    /// after the invoke.
+    #[must_use]
+    pub fn with_xray(mut self, client: aws_sdk_xray::Client, wait: Duration) -> Self {
+        self.xray = Some((client, wait));
+        self
     }
 
     /// The configuration before the run, as journaled.
@@ -261,6 +283,26 @@ impl ColdStarts {
             );
         }
         let account = self.original.function_arn.split(':').nth(4).unwrap_or("");
+        let trace_id = log.lines().find_map(|line| {
+            line.strip_prefix("XRAY TraceId: ")
+                .and_then(|rest| rest.split(['\t', ' ']).next())
+                .map(str::to_owned)
+        });
+        let xray_documents = match (&self.xray, &trace_id) {
+            (Some((client, wait)), Some(trace_id)) => fetch_trace(client, trace_id, *wait).await,
+            _ => Vec::new(),
+        };
+        let xray_found = !xray_documents.is_empty();
+        match (&self.xray, &trace_id) {
+            (Some(_), None) => platform_log.push(
+                "coldfront: no XRAY line in the log: the function does not trace actively (TracingConfig Mode=Active), so AWS exposes no INIT breakdown".to_owned(),
+            ),
+            (Some((_, wait)), Some(trace_id)) if xray_documents.is_empty() => platform_log.push(format!(
+                "coldfront: trace {trace_id} did not appear in X-Ray within {} s",
+                wait.as_secs()
+            )),
+            _ => {}
+        }
         Ok(ColdStartSample {
             schema_version: SAMPLE_SCHEMA_VERSION,
             function: function.clone(),
@@ -313,7 +355,7 @@ impl ColdStarts {
             }],
             platform_log,
             telemetry: Vec::new(),
-            xray_documents: Vec::new(),
+            xray_documents,
             process: ProcessRecord::default(),
             sandbox: SandboxRecord {
                 throttling: Throttling::Applied,
@@ -333,7 +375,7 @@ impl ColdStarts {
                 version: output.executed_version().unwrap_or("$LATEST").to_owned(),
                 runtime: self.runtime.clone(),
                 architecture: self.architecture.clone(),
-                xray_found: false,
+                xray_found,
                 proactive_initialization: proactive,
             }),
         })
@@ -438,6 +480,41 @@ async fn apply(
                 status: status_text,
             })
         }
+    }
+}
+
+/// The segment documents of `trace_id`, asked for every 500 ms until they appear or
+/// `wait` passes (empty then).
+async fn fetch_trace(
+    client: &aws_sdk_xray::Client,
+    trace_id: &str,
+    wait: Duration,
+) -> Vec<init_trace::sample::XrayDocument> {
+    let started = tokio::time::Instant::now();
+    loop {
+        let found = client
+            .batch_get_traces()
+            .trace_ids(trace_id)
+            .send()
+            .await
+            .ok()
+            .map(|output| {
+                output
+                    .traces()
+                    .iter()
+                    .flat_map(aws_sdk_xray::types::Trace::segments)
+                    .filter_map(|segment| serde_json::from_str(segment.document()?).ok())
+                    .map(|document| init_trace::sample::XrayDocument {
+                        received_ms: started.elapsed().as_secs_f64() * 1000.0,
+                        document,
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        if !found.is_empty() || started.elapsed() >= wait {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 

@@ -172,3 +172,68 @@ async fn a_missing_function_is_an_error_naming_it() {
         "{err}"
     );
 }
+
+fn xray(url: &str) -> aws_sdk_xray::Client {
+    aws_sdk_xray::Client::from_conf(
+        aws_sdk_xray::Config::builder()
+            .endpoint_url(url)
+            .region(aws_sdk_xray::config::Region::new("eu-west-1"))
+            .credentials_provider(aws_sdk_xray::config::Credentials::new(
+                "AKID", "SECRET", None, None, "test",
+            ))
+            .behavior_version_latest()
+            .build(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_cold_starts_trace_is_fetched_or_said_missing() {
+    let (url, work) = serve().await;
+    let client = client(&url);
+    let journals = work.path().join("journal");
+    let runs = ColdStarts::prepare(client.clone(), "control", &journals).await.unwrap();
+    let mut runs = runs.with_xray(xray(&url), Duration::from_secs(5));
+    let sample = runs.cold_start(0, "{}").await.unwrap();
+    assert!(sample.aws.as_ref().unwrap().xray_found, "{:?}", sample.platform_log);
+    let function = sample
+        .xray_documents
+        .iter()
+        .find(|d| d.document["origin"] == "AWS::Lambda::Function")
+        .expect("Lambda's function segment");
+    assert_eq!(function.document["subsegments"][0]["name"], "Initialization");
+    runs.restore().await.unwrap();
+
+    // Tracing off: serve records no trace, so it never appears within the wait.
+    client
+        .update_function_configuration()
+        .function_name("control")
+        .tracing_config(
+            aws_sdk_lambda::types::TracingConfig::builder()
+                .mode(aws_sdk_lambda::types::TracingMode::PassThrough)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    client
+        .wait_until_function_updated_v2()
+        .function_name("control")
+        .wait(Duration::from_secs(60))
+        .await
+        .unwrap();
+    let mut runs = ColdStarts::prepare(client.clone(), "control", &journals)
+        .await
+        .unwrap()
+        .with_xray(xray(&url), Duration::from_secs(1));
+    let sample = runs.cold_start(1, "{}").await.unwrap();
+    assert!(!sample.aws.as_ref().unwrap().xray_found);
+    assert!(
+        sample
+            .platform_log
+            .iter()
+            .any(|l| l.contains("did not appear in X-Ray within 1 s")),
+        "{:?}",
+        sample.platform_log
+    );
+    runs.restore().await.unwrap();
+}

@@ -173,6 +173,9 @@ pub(crate) struct RunArgs {
     /// The event each cold start is invoked with, on AWS (JSON)
     #[arg(long, default_value = "{}", value_name = "JSON")]
     pub event: String,
+    /// On AWS, seconds to wait for each cold start's X-Ray trace (0: do not fetch traces)
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub xray_wait_s: u64,
 }
 
 /// Where cold starts run.

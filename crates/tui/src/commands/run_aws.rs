@@ -40,7 +40,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
         super::check_out_dir(parent, "--out")?;
     }
     let mut writer = SampleWriter::append(&out)?;
-    let client = aws_backend::client(&target(&args.aws)).await;
+    let (client, xray) = aws_backend::clients(&target(&args.aws)).await;
     let (cancel_handle, cancel) = cancel_pair();
     super::cancel_on_ctrl_c(
         cancel_handle,
@@ -52,6 +52,9 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let mut runs = Vec::new();
     for function in &args.functions {
         match ColdStarts::prepare(client.clone(), function, &args.aws.journal_dir).await {
+            Ok(prepared) if args.xray_wait_s > 0 => {
+                runs.push(prepared.with_xray(xray.clone(), std::time::Duration::from_secs(args.xray_wait_s)));
+            }
             Ok(prepared) => runs.push(prepared),
             Err(err) => {
                 restore_all(runs).await;

@@ -1,0 +1,15 @@
+//! A run killed with SIGKILL leaves its sandbox `/tmp`s; the next run removes them. The
+//! cgroup half of this, which needs root, is in `root.rs`.
+
+mod killed;
+
+#[test]
+fn the_next_run_removes_a_killed_runs_sandbox_dirs() {
+    let run = killed::kill_a_run_then_run_again(false);
+    assert!(
+        !run.left_tmp_dirs.is_empty(),
+        "the killed run left no sandbox /tmp, so this test checks nothing"
+    );
+    let still_there = killed::tmp_dirs_of(run.tmp.path(), run.pid);
+    assert!(still_there.is_empty(), "left behind: {still_there:?}");
+}

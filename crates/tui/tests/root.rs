@@ -31,3 +31,13 @@ fn the_next_run_removes_a_killed_runs_cgroups_and_sandbox_dirs() {
         "left behind: {cgroups:?} {tmp_dirs:?}"
     );
 }
+
+#[test]
+fn a_run_stopped_with_sigterm_leaves_no_cgroup_or_sandbox_dir() {
+    require_cgroups();
+    let (tmp_dirs, cgroups) = killed::terminate_a_run(true);
+    assert!(
+        cgroups.is_empty() && tmp_dirs.is_empty(),
+        "left behind: {cgroups:?} {tmp_dirs:?}"
+    );
+}

@@ -63,12 +63,18 @@ pub fn cgroups_of(pid: i32) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Starts `coldfront run control`, kills it with SIGKILL once it has finished two cold
-/// starts, then runs one cold start with the same `TMPDIR`.
-pub fn kill_a_run_then_run_again(with_cgroups: bool) -> KilledRun {
+/// A `coldfront run control` of 1,000 cold starts with its own `TMPDIR`, once it has
+/// finished two (so it holds a pooled cgroup and a spare sandbox `/tmp`).
+struct Running {
+    child: std::process::Child,
+    tmp: tempfile::TempDir,
+    out: tempfile::TempDir,
+}
+
+fn start_a_run(with_cgroups: bool) -> Running {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tempfile::tempdir().expect("tempdir");
-    let samples = out.path().join("killed.jsonl");
+    let samples = out.path().join("first.jsonl");
     let mut child = coldfront(tmp.path())
         .args(["run", "control", "-n", "1000", "--quiet", "--out"])
         .arg(&samples)
@@ -85,11 +91,19 @@ pub fn kill_a_run_then_run_again(with_cgroups: bool) -> KilledRun {
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "no cold starts (or no sandbox left to kill) within 60 s: {done} samples"
+            "no cold starts (or no sandbox to stop) within 60 s: {done} samples"
         );
         assert!(child.try_wait().expect("status").is_none(), "the run ended early");
         std::thread::sleep(Duration::from_millis(10));
     }
+    Running { child, tmp, out }
+}
+
+/// Starts `coldfront run control`, kills it with SIGKILL once it has finished two cold
+/// starts, then runs one cold start with the same `TMPDIR`.
+pub fn kill_a_run_then_run_again(with_cgroups: bool) -> KilledRun {
+    let Running { mut child, tmp, out } = start_a_run(with_cgroups);
+    let pid = child.id() as i32;
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).expect("kill");
     let status = child.wait().expect("reaped");
     assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
@@ -113,4 +127,22 @@ pub fn kill_a_run_then_run_again(with_cgroups: bool) -> KilledRun {
         left_cgroups,
         _out: out,
     }
+}
+
+/// Starts `coldfront run control` and stops it with SIGTERM once it has finished two cold
+/// starts; returns what the stopped run left: its sandbox `/tmp`s and, with
+/// `with_cgroups`, its cgroups.
+pub fn terminate_a_run(with_cgroups: bool) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let Running { child, tmp, out: _out } = start_a_run(with_cgroups);
+    let pid = child.id() as i32;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM).expect("kill");
+    let output = child.wait_with_output().expect("exits");
+    assert_eq!(
+        output.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let cgroups = if with_cgroups { cgroups_of(pid) } else { Vec::new() };
+    (tmp_dirs_of(tmp.path(), pid), cgroups)
 }

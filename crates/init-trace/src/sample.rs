@@ -303,6 +303,21 @@ pub struct CgroupRecord {
     pub memory_peak_kb: Option<u64>,
     /// Whether the memory limit was hit (OOM kill).
     pub oom_killed: bool,
+    /// How often the CPU quota stopped the sandbox; absent in samples from before it was
+    /// recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_throttling: Option<CpuThrottlingRecord>,
+}
+
+/// The CPU quota's effect on one sandbox, from its cgroup's `cpu.stat`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct CpuThrottlingRecord {
+    /// CFS periods in which the sandbox's processes ran.
+    pub periods: u64,
+    /// Periods in which they used up the quota and were stopped until the next period.
+    pub throttled_periods: u64,
+    /// Time stopped, in ms.
+    pub throttled_ms: f64,
 }
 
 /// An X-Ray document received on the daemon port.

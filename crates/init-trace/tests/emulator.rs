@@ -551,54 +551,6 @@ def handle(event, context):
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_limit_ends_an_oversized_function() {
-    let dir = python_function(
-        "big = bytearray(400 * 1024 * 1024)\nbig[::4096] = b'x' * len(big[::4096])\ndef handle(event, context):\n    return 'ok'\n",
-    );
-    let mut spec = python("oom", dir.path());
-    spec.memory_mb = 128;
-    let emulator = init_trace::local::LocalEmulator::new(init_trace::local::EmulatorOptions::default());
-    if !matches!(emulator.throttling(), Throttling::Applied) {
-        // Without cgroups the limit cannot be applied, and the emulator says so.
-        let sample = cold_start(&spec).await;
-        assert!(matches!(sample.sandbox.throttling, Throttling::Unavailable(_)));
-        return;
-    }
-    let sample = cold_start(&spec).await;
-    assert_eq!(sample.init.status, InitStatus::Error, "{}", sample.outcome());
-    assert_eq!(sample.process.exit_signal, Some(9), "OOM-killed: {:?}", sample.process);
-    assert!(sample.sandbox.cgroup.as_ref().expect("cgroup").oom_killed || sample.process.exit_signal == Some(9));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cpu_share_follows_memory_size() {
-    // Burn CPU at init; under a 128 MB share (0.072 vCPU) wall time must be at least
-    // CPU time / share. This is a physical bound of the quota, not a timing guess.
-    let dir = python_function(
-        "import time\nend = time.process_time() + 0.05\nwhile time.process_time() < end:\n    pass\ndef handle(event, context):\n    return 'ok'\n",
-    );
-    let mut spec = python("burn", dir.path());
-    spec.memory_mb = 128;
-    let sample = cold_start(&spec).await;
-    match &sample.sandbox.throttling {
-        Throttling::Applied => {
-            let cgroup = sample.sandbox.cgroup.as_ref().expect("cgroup");
-            assert!((cgroup.cpu_cores - 128.0 / 1769.0).abs() < 1e-9);
-            let cpu_ms = sample.process.user_cpu_ms + sample.process.system_cpu_ms;
-            let init_ms = sample.init.duration_ms.expect("ok");
-            assert!(cpu_ms >= 50.0, "{cpu_ms}");
-            assert!(
-                init_ms >= 0.8 * cpu_ms / cgroup.cpu_cores,
-                "init {init_ms} ms for {cpu_ms} ms CPU at {} vCPU",
-                cgroup.cpu_cores
-            );
-        }
-        Throttling::Unavailable(reason) => assert!(!reason.is_empty()),
-        Throttling::Disabled => panic!("throttling is on by default"),
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_mid_init_keeps_a_record_and_reaps() {
     let (handle, cancel) = init_trace::local::cancel_pair();
     let spec = python("init_hang", &fixture("init_hang"));

@@ -213,30 +213,108 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<bool> {
         "\n{:<44} {:>12} {:<8} {:>10}  result",
         "measure", "value", "unit", "target"
     );
-    let mut all_pass = true;
     for (name, m) in &results.measures {
-        let verdict = match m.pass {
-            Some(true) => "pass",
-            Some(false) => {
-                all_pass = false;
-                "MISS"
-            }
-            None => "info",
+        let value = if m.is_not_run() {
+            "-".to_owned()
+        } else {
+            format!("{:.3}", m.value)
         };
         println!(
-            "{name:<44} {:>12.3} {:<8} {:>10}  {verdict}",
-            m.value,
+            "{name:<44} {value:>12} {:<8} {:>10}  {}",
             m.unit,
-            m.target.as_deref().unwrap_or("-")
+            m.target.as_deref().unwrap_or("-"),
+            m.verdict()
         );
     }
-    println!("\nwritten to {}", out.display());
-    Ok(all_pass)
+    let tally = Tally::of(results.measures.values());
+    println!("\n{tally}\nwritten to {}", out.display());
+    Ok(tally.all_pass())
+}
+
+impl Measure {
+    fn is_not_run(&self) -> bool {
+        self.unit == "not run"
+    }
+
+    /// `pass`, `MISS` (a target missed, or not measured because its peer is missing), or
+    /// `info`.
+    fn verdict(&self) -> &'static str {
+        match self.pass {
+            Some(true) => "pass",
+            Some(false) => "MISS",
+            None => "info",
+        }
+    }
+}
+
+/// How many targets were met and missed; a target not run counts as missed.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Tally {
+    pass: usize,
+    miss: usize,
+    not_run: usize,
+    info: usize,
+}
+
+impl Tally {
+    fn of<'a>(measures: impl IntoIterator<Item = &'a Measure>) -> Self {
+        let mut tally = Self::default();
+        for m in measures {
+            match m.pass {
+                Some(true) => tally.pass += 1,
+                Some(false) => {
+                    tally.miss += 1;
+                    tally.not_run += usize::from(m.is_not_run());
+                }
+                None => tally.info += 1,
+            }
+        }
+        tally
+    }
+
+    fn all_pass(&self) -> bool {
+        self.miss == 0
+    }
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "targets: {} met, {} missed ({} of them not run: a peer is missing), {} for information",
+            self.pass, self.miss, self.not_run, self.info
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Group;
+    use super::{Group, Measure, Tally};
+
+    #[test]
+    fn a_target_not_run_is_a_miss() {
+        let measures = [
+            Measure::at_least(2.0, "ratio", 1.0),
+            Measure::not_run(">= 1.0"),
+            Measure::info(3.0, "ms"),
+        ];
+        let tally = Tally::of(&measures);
+        assert_eq!(
+            tally,
+            Tally {
+                pass: 1,
+                miss: 1,
+                not_run: 1,
+                info: 1
+            }
+        );
+        assert!(!tally.all_pass());
+        assert_eq!(measures[1].verdict(), "MISS");
+        let json = serde_json::to_value(&measures[1]).expect("json");
+        assert_eq!(json["unit"], "not run");
+        assert_eq!(json["pass"], false);
+        assert!(Tally::of(&measures[..1]).all_pass());
+    }
 
     #[test]
     fn only_takes_known_groups_and_names_unknown_ones() {

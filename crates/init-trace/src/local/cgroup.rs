@@ -4,18 +4,23 @@
 //! Lambda gives a function CPU in proportion to its memory: 1,769 MB is one vCPU
 //! (docs/sources.md, "Lambda execution environment"). Without that limit a 128 MB function
 //! would run on a whole core here and report an INIT several times faster than it would
-//! get on Lambda. The CPU share is a CFS quota over a 10 ms period; memory gets a hard limit without swap, so an
-//! oversized function is OOM-killed as on Lambda.
+//! get on Lambda. The CPU share is a CFS quota over a 20 ms period, the period Lambda's
+//! own pauses show (docs/sources.md, "Lambda's CPU limit"), with a burst of one bandwidth
+//! slice from one vCPU up; memory gets a hard limit without swap, so an oversized
+//! function is OOM-killed as on Lambda.
 
 use std::path::{Path, PathBuf};
 
-use crate::sample::CgroupRecord;
+use crate::sample::{CgroupRecord, CpuThrottlingRecord};
 
 /// Lambda's memory size that buys one full vCPU.
 pub const MB_PER_VCPU: f64 = 1769.0;
-// A short period spreads the quota evenly: with the kernel default of 100 ms a 0.29 vCPU
-// function runs 29 ms then stalls 71 ms, and INIT times jump by whole periods.
-const CFS_PERIOD_US: u64 = 10_000;
+// Lambda's: a throttled function there pauses until the end of a 20 ms period. With the
+// kernel default of 100 ms a 0.29 vCPU function would run 29 ms then stall 71 ms.
+const CFS_PERIOD_US: u64 = 20_000;
+// The kernel hands quota to each CPU in slices of this size (its default); a group's
+// runtime left on one CPU when its thread moves to another is stranded there for a while.
+const DEFAULT_BANDWIDTH_SLICE_US: u64 = 5_000;
 const PARENT: &str = "coldfront";
 
 /// What the machine supports.
@@ -121,6 +126,61 @@ pub(crate) struct SandboxCgroup {
     peak_is_fresh: bool,
     /// On v1, a thread already inside the group that starts the runtimes.
     spawner: Option<super::process::Spawner>,
+    /// The group's CPU bandwidth counters when its current sandbox began (a recycled
+    /// group's count on from earlier sandboxes).
+    cpu_stat_before: CpuStat,
+}
+
+/// CFS bandwidth counters from a group's `cpu.stat`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CpuStat {
+    /// Periods in which the group ran.
+    pub(crate) periods: u64,
+    /// Periods in which it used up its quota and was stopped.
+    pub(crate) throttled: u64,
+    /// Time spent stopped, in µs.
+    pub(crate) throttled_us: u64,
+}
+
+impl CpuStat {
+    /// Parses `cpu.stat`: v2 gives `throttled_usec`, v1 `throttled_time` in ns.
+    pub(crate) fn parse(text: &str) -> Self {
+        let mut stat = Self::default();
+        for line in text.lines() {
+            let Some((key, value)) = line.split_once(' ') else {
+                continue;
+            };
+            let Ok(value) = value.trim().parse::<u64>() else {
+                continue;
+            };
+            match key {
+                "nr_periods" => stat.periods = value,
+                "nr_throttled" => stat.throttled = value,
+                "throttled_usec" => stat.throttled_us = value,
+                "throttled_time" => stat.throttled_us = value / 1_000,
+                _ => {}
+            }
+        }
+        stat
+    }
+
+    pub(crate) fn since(self, before: Self) -> Self {
+        Self {
+            periods: self.periods.saturating_sub(before.periods),
+            throttled: self.throttled.saturating_sub(before.throttled),
+            throttled_us: self.throttled_us.saturating_sub(before.throttled_us),
+        }
+    }
+}
+
+impl From<CpuStat> for CpuThrottlingRecord {
+    fn from(stat: CpuStat) -> Self {
+        Self {
+            periods: stat.periods,
+            throttled_periods: stat.throttled,
+            throttled_ms: stat.throttled_us as f64 / 1_000.0,
+        }
+    }
 }
 
 /// The fraction of one core Lambda grants at a memory size.
@@ -136,6 +196,22 @@ pub(crate) fn cfs_quota_period_us(cpu_cores: f64) -> (u64, u64) {
     (quota_us, period_us)
 }
 
+/// The CFS burst for a quota: from one full vCPU up, one bandwidth slice, so that a
+/// single thread is never stopped for quota its own earlier slices left stranded on
+/// another CPU (without it, a one-thread busy loop at a quota of one CPU was throttled in
+/// 1–4 of every 60–130 periods here). Below one vCPU none: Lambda's small sizes pause in
+/// whole periods, with no credit carried over.
+pub(crate) fn cfs_burst_us(quota_us: u64, period_us: u64) -> u64 {
+    if quota_us < period_us {
+        return 0;
+    }
+    let slice_us = std::fs::read_to_string("/proc/sys/kernel/sched_cfs_bandwidth_slice_us")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(DEFAULT_BANDWIDTH_SLICE_US);
+    slice_us.min(quota_us)
+}
+
 impl SandboxCgroup {
     /// Creates the sandbox's group; with `limit_memory_mb` it also gets Lambda's CPU share
     /// and memory limit for that size, without it the group only tracks processes.
@@ -143,6 +219,7 @@ impl SandboxCgroup {
         let memory_mb = limit_memory_mb.unwrap_or(0);
         let cpu_cores = cpu_cores_for(memory_mb.max(1));
         let (quota_us, period_us) = cfs_quota_period_us(cpu_cores);
+        let burst_us = cfs_burst_us(quota_us, period_us);
         let memory_bytes = u64::from(memory_mb) * 1024 * 1024;
         let make = |dir: &Path| std::fs::create_dir(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()));
         match support {
@@ -159,11 +236,14 @@ impl SandboxCgroup {
                     oom_kills_before: 0,
                     peak_is_fresh: true,
                     spawner: None,
+                    cpu_stat_before: CpuStat::default(),
                 };
                 if limit_memory_mb.is_none() {
                     return Ok(group);
                 }
                 write(&dir.join("cpu.max"), &format!("{quota_us} {period_us}"))?;
+                // cpu.max.burst needs Linux 5.14; without it the quota alone applies.
+                let _ = std::fs::write(dir.join("cpu.max.burst"), burst_us.to_string());
                 write(&dir.join("memory.max"), &memory_bytes.to_string())?;
                 // Not every kernel has swap accounting; without swap there is nothing to limit.
                 let _ = std::fs::write(dir.join("memory.swap.max"), "0");
@@ -184,6 +264,7 @@ impl SandboxCgroup {
                     oom_kills_before: 0,
                     peak_is_fresh: true,
                     spawner: None,
+                    cpu_stat_before: CpuStat::default(),
                 };
                 // A tracking-only group needs one hierarchy to find its processes in; a
                 // cpu group would only add a level of group scheduling to every switch,
@@ -196,6 +277,7 @@ impl SandboxCgroup {
                 group.dirs.push(cpu.clone());
                 write(&cpu.join("cpu.cfs_period_us"), &period_us.to_string())?;
                 write(&cpu.join("cpu.cfs_quota_us"), &quota_us.to_string())?;
+                let _ = std::fs::write(cpu.join("cpu.cfs_burst_us"), burst_us.to_string());
                 write(&memory.join("memory.limit_in_bytes"), &memory_bytes.to_string())?;
                 let _ = std::fs::write(memory.join("memory.memsw.limit_in_bytes"), memory_bytes.to_string());
                 Ok(group)
@@ -266,6 +348,23 @@ impl SandboxCgroup {
         Some(bytes / 1024)
     }
 
+    /// The group's CPU bandwidth counters so far; zero where there are none (a
+    /// tracking-only v1 group has no cpu hierarchy).
+    fn cpu_stat(&self) -> CpuStat {
+        let dir = if self.version == 2 {
+            self.dirs.first()
+        } else {
+            self.dirs.get(1)
+        };
+        dir.and_then(|d| std::fs::read_to_string(d.join("cpu.stat")).ok())
+            .map_or_else(CpuStat::default, |text| CpuStat::parse(&text))
+    }
+
+    /// The current sandbox's CPU bandwidth counters.
+    pub(crate) fn sandbox_cpu_stat(&self) -> CpuStat {
+        self.cpu_stat().since(self.cpu_stat_before)
+    }
+
     /// The group's cumulative OOM-kill count.
     fn oom_kill_count(&self) -> u64 {
         let file = if self.version == 2 {
@@ -308,6 +407,7 @@ impl SandboxCgroup {
             return Recycled::EmptyButStale;
         }
         self.oom_kills_before = self.oom_kill_count();
+        self.cpu_stat_before = self.cpu_stat();
         Recycled::Ready
     }
 
@@ -325,6 +425,7 @@ impl SandboxCgroup {
             memory_limit_mb: self.memory_limit_mb?,
             memory_peak_kb: self.memory_peak_kb(),
             oom_killed: self.oom_killed(),
+            cpu_throttling: Some(self.sandbox_cpu_stat().into()),
         })
     }
 }
@@ -369,6 +470,33 @@ mod tests {
                 "{memory_mb} MB: {granted} vs {cores}"
             );
         }
+    }
+
+    #[test]
+    fn the_period_is_lambdas_and_the_burst_only_covers_a_whole_core() {
+        let (quota, period) = cfs_quota_period_us(cpu_cores_for(128));
+        assert_eq!((quota, period), (1_447, 20_000));
+        assert_eq!(cfs_burst_us(quota, period), 0);
+        let (quota, period) = cfs_quota_period_us(cpu_cores_for(1769));
+        assert_eq!((quota, period), (20_000, 20_000));
+        let burst = cfs_burst_us(quota, period);
+        assert!((1..=quota).contains(&burst), "{burst}");
+    }
+
+    #[test]
+    fn cpu_stat_reads_both_versions() {
+        let v1 = "nr_periods 58\nnr_throttled 3\nthrottled_time 2201740\nnr_bursts 0\nburst_time 0\n";
+        let v2 = "usage_usec 9\nnr_periods 58\nnr_throttled 3\nthrottled_usec 2201\n";
+        for text in [v1, v2] {
+            let stat = CpuStat::parse(text);
+            assert_eq!((stat.periods, stat.throttled, stat.throttled_us), (58, 3, 2201));
+        }
+        let before = CpuStat {
+            periods: 50,
+            throttled: 1,
+            throttled_us: 1000,
+        };
+        assert_eq!(CpuStat::parse(v1).since(before).throttled, 2);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 mod cgroup;
 mod launch;
+mod leftovers;
 mod process;
 mod runtime_api;
 mod sandbox;
@@ -228,7 +229,8 @@ impl SandboxTmpDir {
     fn create() -> std::io::Result<Self> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let dir = std::env::temp_dir().join(format!(
-            "coldfront-sandbox-{}-{}",
+            "{}{}-{}",
+            leftovers::TMP_DIR_PREFIX,
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
@@ -251,6 +253,8 @@ impl SandboxTmpDir {
 /// Work for the cleanup thread.
 enum Cleanup {
     Remove(PathBuf),
+    /// Other slow file-system work, such as the sweep of a killed run's leftovers.
+    Run(Box<dyn FnOnce() + Send>),
     /// Answered once everything queued before it is done.
     Flush(std::sync::mpsc::Sender<()>),
 }
@@ -269,6 +273,7 @@ fn cleaner() -> Option<&'static std::sync::mpsc::Sender<Cleanup>> {
                             Cleanup::Remove(dir) => {
                                 let _ = std::fs::remove_dir_all(dir);
                             }
+                            Cleanup::Run(job) => job(),
                             Cleanup::Flush(done) => {
                                 let _ = done.send(());
                             }
@@ -406,6 +411,49 @@ impl LocalEmulator {
             spare_tmp: std::sync::Mutex::new(None),
             doomed_tmp: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// Removes, once per process, what runs killed with SIGKILL left: the sandbox cgroups
+    /// and `/tmp`s of coldfront processes that are gone (`leftovers`). It runs on the
+    /// cleanup thread, so the first sandbox does not wait for it, and dropping the
+    /// emulator waits for it as for any other cleanup.
+    fn sweep_leftovers_once(&self) {
+        static SWEPT: std::sync::Once = std::sync::Once::new();
+        SWEPT.call_once(|| {
+            let cgroup_parents = match &self.cgroups {
+                Some(CgroupSupport::V2 { parent }) => vec![parent.clone()],
+                Some(CgroupSupport::V1 {
+                    cpu_parent,
+                    memory_parent,
+                }) => vec![cpu_parent.clone(), memory_parent.clone()],
+                Some(CgroupSupport::Unavailable(_)) | None => Vec::new(),
+            };
+            let sweep = move || {
+                let mut swept = leftovers::Swept::default();
+                leftovers::sweep_cgroups(&cgroup_parents, &mut swept);
+                leftovers::sweep_tmp_dirs(&std::env::temp_dir(), &mut swept);
+                if !swept.cgroups.is_empty() || !swept.tmp_dirs.is_empty() {
+                    tracing::info!(
+                        cgroups = swept.cgroups.len(),
+                        tmp_dirs = swept.tmp_dirs.len(),
+                        "removed what killed coldfront runs left behind"
+                    );
+                }
+                for (path, reason) in &swept.failed {
+                    tracing::warn!(path = %path.display(), reason, "cannot remove a killed run's leftover");
+                }
+            };
+            match cleaner() {
+                Some(cleaner) => {
+                    if let Err(std::sync::mpsc::SendError(Cleanup::Run(sweep))) =
+                        cleaner.send(Cleanup::Run(Box::new(sweep)))
+                    {
+                        sweep();
+                    }
+                }
+                None => sweep(),
+            }
+        });
     }
 
     /// An emulator like this one without import timing, for the plain cold starts run

@@ -97,6 +97,7 @@ impl LocalEmulator {
         mut cancel: Cancel,
     ) -> Result<Sandbox<'_>, EmulatorError> {
         let setup_started = std::time::Instant::now();
+        self.sweep_leftovers_once();
         // A kit's `/tmp` is checked here, just before its sandbox starts: while it waited,
         // the sandbox before (same user, a guessable name) could have written into it.
         let spare = self.spare_kit.lock().expect("spare kit lock").take();

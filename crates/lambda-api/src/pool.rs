@@ -5,7 +5,7 @@
 //! function retires all of its environments (busy ones when their invoke ends), so the
 //! next invoke is cold — the way AWS users force cold starts.
 //!
-//! Each environment is a task that owns its [`Sandbox`]; invokes reach it over a channel
+//! Each environment is a task that owns its [`Sandbox`](init_trace::local::Sandbox); invokes reach it over a channel
 //! and answers come back on a oneshot, so no sandbox state is shared. When an environment
 //! ends, its whole life ([`ColdStartSample`]) goes to the sample sink.
 

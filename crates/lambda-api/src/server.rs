@@ -421,6 +421,21 @@ fn check_revision_id(body: &Value, revision: &Revision) -> Result<(), ApiError> 
     }
 }
 
+/// What every change to an existing function starts with: the function, refused while
+/// another change is in progress or when the request's `RevisionId` is not the latest.
+fn changeable<'a>(
+    server: &Server,
+    functions: &'a mut BTreeMap<String, Function>,
+    name: &str,
+    body: &Value,
+    now: Instant,
+) -> Result<&'a mut Function, ApiError> {
+    let function = functions.get_mut(name).ok_or_else(|| not_found(server, name))?;
+    check_no_update_in_progress(server, function, name, now)?;
+    check_revision_id(body, &function.latest)?;
+    Ok(function)
+}
+
 async fn update_configuration(
     State(server): State<Server>,
     Path(raw): Path<String>,
@@ -431,9 +446,7 @@ async fn update_configuration(
     let body = json_body(&body)?;
     let (name, _) = parse_function_name(&raw)?;
     let mut functions = server.functions();
-    let function = functions.get_mut(&name).ok_or_else(|| not_found(&server, &name))?;
-    check_no_update_in_progress(&server, function, &name, now)?;
-    check_revision_id(&body, &function.latest)?;
+    let function = changeable(&server, &mut functions, &name, &body, now)?;
     let mut revision = function.latest.clone();
     registry::apply_configuration(&mut revision, &body)?;
     revision.revision_id = registry::revision_id();
@@ -453,12 +466,8 @@ async fn update_code(State(server): State<Server>, Path(raw): Path<String>, body
     server.settle(now);
     let body = json_body(&body)?;
     let (name, _) = parse_function_name(&raw)?;
-    {
-        let functions = server.functions();
-        let function = functions.get(&name).ok_or_else(|| not_found(&server, &name))?;
-        check_no_update_in_progress(&server, function, &name, now)?;
-        check_revision_id(&body, &function.latest)?;
-    }
+    // Checked before the (slow) unpacking, and again after it.
+    changeable(&server, &mut server.functions(), &name, &body, now)?;
     let code = store_code(&server, &name, Some(&body))?;
     let mut functions = server.functions();
     let function = functions.get_mut(&name).ok_or_else(|| not_found(&server, &name))?;
@@ -564,9 +573,7 @@ async fn publish_version(
     let body = json_body(&body)?;
     let (name, _) = parse_function_name(&raw)?;
     let mut functions = server.functions();
-    let function = functions.get_mut(&name).ok_or_else(|| not_found(&server, &name))?;
-    check_no_update_in_progress(&server, function, &name, now)?;
-    check_revision_id(&body, &function.latest)?;
+    let function = changeable(&server, &mut functions, &name, &body, now)?;
     if let Some(sha) = body.get("CodeSha256").and_then(Value::as_str)
         && sha != function.latest.code.sha256_base64
     {

@@ -71,6 +71,21 @@ pub(crate) fn check_out_dir(dir: &Path, flag: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Opens `--out`, the JSONL file samples are appended to, naming the flag when it is a
+/// directory or a file stands where a directory on its way must be.
+pub(crate) fn samples_file(out: &Path) -> anyhow::Result<init_trace::sample::SampleWriter> {
+    if let Some(parent) = out.parent() {
+        check_out_dir(parent, "--out")?;
+    }
+    if out.is_dir() {
+        anyhow::bail!(
+            "--out {}: is a directory; give the samples file to append to",
+            out.display()
+        );
+    }
+    Ok(init_trace::sample::SampleWriter::append(out)?)
+}
+
 /// Ctrl-C, SIGTERM and SIGHUP cancel the cold start in progress (it is still recorded) and
 /// end the loop, so the reports are written from everything measured whichever way the run
 /// is stopped; a second signal exits at once. The exit code names the signal (130, 143 or

@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 use init_trace::experiment::{self, Controls, Plan, Variant};
 use init_trace::local::{EmulatorOptions, LocalEmulator, cancel_pair, cpu_cores_for};
 use init_trace::report::summary::RunSummary;
-use init_trace::sample::{ColdStartSample, SampleWriter, Throttling};
+use init_trace::sample::{ColdStartSample, Throttling};
 use init_trace::spec::FunctionSpec;
 use init_trace::stats::format_ms;
 use serde_json::json;
@@ -97,16 +97,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
         }
     }
     let out = args.out.clone().unwrap_or_else(default_out);
-    if let Some(parent) = out.parent() {
-        super::check_out_dir(parent, "--out")?;
-    }
-    if out.is_dir() {
-        anyhow::bail!(
-            "--out {}: is a directory; give the samples file to append to",
-            out.display()
-        );
-    }
-    let mut writer = SampleWriter::append(&out)?;
+    let mut writer = super::samples_file(&out)?;
     let (cancel_handle, cancel) = cancel_pair();
     super::cancel_on_ctrl_c(
         cancel_handle,

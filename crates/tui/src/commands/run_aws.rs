@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use aws_backend::{ColdStarts, Target};
 use init_trace::local::cancel_pair;
-use init_trace::sample::SampleWriter;
 
 use crate::cli::{AwsAction, AwsArgs, AwsCommand, RunArgs};
 use crate::output::outln;
@@ -36,10 +35,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     serde_json::from_str::<serde_json::Value>(&args.event)
         .with_context(|| format!("--event {:?} is not JSON", args.event))?;
     let out = args.out.clone().unwrap_or_else(default_out);
-    if let Some(parent) = out.parent() {
-        super::check_out_dir(parent, "--out")?;
-    }
-    let mut writer = SampleWriter::append(&out)?;
+    let mut writer = super::samples_file(&out)?;
     let (client, xray) = aws_backend::clients(&target(&args.aws)).await;
     let (cancel_handle, cancel) = cancel_pair();
     super::cancel_on_ctrl_c(

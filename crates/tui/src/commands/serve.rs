@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use init_trace::local::{EmulatorOptions, LocalEmulator, cancel_pair};
-use init_trace::sample::{ColdStartSample, SampleWriter, Throttling};
+use init_trace::sample::{ColdStartSample, Throttling};
 use init_trace::stats::Summary;
 use lambda_api::{Pool, ServeOptions, Server};
 use serde_json::json;
@@ -49,16 +49,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         );
     }
     let out = args.out.clone().unwrap_or_else(default_out);
-    if let Some(parent) = out.parent() {
-        super::check_out_dir(parent, "--out")?;
-    }
-    if out.is_dir() {
-        anyhow::bail!(
-            "--out {}: is a directory; give the samples file to append to",
-            out.display()
-        );
-    }
-    let mut writer = SampleWriter::append(&out)?;
+    let mut writer = super::samples_file(&out)?;
     let (store_dir, _temporary) = if let Some(dir) = &args.store {
         super::check_out_dir(dir, "--store")?;
         std::fs::create_dir_all(dir).with_context(|| format!("--store {}: cannot create it", dir.display()))?;

@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::sync::atomic::AtomicBool;
 
 use cdn_design::sim::trace::write_oracle_general;
-use cdn_design::sim::{Capacity, CsvColumns, Request, RequestKind, SimConfig, TraceFormat, open_trace, simulate};
+use cdn_design::sim::{Capacity, CsvColumns, Request, SimConfig, TraceFormat, open_trace, simulate};
 
 fn run(
     path: &std::path::Path,
@@ -79,12 +79,7 @@ fn unsorted_trace_is_refused() {
 fn oracle(path: &std::path::Path, requests: &[(f64, u64)]) {
     let requests: Vec<Request> = requests
         .iter()
-        .map(|&(time_s, object)| Request {
-            time_s,
-            object,
-            size_bytes: 100,
-            kind: RequestKind::Read,
-        })
+        .map(|&(time_s, object)| Request::read(cdn_design::sim::s_to_ns(time_s), object, 100))
         .collect();
     let mut file = std::fs::File::create(path).unwrap();
     write_oracle_general(&requests, &mut file).unwrap();

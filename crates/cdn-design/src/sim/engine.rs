@@ -8,7 +8,7 @@
 //! sees every batch and simulates only its own caches' reads, and applies every write to
 //! its own caches; their counts are added at the end.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +21,7 @@ use crate::error::SimError;
 use crate::model::Model;
 use crate::rng::Rng;
 
+use super::index::SlotIndex;
 use super::{Request, RequestKind, RequestSource, ns_to_s, s_to_ns};
 
 /// Requests between progress reports and cancellation checks.
@@ -56,7 +57,6 @@ impl Hasher for IdHasher {
 }
 
 type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
-type IdSet = HashSet<u64, BuildHasherDefault<IdHasher>>;
 
 /// Cache size limit; an object is evicted beyond it (see [`Eviction`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -234,14 +234,16 @@ struct Slot {
     next: u32,
 }
 
+/// What a cache holds for a read; the copies' `stale_since_ns` and slots.
 enum Lookup {
     Fresh(u64),
-    Revalidate(u64),
-    Miss,
+    Revalidate(u64, u32),
+    /// Not cached (`NONE`), or cached and expired in this slot.
+    Miss(u32),
 }
 
 struct Cache {
-    index: IdMap<u32>,
+    index: SlotIndex,
     slots: Vec<Slot>,
     free: Vec<u32>,
     /// Front of the eviction order (most recently used or fetched); only kept with a capacity.
@@ -257,7 +259,7 @@ struct Cache {
 impl Cache {
     fn new(capacity: Option<Capacity>, eviction: Eviction) -> Self {
         Self {
-            index: IdMap::default(),
+            index: SlotIndex::new(),
             slots: Vec::new(),
             free: Vec::new(),
             head: NONE,
@@ -309,8 +311,8 @@ impl Cache {
 
     #[inline]
     fn lookup(&mut self, key: u64, now_ns: u64, swr_ns: u64) -> Lookup {
-        let Some(&slot) = self.index.get(&key) else {
-            return Lookup::Miss;
+        let Some(slot) = self.index.get(key) else {
+            return Lookup::Miss(NONE);
         };
         let entry = self.slots[slot as usize];
         if now_ns < entry.expires_ns {
@@ -322,9 +324,9 @@ impl Cache {
             if self.touch_on_hit {
                 self.move_to_front(slot);
             }
-            Lookup::Revalidate(entry.stale_since_ns)
+            Lookup::Revalidate(entry.stale_since_ns, slot)
         } else {
-            Lookup::Miss
+            Lookup::Miss(slot)
         }
     }
 
@@ -349,14 +351,16 @@ impl Cache {
     /// object larger than a byte capacity is not admitted at all (as libCacheSim does):
     /// inserting it would only evict everything, itself included. A cached older copy of
     /// it is dropped, since the origin has just served a newer one. Room is made before
-    /// a new object goes in, as libCacheSim does.
+    /// a new object goes in, as libCacheSim does. `cached` is the object's slot from the
+    /// lookup just made, or `NONE`.
     #[inline]
-    fn store(&mut self, key: u64, expires_ns: u64, stale_since_ns: u64, size: u32) {
+    fn store(&mut self, cached: u32, key: u64, expires_ns: u64, stale_since_ns: u64, size: u32) {
         if matches!(self.capacity, Some(Capacity::Bytes(n)) if u64::from(size) > n) {
             self.remove(key);
             return;
         }
-        if let Some(&slot) = self.index.get(&key) {
+        if cached != NONE {
+            let slot = cached;
             let s = &mut self.slots[slot as usize];
             let old = u64::from(s.size);
             s.expires_ns = expires_ns;
@@ -398,7 +402,7 @@ impl Cache {
     }
 
     fn remove(&mut self, key: u64) {
-        if let Some(slot) = self.index.remove(&key) {
+        if let Some(slot) = self.index.remove(key) {
             if self.capacity.is_some() {
                 self.unlink(slot);
             }
@@ -408,7 +412,7 @@ impl Cache {
     }
 
     fn mark_stale(&mut self, key: u64, now_ns: u64) {
-        if let Some(&slot) = self.index.get(&key) {
+        if let Some(slot) = self.index.get(key) {
             let s = &mut self.slots[slot as usize];
             if s.stale_since_ns == FRESH {
                 s.stale_since_ns = now_ns;
@@ -467,7 +471,6 @@ impl Staleness {
 }
 
 /// Counts of one worker (or of the whole run, once merged).
-#[derive(Default)]
 struct Tally {
     reads: u64,
     edge_hits: u64,
@@ -479,7 +482,26 @@ struct Tally {
     bytes_hit: u64,
     staleness: Staleness,
     evictions: u64,
-    seen: IdSet,
+    /// Objects read (a set: every slot is 0).
+    seen: SlotIndex,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Self {
+            reads: 0,
+            edge_hits: 0,
+            regional_hits: 0,
+            origin_sync_fetches: 0,
+            origin_async_fetches: 0,
+            stale_reads: 0,
+            bytes_read: 0,
+            bytes_hit: 0,
+            staleness: Staleness::default(),
+            evictions: 0,
+            seen: SlotIndex::new(),
+        }
+    }
 }
 
 impl Tally {
@@ -497,7 +519,9 @@ impl Tally {
         if other.seen.len() > self.seen.len() {
             std::mem::swap(&mut self.seen, &mut other.seen);
         }
-        self.seen.extend(other.seen);
+        for key in other.seen.keys() {
+            self.seen.insert_if_absent(key, 0);
+        }
     }
 }
 
@@ -564,8 +588,35 @@ impl Worker {
     }
 
     fn run(&mut self, batch: &Batch) {
-        for (request, &edge) in batch.requests.iter().zip(&batch.edges) {
-            self.request(request, edge);
+        // Memory loads are started ahead of the request that needs them, so several
+        // requests' loads are in flight at once: the index bucket `2 × AHEAD` requests
+        // ahead, then, `AHEAD` ahead (the bucket loaded by now), the cached copy, or the
+        // seen-set bucket when the object is not cached (it is about to miss).
+        const AHEAD: usize = 8;
+        let (requests, edges) = (&batch.requests, &batch.edges);
+        for i in 0..requests.len() {
+            if let Some(far) = requests.get(i + 2 * AHEAD)
+                && far.kind == RequestKind::Read
+            {
+                let local = self.edge_of[usize::from(edges[i + 2 * AHEAD])];
+                if local != NONE {
+                    self.edges[local as usize].index.prefetch(far.object);
+                }
+            }
+            if let Some(near) = requests.get(i + AHEAD)
+                && near.kind == RequestKind::Read
+            {
+                let local = self.edge_of[usize::from(edges[i + AHEAD])];
+                if local != NONE {
+                    let cache = &self.edges[local as usize];
+                    if let Some(slot) = cache.index.get(near.object) {
+                        super::hint::prefetch(cache.slots.as_ptr().wrapping_add(slot as usize));
+                    } else {
+                        self.tally.seen.prefetch(near.object);
+                    }
+                }
+            }
+            self.request(&requests[i], edges[i]);
         }
     }
 
@@ -610,7 +661,6 @@ impl Worker {
         let key = request.object;
         let t = &mut self.tally;
         t.reads += 1;
-        t.seen.insert(key);
         t.bytes_read += u64::from(request.size_bytes);
         let expires_ns = now_ns.saturating_add(ttl_ns);
         // `served_stale_since` is when the content handed to the viewer went stale, if it
@@ -620,7 +670,7 @@ impl Worker {
                 self.tally.edge_hits += 1;
                 Some(since)
             }
-            Lookup::Revalidate(since) => {
+            Lookup::Revalidate(since, slot) => {
                 self.tally.edge_hits += 1;
                 // Background refresh from upstream; the viewer already has the stale copy.
                 let upstream = self.fetch_upstream(edge, key, now_ns, request.size_bytes);
@@ -628,13 +678,18 @@ impl Worker {
                     self.tally.origin_async_fetches += 1;
                 }
                 self.tally.origin_async_fetches += u64::from(upstream.regional_refresh);
-                self.edges[local].store(key, expires_ns, upstream.stale_since_ns, request.size_bytes);
+                self.edges[local].store(slot, key, expires_ns, upstream.stale_since_ns, request.size_bytes);
                 Some(since)
             }
-            Lookup::Miss => {
+            Lookup::Miss(slot) => {
+                // Every object's first read misses, and an expired copy's object has been
+                // read, so the set of objects read needs updating on other misses only.
+                if slot == NONE {
+                    self.tally.seen.insert_if_absent(key, 0);
+                }
                 let upstream = self.fetch_upstream(edge, key, now_ns, request.size_bytes);
                 self.tally.origin_async_fetches += u64::from(upstream.regional_refresh);
-                self.edges[local].store(key, expires_ns, upstream.stale_since_ns, request.size_bytes);
+                self.edges[local].store(slot, key, expires_ns, upstream.stale_since_ns, request.size_bytes);
                 if upstream.from_origin {
                     self.tally.origin_sync_fetches += 1;
                     None
@@ -672,16 +727,16 @@ impl Worker {
                 stale_since_ns: since,
                 regional_refresh: false,
             },
-            Lookup::Revalidate(since) => {
-                regional.store(key, expires_ns, FRESH, size);
+            Lookup::Revalidate(since, slot) => {
+                regional.store(slot, key, expires_ns, FRESH, size);
                 Upstream {
                     from_origin: false,
                     stale_since_ns: since,
                     regional_refresh: true,
                 }
             }
-            Lookup::Miss => {
-                regional.store(key, expires_ns, FRESH, size);
+            Lookup::Miss(slot) => {
+                regional.store(slot, key, expires_ns, FRESH, size);
                 Upstream {
                     from_origin: true,
                     stale_since_ns: FRESH,

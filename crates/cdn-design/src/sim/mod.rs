@@ -18,6 +18,8 @@
 
 pub mod engine;
 pub mod generator;
+mod hint;
+mod index;
 pub mod trace;
 
 pub use engine::{Capacity, Eviction, SimConfig, SimReport, simulate};

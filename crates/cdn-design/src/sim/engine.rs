@@ -588,35 +588,53 @@ impl Worker {
     }
 
     fn run(&mut self, batch: &Batch) {
-        // Memory loads are started ahead of the request that needs them, so several
-        // requests' loads are in flight at once: the index bucket `2 × AHEAD` requests
-        // ahead, then, `AHEAD` ahead (the bucket loaded by now), the cached copy, or the
-        // seen-set bucket when the object is not cached (it is about to miss).
-        const AHEAD: usize = 8;
-        let (requests, edges) = (&batch.requests, &batch.edges);
-        for i in 0..requests.len() {
-            if let Some(far) = requests.get(i + 2 * AHEAD)
-                && far.kind == RequestKind::Read
-            {
-                let local = self.edge_of[usize::from(edges[i + 2 * AHEAD])];
-                if local != NONE {
-                    self.edges[local as usize].index.prefetch(far.object);
+        for i in 0..batch.requests.len() {
+            self.prefetch_ahead(batch, i);
+            self.request(&batch.requests[i], batch.edges[i]);
+        }
+    }
+
+    /// The cache request `j` of the batch reads, if it is a read of one of ours.
+    #[inline]
+    fn cache_for(&self, batch: &Batch, j: usize) -> Option<&Cache> {
+        let request = batch.requests.get(j)?;
+        if request.kind != RequestKind::Read {
+            return None;
+        }
+        let local = self.edge_of[usize::from(batch.edges[j])];
+        (local != NONE).then(|| &self.edges[local as usize])
+    }
+
+    /// Starts memory loads ahead of the request that needs them, so several requests'
+    /// loads are in flight at once: the index bucket `3 × AHEAD` requests ahead;
+    /// `2 × AHEAD` ahead (the bucket loaded by now) the cached copy, or the seen-set
+    /// bucket when the object is not cached (it is about to miss); `AHEAD` ahead the
+    /// copy's neighbours in the eviction order, which a hit relinks. Only hints: a
+    /// request in between may change what they point at.
+    #[inline]
+    fn prefetch_ahead(&self, batch: &Batch, i: usize) {
+        const AHEAD: usize = 4;
+        let object = |j: usize| batch.requests[j].object;
+        if let Some(cache) = self.cache_for(batch, i + 3 * AHEAD) {
+            cache.index.prefetch(object(i + 3 * AHEAD));
+        }
+        if let Some(cache) = self.cache_for(batch, i + 2 * AHEAD) {
+            if let Some(slot) = cache.index.get(object(i + 2 * AHEAD)) {
+                super::hint::prefetch(cache.slots.as_ptr().wrapping_add(slot as usize));
+            } else {
+                self.tally.seen.prefetch(object(i + 2 * AHEAD));
+            }
+        }
+        if let Some(cache) = self.cache_for(batch, i + AHEAD)
+            && cache.touch_on_hit
+            && let Some(slot) = cache.index.get(object(i + AHEAD))
+        {
+            let s = &cache.slots[slot as usize];
+            for neighbour in [s.prev, s.next] {
+                if neighbour != NONE {
+                    super::hint::prefetch(cache.slots.as_ptr().wrapping_add(neighbour as usize));
                 }
             }
-            if let Some(near) = requests.get(i + AHEAD)
-                && near.kind == RequestKind::Read
-            {
-                let local = self.edge_of[usize::from(edges[i + AHEAD])];
-                if local != NONE {
-                    let cache = &self.edges[local as usize];
-                    if let Some(slot) = cache.index.get(near.object) {
-                        super::hint::prefetch(cache.slots.as_ptr().wrapping_add(slot as usize));
-                    } else {
-                        self.tally.seen.prefetch(near.object);
-                    }
-                }
-            }
-            self.request(&requests[i], edges[i]);
         }
     }
 

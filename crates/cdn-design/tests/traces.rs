@@ -386,3 +386,30 @@ fn threads_do_not_change_the_figures() {
         assert!(reports[0].stale_reads > 0 && reports[0].regional_hits > 0);
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn an_oracle_general_pipe_is_streamed_like_a_mapped_file() {
+    // A named pipe cannot be mapped; it is read through a buffer, with the same figures.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.bin");
+    let pipe = dir.path().join("t.pipe");
+    let requests: Vec<(f64, u64)> = (0..50_000u64).map(|i| ((i / 10) as f64, i * 7 % 1_000)).collect();
+    oracle(&file, &requests);
+    let status = std::process::Command::new("mkfifo").arg(&pipe).status().unwrap();
+    assert!(status.success());
+    let config = SimConfig {
+        ttl_s: Some(30.0),
+        capacity: Some(Capacity::Objects(300)),
+        ..SimConfig::ttl(0.0)
+    };
+    let mapped = run(&file, &TraceFormat::OracleGeneral, &config).unwrap();
+    let writer = {
+        let (file, pipe) = (file.clone(), pipe.clone());
+        std::thread::spawn(move || std::fs::write(&pipe, std::fs::read(&file).unwrap()).unwrap())
+    };
+    let streamed = run(&pipe, &TraceFormat::OracleGeneral, &config).unwrap();
+    writer.join().unwrap();
+    assert_eq!(streamed.requests, 50_000);
+    assert_eq!(mapped, streamed);
+}

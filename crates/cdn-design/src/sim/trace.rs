@@ -68,7 +68,8 @@ pub fn open_trace(path: &Path, format: &TraceFormat) -> Result<Box<dyn RequestSo
         source,
     };
     let file = File::open(path).map_err(io)?;
-    let total_bytes = file.metadata().map_err(io)?.len();
+    let metadata = file.metadata().map_err(io)?;
+    let total_bytes = metadata.len();
     let reader = BufReader::with_capacity(1 << 16, file);
     Ok(match format {
         TraceFormat::Csv(columns) => Box::new(CsvTrace {
@@ -83,15 +84,24 @@ pub fn open_trace(path: &Path, format: &TraceFormat) -> Result<Box<dyn RequestSo
         }),
         // A file that is not a whole number of records fails at its last record, after
         // the good ones, so the error can say where.
-        TraceFormat::OracleGeneral => match mapped::MappedOracle::open(reader.into_inner(), path, total_bytes) {
-            Ok(mapped) => Box::new(mapped),
-            Err(file) => Box::new(OracleGeneral {
-                reader: BufReader::with_capacity(1 << 16, file),
-                path: path.to_owned(),
-                record: 0,
-                total_bytes,
-            }),
-        },
+        // Only a regular file has a length to map; a pipe or device is read as a stream.
+        TraceFormat::OracleGeneral => {
+            match mapped::MappedOracle::open(reader.into_inner(), path, total_bytes).and_then(|mapped| {
+                if metadata.is_file() {
+                    Ok(mapped)
+                } else {
+                    Err(mapped.into_file())
+                }
+            }) {
+                Ok(mapped) => Box::new(mapped),
+                Err(file) => Box::new(OracleGeneral {
+                    reader: BufReader::with_capacity(1 << 16, file),
+                    path: path.to_owned(),
+                    record: 0,
+                    total_bytes,
+                }),
+            }
+        }
     })
 }
 
@@ -152,36 +162,48 @@ impl<R: BufRead> CsvTrace<R> {
 
     fn parse(&self, text: &str) -> Result<Request, TraceError> {
         let c = &self.columns;
-        let fields: Vec<&str> = text.split(char::from(c.delimiter)).map(str::trim).collect();
+        // The three columns wanted, picked in one pass without collecting the line.
         let needed = c.time.max(c.object).max(c.size.unwrap_or(0));
-        if fields.len() < needed {
+        let (mut time_text, mut object_text, mut size_text) = ("", "", "");
+        let mut columns = 0;
+        for (i, field) in text.split(char::from(c.delimiter)).enumerate() {
+            columns = i + 1;
+            if columns == c.time {
+                time_text = field.trim();
+            }
+            if columns == c.object {
+                object_text = field.trim();
+            }
+            if Some(columns) == c.size {
+                size_text = field.trim();
+            }
+            if columns >= needed {
+                break;
+            }
+        }
+        if columns < needed {
             return Err(self.bad(format!(
                 "has {} column(s) but column {needed} is needed (time column {}, object column {}, size column {}); check the delimiter and the column options",
-                fields.len(),
+                columns,
                 c.time,
                 c.object,
                 c.size.map_or_else(|| "none".to_owned(), |s| s.to_string())
             )));
         }
-        let time_text = fields[c.time - 1];
         let time_ns = parse_time_ns(time_text, self.unit_ns).ok_or_else(|| {
             self.bad(format!(
                 "time \"{time_text}\" (column {}) is not a number of time units ≥ 0 within 584 years",
                 c.time
             ))
         })?;
-        let object_text = fields[c.object - 1];
         let object = object_text.parse::<u64>().unwrap_or_else(|_| hash_id(object_text));
         let size_bytes = match c.size {
             None => 1,
-            Some(column) => {
-                let size_text = fields[column - 1];
-                size_text.parse::<u32>().map_err(|_| {
-                    self.bad(format!(
-                        "size \"{size_text}\" (column {column}) is not a whole number of bytes below 2^32"
-                    ))
-                })?
-            }
+            Some(column) => size_text.parse::<u32>().map_err(|_| {
+                self.bad(format!(
+                    "size \"{size_text}\" (column {column}) is not a whole number of bytes below 2^32"
+                ))
+            })?,
         };
         Ok(Request {
             time_ns,
@@ -416,6 +438,10 @@ mod mapped {
                 return Err(reader.file);
             }
             Ok(reader)
+        }
+
+        pub(super) fn into_file(self) -> File {
+            self.file
         }
 
         fn map_at(&mut self, offset: u64) -> std::io::Result<()> {

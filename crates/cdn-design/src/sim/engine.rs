@@ -4,13 +4,12 @@
 //!
 //! One thread reads the source in batches and routes each read to its edge location
 //! (a seeded draw, so the routing is the same for any number of threads). Workers own
-//! disjoint groups of caches (an edge location with the regional cache behind it), each
-//! sees every batch and simulates only its own caches' reads, and applies every write to
-//! its own caches; their counts are added at the end.
+//! disjoint groups of caches (an edge location, or the edge locations behind one regional
+//! cache with it); each gets its own caches' reads and every write (applied to its own
+//! caches), and their counts are added at the end.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
@@ -558,7 +557,7 @@ impl Worker {
     fn new(config: &SimConfig, plan: Plan, owns: impl Fn(usize) -> bool) -> Self {
         let n_edges = usize::from(config.edges);
         let n_regional = usize::from(config.regional_caches);
-        let group = |edge: usize| if n_regional > 0 { edge % n_regional } else { edge };
+        let group = |edge: usize| group_of(edge, n_regional);
         let mut edge_of = vec![NONE; n_edges];
         let mut edges = Vec::new();
         for (edge, local) in edge_of.iter_mut().enumerate() {
@@ -869,7 +868,7 @@ pub fn simulate<S: RequestSource + ?Sized>(
         n => n,
     }
     .min(groups)
-    .max(1);
+    .clamp(1, 256);
     let mut feed = Feed {
         source,
         rng: Rng::new(config.seed),
@@ -904,8 +903,10 @@ pub fn simulate<S: RequestSource + ?Sized>(
     ))
 }
 
-/// Worker 0 runs on the calling thread between reads; the others get each batch over a
-/// bounded channel, so at most `IN_FLIGHT` batches per worker exist at once.
+/// Worker 0 runs on the calling thread between reads. The reader splits each batch: every
+/// worker gets the reads of its own edge locations and every write (which reaches all
+/// caches), over a bounded channel, so at most `IN_FLIGHT` batches per worker exist at
+/// once and no worker walks requests that are not its own.
 fn run_parallel<S: RequestSource + ?Sized>(
     feed: &mut Feed<'_, S>,
     config: &SimConfig,
@@ -914,11 +915,20 @@ fn run_parallel<S: RequestSource + ?Sized>(
     progress: &mut dyn FnMut(f64),
     cancel: &AtomicBool,
 ) -> Result<Tally, SimError> {
+    let n_regional = usize::from(config.regional_caches);
+    let owner_of: Vec<u8> = (0..usize::from(config.edges))
+        .map(|edge| (group_of(edge, n_regional) % threads) as u8)
+        .collect();
+    let share = BATCH / threads + BATCH / 8;
+    let empty = || Batch {
+        requests: Vec::with_capacity(share),
+        edges: Vec::with_capacity(share),
+    };
     std::thread::scope(|scope| {
         let mut senders = Vec::with_capacity(threads - 1);
         let mut handles = Vec::with_capacity(threads - 1);
         for w in 1..threads {
-            let (tx, rx) = mpsc::sync_channel::<Arc<Batch>>(IN_FLIGHT);
+            let (tx, rx) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
             senders.push(tx);
             handles.push(scope.spawn(move || {
                 let mut worker = Worker::new(config, plan, |group| group % threads == w);
@@ -930,11 +940,11 @@ fn run_parallel<S: RequestSource + ?Sized>(
         }
         let mut own = Worker::new(config, plan, |group| group % threads == 0);
         let mut outcome = Ok(());
+        let mut batch = Batch {
+            requests: Vec::with_capacity(BATCH),
+            edges: Vec::with_capacity(BATCH),
+        };
         loop {
-            let mut batch = Batch {
-                requests: Vec::with_capacity(BATCH),
-                edges: Vec::with_capacity(BATCH),
-            };
             match feed.fill(&mut batch, progress, cancel) {
                 Ok(true) => {}
                 Ok(false) => break,
@@ -943,12 +953,26 @@ fn run_parallel<S: RequestSource + ?Sized>(
                     break;
                 }
             }
-            let batch = Arc::new(batch);
-            for tx in &senders {
-                // A worker only goes away by panicking, which the join below reports.
-                let _ = tx.send(Arc::clone(&batch));
+            let mut parts: Vec<Batch> = (0..threads).map(|_| empty()).collect();
+            for (request, &edge) in batch.requests.iter().zip(&batch.edges) {
+                if request.kind == RequestKind::Write {
+                    for part in &mut parts {
+                        part.requests.push(*request);
+                        part.edges.push(edge);
+                    }
+                } else {
+                    let part = &mut parts[usize::from(owner_of[usize::from(edge)])];
+                    part.requests.push(*request);
+                    part.edges.push(edge);
+                }
             }
-            own.run(&batch);
+            let mut parts = parts.into_iter();
+            let mine = parts.next().expect("at least two parts");
+            for (tx, part) in senders.iter().zip(parts) {
+                // A worker only goes away by panicking, which the join below reports.
+                let _ = tx.send(part);
+            }
+            own.run(&mine);
         }
         drop(senders);
         let mut tally = own.finish();
@@ -957,6 +981,12 @@ fn run_parallel<S: RequestSource + ?Sized>(
         }
         outcome.map(|()| tally)
     })
+}
+
+/// The group of caches an edge location belongs to: itself, or every edge location
+/// behind the same regional cache.
+fn group_of(edge: usize, n_regional: usize) -> usize {
+    if n_regional > 0 { edge % n_regional } else { edge }
 }
 
 fn report_of(requests: u64, writes: u64, t: Tally, first_ns: Option<u64>, last_ns: u64, cancelled: bool) -> SimReport {

@@ -13,8 +13,8 @@
 //! file ([`trace`]; `oracleGeneral` files are memory-mapped a window at a time) — in
 //! batches, so memory grows with the distinct objects, never with the trace length.
 //! Edge locations that share no regional cache are independent, so [`simulate`] runs
-//! them on [`SimConfig::threads`] threads, each fed its own reads and every write; the figures are the
-//! same for any number of threads.
+//! them on [`SimConfig::threads`] threads, each fed its own reads and every write; the
+//! figures are the same for any number of threads.
 
 pub mod engine;
 pub mod generator;

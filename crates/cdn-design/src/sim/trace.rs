@@ -5,10 +5,10 @@
 //!
 //! Times become whole nanoseconds exactly: a csv time is read as a decimal number in its
 //! column's unit (`12.345` ms is 12,345,000 ns), never through floating-point seconds.
-//! An `oracleGeneral` file is memory-mapped a window at a time (32 MiB or so, dropped
-//! when the reader moves on, so memory stays flat for a trace of any length) and decoded
-//! in batches straight from the mapping; a file that cannot be mapped (a pipe) is read
-//! through a buffer instead.
+//! An `oracleGeneral` file is memory-mapped a window at a time (12 MiB with 4 KiB
+//! pages, unmapped when the reader moves on, so memory stays flat for a trace of any
+//! length) and decoded in batches straight from the mapping; a file that cannot be mapped
+//! (a pipe) is read through a buffer instead.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -348,7 +348,8 @@ mod mapped {
 
     use super::{NS_PER_S, ORACLE_GENERAL_RECORD_BYTES, Request, RequestKind, RequestSource, SimError, TraceError};
 
-    /// Records per window, times the page size: windows start on a page and end on a record.
+    /// A window is this many times the least common multiple of the page size and the
+    /// record size, so windows start on a page and end on a record.
     const WINDOW_PAGES_PER_RECORD_SIZE: usize = 1 << 10;
 
     /// One read-only private mapping of part of a file.

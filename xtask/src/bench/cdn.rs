@@ -23,6 +23,8 @@ const TRACE_REQUESTS: u64 = 20_000_000;
 const LRU_OBJECTS: u64 = 100_000;
 /// Edge locations in the parallel simulation.
 const PARALLEL_EDGES: u16 = 20;
+/// Requests of each parallel simulation (the trace's first ones).
+const PARALLEL_REQUESTS: u64 = 5_000_000;
 
 /// A pre-generated trace, so the measurement is the cache engine and not the generator.
 struct InMemory {
@@ -160,10 +162,57 @@ fn oracle_trace() -> anyhow::Result<PathBuf> {
 
 /// coldfront's whole trace path: open (map) the file and simulate it.
 fn coldfront_run(path: &Path, config: &SimConfig) -> anyhow::Result<(f64, SimReport)> {
+    coldfront_prefix(path, u64::MAX, config)
+}
+
+/// The same on the file's first `requests` requests.
+fn coldfront_prefix(path: &Path, requests: u64, config: &SimConfig) -> anyhow::Result<(f64, SimReport)> {
     let started = Instant::now();
-    let mut source = open_trace(path, &TraceFormat::OracleGeneral)?;
+    let mut source = Prefix {
+        inner: open_trace(path, &TraceFormat::OracleGeneral)?,
+        left: requests,
+    };
     let report = simulate(&mut source, config, &mut |_| {}, &AtomicBool::new(false))?;
     Ok((started.elapsed().as_secs_f64(), report))
+}
+
+/// The first `left` requests of a source, read through its own batches.
+struct Prefix<S> {
+    inner: S,
+    left: u64,
+}
+
+impl<S: RequestSource> Iterator for Prefix<S> {
+    type Item = Result<cdn_design::sim::Request, TraceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        self.inner.next()
+    }
+}
+
+impl<S: RequestSource> RequestSource for Prefix<S> {
+    fn fraction_done(&self) -> f64 {
+        self.inner.fraction_done()
+    }
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    fn next_batch(
+        &mut self,
+        batch: &mut Vec<cdn_design::sim::Request>,
+        max: usize,
+        previous_ns: u64,
+    ) -> Result<(), cdn_design::SimError> {
+        let before = batch.len();
+        let max = usize::try_from(self.left).map_or(max, |left| left.min(max));
+        self.inner.next_batch(batch, max, previous_ns)?;
+        self.left -= (batch.len() - before) as u64;
+        Ok(())
+    }
 }
 
 /// libCacheSim's LRU on the same file through its Python bindings, timed inside Python
@@ -272,9 +321,10 @@ fn trace_vs_libcachesim(
     }
 
     // Twenty independent edge locations (TTL 300 s, 20,000-object LRU each) on one thread
-    // and on two, alternated; more rounds than above, since two threads need both cores
-    // free at once and the fastest round of each is compared.
-    let parallel_rounds = if options.quick { 2 } else { 5 };
+    // and on two, alternated, on the trace's first 5 M requests: short runs and more
+    // rounds than above, since two threads need both cores free at once and the fastest
+    // round of each is compared.
+    let parallel_rounds = if options.quick { 3 } else { 8 };
     let edges = SimConfig {
         ttl_s: Some(300.0),
         capacity: Some(Capacity::Objects(20_000)),
@@ -285,8 +335,9 @@ fn trace_vs_libcachesim(
     let mut reports = Vec::new();
     for round in 0..parallel_rounds {
         for threads in if round % 2 == 0 { [1, 2] } else { [2, 1] } {
-            let (seconds, report) = coldfront_run(
+            let (seconds, report) = coldfront_prefix(
                 &path,
+                PARALLEL_REQUESTS,
                 &SimConfig {
                     threads,
                     ..edges.clone()
@@ -308,6 +359,7 @@ fn trace_vs_libcachesim(
         "cdn_parallel".to_owned(),
         serde_json::json!({
             "edges": PARALLEL_EDGES,
+            "requests": PARALLEL_REQUESTS,
             "ttl_s": edges.ttl_s,
             "lru_objects_per_edge": 20_000,
             "rounds": parallel_rounds,

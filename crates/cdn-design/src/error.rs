@@ -104,3 +104,14 @@ pub enum SimError {
         previous_s: f64,
     },
 }
+
+impl SimError {
+    /// The request at `at`, at `time_ns`, came after one at `previous_ns`.
+    pub(crate) fn unsorted(at: String, time_ns: u64, previous_ns: u64) -> Self {
+        Self::Unsorted {
+            at,
+            time_s: crate::sim::ns_to_s(time_ns),
+            previous_s: crate::sim::ns_to_s(previous_ns),
+        }
+    }
+}

@@ -86,3 +86,14 @@ fn invalidate_on_write_with_stale_while_revalidate() {
     model.cache.stale_while_revalidate_s = 60.0;
     compare(&model, 1_500_000, 0.5);
 }
+
+#[test]
+fn invalidation_propagation_delay() {
+    // Both sides take the invalidation's delay from the same page policy: copies are
+    // served stale until it reaches the edges.
+    let mut model = poisson_model(2, 0);
+    model.cache.invalidation = Invalidation::OnWrite { paths_per_write: 1 };
+    model.cache.page_ttl_s = 600.0;
+    model.cache.invalidation_propagation_s = 30.0;
+    compare(&model, 1_500_000, 0.5);
+}

@@ -155,7 +155,8 @@ impl RequestSource for SliceSource<'_> {
 /// The one conversion of a logged read into the simulator's request.
 fn sim_request(time_ms: i64, first_ms: i64, key: u64, bytes: u64) -> Request {
     Request {
-        time_s: (time_ms - first_ms) as f64 / 1000.0,
+        // Logs are sorted, so the offset is never negative; milliseconds are exact in ns.
+        time_ns: u64::try_from(time_ms - first_ms).unwrap_or(0) * 1_000_000,
         object: key,
         size_bytes: u32::try_from(bytes).unwrap_or(u32::MAX),
         kind: RequestKind::Read,

@@ -1,20 +1,35 @@
 //! The cache engine: per-edge caches, an optional regional tier, TTL with expiry fixed at
-//! fetch, stale-while-revalidate, invalidation on write, and optional LRU capacity.
+//! fetch, stale-while-revalidate, invalidation on write after a propagation delay, and
+//! optional LRU or FIFO capacity.
+//!
+//! One thread reads the source in batches and routes each read to its edge location
+//! (a seeded draw, so the routing is the same for any number of threads). Workers own
+//! disjoint groups of caches (an edge location, or the edge locations behind one regional
+//! cache with it); each gets its own caches' reads and every write (applied to its own
+//! caches), and their counts are added at the end.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 use serde::Serialize;
 
+use crate::analytic::{Strategy, policy_of};
 use crate::error::SimError;
-use crate::model::{Invalidation, Model};
+use crate::model::Model;
 use crate::rng::Rng;
 
-use super::{RequestKind, RequestSource};
+use super::index::SlotIndex;
+use super::{Request, RequestKind, RequestSource, ns_to_s, s_to_ns};
 
 /// Requests between progress reports and cancellation checks.
 const CHECK_EVERY: u64 = 1 << 16;
+/// Requests per batch handed from the reader to the workers (divides `CHECK_EVERY`).
+const BATCH: usize = 1 << 12;
+/// Batches in flight per worker thread: enough to keep a worker busy while the reader
+/// fills the next one, few enough that memory does not grow with the trace.
+const IN_FLIGHT: usize = 4;
 
 /// A multiplicative hash for integer keys (the Fx hash of rustc): object ids need no
 /// protection against adversarial collisions, and SipHash is slower on this hot path.
@@ -41,35 +56,53 @@ impl Hasher for IdHasher {
 }
 
 type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
-type IdSet = HashSet<u64, BuildHasherDefault<IdHasher>>;
 
-/// Cache size limit; the least recently used object is evicted beyond it.
+/// Cache size limit; an object is evicted beyond it (see [`Eviction`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Capacity {
     /// At most this many objects per cache.
     Objects(u64),
-    /// At most this many bytes per cache.
+    /// At most this many bytes per cache. An object larger than this is never admitted.
     Bytes(u64),
+}
+
+/// Which object a full cache evicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Eviction {
+    /// The least recently used (a hit moves an object to the front).
+    #[default]
+    Lru,
+    /// The one fetched longest ago (a hit changes nothing), as libCacheSim's FIFO.
+    Fifo,
 }
 
 /// What to simulate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SimConfig {
-    /// TTL set at fetch; `None` = never expires (with a capacity: plain LRU).
+    /// TTL set at fetch; `None` = never expires (with a capacity: plain LRU or FIFO).
     pub ttl_s: Option<f64>,
     /// `stale-while-revalidate` window after expiry; 0 = off.
     pub swr_s: f64,
-    /// Whether a write removes the object from every cache (propagation taken as instant).
+    /// Whether a write removes the object from every cache.
     pub invalidate_on_write: bool,
+    /// Time from a write until its invalidation takes effect at every cache (edges and
+    /// regional); until then cached copies are served stale. 0 = at once.
+    pub invalidation_delay_s: f64,
     /// Per-cache capacity; `None` = unlimited.
     pub capacity: Option<Capacity>,
+    /// What a full cache evicts.
+    pub eviction: Eviction,
     /// Edge locations; each request goes to one chosen uniformly (seeded).
     pub edges: u16,
     /// Regional caches behind the edges (edge `e` uses regional `e mod R`); 0 = none.
     pub regional_caches: u16,
     /// Seed for the edge assignment.
     pub seed: u64,
+    /// Threads for independent caches (edge locations, or groups sharing a regional
+    /// cache); 0 = one per core. The figures do not depend on it.
+    pub threads: usize,
 }
 
 impl SimConfig {
@@ -79,28 +112,36 @@ impl SimConfig {
             ttl_s: Some(ttl_s),
             swr_s: 0.0,
             invalidate_on_write: false,
+            invalidation_delay_s: 0.0,
             capacity: None,
+            eviction: Eviction::Lru,
             edges: 1,
             regional_caches: 0,
             seed: 1,
+            threads: 0,
         }
     }
 
-    /// The model's page behaviour: TTL, SWR, invalidation, edges and regional tier.
+    /// The model's page behaviour, from the same page policy the analytic evaluation uses
+    /// (`analytic::policy_of`): TTL, SWR, whether writes remove copies and how long that
+    /// takes to reach the edges, edges and regional tier.
     pub fn from_model(model: &Model) -> Self {
-        let (ttl_s, invalidate_on_write) = match model.cache.invalidation {
-            Invalidation::TtlOnly => (model.cache.page_ttl_s, false),
-            Invalidation::OnWrite { .. } => (model.cache.page_ttl_s, true),
-            Invalidation::VersionedUrls => (model.cache.asset_ttl_s, true),
-        };
+        let policy = policy_of(model, Strategy::Cached(model.cache.invalidation));
         Self {
-            ttl_s: Some(ttl_s),
-            swr_s: model.cache.stale_while_revalidate_s,
-            invalidate_on_write,
+            ttl_s: Some(policy.ttl_s),
+            swr_s: policy.swr_s,
+            invalidate_on_write: policy.drop_on_write,
+            invalidation_delay_s: if policy.drop_on_write {
+                policy.propagation_s
+            } else {
+                0.0
+            },
             capacity: None,
+            eviction: Eviction::Lru,
             edges: model.workload.edge_locations.min(u32::from(u16::MAX)) as u16,
             regional_caches: model.workload.regional_caches.min(u32::from(u16::MAX)) as u16,
             seed: 1,
+            threads: 0,
         }
     }
 }
@@ -128,6 +169,10 @@ pub struct SimReport {
     pub edge_hit_ratio: f64,
     /// Bytes answered without the origin, over bytes read.
     pub byte_hit_ratio: f64,
+    /// Bytes read by viewers.
+    pub bytes_read: u64,
+    /// Bytes of reads that waited for the origin.
+    pub bytes_missed: u64,
     /// Reads answered with content older than the object's latest write.
     pub stale_reads: u64,
     /// `stale_reads / reads`.
@@ -149,70 +194,105 @@ pub struct SimReport {
 }
 
 const NONE: u32 = u32::MAX;
+/// `stale_since_ns` of a copy no write has overtaken.
+const FRESH: u64 = u64::MAX;
+
+/// Times in nanoseconds, derived once from the configuration.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    /// `u64::MAX` = never expires.
+    ttl_ns: u64,
+    swr_ns: u64,
+    invalidate: bool,
+    delay_ns: u64,
+}
+
+impl Plan {
+    fn of(config: &SimConfig) -> Self {
+        Self {
+            ttl_ns: config.ttl_s.map_or(u64::MAX, s_to_ns),
+            swr_ns: s_to_ns(config.swr_s),
+            invalidate: config.invalidate_on_write,
+            delay_ns: if config.invalidate_on_write {
+                s_to_ns(config.invalidation_delay_s)
+            } else {
+                0
+            },
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
-struct Entry {
+struct Slot {
     key: u64,
-    expires_s: f64,
+    expires_ns: u64,
     /// When the cached content became stale (the first write after it was fetched).
-    stale_since_s: f64,
+    stale_since_ns: u64,
     size: u32,
     prev: u32,
     next: u32,
 }
 
+/// What a cache holds for a read; the copies' `stale_since_ns` and slots.
 enum Lookup {
-    Fresh(f64),
-    Revalidate(f64),
-    Miss,
+    Fresh(u64),
+    Revalidate(u64, u32),
+    /// Not cached (`NONE`), or cached and expired in this slot.
+    Miss(u32),
 }
 
 struct Cache {
-    index: IdMap<u32>,
-    entries: Vec<Entry>,
+    index: SlotIndex,
+    slots: Vec<Slot>,
     free: Vec<u32>,
-    /// Most recently used; only maintained with a capacity.
+    /// Front of the eviction order (most recently used or fetched); only kept with a capacity.
     head: u32,
     tail: u32,
     bytes: u64,
     capacity: Option<Capacity>,
+    /// Whether a hit moves the object to the front (LRU).
+    touch_on_hit: bool,
     evictions: u64,
 }
 
 impl Cache {
-    fn new(capacity: Option<Capacity>) -> Self {
+    fn new(capacity: Option<Capacity>, eviction: Eviction) -> Self {
         Self {
-            index: IdMap::default(),
-            entries: Vec::new(),
+            index: SlotIndex::new(),
+            slots: Vec::new(),
             free: Vec::new(),
             head: NONE,
             tail: NONE,
             bytes: 0,
             capacity,
+            touch_on_hit: capacity.is_some() && eviction == Eviction::Lru,
             evictions: 0,
         }
     }
 
+    #[inline]
     fn unlink(&mut self, slot: u32) {
-        let Entry { prev, next, .. } = self.entries[slot as usize];
+        let Slot { prev, next, .. } = self.slots[slot as usize];
         if prev == NONE {
             self.head = next;
         } else {
-            self.entries[prev as usize].next = next;
+            self.slots[prev as usize].next = next;
         }
         if next == NONE {
             self.tail = prev;
         } else {
-            self.entries[next as usize].prev = prev;
+            self.slots[next as usize].prev = prev;
         }
     }
 
+    #[inline]
     fn push_front(&mut self, slot: u32) {
-        let e = &mut self.entries[slot as usize];
-        e.prev = NONE;
-        e.next = self.head;
-        if self.head != NONE {
-            self.entries[self.head as usize].prev = slot;
+        let head = self.head;
+        let s = &mut self.slots[slot as usize];
+        s.prev = NONE;
+        s.next = head;
+        if head != NONE {
+            self.slots[head as usize].prev = slot;
         }
         self.head = slot;
         if self.tail == NONE {
@@ -221,109 +301,135 @@ impl Cache {
     }
 
     #[inline]
-    fn lookup(&mut self, key: u64, now_s: f64, swr_s: f64) -> Lookup {
-        let Some(&slot) = self.index.get(&key) else {
-            return Lookup::Miss;
-        };
-        let entry = self.entries[slot as usize];
-        if self.capacity.is_some() {
+    fn move_to_front(&mut self, slot: u32) {
+        if self.head != slot {
             self.unlink(slot);
             self.push_front(slot);
         }
-        if now_s < entry.expires_s {
-            Lookup::Fresh(entry.stale_since_s)
-        } else if now_s < entry.expires_s + swr_s {
-            Lookup::Revalidate(entry.stale_since_s)
+    }
+
+    #[inline]
+    fn lookup(&mut self, key: u64, now_ns: u64, swr_ns: u64) -> Lookup {
+        let Some(slot) = self.index.get(key) else {
+            return Lookup::Miss(NONE);
+        };
+        let entry = self.slots[slot as usize];
+        if now_ns < entry.expires_ns {
+            if self.touch_on_hit {
+                self.move_to_front(slot);
+            }
+            Lookup::Fresh(entry.stale_since_ns)
+        } else if now_ns < entry.expires_ns.saturating_add(swr_ns) {
+            if self.touch_on_hit {
+                self.move_to_front(slot);
+            }
+            Lookup::Revalidate(entry.stale_since_ns, slot)
         } else {
-            Lookup::Miss
+            Lookup::Miss(slot)
         }
+    }
+
+    /// Whether the eviction order is over the capacity with `extra_bytes` more and
+    /// `extra_objects` more objects.
+    #[inline]
+    fn over(&self, extra_objects: u64, extra_bytes: u64) -> bool {
+        match self.capacity {
+            None => false,
+            Some(Capacity::Objects(n)) => self.index.len() as u64 + extra_objects > n,
+            Some(Capacity::Bytes(n)) => self.bytes + extra_bytes > n,
+        }
+    }
+
+    fn evict_tail(&mut self) {
+        let victim = self.slots[self.tail as usize].key;
+        self.remove(victim);
+        self.evictions += 1;
     }
 
     /// Stores a fetched copy; its expiry is fixed now and not moved by later hits. An
     /// object larger than a byte capacity is not admitted at all (as libCacheSim does):
     /// inserting it would only evict everything, itself included. A cached older copy of
-    /// it is dropped, since the origin has just served a newer one.
+    /// it is dropped, since the origin has just served a newer one. Room is made before
+    /// a new object goes in, as libCacheSim does. `cached` is the object's slot from the
+    /// lookup just made, or `NONE`.
     #[inline]
-    fn store(&mut self, key: u64, expires_s: f64, stale_since_s: f64, size: u32) {
+    fn store(&mut self, cached: u32, key: u64, expires_ns: u64, stale_since_ns: u64, size: u32) {
         if matches!(self.capacity, Some(Capacity::Bytes(n)) if u64::from(size) > n) {
             self.remove(key);
             return;
         }
-        if let Some(&slot) = self.index.get(&key) {
-            let e = &mut self.entries[slot as usize];
-            self.bytes = self.bytes - u64::from(e.size) + u64::from(size);
-            e.expires_s = expires_s;
-            e.stale_since_s = stale_since_s;
-            e.size = size;
-        } else {
-            let entry = Entry {
-                key,
-                expires_s,
-                stale_since_s,
-                size,
-                prev: NONE,
-                next: NONE,
-            };
-            let slot = if let Some(slot) = self.free.pop() {
-                self.entries[slot as usize] = entry;
-                slot
-            } else {
-                self.entries.push(entry);
-                (self.entries.len() - 1) as u32
-            };
-            self.index.insert(key, slot);
-            self.bytes += u64::from(size);
+        if cached != NONE {
+            let slot = cached;
+            let s = &mut self.slots[slot as usize];
+            let old = u64::from(s.size);
+            s.expires_ns = expires_ns;
+            s.stale_since_ns = stale_since_ns;
+            s.size = size;
+            self.bytes = self.bytes - old + u64::from(size);
             if self.capacity.is_some() {
-                self.push_front(slot);
+                // A refetched copy is a new arrival for FIFO too.
+                self.move_to_front(slot);
+                while self.over(0, 0) && self.tail != slot {
+                    self.evict_tail();
+                }
             }
+            return;
         }
-        self.evict();
-    }
-
-    fn evict(&mut self) {
-        let Some(capacity) = self.capacity else { return };
-        loop {
-            let over = match capacity {
-                Capacity::Objects(n) => self.index.len() as u64 > n,
-                Capacity::Bytes(n) => self.bytes > n,
-            };
-            if !over || self.tail == NONE {
-                return;
-            }
-            let victim = self.entries[self.tail as usize].key;
-            self.remove(victim);
-            self.evictions += 1;
+        while self.over(1, u64::from(size)) && self.tail != NONE {
+            self.evict_tail();
+        }
+        let entry = Slot {
+            key,
+            expires_ns,
+            stale_since_ns,
+            size,
+            prev: NONE,
+            next: NONE,
+        };
+        let slot = if let Some(slot) = self.free.pop() {
+            self.slots[slot as usize] = entry;
+            slot
+        } else {
+            self.slots.push(entry);
+            (self.slots.len() - 1) as u32
+        };
+        self.index.insert(key, slot);
+        self.bytes += u64::from(size);
+        if self.capacity.is_some() {
+            self.push_front(slot);
         }
     }
 
     fn remove(&mut self, key: u64) {
-        if let Some(slot) = self.index.remove(&key) {
+        if let Some(slot) = self.index.remove(key) {
             if self.capacity.is_some() {
                 self.unlink(slot);
             }
-            self.bytes -= u64::from(self.entries[slot as usize].size);
+            self.bytes -= u64::from(self.slots[slot as usize].size);
             self.free.push(slot);
         }
     }
 
-    fn mark_stale(&mut self, key: u64, now_s: f64) {
-        if let Some(&slot) = self.index.get(&key) {
-            let e = &mut self.entries[slot as usize];
-            if e.stale_since_s == f64::INFINITY {
-                e.stale_since_s = now_s;
+    fn mark_stale(&mut self, key: u64, now_ns: u64) {
+        if let Some(slot) = self.index.get(key) {
+            let s = &mut self.slots[slot as usize];
+            if s.stale_since_ns == FRESH {
+                s.stale_since_ns = now_ns;
             }
         }
     }
 }
 
 /// Staleness histogram: buckets of 1/8 octave from 1 ms.
+#[derive(Default)]
 struct Staleness {
     counts: Vec<u64>,
     max_s: f64,
 }
 
 impl Staleness {
-    fn record(&mut self, age_s: f64) {
+    fn record(&mut self, age_ns: u64) {
+        let age_s = ns_to_s(age_ns);
         let bucket = if age_s <= 0.001 {
             0
         } else {
@@ -334,6 +440,16 @@ impl Staleness {
         }
         self.counts[bucket] += 1;
         self.max_s = self.max_s.max(age_s);
+    }
+
+    fn merge(&mut self, other: &Self) {
+        if other.counts.len() > self.counts.len() {
+            self.counts.resize(other.counts.len(), 0);
+        }
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        self.max_s = self.max_s.max(other.max_s);
     }
 
     fn quantile(&self, q: f64) -> f64 {
@@ -353,6 +469,382 @@ impl Staleness {
     }
 }
 
+/// Counts of one worker (or of the whole run, once merged).
+struct Tally {
+    reads: u64,
+    edge_hits: u64,
+    regional_hits: u64,
+    origin_sync_fetches: u64,
+    origin_async_fetches: u64,
+    stale_reads: u64,
+    bytes_read: u64,
+    bytes_hit: u64,
+    staleness: Staleness,
+    evictions: u64,
+    /// Objects read (a set: every slot is 0).
+    seen: SlotIndex,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Self {
+            reads: 0,
+            edge_hits: 0,
+            regional_hits: 0,
+            origin_sync_fetches: 0,
+            origin_async_fetches: 0,
+            stale_reads: 0,
+            bytes_read: 0,
+            bytes_hit: 0,
+            staleness: Staleness::default(),
+            evictions: 0,
+            seen: SlotIndex::new(),
+        }
+    }
+}
+
+impl Tally {
+    fn merge(&mut self, mut other: Self) {
+        self.reads += other.reads;
+        self.edge_hits += other.edge_hits;
+        self.regional_hits += other.regional_hits;
+        self.origin_sync_fetches += other.origin_sync_fetches;
+        self.origin_async_fetches += other.origin_async_fetches;
+        self.stale_reads += other.stale_reads;
+        self.bytes_read += other.bytes_read;
+        self.bytes_hit += other.bytes_hit;
+        self.staleness.merge(&other.staleness);
+        self.evictions += other.evictions;
+        if other.seen.len() > self.seen.len() {
+            std::mem::swap(&mut self.seen, &mut other.seen);
+        }
+        for key in other.seen.keys() {
+            self.seen.insert_if_absent(key, 0);
+        }
+    }
+}
+
+/// A batch of requests with the edge location each read goes to.
+struct Batch {
+    requests: Vec<Request>,
+    edges: Vec<u16>,
+}
+
+/// The caches one thread owns: whole groups (an edge location, or every edge location
+/// behind one regional cache, with that regional cache).
+struct Worker {
+    plan: Plan,
+    /// Global edge index → index into `edges`, or `NONE` when another worker owns it.
+    edge_of: Vec<u32>,
+    edges: Vec<Cache>,
+    /// Global regional index → index into `regionals`, or `NONE`.
+    regional_of: Vec<u32>,
+    regionals: Vec<Cache>,
+    n_regional: usize,
+    /// Invalidations on their way to the caches: (when they take effect, object).
+    pending: VecDeque<(u64, u64)>,
+    tally: Tally,
+}
+
+struct Upstream {
+    from_origin: bool,
+    stale_since_ns: u64,
+    /// A regional stale-while-revalidate refresh reached the origin in the background.
+    regional_refresh: bool,
+}
+
+impl Worker {
+    fn new(config: &SimConfig, plan: Plan, owns: impl Fn(usize) -> bool) -> Self {
+        let n_edges = usize::from(config.edges);
+        let n_regional = usize::from(config.regional_caches);
+        let group = |edge: usize| group_of(edge, n_regional);
+        let mut edge_of = vec![NONE; n_edges];
+        let mut edges = Vec::new();
+        for (edge, local) in edge_of.iter_mut().enumerate() {
+            if owns(group(edge)) {
+                *local = edges.len() as u32;
+                edges.push(Cache::new(config.capacity, config.eviction));
+            }
+        }
+        let mut regional_of = vec![NONE; n_regional];
+        let mut regionals = Vec::new();
+        for (regional, local) in regional_of.iter_mut().enumerate() {
+            if owns(regional) {
+                *local = regionals.len() as u32;
+                regionals.push(Cache::new(config.capacity, config.eviction));
+            }
+        }
+        Self {
+            plan,
+            edge_of,
+            edges,
+            regional_of,
+            regionals,
+            n_regional,
+            pending: VecDeque::new(),
+            tally: Tally::default(),
+        }
+    }
+
+    fn run(&mut self, batch: &Batch) {
+        for i in 0..batch.requests.len() {
+            self.prefetch_ahead(batch, i);
+            self.request(&batch.requests[i], batch.edges[i]);
+        }
+    }
+
+    /// The cache request `j` of the batch reads, if it is a read of one of ours.
+    #[inline]
+    fn cache_for(&self, batch: &Batch, j: usize) -> Option<&Cache> {
+        let request = batch.requests.get(j)?;
+        if request.kind != RequestKind::Read {
+            return None;
+        }
+        let local = self.edge_of[usize::from(batch.edges[j])];
+        (local != NONE).then(|| &self.edges[local as usize])
+    }
+
+    /// Starts memory loads ahead of the request that needs them, so several requests'
+    /// loads are in flight at once: the index bucket `3 × AHEAD` requests ahead;
+    /// `2 × AHEAD` ahead (the bucket loaded by now) the cached copy, or the seen-set
+    /// bucket when the object is not cached (it is about to miss); `AHEAD` ahead the
+    /// copy's neighbours in the eviction order, which a hit relinks. Only hints: a
+    /// request in between may change what they point at.
+    #[inline]
+    fn prefetch_ahead(&self, batch: &Batch, i: usize) {
+        const AHEAD: usize = 4;
+        let object = |j: usize| batch.requests[j].object;
+        if let Some(cache) = self.cache_for(batch, i + 3 * AHEAD) {
+            cache.index.prefetch(object(i + 3 * AHEAD));
+        }
+        if let Some(cache) = self.cache_for(batch, i + 2 * AHEAD) {
+            if let Some(slot) = cache.index.get(object(i + 2 * AHEAD)) {
+                super::hint::prefetch(cache.slots.as_ptr().wrapping_add(slot as usize));
+            } else {
+                self.tally.seen.prefetch(object(i + 2 * AHEAD));
+            }
+        }
+        if let Some(cache) = self.cache_for(batch, i + AHEAD)
+            && cache.touch_on_hit
+            && let Some(slot) = cache.index.get(object(i + AHEAD))
+        {
+            let s = &cache.slots[slot as usize];
+            for neighbour in [s.prev, s.next] {
+                if neighbour != NONE {
+                    super::hint::prefetch(cache.slots.as_ptr().wrapping_add(neighbour as usize));
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn request(&mut self, request: &Request, edge: u16) {
+        let now_ns = request.time_ns;
+        while let Some(&(due_ns, key)) = self.pending.front() {
+            if due_ns > now_ns {
+                break;
+            }
+            self.pending.pop_front();
+            for cache in self.edges.iter_mut().chain(self.regionals.iter_mut()) {
+                cache.remove(key);
+            }
+        }
+        let key = request.object;
+        if request.kind == RequestKind::Write {
+            let plan = self.plan;
+            for cache in self.edges.iter_mut().chain(self.regionals.iter_mut()) {
+                if plan.invalidate && plan.delay_ns == 0 {
+                    cache.remove(key);
+                } else {
+                    cache.mark_stale(key, now_ns);
+                }
+            }
+            if plan.invalidate && plan.delay_ns > 0 {
+                self.pending.push_back((now_ns.saturating_add(plan.delay_ns), key));
+            }
+            return;
+        }
+        let local = self.edge_of[usize::from(edge)];
+        if local == NONE {
+            return;
+        }
+        self.read(request, usize::from(edge), local as usize);
+    }
+
+    #[inline]
+    fn read(&mut self, request: &Request, edge: usize, local: usize) {
+        let Plan { ttl_ns, swr_ns, .. } = self.plan;
+        let now_ns = request.time_ns;
+        let key = request.object;
+        let t = &mut self.tally;
+        t.reads += 1;
+        t.bytes_read += u64::from(request.size_bytes);
+        let expires_ns = now_ns.saturating_add(ttl_ns);
+        // `served_stale_since` is when the content handed to the viewer went stale, if it
+        // came from a cache; origin responses are fresh.
+        let served_stale_since = match self.edges[local].lookup(key, now_ns, swr_ns) {
+            Lookup::Fresh(since) => {
+                self.tally.edge_hits += 1;
+                Some(since)
+            }
+            Lookup::Revalidate(since, slot) => {
+                self.tally.edge_hits += 1;
+                // Background refresh from upstream; the viewer already has the stale copy.
+                let upstream = self.fetch_upstream(edge, key, now_ns, request.size_bytes);
+                if upstream.from_origin {
+                    self.tally.origin_async_fetches += 1;
+                }
+                self.tally.origin_async_fetches += u64::from(upstream.regional_refresh);
+                self.edges[local].store(slot, key, expires_ns, upstream.stale_since_ns, request.size_bytes);
+                Some(since)
+            }
+            Lookup::Miss(slot) => {
+                // Every object's first read misses, and an expired copy's object has been
+                // read, so the set of objects read needs updating on other misses only.
+                if slot == NONE {
+                    self.tally.seen.insert_if_absent(key, 0);
+                }
+                let upstream = self.fetch_upstream(edge, key, now_ns, request.size_bytes);
+                self.tally.origin_async_fetches += u64::from(upstream.regional_refresh);
+                self.edges[local].store(slot, key, expires_ns, upstream.stale_since_ns, request.size_bytes);
+                if upstream.from_origin {
+                    self.tally.origin_sync_fetches += 1;
+                    None
+                } else {
+                    self.tally.regional_hits += 1;
+                    Some(upstream.stale_since_ns)
+                }
+            }
+        };
+        if let Some(since) = served_stale_since {
+            self.tally.bytes_hit += u64::from(request.size_bytes);
+            if since <= now_ns {
+                self.tally.stale_reads += 1;
+                self.tally.staleness.record(now_ns - since);
+            }
+        }
+    }
+
+    #[inline]
+    fn fetch_upstream(&mut self, edge: usize, key: u64, now_ns: u64, size: u32) -> Upstream {
+        if self.n_regional == 0 {
+            return Upstream {
+                from_origin: true,
+                stale_since_ns: FRESH,
+                regional_refresh: false,
+            };
+        }
+        let Plan { ttl_ns, swr_ns, .. } = self.plan;
+        let local = self.regional_of[edge % self.n_regional] as usize;
+        let regional = &mut self.regionals[local];
+        let expires_ns = now_ns.saturating_add(ttl_ns);
+        match regional.lookup(key, now_ns, swr_ns) {
+            Lookup::Fresh(since) => Upstream {
+                from_origin: false,
+                stale_since_ns: since,
+                regional_refresh: false,
+            },
+            Lookup::Revalidate(since, slot) => {
+                regional.store(slot, key, expires_ns, FRESH, size);
+                Upstream {
+                    from_origin: false,
+                    stale_since_ns: since,
+                    regional_refresh: true,
+                }
+            }
+            Lookup::Miss(slot) => {
+                regional.store(slot, key, expires_ns, FRESH, size);
+                Upstream {
+                    from_origin: true,
+                    stale_since_ns: FRESH,
+                    regional_refresh: false,
+                }
+            }
+        }
+    }
+
+    fn finish(mut self) -> Tally {
+        self.tally.evictions = self
+            .edges
+            .iter()
+            .chain(self.regionals.iter())
+            .map(|c| c.evictions)
+            .sum();
+        self.tally
+    }
+}
+
+/// The reader side: batches from the source, routed to edge locations, with the run's
+/// request count, time span, progress and cancellation.
+struct Feed<'a, S: ?Sized> {
+    source: &'a mut S,
+    rng: Rng,
+    n_edges: usize,
+    requests: u64,
+    writes: u64,
+    first_ns: Option<u64>,
+    last_ns: u64,
+    cancelled: bool,
+}
+
+impl<S: RequestSource + ?Sized> Feed<'_, S> {
+    /// Fills `batch` afresh; `Ok(false)` at the end of the source or on cancellation.
+    fn fill(
+        &mut self,
+        batch: &mut Batch,
+        progress: &mut dyn FnMut(f64),
+        cancel: &AtomicBool,
+    ) -> Result<bool, SimError> {
+        batch.requests.clear();
+        batch.edges.clear();
+        if self.cancelled {
+            return Ok(false);
+        }
+        self.source.next_batch(&mut batch.requests, BATCH, self.last_ns)?;
+        let Some(last) = batch.requests.last() else {
+            return Ok(false);
+        };
+        self.first_ns.get_or_insert(batch.requests[0].time_ns);
+        self.last_ns = last.time_ns;
+        let before = self.requests;
+        self.requests += batch.requests.len() as u64;
+        for request in &batch.requests {
+            let edge = if request.kind == RequestKind::Write {
+                self.writes += 1;
+                0
+            } else if self.n_edges > 1 {
+                self.rng.below(self.n_edges) as u16
+            } else {
+                0
+            };
+            batch.edges.push(edge);
+        }
+        if before / CHECK_EVERY != self.requests / CHECK_EVERY {
+            progress(self.source.fraction_done());
+            if cancel.load(Ordering::Relaxed) {
+                self.cancelled = true;
+            }
+        }
+        Ok(true)
+    }
+}
+
+fn validate(config: &SimConfig) -> Result<(), SimError> {
+    if config.edges == 0 {
+        return Err(SimError::Config("edges must be at least 1".to_owned()));
+    }
+    let bad = |x: f64| x.is_nan() || x < 0.0;
+    if config.ttl_s.is_some_and(bad) || bad(config.swr_s) || bad(config.invalidation_delay_s) {
+        return Err(SimError::Config(
+            "TTL, stale-while-revalidate and invalidation delay must be ≥ 0 s".to_owned(),
+        ));
+    }
+    if matches!(config.capacity, Some(Capacity::Objects(0) | Capacity::Bytes(0))) {
+        return Err(SimError::Config("capacity must be at least 1".to_owned()));
+    }
+    Ok(())
+}
+
 /// Runs `source` through the caches. `progress` gets the fraction done every 65,536
 /// requests; setting `cancel` stops the run there (the report says `cancelled`).
 pub fn simulate<S: RequestSource + ?Sized>(
@@ -361,341 +853,279 @@ pub fn simulate<S: RequestSource + ?Sized>(
     progress: &mut dyn FnMut(f64),
     cancel: &AtomicBool,
 ) -> Result<SimReport, SimError> {
-    if config.edges == 0 {
-        return Err(SimError::Config("edges must be at least 1".to_owned()));
+    validate(config)?;
+    let plan = Plan::of(config);
+    if config.edges == 1 && config.regional_caches == 0 && config.capacity.is_none() && plan.delay_ns == 0 {
+        return simulate_single(source, plan, progress, cancel);
     }
-    if config.ttl_s.is_some_and(|t| t.is_nan() || t < 0.0) || config.swr_s.is_nan() || config.swr_s < 0.0 {
-        return Err(SimError::Config(
-            "TTL and stale-while-revalidate must be ≥ 0 s".to_owned(),
-        ));
-    }
-    if matches!(config.capacity, Some(Capacity::Objects(0) | Capacity::Bytes(0))) {
-        return Err(SimError::Config("capacity must be at least 1".to_owned()));
-    }
-    if config.edges == 1 && config.regional_caches == 0 && config.capacity.is_none() {
-        return simulate_single(source, config, progress, cancel);
-    }
-    let ttl_s = config.ttl_s.unwrap_or(f64::INFINITY);
-    let swr_s = config.swr_s;
-    let mut edges: Vec<Cache> = (0..config.edges).map(|_| Cache::new(config.capacity)).collect();
-    let mut regionals: Vec<Cache> = (0..config.regional_caches)
-        .map(|_| Cache::new(config.capacity))
-        .collect();
-    let mut seen: IdSet = IdSet::default();
-    let mut rng = Rng::new(config.seed);
-    let mut report = empty_report();
-    let mut staleness = Staleness {
-        counts: Vec::new(),
-        max_s: 0.0,
+    let groups = if config.regional_caches > 0 {
+        usize::from(config.regional_caches)
+    } else {
+        usize::from(config.edges)
     };
-    let (mut bytes_read, mut bytes_hit) = (0u64, 0u64);
-    let mut first_s = f64::NAN;
-    let mut previous_s = f64::NEG_INFINITY;
-    let n_edges = edges.len();
-    let n_regional = regionals.len();
-
-    while let Some(request) = source.next() {
-        let request = request?;
-        let now_s = request.time_s;
-        if now_s < previous_s {
-            return Err(SimError::Unsorted {
-                at: RequestSource::location(source),
-                time_s: now_s,
-                previous_s,
-            });
-        }
-        if first_s.is_nan() {
-            first_s = now_s;
-        }
-        previous_s = now_s;
-        report.requests += 1;
-        if report.requests.is_multiple_of(CHECK_EVERY) {
-            progress(source.fraction_done());
-            if cancel.load(Ordering::Relaxed) {
-                report.cancelled = true;
-                break;
-            }
-        }
-        let key = request.object;
-        if request.kind == RequestKind::Write {
-            report.writes += 1;
-            for cache in edges.iter_mut().chain(regionals.iter_mut()) {
-                if config.invalidate_on_write {
-                    cache.remove(key);
-                } else {
-                    cache.mark_stale(key, now_s);
-                }
-            }
-            continue;
-        }
-        report.reads += 1;
-        seen.insert(key);
-        bytes_read += u64::from(request.size_bytes);
-        let edge_index = if n_edges > 1 { rng.below(n_edges) } else { 0 };
-        let edge = &mut edges[edge_index];
-        // `served_stale_since` is when the content handed to the viewer went stale, if it
-        // came from a cache; origin responses are fresh.
-        let served_stale_since = match edge.lookup(key, now_s, swr_s) {
-            Lookup::Fresh(since) => {
-                report.edge_hits += 1;
-                Some(since)
-            }
-            Lookup::Revalidate(since) => {
-                report.edge_hits += 1;
-                // Background refresh from upstream; the viewer already has the stale copy.
-                let upstream = fetch_upstream(
-                    &mut regionals,
-                    edge_index,
-                    n_regional,
-                    key,
-                    now_s,
-                    &request,
-                    ttl_s,
-                    swr_s,
-                );
-                if upstream.from_origin {
-                    report.origin_async_fetches += 1;
-                }
-                report.origin_async_fetches += u64::from(upstream.regional_refresh);
-                edges[edge_index].store(key, now_s + ttl_s, upstream.stale_since_s, request.size_bytes);
-                Some(since)
-            }
-            Lookup::Miss => {
-                let upstream = fetch_upstream(
-                    &mut regionals,
-                    edge_index,
-                    n_regional,
-                    key,
-                    now_s,
-                    &request,
-                    ttl_s,
-                    swr_s,
-                );
-                report.origin_async_fetches += u64::from(upstream.regional_refresh);
-                edges[edge_index].store(key, now_s + ttl_s, upstream.stale_since_s, request.size_bytes);
-                if upstream.from_origin {
-                    report.origin_sync_fetches += 1;
-                    None
-                } else {
-                    report.regional_hits += 1;
-                    Some(upstream.stale_since_s)
-                }
-            }
-        };
-        if let Some(since) = served_stale_since {
-            bytes_hit += u64::from(request.size_bytes);
-            if since <= now_s {
-                report.stale_reads += 1;
-                staleness.record(now_s - since);
-            }
-        }
+    let threads = match config.threads {
+        0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        n => n,
     }
-    progress(source.fraction_done());
-
-    finish(&mut report, &staleness, bytes_read, bytes_hit, first_s, previous_s);
-    report.distinct_objects = seen.len() as u64;
-    report.evictions = edges.iter().chain(regionals.iter()).map(|c| c.evictions).sum();
-    Ok(report)
-}
-
-fn empty_report() -> SimReport {
-    SimReport {
+    .min(groups)
+    .clamp(1, 256);
+    let mut feed = Feed {
+        source,
+        rng: Rng::new(config.seed),
+        n_edges: usize::from(config.edges),
         requests: 0,
-        reads: 0,
         writes: 0,
-        edge_hits: 0,
-        regional_hits: 0,
-        origin_sync_fetches: 0,
-        origin_async_fetches: 0,
-        hit_ratio: 0.0,
-        edge_hit_ratio: 0.0,
-        byte_hit_ratio: 0.0,
-        stale_reads: 0,
-        stale_read_probability: 0.0,
-        staleness_p50_s: 0.0,
-        staleness_p99_s: 0.0,
-        staleness_max_s: 0.0,
-        distinct_objects: 0,
-        evictions: 0,
-        trace_span_s: 0.0,
+        first_ns: None,
+        last_ns: 0,
         cancelled: false,
+    };
+    let tally = if threads == 1 {
+        let mut worker = Worker::new(config, plan, |_| true);
+        let mut batch = Batch {
+            requests: Vec::with_capacity(BATCH),
+            edges: Vec::with_capacity(BATCH),
+        };
+        while feed.fill(&mut batch, progress, cancel)? {
+            worker.run(&batch);
+        }
+        worker.finish()
+    } else {
+        run_parallel(&mut feed, config, plan, threads, progress, cancel)?
+    };
+    progress(feed.source.fraction_done());
+    Ok(report_of(
+        feed.requests,
+        feed.writes,
+        tally,
+        feed.first_ns,
+        feed.last_ns,
+        feed.cancelled,
+    ))
+}
+
+/// Worker 0 runs on the calling thread between reads. The reader splits each batch: every
+/// worker gets the reads of its own edge locations and every write (which reaches all
+/// caches), over a bounded channel, so at most `IN_FLIGHT` batches per worker exist at
+/// once and no worker walks requests that are not its own.
+fn run_parallel<S: RequestSource + ?Sized>(
+    feed: &mut Feed<'_, S>,
+    config: &SimConfig,
+    plan: Plan,
+    threads: usize,
+    progress: &mut dyn FnMut(f64),
+    cancel: &AtomicBool,
+) -> Result<Tally, SimError> {
+    let n_regional = usize::from(config.regional_caches);
+    let owner_of: Vec<u8> = (0..usize::from(config.edges))
+        .map(|edge| (group_of(edge, n_regional) % threads) as u8)
+        .collect();
+    let share = BATCH / threads + BATCH / 8;
+    let empty = || Batch {
+        requests: Vec::with_capacity(share),
+        edges: Vec::with_capacity(share),
+    };
+    std::thread::scope(|scope| {
+        let mut senders = Vec::with_capacity(threads - 1);
+        let mut handles = Vec::with_capacity(threads - 1);
+        for w in 1..threads {
+            let (tx, rx) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
+            senders.push(tx);
+            handles.push(scope.spawn(move || {
+                let mut worker = Worker::new(config, plan, |group| group % threads == w);
+                for batch in rx {
+                    worker.run(&batch);
+                }
+                worker.finish()
+            }));
+        }
+        let mut own = Worker::new(config, plan, |group| group % threads == 0);
+        let mut outcome = Ok(());
+        let mut batch = Batch {
+            requests: Vec::with_capacity(BATCH),
+            edges: Vec::with_capacity(BATCH),
+        };
+        loop {
+            match feed.fill(&mut batch, progress, cancel) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(err) => {
+                    outcome = Err(err);
+                    break;
+                }
+            }
+            let mut parts: Vec<Batch> = (0..threads).map(|_| empty()).collect();
+            for (request, &edge) in batch.requests.iter().zip(&batch.edges) {
+                if request.kind == RequestKind::Write {
+                    for part in &mut parts {
+                        part.requests.push(*request);
+                        part.edges.push(edge);
+                    }
+                } else {
+                    let part = &mut parts[usize::from(owner_of[usize::from(edge)])];
+                    part.requests.push(*request);
+                    part.edges.push(edge);
+                }
+            }
+            let mut parts = parts.into_iter();
+            let mine = parts.next().expect("at least two parts");
+            for (tx, part) in senders.iter().zip(parts) {
+                // A worker only goes away by panicking, which the join below reports.
+                let _ = tx.send(part);
+            }
+            own.run(&mine);
+        }
+        drop(senders);
+        let mut tally = own.finish();
+        for handle in handles {
+            tally.merge(handle.join().expect("a simulation worker panicked"));
+        }
+        outcome.map(|()| tally)
+    })
+}
+
+/// The group of caches an edge location belongs to: itself, or every edge location
+/// behind the same regional cache.
+fn group_of(edge: usize, n_regional: usize) -> usize {
+    if n_regional > 0 { edge % n_regional } else { edge }
+}
+
+fn report_of(requests: u64, writes: u64, t: Tally, first_ns: Option<u64>, last_ns: u64, cancelled: bool) -> SimReport {
+    let reads = t.reads.max(1) as f64;
+    SimReport {
+        requests,
+        reads: t.reads,
+        writes,
+        edge_hits: t.edge_hits,
+        regional_hits: t.regional_hits,
+        origin_sync_fetches: t.origin_sync_fetches,
+        origin_async_fetches: t.origin_async_fetches,
+        hit_ratio: if t.reads == 0 {
+            0.0
+        } else {
+            1.0 - t.origin_sync_fetches as f64 / reads
+        },
+        edge_hit_ratio: t.edge_hits as f64 / reads,
+        byte_hit_ratio: if t.bytes_read > 0 {
+            t.bytes_hit as f64 / t.bytes_read as f64
+        } else {
+            0.0
+        },
+        bytes_read: t.bytes_read,
+        bytes_missed: t.bytes_read - t.bytes_hit,
+        stale_reads: t.stale_reads,
+        stale_read_probability: t.stale_reads as f64 / reads,
+        staleness_p50_s: t.staleness.quantile(0.5),
+        staleness_p99_s: t.staleness.quantile(0.99),
+        staleness_max_s: t.staleness.max_s,
+        distinct_objects: t.seen.len() as u64,
+        evictions: t.evictions,
+        trace_span_s: first_ns.map_or(0.0, |first| ns_to_s(last_ns - first)),
+        cancelled,
     }
 }
 
-/// A copy in the single-cache fast path.
+/// A copy in the single-cache fast path (times in nanoseconds).
 #[derive(Clone, Copy)]
+#[allow(clippy::struct_field_names)]
 struct Copy {
-    expires_s: f64,
-    stale_since_s: f64,
+    expires_ns: u64,
+    /// End of the stale-while-revalidate window; an invalidated copy has both at 0.
+    revalidate_until_ns: u64,
+    stale_since_ns: u64,
 }
 
-/// One unlimited TTL cache: one hash probe per request (the `entry` API), no LRU list,
-/// no slot indirection. Same semantics as the general path.
+/// One unlimited TTL cache with instant invalidation: one hash probe per request (the
+/// `entry` API), no eviction order, no slot indirection. Same semantics as the general
+/// path.
 fn simulate_single<S: RequestSource + ?Sized>(
     source: &mut S,
-    config: &SimConfig,
+    plan: Plan,
     progress: &mut dyn FnMut(f64),
     cancel: &AtomicBool,
 ) -> Result<SimReport, SimError> {
     use std::collections::hash_map::Entry as Slot;
-    let ttl_s = config.ttl_s.unwrap_or(f64::INFINITY);
-    let swr_s = config.swr_s;
+    let Plan { ttl_ns, swr_ns, .. } = plan;
     let mut cache: IdMap<Copy> = IdMap::default();
-    let mut report = empty_report();
-    let mut staleness = Staleness {
-        counts: Vec::new(),
-        max_s: 0.0,
+    let mut t = Tally::default();
+    let mut feed = Feed {
+        source,
+        rng: Rng::new(0),
+        n_edges: 1,
+        requests: 0,
+        writes: 0,
+        first_ns: None,
+        last_ns: 0,
+        cancelled: false,
     };
-    let (mut bytes_read, mut bytes_hit) = (0u64, 0u64);
-    let mut first_s = f64::NAN;
-    let mut previous_s = f64::NEG_INFINITY;
-    while let Some(request) = source.next() {
-        let request = request?;
-        let now_s = request.time_s;
-        if now_s < previous_s {
-            return Err(SimError::Unsorted {
-                at: RequestSource::location(source),
-                time_s: now_s,
-                previous_s,
-            });
-        }
-        if first_s.is_nan() {
-            first_s = now_s;
-        }
-        previous_s = now_s;
-        report.requests += 1;
-        if report.requests.is_multiple_of(CHECK_EVERY) {
-            progress(source.fraction_done());
-            if cancel.load(Ordering::Relaxed) {
-                report.cancelled = true;
-                break;
-            }
-        }
-        if request.kind == RequestKind::Write {
-            report.writes += 1;
-            if let Some(copy) = cache.get_mut(&request.object) {
-                if config.invalidate_on_write {
-                    // Kept as an expired copy so the object still counts as seen.
-                    copy.expires_s = f64::NEG_INFINITY;
-                } else if copy.stale_since_s == f64::INFINITY {
-                    copy.stale_since_s = now_s;
+    let mut batch = Batch {
+        requests: Vec::with_capacity(BATCH),
+        edges: Vec::with_capacity(BATCH),
+    };
+    while feed.fill(&mut batch, progress, cancel)? {
+        for request in &batch.requests {
+            let now_ns = request.time_ns;
+            if request.kind == RequestKind::Write {
+                if let Some(copy) = cache.get_mut(&request.object) {
+                    if plan.invalidate {
+                        // Kept as an expired copy so the object still counts as seen.
+                        copy.expires_ns = 0;
+                        copy.revalidate_until_ns = 0;
+                    } else if copy.stale_since_ns == FRESH {
+                        copy.stale_since_ns = now_ns;
+                    }
                 }
+                continue;
             }
-            continue;
-        }
-        report.reads += 1;
-        bytes_read += u64::from(request.size_bytes);
-        let fresh = Copy {
-            expires_s: now_s + ttl_s,
-            stale_since_s: f64::INFINITY,
-        };
-        let served_since = match cache.entry(request.object) {
-            Slot::Vacant(slot) => {
-                slot.insert(fresh);
-                report.origin_sync_fetches += 1;
-                None
-            }
-            Slot::Occupied(mut slot) => {
-                let copy = slot.get_mut();
-                let since = copy.stale_since_s;
-                if now_s < copy.expires_s {
-                    report.edge_hits += 1;
-                    Some(since)
-                } else if now_s < copy.expires_s + swr_s {
-                    report.edge_hits += 1;
-                    report.origin_async_fetches += 1;
-                    *copy = fresh;
-                    Some(since)
-                } else {
-                    report.origin_sync_fetches += 1;
-                    *copy = fresh;
+            t.reads += 1;
+            t.bytes_read += u64::from(request.size_bytes);
+            let expires_ns = now_ns.saturating_add(ttl_ns);
+            let fresh = Copy {
+                expires_ns,
+                revalidate_until_ns: expires_ns.saturating_add(swr_ns),
+                stale_since_ns: FRESH,
+            };
+            let served_since = match cache.entry(request.object) {
+                Slot::Vacant(slot) => {
+                    slot.insert(fresh);
+                    t.origin_sync_fetches += 1;
                     None
                 }
-            }
-        };
-        if let Some(since) = served_since {
-            bytes_hit += u64::from(request.size_bytes);
-            if since <= now_s {
-                report.stale_reads += 1;
-                staleness.record(now_s - since);
+                Slot::Occupied(mut slot) => {
+                    let copy = slot.get_mut();
+                    let since = copy.stale_since_ns;
+                    if now_ns < copy.expires_ns {
+                        t.edge_hits += 1;
+                        Some(since)
+                    } else if now_ns < copy.revalidate_until_ns {
+                        t.edge_hits += 1;
+                        t.origin_async_fetches += 1;
+                        *copy = fresh;
+                        Some(since)
+                    } else {
+                        t.origin_sync_fetches += 1;
+                        *copy = fresh;
+                        None
+                    }
+                }
+            };
+            if let Some(since) = served_since {
+                t.bytes_hit += u64::from(request.size_bytes);
+                if since <= now_ns {
+                    t.stale_reads += 1;
+                    t.staleness.record(now_ns - since);
+                }
             }
         }
     }
-    progress(source.fraction_done());
+    progress(feed.source.fraction_done());
+    let mut report = report_of(
+        feed.requests,
+        feed.writes,
+        t,
+        feed.first_ns,
+        feed.last_ns,
+        feed.cancelled,
+    );
     report.distinct_objects = cache.len() as u64;
-    finish(&mut report, &staleness, bytes_read, bytes_hit, first_s, previous_s);
     Ok(report)
-}
-
-fn finish(report: &mut SimReport, staleness: &Staleness, bytes_read: u64, bytes_hit: u64, first_s: f64, last_s: f64) {
-    let reads = report.reads.max(1) as f64;
-    report.hit_ratio = if report.reads == 0 {
-        0.0
-    } else {
-        1.0 - report.origin_sync_fetches as f64 / reads
-    };
-    report.edge_hit_ratio = report.edge_hits as f64 / reads;
-    report.byte_hit_ratio = if bytes_read > 0 {
-        bytes_hit as f64 / bytes_read as f64
-    } else {
-        0.0
-    };
-    report.stale_read_probability = report.stale_reads as f64 / reads;
-    report.staleness_p50_s = staleness.quantile(0.5);
-    report.staleness_p99_s = staleness.quantile(0.99);
-    report.staleness_max_s = staleness.max_s;
-    report.trace_span_s = if first_s.is_nan() { 0.0 } else { last_s - first_s };
-}
-
-struct Upstream {
-    from_origin: bool,
-    stale_since_s: f64,
-    /// A regional stale-while-revalidate refresh reached the origin in the background.
-    regional_refresh: bool,
-}
-
-#[allow(clippy::too_many_arguments)]
-#[inline]
-fn fetch_upstream(
-    regionals: &mut [Cache],
-    edge_index: usize,
-    n_regional: usize,
-    key: u64,
-    now_s: f64,
-    request: &super::Request,
-    ttl_s: f64,
-    swr_s: f64,
-) -> Upstream {
-    const FRESH: f64 = f64::INFINITY;
-    if n_regional == 0 {
-        return Upstream {
-            from_origin: true,
-            stale_since_s: FRESH,
-            regional_refresh: false,
-        };
-    }
-    let regional = &mut regionals[edge_index % n_regional];
-    match regional.lookup(key, now_s, swr_s) {
-        Lookup::Fresh(since) => Upstream {
-            from_origin: false,
-            stale_since_s: since,
-            regional_refresh: false,
-        },
-        Lookup::Revalidate(since) => {
-            regional.store(key, now_s + ttl_s, FRESH, request.size_bytes);
-            Upstream {
-                from_origin: false,
-                stale_since_s: since,
-                regional_refresh: true,
-            }
-        }
-        Lookup::Miss => {
-            regional.store(key, now_s + ttl_s, FRESH, request.size_bytes);
-            Upstream {
-                from_origin: true,
-                stale_since_s: FRESH,
-                regional_refresh: false,
-            }
-        }
-    }
 }

@@ -138,7 +138,7 @@ impl Iterator for Generator {
         };
         let object = self.wikis.draw(&mut self.rng) * self.pages_per_wiki + self.pages.draw(&mut self.rng);
         Some(Ok(Request {
-            time_s,
+            time_ns: super::s_to_ns(time_s),
             object,
             size_bytes: self.size_bytes,
             kind,
@@ -181,6 +181,6 @@ mod tests {
         let a: Vec<_> = Generator::new(&model, 1000, 9).map(Result::unwrap).collect();
         let b: Vec<_> = Generator::new(&model, 1000, 9).map(Result::unwrap).collect();
         assert_eq!(a, b);
-        assert!(a.windows(2).all(|w| w[0].time_s <= w[1].time_s));
+        assert!(a.windows(2).all(|w| w[0].time_ns <= w[1].time_ns));
     }
 }

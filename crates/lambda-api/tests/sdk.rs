@@ -413,6 +413,27 @@ async fn unknown_functions_and_rie_and_xray() {
         .map(|s| s["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["Initialization", "Invocation", "Overhead"]);
+    // A client's own segment, sent with PutTraceSegments, joins its trace; a broken one
+    // comes back unprocessed with the reason.
+    let root = summaries.trace_summaries()[0].id().unwrap().to_owned();
+    let own = serde_json::json!({"name": "client", "id": "0123456789abcdef", "trace_id": root,
+        "start_time": 1.0, "end_time": 2.0});
+    let put = xray
+        .put_trace_segments()
+        .trace_segment_documents(own.to_string())
+        .trace_segment_documents("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.unprocessed_trace_segments().len(), 1, "{put:?}");
+    let traces = xray.batch_get_traces().trace_ids(&root).send().await.unwrap();
+    assert!(
+        traces.traces()[0]
+            .segments()
+            .iter()
+            .any(|s| s.id() == Some("0123456789abcdef")),
+        "{traces:?}"
+    );
     let bad = xray
         .get_trace_summaries()
         .start_time(start)

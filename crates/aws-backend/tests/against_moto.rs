@@ -25,12 +25,38 @@ fn venv_python() -> PathBuf {
         },
         PathBuf::from,
     );
-    let python = target.join("venv-moto/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run .ci/run, which installs moto[server]==5.2.5 there",
-        python.display()
-    );
+    // Made by `.ci/run`, or here on a machine that has not run it (under a lock).
+    let venv = target.join("venv-moto");
+    let python = venv.join("bin/python");
+    let lock = std::fs::File::create(target.join("venv-moto.lock")).unwrap();
+    lock.lock().unwrap();
+    let ready = |python: &PathBuf| {
+        Command::new(python)
+            .args(["-c", "import moto.server"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !ready(&python) {
+        let made = Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success())
+            && Command::new(venv.join("bin/pip"))
+                .args([
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "moto[server]==5.2.5",
+                ])
+                .status()
+                .is_ok_and(|s| s.success());
+        assert!(
+            made && ready(&python),
+            "could not install moto[server]==5.2.5 into {} (needs PyPI; .ci/run does the same)",
+            venv.display()
+        );
+    }
     python
 }
 

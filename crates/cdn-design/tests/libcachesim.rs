@@ -57,6 +57,44 @@ fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// `target/venv-libcachesim` with libCacheSim's bindings: made by `.ci/run`, or here on
+/// a machine that has not run it (one test at a time, under a lock).
+fn peer_python() -> PathBuf {
+    let venv = workspace_root().join("target/venv-libcachesim");
+    let python = venv.join("bin/python");
+    std::fs::create_dir_all(workspace_root().join("target")).unwrap();
+    let lock = std::fs::File::create(workspace_root().join("target/venv-libcachesim.lock")).unwrap();
+    lock.lock().unwrap();
+    let ready = |python: &PathBuf| {
+        std::process::Command::new(python)
+            .args(["-c", "import libcachesim"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !ready(&python) {
+        let made = std::process::Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success())
+            && std::process::Command::new(venv.join("bin/pip"))
+                .args([
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "libcachesim==0.3.5",
+                ])
+                .status()
+                .is_ok_and(|s| s.success());
+        assert!(
+            made && ready(&python),
+            "could not install libcachesim==0.3.5 into {} (needs PyPI; .ci/run does the same)",
+            venv.display()
+        );
+    }
+    python
+}
+
 #[derive(Debug)]
 struct Peer {
     misses: u64,
@@ -64,12 +102,7 @@ struct Peer {
 }
 
 fn libcachesim(trace: &std::path::Path, runs: &[(Eviction, Capacity)], total_bytes: u64) -> Vec<Peer> {
-    let python = workspace_root().join("target/venv-libcachesim/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run .ci/run, which installs libCacheSim's Python bindings (libcachesim==0.3.5) into target/venv-libcachesim",
-        python.display()
-    );
+    let python = peer_python();
     let mut command = std::process::Command::new(&python);
     command
         .arg(workspace_root().join("crates/cdn-design/tests/peers/libcachesim_run.py"))

@@ -390,15 +390,7 @@ impl Sandbox<'_> {
         let output_mark = self.child.log_tail.lock().expect("log tail lock").total();
         let mut unreported = self.run_invoke(event).await?;
         let response = unreported.response.take();
-        if self.exit.is_none() {
-            self.last_peak_kb = self.last_peak_kb.max(process::peak_rss_kb(&sandbox_pids(
-                self.child.pid,
-                self.cgroup.as_ref(),
-                &self.marker,
-            )));
-        }
-        let record = self.rec.report(unreported, self.spec.memory_mb, self.last_peak_kb);
-        self.invokes.push(record.clone());
+        let record = self.report_now(unreported).clone();
         // Lines the function wrote just before answering may still be in the pipe.
         tokio::task::yield_now().await;
         let output = self.child.log_tail.lock().expect("log tail lock").since(output_mark);
@@ -443,15 +435,7 @@ impl Sandbox<'_> {
             // The runtime asks for the next event after answering the previous one.
             let deadline = tokio::time::Instant::now() + Duration::from_millis(self.spec.timeout_ms);
             loop {
-                match wait(
-                    &mut self.api,
-                    &mut self.child,
-                    &mut self.exit,
-                    Some(deadline),
-                    &mut self.cancel,
-                )
-                .await
-                {
+                match self.next_event(deadline).await {
                     Waited::Api(Some(ApiEvent::Next {
                         delivered: Some(at), ..
                     })) => {
@@ -501,16 +485,35 @@ impl Sandbox<'_> {
                 self.final_invoke = Some(unreported);
                 break;
             }
-            if self.exit.is_none() {
-                self.last_peak_kb = self.last_peak_kb.max(process::peak_rss_kb(&sandbox_pids(
-                    self.child.pid,
-                    self.cgroup.as_ref(),
-                    &self.marker,
-                )));
-            }
-            let record = self.rec.report(unreported, self.spec.memory_mb, self.last_peak_kb);
-            self.invokes.push(record);
+            self.report_now(unreported);
         }
+    }
+
+    /// Completes an invoke with the sandbox's peak memory read now (while its processes
+    /// live) and keeps it.
+    fn report_now(&mut self, unreported: Unreported) -> &InvokeRecord {
+        if self.exit.is_none() {
+            self.last_peak_kb = self.last_peak_kb.max(process::peak_rss_kb(&sandbox_pids(
+                self.child.pid,
+                self.cgroup.as_ref(),
+                &self.marker,
+            )));
+        }
+        let record = self.rec.report(unreported, self.spec.memory_mb, self.last_peak_kb);
+        self.invokes.push(record);
+        self.invokes.last().expect("just pushed")
+    }
+
+    /// The next thing that matters to a running invoke (see [`wait`]).
+    async fn next_event(&mut self, deadline: tokio::time::Instant) -> Waited {
+        wait(
+            &mut self.api,
+            &mut self.child,
+            &mut self.exit,
+            Some(deadline),
+            &mut self.cancel,
+        )
+        .await
     }
 
     /// Waits for the runtime's answer to a delivered invocation.
@@ -521,15 +524,17 @@ impl Sandbox<'_> {
             trace_root,
             segment_id,
         } = pending;
-        let (spec, rec) = (&self.spec, &mut self.rec);
+        let timeout_ms = self.spec.timeout_ms;
         // The invoke runs from the moment the runtime got the event.
         let start_ns = delivered.at_ns;
         let deadline = tokio::time::Instant::now()
-            + Duration::from_millis(spec.timeout_ms)
+            + Duration::from_millis(timeout_ms)
                 .saturating_sub(Duration::from_nanos(monotonic_ns().saturating_sub(start_ns)));
-        rec.platform_log.push(platform_log::start(&request_id, &self.version));
-        rec.telemetry.push(telemetry::start(
-            rec.at(start_ns),
+        self.rec
+            .platform_log
+            .push(platform_log::start(&request_id, &self.version));
+        self.rec.telemetry.push(telemetry::start(
+            self.rec.at(start_ns),
             &request_id,
             &self.version,
             &trace_header,
@@ -548,15 +553,7 @@ impl Sandbox<'_> {
         };
         let mut response = None;
         let end_ns = loop {
-            match wait(
-                &mut self.api,
-                &mut self.child,
-                &mut self.exit,
-                Some(deadline),
-                &mut self.cancel,
-            )
-            .await
-            {
+            match self.next_event(deadline).await {
                 Waited::Api(Some(ApiEvent::Response {
                     request_id: id,
                     at_ns,
@@ -592,7 +589,7 @@ impl Sandbox<'_> {
                     ));
                     break at_ns;
                 }
-                Waited::Api(Some(ApiEvent::Problem(problem))) => rec.problem(problem),
+                Waited::Api(Some(ApiEvent::Problem(problem))) => self.rec.problem(problem),
                 // The `GET /next` that was waiting when this invocation was offered, and got it.
                 Waited::Api(Some(ApiEvent::Next {
                     at_ns, delivered: None, ..
@@ -619,12 +616,12 @@ impl Sandbox<'_> {
                 }
                 Waited::Deadline => {
                     record.status = InvokeStatus::Timeout;
-                    let seconds = spec.timeout_ms as f64 / 1000.0;
+                    let seconds = timeout_ms as f64 / 1000.0;
                     record.error = Some(FunctionError::platform(
                         "Sandbox.Timedout",
                         format!("Task timed out after {seconds:.2} seconds"),
                     ));
-                    rec.platform_log.push(format!(
+                    self.rec.platform_log.push(format!(
                         "{} {request_id} Task timed out after {seconds:.2} seconds",
                         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
                     ));

@@ -24,13 +24,11 @@ async fn serve() -> (String, tempfile::TempDir) {
     tokio::spawn(async move { while samples.recv().await.is_some() {} });
     let pool = Pool::new(emulator, Duration::from_secs(300), tx);
     let options = ServeOptions {
-        store_dir: work.path().join("store"),
-        idle_timeout: Duration::from_secs(300),
         update_delay: Duration::from_millis(150),
         concurrency: 4,
         region: "eu-west-1".into(),
         account_id: "123456789012".into(),
-        rie_function: None,
+        ..ServeOptions::new(work.path().join("store"))
     };
     let server = Server::new(options, &SpecSet::bundled().unwrap(), pool);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

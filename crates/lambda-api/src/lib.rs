@@ -24,13 +24,8 @@
 //! let (samples_tx, samples_rx) = tokio::sync::mpsc::unbounded_channel();
 //! let pool = Pool::new(emulator, std::time::Duration::from_secs(300), samples_tx);
 //! let options = ServeOptions {
-//!     store_dir: std::env::temp_dir().join("coldfront-serve"),
-//!     idle_timeout: std::time::Duration::from_secs(300),
-//!     update_delay: std::time::Duration::from_millis(500),
-//!     concurrency: 10,
-//!     region: "us-east-1".into(),
-//!     account_id: "000000000000".into(),
 //!     rie_function: Some("control".into()),
+//!     ..ServeOptions::new(std::env::temp_dir().join("coldfront-serve"))
 //! };
 //! let server = Server::new(options, &SpecSet::bundled()?, pool);
 //! // Each ended environment's life, as `coldfront run` records a cold start.

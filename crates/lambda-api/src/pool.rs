@@ -158,10 +158,7 @@ impl Pool {
             let Some(idle) = idle else { break };
             let (reply, answer) = oneshot::channel();
             match idle.jobs.send(Job { event, reply }).await {
-                Ok(()) => match answer.await {
-                    Ok(Outcome::Gone) | Err(_) => return Ok(Outcome::Gone),
-                    Ok(outcome) => return Ok(outcome),
-                },
+                Ok(()) => return Ok(answer.await.unwrap_or(Outcome::Gone)),
                 // It was reclaimed between the pop and the send: try the next.
                 Err(mpsc::error::SendError(job)) => event = job.event,
             }
@@ -283,8 +280,9 @@ impl Pool {
     /// idle ones end now, busy ones when their invoke ends.
     pub fn retire(&self, function: &str, version: Option<&str>) {
         let mut state = self.lock();
-        let versions: Vec<String> = match version {
-            Some(v) => vec![v.to_owned()],
+        // Every version the function has environments or a generation for, and $LATEST.
+        let versions: std::collections::BTreeSet<String> = match version {
+            Some(v) => std::iter::once(v.to_owned()).collect(),
             None => state
                 .idle
                 .keys()

@@ -10,7 +10,7 @@
 //! exactly these fields.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use init_trace::spec::{FunctionSpec, RuntimeKind};
 use serde_json::{Value, json};
@@ -108,11 +108,6 @@ impl Function {
                     .ok_or_else(|| ApiError::not_found(format!("Function not found: {name}:{q}")))
             }
         }
-    }
-
-    /// The configuration in progress if there is one, else `$LATEST`: what a change builds on.
-    pub fn newest(&self) -> &Revision {
-        self.pending.as_ref().map_or(&self.latest, |(r, _)| r)
     }
 }
 
@@ -303,11 +298,4 @@ fn string_field(value: &Value, name: &str) -> Result<String, ApiError> {
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| ApiError::invalid_parameter(format!("{name} must be a string, not {value}")))
-}
-
-/// The delay before a change or a new function takes effect.
-#[derive(Debug, Clone, Copy)]
-pub struct Delays {
-    /// `InProgress`/`Pending` lasts this long.
-    pub update: Duration,
 }

@@ -30,7 +30,7 @@ pub const MAX_SYNC_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 /// See [`MAX_SYNC_PAYLOAD_BYTES`].
 pub const MAX_ASYNC_PAYLOAD_BYTES: usize = 1024 * 1024;
 /// Lambda returns at most the last 4 KB of an invocation's log with `LogType=Tail`.
-pub const LOG_TAIL_BYTES: usize = 4096;
+pub use init_trace::local::LOG_TAIL_BYTES;
 /// The largest request body read: a 50 MB zip, base64-encoded in JSON.
 const MAX_BODY_BYTES: usize = 72 * 1024 * 1024;
 /// The most recent invocations kept for `GET /coldfront/v1/invocations`.
@@ -41,8 +41,6 @@ const MAX_RECENT_INVOCATIONS: usize = 100_000;
 pub struct ServeOptions {
     /// Where created functions' code is unpacked.
     pub store_dir: PathBuf,
-    /// How long an environment stays idle before it is torn down.
-    pub idle_timeout: Duration,
     /// How long `InProgress` (updates) and `Pending` (new functions) last.
     pub update_delay: Duration,
     /// The most environments a function may have at once (its reserved concurrency);
@@ -54,6 +52,21 @@ pub struct ServeOptions {
     pub account_id: String,
     /// The function RIE's path (`/2015-03-31/functions/function/invocations`) runs.
     pub rie_function: Option<String>,
+}
+
+impl ServeOptions {
+    /// Options with `coldfront serve`'s defaults (no RIE function), code unpacked in
+    /// `store_dir`. How long environments stay idle is the [`Pool`]'s.
+    pub fn new(store_dir: PathBuf) -> Self {
+        Self {
+            store_dir,
+            update_delay: Duration::from_millis(500),
+            concurrency: 10,
+            region: "us-east-1".to_owned(),
+            account_id: "000000000000".to_owned(),
+            rie_function: None,
+        }
+    }
 }
 
 /// One invocation as `GET /coldfront/v1/invocations` lists it (for the TUI).
@@ -348,20 +361,26 @@ fn store_code(server: &Server, name: &str, code: Option<&Value>) -> Result<Store
     ))
 }
 
+/// `FunctionConfiguration` of the revision `raw` (and `?Qualifier=`) names, with where
+/// its code is: what GetFunction and GetFunctionConfiguration both answer from.
+fn read_configuration(server: &Server, raw: &str, query: QualifierQuery) -> Result<(Value, String), ApiError> {
+    let now = Instant::now();
+    server.settle(now);
+    let (name, qualifier) = parse_function_name(raw)?;
+    let qualifier = query.qualifier.or(qualifier);
+    let functions = server.functions();
+    let function = functions.get(&name).ok_or_else(|| not_found(server, &name))?;
+    let (revision, version) = function.revision(&name, qualifier.as_deref())?;
+    let config = registry::configuration(function, revision, &version, &server.arn_prefix(), now);
+    Ok((config, format!("file://{}", revision.code.dir.display())))
+}
+
 async fn get_function(
     State(server): State<Server>,
     Path(raw): Path<String>,
     Query(query): Query<QualifierQuery>,
 ) -> Result<Response, ApiError> {
-    let now = Instant::now();
-    server.settle(now);
-    let (name, qualifier) = parse_function_name(&raw)?;
-    let qualifier = query.qualifier.or(qualifier);
-    let functions = server.functions();
-    let function = functions.get(&name).ok_or_else(|| not_found(&server, &name))?;
-    let (revision, version) = function.revision(&name, qualifier.as_deref())?;
-    let config = registry::configuration(function, revision, &version, &server.arn_prefix(), now);
-    let location = format!("file://{}", revision.code.dir.display());
+    let (config, location) = read_configuration(&server, &raw, query)?;
     Ok(json_response(
         StatusCode::OK,
         &json!({
@@ -378,17 +397,8 @@ async fn get_configuration(
     Path(raw): Path<String>,
     Query(query): Query<QualifierQuery>,
 ) -> Result<Response, ApiError> {
-    let now = Instant::now();
-    server.settle(now);
-    let (name, qualifier) = parse_function_name(&raw)?;
-    let qualifier = query.qualifier.or(qualifier);
-    let functions = server.functions();
-    let function = functions.get(&name).ok_or_else(|| not_found(&server, &name))?;
-    let (revision, version) = function.revision(&name, qualifier.as_deref())?;
-    Ok(json_response(
-        StatusCode::OK,
-        &registry::configuration(function, revision, &version, &server.arn_prefix(), now),
-    ))
+    let (config, _) = read_configuration(&server, &raw, query)?;
+    Ok(json_response(StatusCode::OK, &config))
 }
 
 /// Refuses a change while another is in progress or the function is still `Pending`.

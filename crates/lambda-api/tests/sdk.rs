@@ -63,13 +63,10 @@ async fn serve(concurrency: u32, idle_timeout: Duration) -> Served {
     let (tx, samples) = mpsc::unbounded_channel();
     let pool = Pool::new(emulator, idle_timeout, tx);
     let options = ServeOptions {
-        store_dir: work.path().join("store"),
-        idle_timeout,
         update_delay: Duration::from_millis(200),
         concurrency,
-        region: "us-east-1".into(),
-        account_id: "000000000000".into(),
         rie_function: Some("control".into()),
+        ..ServeOptions::new(work.path().join("store"))
     };
     let server = Server::new(options, &SpecSet::bundled().unwrap(), pool.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -95,6 +92,19 @@ fn lambda(url: &str) -> aws_sdk_lambda::Client {
         .behavior_version_latest()
         .build();
     aws_sdk_lambda::Client::from_conf(config)
+}
+
+fn xray(url: &str) -> aws_sdk_xray::Client {
+    aws_sdk_xray::Client::from_conf(
+        aws_sdk_xray::Config::builder()
+            .endpoint_url(url)
+            .region(aws_sdk_xray::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_xray::config::Credentials::new(
+                "AKID", "SECRET", None, None, "test",
+            ))
+            .behavior_version_latest()
+            .build(),
+    )
 }
 
 fn package() -> Vec<u8> {
@@ -309,16 +319,7 @@ async fn a_functions_own_subsegment_sits_under_lambdas_function_segment() {
     // The datagram is in the daemon socket before the handler returns, so it is read
     // when the invoke ends; a warm invoke re-sends what is known, which must not duplicate.
     invoke(&client, "traced", &serde_json::json!({})).await;
-    let xray = aws_sdk_xray::Client::from_conf(
-        aws_sdk_xray::Config::builder()
-            .endpoint_url(&served.url)
-            .region(aws_sdk_xray::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_xray::config::Credentials::new(
-                "AKID", "SECRET", None, None, "test",
-            ))
-            .behavior_version_latest()
-            .build(),
-    );
+    let xray = xray(&served.url);
     let now = chrono::Utc::now().timestamp();
     let summaries = xray
         .get_trace_summaries()
@@ -370,16 +371,7 @@ async fn unknown_functions_and_rie_and_xray() {
     assert!(body.starts_with("HTTP/1.1 200"), "{body}");
     assert_eq!(served.pool.cold_starts("control"), 1);
 
-    let xray = aws_sdk_xray::Client::from_conf(
-        aws_sdk_xray::Config::builder()
-            .endpoint_url(&served.url)
-            .region(aws_sdk_xray::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_xray::config::Credentials::new(
-                "AKID", "SECRET", None, None, "test",
-            ))
-            .behavior_version_latest()
-            .build(),
-    );
+    let xray = xray(&served.url);
     let now = aws_sdk_xray::primitives::DateTime::from_secs(chrono::Utc::now().timestamp() + 5);
     let start = aws_sdk_xray::primitives::DateTime::from_secs(chrono::Utc::now().timestamp() - 600);
     let summaries = xray

@@ -110,13 +110,9 @@ pub(crate) fn run(
     let store = tempfile::tempdir()?;
     let server = Server::new(
         ServeOptions {
-            store_dir: store.path().to_owned(),
-            idle_timeout: Duration::from_secs(3600),
             update_delay: Duration::ZERO,
             concurrency: 4,
-            region: "us-east-1".into(),
-            account_id: "000000000000".into(),
-            rie_function: None,
+            ..ServeOptions::new(store.path().to_owned())
         },
         &SpecSet::bundled()?,
         pool.clone(),
@@ -126,6 +122,7 @@ pub(crate) fn run(
     let address = listener.local_addr()?;
     let router = server.router();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let shutting_down = pool.clone();
     let serving = std::thread::spawn(move || -> anyhow::Result<()> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         runtime.block_on(async move {
@@ -137,26 +134,16 @@ pub(crate) fn run(
                     let _ = stop_rx.await;
                 })
                 .await?;
+            shutting_down.shutdown(Duration::from_secs(10)).await;
             Ok(())
         })
     });
     let result = measure(options, &pool, address, measures, details);
-    pool_shutdown(&pool);
     let _ = stop_tx.send(());
     serving
         .join()
         .map_err(|_| anyhow::anyhow!("the server thread panicked"))??;
     result
-}
-
-fn pool_shutdown(pool: &Arc<Pool>) {
-    let pool = pool.clone();
-    let _ = std::thread::spawn(move || {
-        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            runtime.block_on(pool.shutdown(Duration::from_secs(10)));
-        }
-    })
-    .join();
 }
 
 fn measure(

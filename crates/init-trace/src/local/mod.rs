@@ -25,7 +25,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub use cgroup::{CgroupSupport, MB_PER_VCPU, cpu_cores_for};
-pub use process::LaunchCommand;
+pub use process::{LOG_TAIL_BYTES, LaunchCommand};
 pub use runtime_api::MAX_RESPONSE_BYTES;
 pub use sandbox::{Invoked, Sandbox};
 pub use xray::{Datagram, parse_datagram};

@@ -111,9 +111,9 @@ pub(crate) struct LogTail {
     total: u64,
 }
 
-/// How much output [`LogTail`] keeps: Lambda returns at most the last 4 KB of an
-/// invocation's log, and the platform lines around the output take some of that.
-const LOG_TAIL_BYTES: usize = 4096;
+/// How much output the per-invoke log tail keeps, and the most of an invocation's log Lambda returns
+/// with `LogType=Tail`: the last 4 KB.
+pub const LOG_TAIL_BYTES: usize = 4096;
 
 impl LogTail {
     fn push(&mut self, bytes: &[u8]) {

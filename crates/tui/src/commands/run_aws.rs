@@ -71,8 +71,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
             }
             let index = samples.len() as u64;
             match run.cold_start_at(index, &args.event, args.memory).await {
-                Ok(mut sample) => {
-                    sample.labels.role = None;
+                Ok(sample) => {
                     if let Err(err) = writer.write(&sample) {
                         failure = Some(anyhow::Error::from(err));
                         break 'rounds;

@@ -77,7 +77,6 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let pool = Pool::new(emulator.clone(), idle_timeout, samples_tx);
     let options = ServeOptions {
         store_dir,
-        idle_timeout,
         update_delay: Duration::from_millis(args.update_delay_ms),
         concurrency: args.concurrency,
         region: emulator.options().region.clone(),
@@ -178,41 +177,44 @@ fn print_summary(samples: &[ColdStartSample], out: &std::path::Path, json_output
     let mut functions: Vec<&str> = samples.iter().map(|s| s.function.as_str()).collect();
     functions.sort_unstable();
     functions.dedup();
-    let mut rows = Vec::new();
-    for function in functions {
-        let of_function = || samples.iter().filter(|s| s.function == function);
-        let init_ms: Vec<f64> = of_function().filter_map(|s| s.init.duration_ms).collect();
-        let warm_ms: Vec<f64> = of_function()
-            .flat_map(|s| s.invokes.iter().filter(|i| !i.cold).map(|i| i.duration_ms))
-            .collect();
-        rows.push(json!({
-            "function": function,
-            "environments": of_function().count(),
-            "init_ms": Summary::of(&init_ms),
-            "warm_invoke_ms": Summary::of(&warm_ms),
-        }));
-    }
+    let rows: Vec<(&str, usize, Option<Summary>, Option<Summary>)> = functions
+        .into_iter()
+        .map(|function| {
+            let of_function = || samples.iter().filter(move |s| s.function == function);
+            let init_ms: Vec<f64> = of_function().filter_map(|s| s.init.duration_ms).collect();
+            let warm_ms: Vec<f64> = of_function()
+                .flat_map(|s| s.invokes.iter().filter(|i| !i.cold).map(|i| i.duration_ms))
+                .collect();
+            (
+                function,
+                of_function().count(),
+                Summary::of(&init_ms),
+                Summary::of(&warm_ms),
+            )
+        })
+        .collect();
     if json_output {
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|(function, environments, init, warm)| {
+                json!({"function": function, "environments": environments, "init_ms": init, "warm_invoke_ms": warm})
+            })
+            .collect();
         outln!("{}", json!({"samples": out, "functions": rows}));
         return;
     }
     eprintln!("\n{} environments recorded in {}", samples.len(), out.display());
-    for row in &rows {
-        let describe = |key: &str| {
-            row[key]
-                .get("median_ms")
-                .and_then(serde_json::Value::as_f64)
-                .map_or_else(
-                    || "none".to_owned(),
-                    |median| format!("median {median:.1} ms, n = {}", row[key]["n"]),
-                )
-        };
+    let describe = |summary: &Option<Summary>| {
+        summary.as_ref().map_or_else(
+            || "none".to_owned(),
+            |s| format!("median {:.1} ms, n = {}", s.median_ms, s.n),
+        )
+    };
+    for (function, environments, init, warm) in &rows {
         eprintln!(
-            "  {}: {} environments; Init Duration {}; warm invokes {}",
-            row["function"].as_str().unwrap_or(""),
-            row["environments"],
-            describe("init_ms"),
-            describe("warm_invoke_ms")
+            "  {function}: {environments} environments; Init Duration {}; warm invokes {}",
+            describe(init),
+            describe(warm)
         );
     }
 }

@@ -109,13 +109,9 @@ mod tests {
         let (samples, _keep) = tokio::sync::mpsc::unbounded_channel();
         let pool = lambda_api::Pool::new(emulator, Duration::from_secs(300), samples);
         let options = lambda_api::ServeOptions {
-            store_dir: store.path().to_owned(),
-            idle_timeout: Duration::from_secs(300),
             update_delay: Duration::ZERO,
             concurrency: 2,
-            region: "us-east-1".into(),
-            account_id: "000000000000".into(),
-            rie_function: None,
+            ..lambda_api::ServeOptions::new(store.path().to_owned())
         };
         let server = lambda_api::Server::new(options, &init_trace::spec::SpecSet::bundled().unwrap(), pool);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -48,6 +48,7 @@ mod fields;
 pub mod keygen;
 mod keys;
 pub mod parity;
+mod rsa_pkcs1;
 pub mod runner;
 mod sign;
 mod token;

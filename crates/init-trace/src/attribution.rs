@@ -25,6 +25,8 @@ use crate::evidence::importtime::{self, ImportNode, ParseStats};
 use crate::evidence::xray::{CustomSegment, custom_segments};
 use crate::sample::{ColdStartSample, InitStatus};
 
+pub mod shares;
+
 /// Segment names, stable across samples so they can be compared and summarised.
 pub mod names {
     /// Exec to the bootstrap's first line: interpreter start-up.

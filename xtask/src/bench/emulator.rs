@@ -190,7 +190,8 @@ pub(crate) async fn run(
     );
     teardown_overlap(options, &plan.command, measures, details)?;
     attribution_overhead(options, measures, details).await?;
-    attribution_headline_bias(options, measures, details).await
+    attribution_headline_bias(options, measures, details).await?;
+    attribution_share_agreement(options, measures, details).await
 }
 
 /// What the emulator would lose by not waiting for a killed runtime to be reaped before
@@ -448,6 +449,113 @@ async fn attribution_headline_bias(
             "reported_init_ms": headline,
             "instrumented_median_ms": instrumentation.instrumented_median_ms,
             "independent_plain_init_ms": plain,
+        }),
+    );
+    Ok(())
+}
+
+/// How closely `trace`'s package table agrees with an independent measurement, on the
+/// real multi-package app: top-5 package shares from traced cold starts on the bundled
+/// bootstrap and on AWS's awslambdaric against a direct `python -X importtime` run of the
+/// same handler, the three interleaved (each module's fastest round counts on every
+/// side), and the two runtimes' tables against each other. In percentage points.
+async fn attribution_share_agreement(
+    options: &Options,
+    measures: &mut BTreeMap<String, Measure>,
+    details: &mut BTreeMap<String, serde_json::Value>,
+) -> anyhow::Result<()> {
+    use init_trace::attribution::shares::{
+        ModuleTimes, largest_gap_points, on_common_packages, package_shares, top_packages,
+    };
+    use init_trace::spec::RuntimeKind;
+    const TARGET_POINTS: f64 = 3.0;
+    let ric_python = super::workspace_root().join("target/venv-awslambdaric/bin/python");
+    if !ric_python.exists() {
+        for name in ["attribution_share_gap_points", "attribution_runtime_gap_points"] {
+            measures.insert(name.to_owned(), Measure::not_run("<= 3 points"));
+        }
+        details.insert(
+            "attribution_shares".to_owned(),
+            json!({"status": "not run", "why": format!("no awslambdaric venv at {} (.ci/run makes it)", ric_python.display())}),
+        );
+        return Ok(());
+    }
+    let bundled = pyapp()?;
+    let mut ric = bundled.clone();
+    ric.runtime = RuntimeKind::PythonAwslambdaric;
+    ric.interpreter = ric_python.display().to_string();
+    let traced = unthrottled(true);
+    let rounds = if options.quick { 5 } else { 15 };
+    eprintln!("attribution share agreement: pyapp, {rounds} interleaved rounds of direct, bundled, awslambdaric");
+    let (mut direct, mut on_bundled, mut on_ric) = (Vec::<ModuleTimes>::new(), Vec::new(), Vec::new());
+    let mut index = 0_u64;
+    for round in 0..rounds {
+        // Each side goes first in turn, so none always follows the same one.
+        for which in [0, 1, 2].map(|k| (k + round) % 3) {
+            if which == 0 {
+                direct.push(traced.direct_import_times(&bundled)?);
+                continue;
+            }
+            let spec = if which == 1 { &bundled } else { &ric };
+            let sample = traced.cold_start(spec, index, Cancel::never()).await?;
+            index += 1;
+            if !sample.succeeded() {
+                bail!(
+                    "pyapp failed under {:?}: {}\n{}",
+                    spec.runtime,
+                    sample.outcome(),
+                    sample.stderr.text
+                );
+            }
+            let attribution = init_trace::attribution::attribute(&sample)
+                .map_err(|e| anyhow::anyhow!("pyapp under {:?} not attributable: {e}", spec.runtime))?;
+            if which == 1 { &mut on_bundled } else { &mut on_ric }.push(attribution.module_self_ms());
+        }
+    }
+    let (direct, bundled_shares, ric_shares) = (
+        package_shares(&direct),
+        package_shares(&on_bundled),
+        package_shares(&on_ric),
+    );
+    let mut per_side = serde_json::Map::new();
+    let mut worst = (String::new(), 0.0_f64);
+    for (name, side) in [("bundled", &bundled_shares), ("awslambdaric", &ric_shares)] {
+        let (side, direct, only_one) = on_common_packages(side, &direct);
+        let top = top_packages(&direct, 5);
+        let (package, gap) = largest_gap_points(&side, &direct, top.iter().map(String::as_str))
+            .context("the direct run imported no package")?;
+        per_side.insert(
+            name.to_owned(),
+            json!({
+                "largest_gap_points": gap,
+                "at": package,
+                "top5": top.iter().map(|k| json!({"package": k, "traced_pct": side[k] * 100.0, "direct_pct": direct[k] * 100.0})).collect::<Vec<_>>(),
+                "in_one_table_only": only_one,
+            }),
+        );
+        if gap >= worst.1 {
+            worst = (format!("{name}: {package}"), gap);
+        }
+    }
+    let (bundled_common, ric_common, _) = on_common_packages(&bundled_shares, &ric_shares);
+    let (runtime_package, runtime_gap) =
+        largest_gap_points(&bundled_common, &ric_common, bundled_common.keys().map(String::as_str))
+            .context("no package on both runtimes")?;
+    measures.insert(
+        "attribution_share_gap_points".to_owned(),
+        Measure::at_most(worst.1, "points", TARGET_POINTS),
+    );
+    measures.insert(
+        "attribution_runtime_gap_points".to_owned(),
+        Measure::at_most(runtime_gap, "points", TARGET_POINTS),
+    );
+    details.insert(
+        "attribution_shares".to_owned(),
+        json!({
+            "rounds": rounds,
+            "largest_gap_vs_direct": {"at": worst.0, "points": worst.1},
+            "largest_gap_between_runtimes": {"at": runtime_package, "points": runtime_gap},
+            "sides": per_side,
         }),
     );
     Ok(())

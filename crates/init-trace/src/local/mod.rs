@@ -10,6 +10,7 @@
 //! timeouts are enforced, process exits are noticed at once through `wait4`.
 
 mod cgroup;
+mod direct;
 mod launch;
 mod leftovers;
 mod process;

@@ -345,6 +345,71 @@ fn trace_on_aws_writes_the_local_report_pages_from_xray_and_says_what_aws_hides(
 }
 
 #[test]
+fn parallel_cold_starts_cover_every_named_function_and_restore_them_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    let before = (
+        configuration_of(&server.url, "wiki"),
+        configuration_of(&server.url, "control"),
+    );
+    let journal = dir.path().join("journal");
+    let out = dir.path().join("aws.jsonl");
+    let output = coldfront()
+        .args([
+            "run",
+            "--backend",
+            "aws",
+            "wiki",
+            "control",
+            "--parallel",
+            "2",
+            "-n",
+            "2",
+            "--memory",
+            "256",
+            "--json",
+            "--out",
+        ])
+        .arg(&out)
+        .args(aws_args(&server.url, &journal))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let samples: Vec<(String, u64)> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|s| {
+            (
+                s["function"].as_str().unwrap().to_owned(),
+                s["sample_index"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        samples,
+        [
+            ("wiki".to_owned(), 0),
+            ("control".to_owned(), 1),
+            ("wiki".to_owned(), 2),
+            ("control".to_owned(), 3)
+        ],
+        "each round's cold starts in the functions' order"
+    );
+    let after = (
+        configuration_of(&server.url, "wiki"),
+        configuration_of(&server.url, "control"),
+    );
+    assert_eq!(after, before, "both functions are as they were");
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0);
+}
+
+#[test]
 fn the_cost_estimate_comes_first_and_the_memory_sweep_is_restored() {
     let dir = tempfile::tempdir().unwrap();
     let server = serve(dir.path());
@@ -431,6 +496,10 @@ fn the_aws_backend_refuses_what_it_cannot_do() {
             "one invoke per forced cold start",
         ),
         (vec!["run", "--backend", "aws", "f", "--event", "{nope"], "--event"),
+        (
+            vec!["run", "--backend", "aws", "f", "g", "--parallel", "3"],
+            "--parallel 3: name at least 3 functions",
+        ),
         (
             vec!["trace", "--backend", "aws", "--subject", "f", "--control", "f"],
             "is also the subject",

@@ -12,7 +12,8 @@
 //! before it (proactive initialisation): it is labelled, never counted as a cold start.
 //!
 //! The function's configuration is written to a [`journal`] before the first change and
-//! restored by [`ColdStarts::restore`]; a run killed before that leaves the journal, and
+//! restored by [`ColdStarts::restore`], or, when a run drops it unrestored (a panic, an
+//! early return), by its `Drop`; a run killed before that leaves the journal, and
 //! [`ColdStarts::prepare`] or [`restore_journals`] put the function back.
 //!
 //! ```no_run
@@ -27,6 +28,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod cost;
 mod error;
 pub mod journal;
 
@@ -45,6 +47,10 @@ use init_trace::sample::{
 };
 use init_trace::spec::RuntimeKind;
 
+/// The Lambda client the backend works through.
+pub use aws_sdk_lambda::Client as LambdaClient;
+/// The X-Ray client traces are fetched with.
+pub use aws_sdk_xray::Client as XrayClient;
 pub use error::AwsError;
 use journal::{Journal, Original};
 
@@ -135,6 +141,9 @@ pub struct ColdStarts {
     journal: Journal,
     runtime: String,
     architecture: String,
+    timeout_s: u32,
+    /// Whether a change was sent since the journal was written.
+    changed: bool,
     restored: bool,
     /// Makes each forced change's value unique.
     nonce: String,
@@ -146,25 +155,24 @@ impl ColdStarts {
     /// Reads `function`'s configuration, first restoring it from a journal a killed run
     /// left in `journal_dir`, and journals it before anything changes.
     pub async fn prepare(client: aws_sdk_lambda::Client, function: &str, journal_dir: &Path) -> Result<Self, AwsError> {
-        let config = client
-            .get_function_configuration()
-            .function_name(function)
-            .send()
-            .await
-            .map_err(|e| api_error("GetFunctionConfiguration", function, &e))?;
+        let read = || async {
+            client
+                .get_function_configuration()
+                .function_name(function)
+                .send()
+                .await
+                .map_err(|e| api_error("GetFunctionConfiguration", function, &e))
+        };
+        let mut config = read().await?;
         let function_arn = config.function_arn().unwrap_or(function).to_owned();
         let journal = Journal::for_function(journal_dir, &function_arn);
         if let Some(left) = journal.read()? {
             tracing::warn!("{function}: a journal from an interrupted run exists; restoring it first");
             apply(&client, &left, &left.environment, left.memory_mb).await?;
             journal.remove()?;
+            // Only then is the configuration the original one worth journaling.
+            config = read().await?;
         }
-        let config = client
-            .get_function_configuration()
-            .function_name(function)
-            .send()
-            .await
-            .map_err(|e| api_error("GetFunctionConfiguration", function, &e))?;
         let region = function_arn.split(':').nth(3).unwrap_or("").to_owned();
         let original = Original {
             function: function.to_owned(),
@@ -185,8 +193,10 @@ impl ColdStarts {
                 .architectures()
                 .first()
                 .map_or_else(|| "x86_64".to_owned(), |a| a.as_str().to_owned()),
+            timeout_s: config.timeout().and_then(|t| u32::try_from(t).ok()).unwrap_or(3),
             original,
             journal,
+            changed: false,
             restored: false,
             nonce: format!("{}", chrono::Utc::now().timestamp_micros()),
             xray: None,
@@ -207,6 +217,30 @@ impl ColdStarts {
         &self.original
     }
 
+    /// The part of a run's cost estimate `cold_starts` forced cold starts at `memory_mb`
+    /// (the function's own when `None`) make.
+    pub fn work(&self, cold_starts: u64, memory_mb: Option<u32>) -> cost::Work {
+        cost::Work {
+            function: self.original.function.clone(),
+            cold_starts,
+            memory_mb: memory_mb.unwrap_or(self.original.memory_mb),
+            architecture: self.architecture.clone(),
+            timeout_s: self.timeout_s,
+            xray: self.xray.is_some(),
+        }
+    }
+
+    /// Gives the run up: removes the journal without touching the function when no cold
+    /// start was forced yet (nothing was changed since [`ColdStarts::prepare`]), else
+    /// [`ColdStarts::restore`]s it.
+    pub async fn discard(mut self) -> Result<(), AwsError> {
+        if self.changed {
+            return self.restore().await;
+        }
+        self.restored = true;
+        self.journal.remove()
+    }
+
     /// Forces a cold start (a fresh [`COLD_START_VARIABLE`]), waits for the change, and
     /// invokes once with `event`, at `memory_mb` when given.
     pub async fn cold_start_at(
@@ -218,6 +252,7 @@ impl ColdStarts {
         let mut environment = self.original.environment.clone();
         environment.insert(COLD_START_VARIABLE.to_owned(), format!("{}-{index}", self.nonce));
         let memory_mb = memory_mb.unwrap_or(self.original.memory_mb);
+        self.changed = true;
         apply(&self.client, &self.original, &environment, memory_mb).await?;
         self.invoke(index, event).await
     }
@@ -381,33 +416,102 @@ impl ColdStarts {
         })
     }
 
-    /// Puts the function back as journaled and removes the journal.
+    /// Puts the function back as journaled and removes the journal. On an error the
+    /// journal stays for `coldfront aws restore`.
     pub async fn restore(mut self) -> Result<(), AwsError> {
-        apply(
+        let applied = apply(
             &self.client,
             &self.original,
             &self.original.environment,
             self.original.memory_mb,
         )
-        .await?;
-        self.journal.remove()?;
+        .await;
+        // The caller hears how it went; the drop must not try a second time.
         self.restored = true;
-        Ok(())
+        applied?;
+        self.journal.remove()
     }
 }
 
 impl Drop for ColdStarts {
-    /// A run that ends without [`ColdStarts::restore`] (a panic, an early return) says
-    /// where the journal is; restoring needs the network, which a drop cannot wait for.
+    /// A run that ends without [`ColdStarts::restore`] (a panic unwinding through it, an
+    /// early return) still puts the function back: on a thread of its own, with a runtime
+    /// and HTTP connections of its own, because the caller's runtime may be the very
+    /// thread that is unwinding (a current-thread runtime cannot drive the caller's
+    /// pooled connections while it waits here). If that fails too, the journal stays and
+    /// the message names it.
     fn drop(&mut self) {
-        if !self.restored {
-            eprintln!(
-                "coldfront: {} was left changed; its original configuration is in {} — run `coldfront aws restore`",
-                self.original.function,
+        if self.restored {
+            return;
+        }
+        let function = self.original.function.clone();
+        eprintln!("coldfront: {function} was not restored by the run; restoring it now");
+        let original = self.original.clone();
+        let journal = self.journal.clone();
+        let mut config = self.client.config().to_builder();
+        config.set_http_client(None);
+        let client = aws_sdk_lambda::Client::from_conf(config.build());
+        let restored = std::thread::Builder::new()
+            .name("coldfront-restore".to_owned())
+            .spawn(move || -> Result<(), String> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("cannot start a runtime to restore it: {e}"))?;
+                runtime
+                    .block_on(async {
+                        apply(&client, &original, &original.environment, original.memory_mb).await?;
+                        journal.remove()
+                    })
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(|e| format!("cannot start a thread to restore it: {e}"))
+            .and_then(|thread| thread.join().unwrap_or_else(|_| Err("the restore panicked".to_owned())));
+        match restored {
+            Ok(()) => eprintln!("coldfront: {function} restored"),
+            Err(err) => eprintln!(
+                "coldfront: {function} was left changed ({err}); its original configuration is in {} — run `coldfront aws restore`",
                 self.journal.path().display()
-            );
+            ),
         }
     }
+}
+
+/// Forces one cold start on each of `runs` at once, the `i`-th numbered `first_index + i`,
+/// and hands the functions back with the outcomes in `runs`' order. Each is its own
+/// function, so one's change does not retire another's environment. A cold start that
+/// panics has its function restored as it unwinds; the panic is resumed once the others
+/// are done (and they are restored as it unwinds through them).
+pub async fn cold_starts_together(
+    runs: Vec<ColdStarts>,
+    first_index: u64,
+    event: &str,
+    memory_mb: Option<u32>,
+) -> (Vec<ColdStarts>, Vec<Result<ColdStartSample, AwsError>>) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, mut run) in runs.into_iter().enumerate() {
+        let event = event.to_owned();
+        tasks.spawn(async move {
+            let outcome = run.cold_start_at(first_index + i as u64, &event, memory_mb).await;
+            (i, run, outcome)
+        });
+    }
+    let mut done = Vec::new();
+    let mut panic = None;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(finished) => done.push(finished),
+            Err(err) if err.is_panic() => panic = Some(err.into_panic()),
+            Err(err) => panic = Some(Box::new(err.to_string())),
+        }
+    }
+    done.sort_by_key(|(i, _, _)| *i);
+    let (runs, outcomes) = done.into_iter().map(|(_, run, outcome)| (run, outcome)).unzip();
+    if let Some(payload) = panic {
+        drop::<Vec<ColdStarts>>(runs);
+        std::panic::resume_unwind(payload);
+    }
+    (runs, outcomes)
 }
 
 /// Sets the environment and memory, retrying conflicts and throttling, and waits with the

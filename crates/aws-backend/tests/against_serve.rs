@@ -159,6 +159,59 @@ async fn a_run_that_died_before_restoring_is_put_back_from_its_journal() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_mid_run_still_restores_the_function() {
+    let (url, work) = serve().await;
+    let client = client(&url);
+    set_keep(&client).await;
+    let before = environment(&client).await;
+    let journals = work.path().join("journal");
+    let run = {
+        let (client, journals) = (client.clone(), journals.clone());
+        tokio::spawn(async move {
+            let mut runs = ColdStarts::prepare(client, "control", &journals).await.unwrap();
+            runs.cold_start_at(0, "{}", Some(1024)).await.unwrap();
+            panic!("a bug in the middle of a run");
+        })
+    };
+    let panicked = run.await.unwrap_err();
+    assert!(panicked.is_panic(), "{panicked}");
+    assert_eq!(environment(&client).await, before, "restored while unwinding");
+    assert!(
+        Journal::all_in(&journals).unwrap().is_empty(),
+        "and its journal removed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_starts_together_run_one_per_function_in_order_and_restore() {
+    let (url, work) = serve().await;
+    let client = client(&url);
+    let journals = work.path().join("journal");
+    let mut runs = Vec::new();
+    for function in ["wiki", "control"] {
+        runs.push(ColdStarts::prepare(client.clone(), function, &journals).await.unwrap());
+    }
+    let (runs, outcomes) = aws_backend::cold_starts_together(runs, 10, "{}", Some(256)).await;
+    let samples: Vec<_> = outcomes.into_iter().map(Result::unwrap).collect();
+    let seen: Vec<(&str, u64, u32)> = samples
+        .iter()
+        .map(|s| (s.function.as_str(), s.sample_index, s.memory_size_mb))
+        .collect();
+    assert_eq!(seen, [("wiki", 10, 256), ("control", 11, 256)]);
+    assert!(
+        samples
+            .iter()
+            .all(|s| s.invokes[0].cold && s.init.duration_ms.is_some())
+    );
+    assert_eq!(Journal::all_in(&journals).unwrap().len(), 2);
+    for run in runs {
+        run.restore().await.unwrap();
+    }
+    assert!(Journal::all_in(&journals).unwrap().is_empty());
+    assert_ne!(environment(&client).await.1, 256, "control's memory size is back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_function_is_an_error_naming_it() {
     let (url, work) = serve().await;
     let err = ColdStarts::prepare(client(&url), "nope", &work.path().join("journal"))

@@ -82,7 +82,6 @@ fn client(replay: &StaticReplayClient) -> aws_sdk_lambda::Client {
 async fn a_conflict_is_waited_out_and_a_snapstart_restore_is_recorded() {
     let replay = StaticReplayClient::new(vec![
         configuration("Successful"),
-        configuration("Successful"),
         error(
             409,
             "ResourceConflictException",
@@ -114,12 +113,25 @@ async fn a_conflict_is_waited_out_and_a_snapstart_restore_is_recorded() {
     assert_eq!(sample.invokes[0].billed_duration_ms, 300);
     runs.restore().await.unwrap();
     assert!(std::fs::read_dir(journals.path()).unwrap().next().is_none());
+    // Every recorded response was asked for, in order: one configuration read to prepare.
+    let requests: Vec<String> = replay
+        .actual_requests()
+        .map(|r| format!("{} {}", r.method(), r.uri()))
+        .collect();
+    assert_eq!(requests.len(), 9, "{requests:#?}");
+    assert!(
+        requests[0].starts_with("GET ") && requests[0].ends_with("/functions/wiki/configuration"),
+        "{requests:#?}"
+    );
+    assert!(
+        requests[1].starts_with("PUT ") && requests[1].ends_with("/functions/wiki/configuration"),
+        "the first change follows the one read: {requests:#?}"
+    );
 }
 
 #[tokio::test]
 async fn a_report_without_init_duration_is_labelled_proactive() {
     let replay = StaticReplayClient::new(vec![
-        configuration("Successful"),
         configuration("Successful"),
         configuration("InProgress"),
         get_function(),

@@ -483,6 +483,7 @@ mod tests {
             interpreter_version: None,
             runtime_kind: None,
             instrumentation: None,
+            aws: None,
         }
     }
 

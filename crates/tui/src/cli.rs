@@ -176,6 +176,24 @@ pub(crate) struct RunArgs {
     /// On AWS, seconds to wait for each cold start's X-Ray trace (0: do not fetch traces)
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub xray_wait_s: u64,
+    /// On AWS, force cold starts on this many of the named functions at once, e.g.
+    /// `--parallel 4 api-1 api-2 api-3 api-4` (copies of one function deployed alike)
+    #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub parallel: u32,
+    #[command(flatten)]
+    pub cost: CostArgs,
+}
+
+/// The AWS backend's spending guard.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct CostArgs {
+    /// On AWS, run even when the cost estimate printed before the run is above --cost-limit-usd
+    #[arg(long)]
+    pub yes: bool,
+    /// On AWS, the estimate (an upper bound, USD) above which the run needs --yes,
+    /// e.g. `--cost-limit-usd 5` or `--cost-limit-usd 0` to confirm every run
+    #[arg(long, default_value_t = 1.0, value_name = "USD")]
+    pub cost_limit_usd: f64,
 }
 
 /// Where cold starts run.

@@ -1,6 +1,9 @@
 //! `coldfront run --backend aws` end to end against `coldfront serve`: real forced cold
 //! starts through the AWS SDK, the same samples and summary as the local backend, and
-//! `kill -9` mid-run followed by `coldfront aws restore` leaving the function as it was.
+//! `kill -9` mid-run followed by `coldfront aws restore` leaving the function as it was;
+//! `coldfront trace --backend aws` writing the local backend's report pages from what
+//! AWS exposes (the REPORT line, Lambda's X-Ray Initialization span and the function's
+//! own subsegments).
 
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::path::Path;
@@ -32,6 +35,10 @@ impl Drop for Serve {
 }
 
 fn serve(dir: &Path) -> Serve {
+    serve_with(dir, &[])
+}
+
+fn serve_with(dir: &Path, extra: &[&std::ffi::OsStr]) -> Serve {
     let mut child = coldfront()
         .args([
             "serve",
@@ -44,6 +51,7 @@ fn serve(dir: &Path) -> Serve {
         ])
         .arg("--out")
         .arg(dir.join("served.jsonl"))
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -59,13 +67,17 @@ fn serve(dir: &Path) -> Serve {
     }
 }
 
-/// `GetFunctionConfiguration` with a bare HTTP request: (environment, memory size).
+/// `GetFunctionConfiguration` of `control` with a bare HTTP request: (environment, memory size).
 fn configuration(url: &str) -> (serde_json::Value, u64) {
+    configuration_of(url, "control")
+}
+
+fn configuration_of(url: &str, function: &str) -> (serde_json::Value, u64) {
     let address = url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(address).unwrap();
     write!(
         stream,
-        "GET /2015-03-31/functions/control/configuration HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        "GET /2015-03-31/functions/{function}/configuration HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut response = String::new();
@@ -195,6 +207,286 @@ fn kill_9_mid_run_then_aws_restore_puts_the_function_back() {
     assert!(String::from_utf8_lossy(&again.stdout).contains("Nothing to restore"));
 }
 
+/// A Python function that times a block of its INIT with coldfront's `segment()`, which
+/// reaches X-Ray as the function's own subsegment, and the bundled control beside it.
+fn traced_functions(dir: &Path) -> std::path::PathBuf {
+    let code = dir.join("traced");
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::write(
+        code.join("handler.py"),
+        "from coldfront_trace import segment\n\nwith segment(\"load-config\"):\n    import json\n    CONFIG = json.loads('{\"a\": 1}')\n\n\ndef handle(event, context):\n    return CONFIG\n",
+    )
+    .unwrap();
+    let control = Path::new(env!("CARGO_MANIFEST_DIR")).join("../init-trace/fixtures/control");
+    let spec = dir.join("coldfront.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "[functions.traced]\nruntime = \"python\"\ncode = {:?}\nhandler = \"handler.handle\"\n\n[functions.control]\nruntime = \"python\"\ncode = {:?}\nhandler = \"handler.handle\"\n",
+            code.display().to_string(),
+            control.display().to_string()
+        ),
+    )
+    .unwrap();
+    spec
+}
+
+#[test]
+fn trace_on_aws_writes_the_local_report_pages_from_xray_and_says_what_aws_hides() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = traced_functions(dir.path());
+    let server = serve_with(dir.path(), &["--config".as_ref(), spec.as_os_str()]);
+    let before = (
+        configuration_of(&server.url, "traced"),
+        configuration_of(&server.url, "control"),
+    );
+    let journal = dir.path().join("journal");
+    let run = dir.path().join("run");
+    let output = coldfront()
+        .args([
+            "trace",
+            "--backend",
+            "aws",
+            "--subject",
+            "traced",
+            "--control",
+            "control",
+            "-n",
+            "2",
+            "--warmup",
+            "1",
+            "--xray-wait-s",
+            "10",
+            "--json",
+            "--out",
+        ])
+        .arg(&run)
+        .args(aws_args(&server.url, &journal))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for name in ["summary.json", "report.md", "breakdown.svg", "init-duration.hlog"] {
+        assert!(run.join(name).is_file(), "{name} written");
+    }
+    let samples: Vec<serde_json::Value> = std::fs::read_to_string(run.join("samples.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // (1 warm-up + 2) × 2 functions, interleaved, all measured on the AWS path with a trace.
+    assert_eq!(samples.len(), 6);
+    let roles: Vec<&str> = samples.iter().map(|s| s["labels"]["role"].as_str().unwrap()).collect();
+    assert_eq!(
+        roles,
+        ["subject", "control", "subject", "control", "subject", "control"]
+    );
+    assert!(
+        samples
+            .iter()
+            .all(|s| s["backend"] == "aws" && s["aws"]["xray_found"] == true)
+    );
+
+    let groups = summary["groups"].as_array().unwrap();
+    let subject = groups.iter().find(|g| g["role"] == "subject").expect("subject group");
+    assert_eq!(subject["init"]["n"], 2, "warm-ups left out: {subject}");
+    let segments = subject["segments"].as_array().unwrap();
+    let segment = |path: &str| segments.iter().find(|s| s["path"] == path);
+    let custom = segment("custom: load-config").unwrap_or_else(|| panic!("the function's subsegment: {segments:?}"));
+    let init_mean = subject["init"]["mean_ms"].as_f64().unwrap();
+    let custom_mean = custom["mean_ms"].as_f64().unwrap();
+    assert!(custom_mean > 0.0 && custom_mean <= init_mean, "{custom}");
+    assert!(segment("unattributed").is_some(), "{segments:?}");
+    assert!(
+        segment("handler init").is_none() && segment("imports").is_none(),
+        "AWS does not split INIT: {segments:?}"
+    );
+    let hidden: Vec<&str> = subject["not_observable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "runtime start",
+        "imports",
+        "handler init",
+        "runtime api",
+        "network (VPC ENI)",
+        "storage (EFS mount)",
+    ] {
+        assert!(hidden.contains(&name), "{name} listed as not exposed: {hidden:?}");
+    }
+    assert!(subject["sandbox_setup_mean_ms"].is_null(), "no local set-up claimed");
+    let control = groups.iter().find(|g| g["role"] == "control").expect("control group");
+    assert_eq!(control["init"]["n"], 2);
+    assert!(
+        !summary["comparisons"].as_array().unwrap().is_empty(),
+        "subject compared with its control"
+    );
+
+    let page = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(page.contains("## Not observable on this backend"), "{page}");
+    assert!(page.contains("AWS exposes INIT only whole"), "{page}");
+    assert!(!page.contains("local sandbox set-up"), "{page}");
+    assert!(
+        page.contains("Measured by coldfront on AWS Lambda") && !page.contains("local Lambda emulator"),
+        "{page}"
+    );
+    assert!(page.contains("| Where | AWS Lambda, "), "{page}");
+
+    let after = (
+        configuration_of(&server.url, "traced"),
+        configuration_of(&server.url, "control"),
+    );
+    assert_eq!(after, before, "both functions are as they were");
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
+}
+
+#[test]
+fn parallel_cold_starts_cover_every_named_function_and_restore_them_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    let before = (
+        configuration_of(&server.url, "wiki"),
+        configuration_of(&server.url, "control"),
+    );
+    let journal = dir.path().join("journal");
+    let out = dir.path().join("aws.jsonl");
+    let output = coldfront()
+        .args([
+            "run",
+            "--backend",
+            "aws",
+            "wiki",
+            "control",
+            "--parallel",
+            "2",
+            "-n",
+            "2",
+            "--memory",
+            "256",
+            "--json",
+            "--out",
+        ])
+        .arg(&out)
+        .args(aws_args(&server.url, &journal))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let samples: Vec<(String, u64)> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|s| {
+            (
+                s["function"].as_str().unwrap().to_owned(),
+                s["sample_index"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        samples,
+        [
+            ("wiki".to_owned(), 0),
+            ("control".to_owned(), 1),
+            ("wiki".to_owned(), 2),
+            ("control".to_owned(), 3)
+        ],
+        "each round's cold starts in the functions' order"
+    );
+    let after = (
+        configuration_of(&server.url, "wiki"),
+        configuration_of(&server.url, "control"),
+    );
+    assert_eq!(after, before, "both functions are as they were");
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0);
+}
+
+#[test]
+fn the_cost_estimate_comes_first_and_the_memory_sweep_is_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    let before = configuration(&server.url);
+    let journal = dir.path().join("journal");
+    let run = dir.path().join("run");
+    let trace = |extra: &[&str]| {
+        coldfront()
+            .args([
+                "trace",
+                "--backend",
+                "aws",
+                "--subject",
+                "control",
+                "--control",
+                "none",
+                "--memory",
+                "128,256",
+                "-n",
+                "2",
+                "--warmup",
+                "0",
+                "--xray-wait-s",
+                "0",
+                "--json",
+                "--cost-limit-usd",
+                "0",
+                "--out",
+            ])
+            .arg(&run)
+            .args(aws_args(&server.url, &journal))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // Any run costs more than $0: refused before anything changes.
+    let refused = trace(&[]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("Cost estimate: at most $"), "{stderr}");
+    assert!(stderr.contains("4 invocations"), "{stderr}");
+    assert!(
+        stderr.contains("refusing to run") && stderr.contains("--yes") && stderr.contains("nothing was changed"),
+        "{stderr}"
+    );
+    assert!(!run.exists(), "no run directory for a refused run");
+    assert_eq!(std::fs::read_dir(&journal).map_or(0, Iterator::count), 0, "no journal");
+    assert_eq!(configuration(&server.url), before);
+
+    let ran = trace(&["--yes"]);
+    assert_eq!(ran.status.code(), Some(0), "{}", String::from_utf8_lossy(&ran.stderr));
+    let memory: Vec<u64> = std::fs::read_to_string(run.join("samples.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["memory_size_mb"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(memory, [128, 256, 128, 256], "MemorySize changed per round");
+    let summary: serde_json::Value = serde_json::from_slice(&ran.stdout).unwrap();
+    let sizes: Vec<u64> = summary["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["memory_mb"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes.len(), 2, "one group per memory size: {sizes:?}");
+    assert_eq!(
+        configuration(&server.url),
+        before,
+        "memory size and environment restored"
+    );
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0);
+}
+
 #[test]
 fn the_aws_backend_refuses_what_it_cannot_do() {
     for (args, expected) in [
@@ -204,6 +496,18 @@ fn the_aws_backend_refuses_what_it_cannot_do() {
             "one invoke per forced cold start",
         ),
         (vec!["run", "--backend", "aws", "f", "--event", "{nope"], "--event"),
+        (
+            vec!["run", "--backend", "aws", "f", "g", "--parallel", "3"],
+            "--parallel 3: name at least 3 functions",
+        ),
+        (
+            vec!["trace", "--backend", "aws", "--subject", "f", "--control", "f"],
+            "is also the subject",
+        ),
+        (
+            vec!["trace", "--backend", "aws", "--subject", "f", "--invokes", "2"],
+            "one invoke per forced cold start",
+        ),
     ] {
         let output = coldfront().args(&args).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);

@@ -252,12 +252,22 @@ pub fn render(summary: &RunSummary) -> String {
         .find(|g| g.role.as_deref() == Some("subject"))
         .or(summary.groups.first());
     let n: usize = summary.groups.iter().map(|g| g.cold_starts).max().unwrap_or(0);
-    let _ = writeln!(
-        out,
-        "Measured by coldfront: every cold start is a real runtime process started cold on a local Lambda emulator; \
-         Init Duration runs from the runtime's exec to its first `GET /runtime/invocation/next`, as Lambda defines it. \
-         Up to {n} cold starts per variant and memory size, variants interleaved to cancel drift, warm-ups left out.\n"
-    );
+    let aws = subject.and_then(|g| g.aws.as_ref());
+    if aws.is_some() {
+        let _ = writeln!(
+            out,
+            "Measured by coldfront on AWS Lambda: every cold start was forced by a configuration change, awaited until \
+             in effect, and invoked once; Init Duration is Lambda's own, from the invoke's REPORT line. \
+             Up to {n} cold starts per variant and memory size, variants interleaved to cancel drift, warm-ups left out.\n"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "Measured by coldfront: every cold start is a real runtime process started cold on a local Lambda emulator; \
+             Init Duration runs from the runtime's exec to its first `GET /runtime/invocation/next`, as Lambda defines it. \
+             Up to {n} cold starts per variant and memory size, variants interleaved to cancel drift, warm-ups left out.\n"
+        );
+    }
 
     let _ = writeln!(out, "## Environment\n\n| | |\n|---|---|");
     if let Some(env) = &summary.environment {
@@ -269,7 +279,18 @@ pub fn render(summary: &RunSummary) -> String {
         );
         let _ = writeln!(out, "| Tool | coldfront {} (local backend) |", env.coldfront_version);
     }
-    if let Some(group) = subject {
+    if let (Some(_), Some(aws)) = (subject, aws) {
+        let _ = writeln!(
+            out,
+            "| Where | AWS Lambda, {} (account {}), `{}` |",
+            aws.region, aws.account_id_masked, aws.function_arn
+        );
+        let _ = writeln!(out, "| Runtime | `{}` on {} |", aws.runtime, aws.architecture);
+        let _ = writeln!(
+            out,
+            "| CPU and memory | Lambda's own, set by the memory size |\n| Attribution | Lambda's X-Ray `Initialization` span and the function's own X-Ray subsegments inside it |\n"
+        );
+    } else if let Some(group) = subject {
         let version = group
             .interpreter_version
             .as_ref()
@@ -277,10 +298,12 @@ pub fn render(summary: &RunSummary) -> String {
         let _ = writeln!(out, "| Runtime | `{}`{version} |", group.runtime_program);
         let _ = writeln!(out, "| CPU and memory | {} |", throttling_text(&group.throttling));
     }
-    let _ = writeln!(
-        out,
-        "| Attribution | bundled bootstrap's INIT marks, Python `-X importtime`, X-Ray segments sent by the function |\n"
-    );
+    if aws.is_none() {
+        let _ = writeln!(
+            out,
+            "| Attribution | bundled bootstrap's INIT marks, Python `-X importtime`, X-Ray segments sent by the function |\n"
+        );
+    }
 
     let _ = writeln!(out, "## Summary\n");
     let _ = writeln!(

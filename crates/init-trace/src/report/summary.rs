@@ -197,6 +197,10 @@ pub struct GroupSummary {
     /// When plain cold starts ran beside instrumented ones: the headline is theirs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instrumentation: Option<InstrumentationStats>,
+    /// Where it ran on AWS (the first sample's record), for cold starts measured there;
+    /// none on the local emulator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<crate::sample::AwsRecord>,
 }
 
 /// A segment in subject and control.
@@ -497,7 +501,12 @@ fn group(samples: &[&ColdStartSample], attributions: &[Attribution]) -> GroupSum
             cause: super::cause::failure_cause(s),
         })
         .collect();
-    let setup: Vec<f64> = measured.iter().map(|s| s.init.sandbox_setup_ms).collect();
+    // Only the local emulator measures its sandbox's set-up; AWS reports none.
+    let setup: Vec<f64> = measured
+        .iter()
+        .filter(|s| s.backend == "local")
+        .map(|s| s.init.sandbox_setup_ms)
+        .collect();
     GroupSummary {
         function: first.function.clone(),
         role: first.labels.role.clone(),
@@ -554,6 +563,7 @@ fn group(samples: &[&ColdStartSample], attributions: &[Attribution]) -> GroupSum
         interpreter_version: first.runtime.interpreter_version.clone(),
         runtime_kind: Some(first.runtime.kind),
         instrumentation: None,
+        aws: first.aws.clone(),
     }
 }
 

@@ -8,6 +8,7 @@ mod run;
 mod run_aws;
 mod serve;
 pub(crate) mod trace;
+mod trace_aws;
 
 use std::path::Path;
 

@@ -8,10 +8,10 @@ use anyhow::Context as _;
 use aws_backend::{ColdStarts, Target};
 use init_trace::local::cancel_pair;
 
-use crate::cli::{AwsAction, AwsArgs, AwsCommand, RunArgs};
+use crate::cli::{AwsAction, AwsArgs, AwsCommand, CostArgs, RunArgs};
 use crate::output::outln;
 
-fn target(args: &AwsArgs) -> Target {
+pub(super) fn target(args: &AwsArgs) -> Target {
     Target {
         region: args.region.clone(),
         profile: args.profile.clone(),
@@ -32,10 +32,20 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     if args.invokes.is_some_and(|n| n > 1) {
         anyhow::bail!("--invokes: the AWS backend runs one invoke per forced cold start");
     }
+    if args.parallel as usize > args.functions.len() {
+        anyhow::bail!(
+            "--parallel {}: name at least {} functions (deploy copies of yours alike and name them all); \
+             two cold starts of one function at once would retire each other's environments",
+            args.parallel,
+            args.parallel
+        );
+    }
     serde_json::from_str::<serde_json::Value>(&args.event)
         .with_context(|| format!("--event {:?} is not JSON", args.event))?;
     let out = args.out.clone().unwrap_or_else(default_out);
-    let mut writer = super::samples_file(&out)?;
+    if let Some(parent) = out.parent() {
+        super::check_out_dir(parent, "--out")?;
+    }
     let (client, xray) = aws_backend::clients(&target(&args.aws)).await;
     let (cancel_handle, cancel) = cancel_pair();
     super::cancel_on_ctrl_c(
@@ -43,49 +53,69 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
         "finishing the current cold start, restoring every function, then stopping",
     );
 
-    // Every function is journaled before the first change; from here on, whatever
-    // happens, each is restored before the command returns.
-    let mut runs = Vec::new();
-    for function in &args.functions {
-        match ColdStarts::prepare(client.clone(), function, &args.aws.journal_dir).await {
-            Ok(prepared) if args.xray_wait_s > 0 => {
-                runs.push(prepared.with_xray(xray.clone(), std::time::Duration::from_secs(args.xray_wait_s)));
-            }
-            Ok(prepared) => runs.push(prepared),
-            Err(err) => {
-                restore_all(runs).await;
-                return Err(err.into());
-            }
+    let runs = prepare_all(&args.functions, &client, &xray, &args.aws, args.xray_wait_s).await?;
+    let work = runs
+        .iter()
+        .map(|run| run.work(u64::from(args.cold_starts), args.memory))
+        .collect::<Vec<_>>();
+    let runs = within_budget(runs, &work, &args.cost).await?;
+    let mut writer = match super::samples_file(&out) {
+        Ok(writer) => writer,
+        Err(err) => {
+            discard_all(runs).await;
+            return Err(err);
         }
-    }
+    };
+    let mut runs = runs;
     let total = u64::from(args.cold_starts) * runs.len() as u64;
     let progress = super::cold_start_progress(total, args.json);
     let width = args.functions.iter().map(String::len).max().unwrap_or(8);
     let mut samples = Vec::new();
     let mut failure = None;
+    let parallel = args.parallel.max(1) as usize;
     'rounds: for round in 0..u64::from(args.cold_starts) {
-        // Interleaved, as the local backend runs them, so drift hits all alike.
-        for run in &mut runs {
+        // Interleaved, as the local backend runs them, so drift hits all alike; with
+        // --parallel, `parallel` functions at a time.
+        let mut pending = std::mem::take(&mut runs);
+        while !pending.is_empty() {
             if cancel.is_cancelled() || crate::output::closed() {
+                runs.append(&mut pending);
                 break 'rounds;
             }
+            let rest = pending.split_off(parallel.min(pending.len()));
             let index = samples.len() as u64;
-            match run.cold_start_at(index, &args.event, args.memory).await {
-                Ok(sample) => {
-                    if let Err(err) = writer.write(&sample) {
-                        failure = Some(anyhow::Error::from(err));
-                        break 'rounds;
+            let (back, outcomes) = aws_backend::cold_starts_together(
+                std::mem::replace(&mut pending, rest),
+                index,
+                &args.event,
+                args.memory,
+            )
+            .await;
+            runs.extend(back);
+            for (offset, outcome) in outcomes.into_iter().enumerate() {
+                match outcome {
+                    Ok(sample) => {
+                        if let Err(err) = writer.write(&sample) {
+                            failure = Some(anyhow::Error::from(err));
+                        } else {
+                            progress.set_message(sample.function.clone());
+                            super::run::print_sample(&args, &progress, &sample, width);
+                            progress.inc(1);
+                            samples.push(sample);
+                        }
                     }
-                    progress.set_message(sample.function.clone());
-                    super::run::print_sample(&args, &progress, &sample, width);
-                    progress.inc(1);
-                    samples.push(sample);
+                    Err(err) => {
+                        failure = Some(anyhow::Error::from(err).context(format!(
+                            "cold start {} of round {}",
+                            index + offset as u64 + 1,
+                            round + 1
+                        )));
+                    }
                 }
-                Err(err) => {
-                    failure =
-                        Some(anyhow::Error::from(err).context(format!("cold start {} of round {round}", index + 1)));
-                    break 'rounds;
-                }
+            }
+            if failure.is_some() {
+                runs.append(&mut pending);
+                break 'rounds;
             }
         }
     }
@@ -103,8 +133,66 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     super::run::report(&args, &out, &samples, cancel.is_cancelled(), total)
 }
 
+/// Journals every function before the first change; from then on, whatever happens,
+/// each is restored before the command returns (by [`restore_all`], or by `ColdStarts`'
+/// drop on a panic). On an error, those already prepared are given up unchanged.
+pub(super) async fn prepare_all(
+    functions: &[String],
+    client: &aws_backend::LambdaClient,
+    xray: &aws_backend::XrayClient,
+    aws: &AwsArgs,
+    xray_wait_s: u64,
+) -> anyhow::Result<Vec<ColdStarts>> {
+    let mut runs = Vec::new();
+    for function in functions {
+        match ColdStarts::prepare(client.clone(), function, &aws.journal_dir).await {
+            Ok(prepared) if xray_wait_s > 0 => {
+                runs.push(prepared.with_xray(xray.clone(), std::time::Duration::from_secs(xray_wait_s)));
+            }
+            Ok(prepared) => runs.push(prepared),
+            Err(err) => {
+                discard_all(runs).await;
+                return Err(err.into());
+            }
+        }
+    }
+    Ok(runs)
+}
+
+/// Prints the run's cost estimate; above the limit without `--yes`, gives every function
+/// up unchanged and refuses.
+pub(super) async fn within_budget(
+    runs: Vec<ColdStarts>,
+    work: &[aws_backend::cost::Work],
+    cost: &CostArgs,
+) -> anyhow::Result<Vec<ColdStarts>> {
+    let region = runs.first().map(|r| r.original().region.clone());
+    let estimate = aws_backend::cost::estimate(work, region.as_deref());
+    eprintln!("Cost estimate: {estimate}");
+    if estimate.max_total_usd <= cost.cost_limit_usd || cost.yes {
+        return Ok(runs);
+    }
+    discard_all(runs).await;
+    anyhow::bail!(
+        "refusing to run: the estimate (at most ${:.4}) is above --cost-limit-usd {}; nothing was changed. \
+         Add --yes to run it anyway, or fewer cold starts (-n) or a smaller --memory",
+        estimate.max_total_usd,
+        cost.cost_limit_usd
+    )
+}
+
+/// Gives every function up (restoring any a cold start changed), reporting failures.
+pub(super) async fn discard_all(runs: Vec<ColdStarts>) {
+    for run in runs {
+        let function = run.original().function.clone();
+        if let Err(err) = run.discard().await {
+            eprintln!("error: cannot give {function} up cleanly: {err}");
+        }
+    }
+}
+
 /// Restores each function, reporting failures (their journals stay for `aws restore`).
-async fn restore_all(runs: Vec<ColdStarts>) -> bool {
+pub(super) async fn restore_all(runs: Vec<ColdStarts>) -> bool {
     let mut all = true;
     for run in runs {
         let function = run.original().function.clone();

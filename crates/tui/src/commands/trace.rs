@@ -14,7 +14,7 @@ use init_trace::sample::{ColdStartSample, SampleWriter, Throttling, read_samples
 use init_trace::spec::SpecSet;
 use init_trace::stats::{format_ms, one_decimal};
 
-use crate::cli::SpecArgs;
+use crate::cli::{AwsArgs, Backend, CostArgs, SpecArgs};
 use crate::exit;
 use crate::output::outln;
 
@@ -25,10 +25,17 @@ Examples:
   coldfront trace --subject api --config coldfront.toml --out runs/api   a matching control
   coldfront trace --subject api --control bundled:control --config coldfront.toml
   coldfront trace --cold-starts 10 --json > summary.json
+  coldfront trace --backend aws --subject my-api --control my-minimal --region eu-west-1
+  coldfront trace --backend aws --subject wiki --endpoint-url http://127.0.0.1:9001   against coldfront serve
 
 Writes DIR/samples.jsonl (appended per sample), DIR/summary.json, DIR/report.md,
 DIR/breakdown.svg and DIR/init-duration.hlog. Ctrl-C stops and still writes the reports
-from everything measured.";
+from everything measured.
+
+With --backend aws the subject and controls are Lambda functions (names or ARNs): each
+cold start is forced by a configuration change, INIT comes from the REPORT line and is
+split by the function's own X-Ray subsegments inside Lambda's Initialization span; the
+page lists what AWS does not expose. Every function is restored at the end.";
 
 #[derive(Debug, Clone, Args)]
 #[command(after_help = TRACE_EXAMPLES)]
@@ -51,9 +58,9 @@ pub(crate) struct TraceArgs {
     /// Memory sizes in MB to sweep, comma-separated [default: each function's own]
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(128..=10_240))]
     pub memory: Vec<u32>,
-    /// Invokes per cold start (the first is the cold one)
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1_000))]
-    pub invokes: u32,
+    /// Invokes per cold start (the first is the cold one) [default: 2; the AWS backend runs 1]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub invokes: Option<u32>,
     /// Run directory [default: coldfront-runs/trace-<time>]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -67,6 +74,19 @@ pub(crate) struct TraceArgs {
     /// Print the summary as JSON on stdout
     #[arg(long)]
     pub json: bool,
+    /// Where cold starts run: the embedded emulator, or AWS Lambda (the subject and controls are names or ARNs there)
+    #[arg(long, value_enum, default_value_t = Backend::Local)]
+    pub backend: Backend,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The event each cold start is invoked with, on AWS (JSON)
+    #[arg(long, default_value = "{}", value_name = "JSON")]
+    pub event: String,
+    /// On AWS, seconds to wait for each cold start's X-Ray trace (0: do not fetch traces)
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub xray_wait_s: u64,
+    #[command(flatten)]
+    pub cost: CostArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -93,7 +113,7 @@ pub(crate) fn write_reports(dir: &Path, samples: &[ColdStartSample], summary: &R
     Ok(())
 }
 
-fn print_summary(summary: &RunSummary, dir: &Path) {
+pub(crate) fn print_summary(summary: &RunSummary, dir: &Path) {
     for g in &summary.groups {
         let role = g.role.as_deref().map_or_else(String::new, |r| format!(" [{r}]"));
         match &g.init {
@@ -169,6 +189,9 @@ fn print_summary(summary: &RunSummary, dir: &Path) {
 }
 
 pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
+    if args.backend == Backend::Aws {
+        return super::trace_aws::trace(args).await;
+    }
     let specs = super::load_specs(&args.spec)?;
     let subject = specs.get(&args.subject)?.clone();
     let mut controls = Vec::new();
@@ -206,7 +229,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         });
     }
     for variant in &mut variants {
-        variant.spec.invokes = args.invokes;
+        variant.spec.invokes = args.invokes.unwrap_or(2);
     }
     let plan = Plan {
         variants,

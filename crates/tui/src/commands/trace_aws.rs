@@ -1,0 +1,205 @@
+//! `coldfront trace --backend aws`: the trace experiment (subject vs controls, warm-ups,
+//! a memory sweep, interleaved) on Lambda functions, written and reported exactly as the
+//! local one is. INIT is split by what AWS exposes (see `init_trace::attribution`), and
+//! the report page says which segments it does not.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use init_trace::experiment::Role;
+use init_trace::local::cancel_pair;
+use init_trace::report::summary::RunSummary;
+use init_trace::sample::SampleWriter;
+
+use super::run_aws::{discard_all, prepare_all, restore_all, target, within_budget};
+use super::trace::{TraceArgs, print_summary, write_reports};
+use crate::exit;
+use crate::output::outln;
+
+/// One cold start of the schedule: which function, at which memory size, warm-up or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Step {
+    function: usize,
+    memory_mb: Option<u32>,
+    warmup: bool,
+}
+
+/// The local experiment's order: warm-ups first, then rounds; in each round every memory
+/// size, and at each size every function, so drift hits all of them alike.
+fn schedule(functions: usize, memory_mb: &[u32], warmup: u32, cold_starts: u32) -> Vec<Step> {
+    let sizes: Vec<Option<u32>> = if memory_mb.is_empty() {
+        vec![None]
+    } else {
+        memory_mb.iter().copied().map(Some).collect()
+    };
+    let mut steps = Vec::new();
+    for (rounds, warmup) in [(warmup, true), (cold_starts, false)] {
+        for _ in 0..rounds {
+            for memory_mb in &sizes {
+                for function in 0..functions {
+                    steps.push(Step {
+                        function,
+                        memory_mb: *memory_mb,
+                        warmup,
+                    });
+                }
+            }
+        }
+    }
+    steps
+}
+
+pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
+    let controls: Vec<String> = args.controls.iter().filter(|c| c.as_str() != "none").cloned().collect();
+    if let Some(same) = controls.iter().find(|c| **c == args.subject) {
+        bail!("--control {same:?} is also the subject; pick a different control or `--control none`");
+    }
+    if args.invokes.is_some_and(|n| n > 1) {
+        bail!("--invokes: the AWS backend runs one invoke per forced cold start");
+    }
+    serde_json::from_str::<serde_json::Value>(&args.event)
+        .with_context(|| format!("--event {:?} is not JSON", args.event))?;
+    let dir = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("coldfront-runs").join(format!("trace-aws-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")))
+    });
+    super::check_out_dir(&dir, "--out")?;
+    let samples_path = dir.join("samples.jsonl");
+    if samples_path.exists() {
+        bail!(
+            "{} already holds a run; choose another --out or re-render it with `coldfront report {}`",
+            dir.display(),
+            dir.display()
+        );
+    }
+    let mut functions = vec![args.subject.clone()];
+    functions.extend(controls.iter().cloned());
+    let roles: Vec<Role> = std::iter::once(Role::Subject)
+        .chain(controls.iter().map(|_| Role::Control))
+        .collect();
+    let (client, xray) = aws_backend::clients(&target(&args.aws)).await;
+    let (cancel_handle, cancel) = cancel_pair();
+    super::cancel_on_ctrl_c(
+        cancel_handle,
+        "finishing the current cold start, restoring every function, then writing the reports",
+    );
+    let runs = prepare_all(&functions, &client, &xray, &args.aws, args.xray_wait_s).await?;
+    let steps = schedule(functions.len(), &args.memory, args.warmup, args.cold_starts);
+    let work: Vec<_> = steps
+        .iter()
+        .map(|step| runs[step.function].work(1, step.memory_mb))
+        .collect();
+    let runs = within_budget(runs, &work, &args.cost).await?;
+    let opened = std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the run directory {}", dir.display()))
+        .and_then(|()| Ok(SampleWriter::append(&samples_path)?));
+    let mut writer = match opened {
+        Ok(writer) => writer,
+        Err(err) => {
+            discard_all(runs).await;
+            return Err(err);
+        }
+    };
+    let mut runs = runs;
+    let total = steps.len() as u64;
+    let progress = super::cold_start_progress(total, args.json);
+    let mut samples = Vec::new();
+    let mut failure = None;
+    for step in steps {
+        if cancel.is_cancelled() || crate::output::closed() {
+            break;
+        }
+        let index = samples.len() as u64;
+        match runs[step.function]
+            .cold_start_at(index, &args.event, step.memory_mb)
+            .await
+        {
+            Ok(mut sample) => {
+                sample.labels.role = Some(roles[step.function].as_str().to_owned());
+                sample.labels.warmup = step.warmup;
+                if let Err(err) = writer.write(&sample) {
+                    failure = Some(anyhow::Error::from(err));
+                    break;
+                }
+                progress.set_message(format!(
+                    "{} @ {} MB: {}",
+                    sample.function,
+                    sample.memory_size_mb,
+                    sample.outcome()
+                ));
+                progress.inc(1);
+                samples.push(sample);
+            }
+            Err(err) => {
+                failure = Some(anyhow::Error::from(err).context(format!(
+                    "cold start {} of {total} ({})",
+                    index + 1,
+                    functions[step.function]
+                )));
+                break;
+            }
+        }
+    }
+    progress.finish_and_clear();
+    let restored = restore_all(runs).await;
+    let interrupted = cancel.is_cancelled();
+    // Whatever was measured is reported, also when a cold start failed mid-run.
+    if !samples.is_empty() {
+        // The host's description (CPU, kernel) says nothing about where AWS ran them.
+        let summary = RunSummary::from_samples(&samples, None);
+        write_reports(&dir, &samples, &summary)?;
+        if args.json {
+            outln!("{}", serde_json::to_string_pretty(&summary)?);
+        } else {
+            print_summary(&summary, &dir);
+            if interrupted {
+                outln!(
+                    "Interrupted after {} of {total} cold starts; the reports cover all of them.",
+                    samples.len()
+                );
+            }
+        }
+    }
+    if let Some(err) = failure {
+        return Err(err);
+    }
+    if !restored {
+        bail!(
+            "some functions could not be restored; their journals are in {}",
+            args.aws.journal_dir.display()
+        );
+    }
+    Ok(exit::for_samples(interrupted, &samples))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Step, schedule};
+
+    #[test]
+    fn the_schedule_interleaves_functions_within_each_size_with_warmups_first() {
+        let steps = schedule(2, &[128, 256], 1, 1);
+        let short: Vec<(usize, Option<u32>, bool)> =
+            steps.iter().map(|s| (s.function, s.memory_mb, s.warmup)).collect();
+        assert_eq!(
+            short,
+            [
+                (0, Some(128), true),
+                (1, Some(128), true),
+                (0, Some(256), true),
+                (1, Some(256), true),
+                (0, Some(128), false),
+                (1, Some(128), false),
+                (0, Some(256), false),
+                (1, Some(256), false),
+            ]
+        );
+        assert_eq!(
+            schedule(1, &[], 0, 2),
+            [Step {
+                function: 0,
+                memory_mb: None,
+                warmup: false
+            }; 2]
+        );
+    }
+}

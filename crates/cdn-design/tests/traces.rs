@@ -419,7 +419,10 @@ fn an_unsorted_request_deep_in_a_parallel_run_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.csv");
     // Many batches in order, so either thread may be the one that reads the bad line.
-    let mut text: String = (0..50_000).map(|i| format!("{i},{},1\n", i % 97)).collect();
+    let mut text = String::new();
+    for i in 0..50_000 {
+        text += &format!("{i},{},1\n", i % 97);
+    }
     text.push_str("10,1,1\n");
     std::fs::write(&path, text).unwrap();
     let config = SimConfig {

@@ -527,3 +527,156 @@ fn a_distributions_own_behaviours_and_policies() {
         "{err}"
     );
 }
+
+/// A standard log record `t_s` seconds after 2026-01-05 10:00:00 UTC for the merge tests:
+/// the object names its file and line, so the order can be checked.
+fn merge_line(t_s: u32, stem: &'static str) -> Line {
+    line(t_s, "LHR61-P1", "GET", "acme.wiki.example", stem, "Miss")
+}
+
+#[test]
+fn many_files_merge_in_time_order_with_few_open_at_once() {
+    use cdn_design::logs::LogStream;
+    const STEMS: [&str; 4] = ["/A", "/B", "/C", "/D"];
+    let dir = tempfile::tempdir().unwrap();
+    // 48 files of ten minutes each, as CloudFront delivers a distribution's logs over
+    // 8 hours, each a little out of order inside (a record 3 s late every 7th line),
+    // and every 6th file overlapping the next one's first minute. Names are not in time
+    // order: the merge must go by the records.
+    let mut all: Vec<(u32, usize, usize)> = Vec::new();
+    for f in 0..48usize {
+        let start = (f as u32) * 600;
+        let end = if f % 6 == 0 { start + 660 } else { start + 600 };
+        let mut times: Vec<u32> = (start..end).step_by(2).collect();
+        for i in (7..times.len()).step_by(7) {
+            times.swap(i - 1, i);
+        }
+        let lines: Vec<Line> = times
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| merge_line(t, STEMS[i % 4]))
+            .collect();
+        let name = format!("E2EXAMPLE.2026-01-05.{:02}.gz", (f * 29) % 48);
+        write_gzip(&dir.path().join(name), &lines.iter().collect::<Vec<_>>());
+        all.extend(times.iter().map(|&t| (t, f, 0)));
+    }
+    let paths = vec![dir.path().to_owned()];
+    let mut stream = LogStream::open(&paths, &LogOptions::default()).unwrap();
+    let mut times = Vec::new();
+    while let Some(request) = stream.next_request().unwrap() {
+        times.push(request.time_ms);
+    }
+    assert_eq!(times.len(), all.len());
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "in time order");
+    assert!(
+        stream.peak_open_files() <= 2,
+        "{} files open at once; only two ever overlap",
+        stream.peak_open_files()
+    );
+    let logs = stream.finish().unwrap();
+    assert_eq!(logs.request_count, all.len() as u64);
+    assert!(logs.requests.is_empty(), "the stream handed them out");
+    assert_eq!(logs.files.len(), 48);
+    // Whole, the same requests in the same order.
+    let whole = read_logs(&paths, &LogOptions::default()).unwrap();
+    assert_eq!(whole.requests.iter().map(|r| r.time_ms).collect::<Vec<_>>(), times);
+    assert_eq!((whole.first_ms, whole.last_ms), (logs.first_ms, logs.last_ms));
+}
+
+#[test]
+fn requests_of_one_second_keep_file_then_line_order() {
+    use cdn_design::logs::LogStream;
+    let dir = tempfile::tempdir().unwrap();
+    write_plain(
+        &dir.path().join("a"),
+        &[&merge_line(5, "/a1"), &merge_line(3, "/a0"), &merge_line(5, "/a2")],
+    );
+    write_plain(&dir.path().join("b"), &[&merge_line(3, "/b0"), &merge_line(5, "/b1")]);
+    let mut stream = LogStream::open(&[dir.path().to_owned()], &LogOptions::default()).unwrap();
+    let mut paths = Vec::new();
+    while let Some(request) = stream.next_request().unwrap() {
+        paths.push(stream.view(&request).path.to_owned());
+    }
+    assert_eq!(paths, ["/a0", "/b0", "/a1", "/a2", "/b1"]);
+}
+
+#[test]
+fn a_file_out_of_order_beyond_the_window_names_file_and_line() {
+    use cdn_design::logs::REORDER_WINDOW;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("E2EXAMPLE.2026-01-05-10.late.gz");
+    // In order, then one record 100 s older than the first: more than the window back.
+    let mut lines: Vec<Line> = (0..REORDER_WINDOW as u32 + 10)
+        .map(|i| merge_line(100 + i / 10, "/P"))
+        .collect();
+    lines.push(merge_line(0, "/late"));
+    write_gzip(&path, &lines.iter().collect::<Vec<_>>());
+    let err = read_logs(std::slice::from_ref(&path), &LogOptions::default())
+        .unwrap_err()
+        .to_string();
+    // Two header lines, then the records: the late one is the last line.
+    let late_line = REORDER_WINDOW + 10 + 3;
+    assert!(
+        err.starts_with(&format!("{}:{late_line}: ", path.display())) && err.contains("out of time order"),
+        "{err}"
+    );
+    // Out of order within the window is put right.
+    let mut lines: Vec<Line> = (0..100).map(|i| merge_line(100 + i, "/P")).collect();
+    lines.push(merge_line(0, "/early"));
+    write_gzip(&path, &lines.iter().collect::<Vec<_>>());
+    let logs = read_logs(std::slice::from_ref(&path), &LogOptions::default()).unwrap();
+    assert_eq!(logs.view(&logs.requests[0]).path, "/early");
+}
+
+#[test]
+fn a_sampled_log_scales_counts_and_says_the_hit_ratio_is_an_estimate() {
+    use cdn_design::logs::{Fitter, LogError, Replayer};
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_logs(dir.path());
+    let logs = read_logs(&paths, &LogOptions::default()).unwrap();
+    let model = Model::preset("typical").unwrap();
+    let behaviors = Behaviors::from_model(&model);
+    let replay_at = |pct: u8| {
+        let mut replayer = Replayer::new(&behaviors).sampled(pct).unwrap();
+        for r in &logs.requests {
+            replayer.push(r, &logs.view(r), || logs.location(r)).unwrap();
+        }
+        replayer.finish(&logs).unwrap()
+    };
+    let whole = replay_at(100);
+    let tenth = replay_at(10);
+    assert_eq!(whole, replay(&logs, &behaviors).unwrap(), "100 % is no correction");
+    assert_eq!(whole.estimated_requests, whole.logged);
+    assert_eq!(tenth.estimated_requests, 10 * tenth.logged);
+    // What the sample holds is what it holds; the model, at ten times the rates,
+    // expects more hits.
+    assert_eq!(tenth.overall.requests, whole.overall.requests);
+    assert_eq!(tenth.overall.actual_hits, whole.overall.actual_hits);
+    assert!(tenth.overall.model_hits > whole.overall.model_hits);
+    let caveat = tenth.caveats.iter().find(|c| c.contains("10 % sample")).unwrap();
+    assert!(
+        caveat.contains("19 requests through the cache stand for about 190") && caveat.contains("estimates"),
+        "{caveat}"
+    );
+    for bad in [0, 101] {
+        assert!(matches!(
+            Replayer::new(&behaviors).sampled(bad),
+            Err(LogError::SamplingRate(b)) if b == bad
+        ));
+        assert!(Fitter::new(&behaviors).sampled(bad).is_err());
+    }
+    let fit_at = |pct: u8| {
+        let mut fitter = Fitter::new(&behaviors).sampled(pct).unwrap();
+        for r in &logs.requests {
+            fitter.push(r, &logs.view(r));
+        }
+        fitter.finish(&logs, &model).unwrap()
+    };
+    let (whole, tenth) = (fit_at(100), fit_at(10));
+    assert_eq!(whole, fit(&logs, &behaviors, &model).unwrap());
+    assert!((tenth.page_reads_per_day - 10.0 * whole.page_reads_per_day).abs() < 1e-6);
+    assert!((tenth.writes_per_day - 10.0 * whole.writes_per_day).abs() < 1e-6);
+    assert_eq!(tenth.page_zipf_exponent, whole.page_zipf_exponent);
+    assert_eq!(tenth.estimated_requests, 10 * whole.requests);
+    assert!(tenth.to_toml("test").contains("a 10 % sample"));
+}

@@ -413,3 +413,29 @@ fn an_oracle_general_pipe_is_streamed_like_a_mapped_file() {
     assert_eq!(streamed.requests, 50_000);
     assert_eq!(mapped, streamed);
 }
+
+#[test]
+fn an_unsorted_request_deep_in_a_parallel_run_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.csv");
+    // Many batches in order, so either thread may be the one that reads the bad line.
+    let mut text = String::new();
+    for i in 0..50_000 {
+        text += &format!("{i},{},1\n", i % 97);
+    }
+    text.push_str("10,1,1\n");
+    std::fs::write(&path, text).unwrap();
+    let config = SimConfig {
+        edges: 4,
+        threads: 2,
+        capacity: Some(Capacity::Objects(10)),
+        ..SimConfig::ttl(60.0)
+    };
+    let text = run(&path, &TraceFormat::Csv(CsvColumns::default()), &config)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("t.csv:50001") && text.contains("sort the trace"),
+        "{text}"
+    );
+}

@@ -34,6 +34,13 @@ pub fn sample_latencies(sample: &ColdStartSample) -> SampleLatencies {
     }
 }
 
+/// What one sample gives the origin model: its latencies, or `None` for a warm-up cold
+/// start (a first start that warms caches the later ones find warm). The one filter
+/// behind [`origin_latencies`] and the UI's running tally of cold starts as they arrive.
+pub fn origin_sample(sample: &ColdStartSample) -> Option<SampleLatencies> {
+    (!sample.labels.warmup).then(|| sample_latencies(sample))
+}
+
 /// One function's origin latencies in a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OriginLatencies {
@@ -111,11 +118,10 @@ pub fn origin_latencies(
         warmups_dropped: 0,
     };
     for sample in samples.iter().filter(|s| s.function == chosen) {
-        if sample.labels.warmup {
+        let Some(latencies) = origin_sample(sample) else {
             out.warmups_dropped += 1;
             continue;
-        }
-        let latencies = sample_latencies(sample);
+        };
         out.cold_ms.extend(latencies.cold_ms);
         out.warm_ms.extend(latencies.warm_ms);
     }
@@ -174,6 +180,13 @@ mod tests {
         assert_eq!(origin_latencies(&run, Some("control")).unwrap().cold_ms, [42.0]);
         let err = origin_latencies(&run, Some("api")).unwrap_err().to_string();
         assert!(err.contains("\"api\"") && err.contains("wiki, control"), "{err}");
+    }
+
+    #[test]
+    fn a_warmup_gives_the_origin_nothing() {
+        assert_eq!(origin_sample(&sample("wiki", Some("subject"), true, 900.0)), None);
+        let got = origin_sample(&sample("wiki", Some("subject"), false, 400.0)).unwrap();
+        assert_eq!((got.cold_ms, got.warm_ms), (Some(402.0), vec![1.0]));
     }
 
     #[test]

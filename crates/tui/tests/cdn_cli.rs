@@ -314,3 +314,158 @@ fn an_unsorted_trace_names_the_file_and_line() {
         "{err}"
     );
 }
+
+fn simulate_json(args: &[&str]) -> serde_json::Value {
+    let output = coldfront()
+        .args(["cdn", "simulate", "--json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn fifo_and_lru_differ_where_a_hit_would_move_the_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.csv");
+    // Objects 1 2 1 3 1 in a 2-object cache: LRU keeps 1 (hit at t=2 moved it to the
+    // front) and evicts 2; FIFO evicts 1, the oldest arrival, so its third read misses.
+    std::fs::write(&trace, "0,1,100\n1,2,100\n2,1,100\n3,3,100\n4,1,100\n").unwrap();
+    let trace = trace.to_str().unwrap();
+    let lru = simulate_json(&["--policy", "lru", "--capacity", "2", "--trace", trace]);
+    let fifo = simulate_json(&["--policy", "fifo", "--capacity", "2", "--trace", trace]);
+    assert_eq!(lru["report"]["edge_hits"], 2, "{lru}");
+    assert_eq!(fifo["report"]["edge_hits"], 1, "{fifo}");
+    assert_eq!(lru["config"]["eviction"], "lru");
+    assert_eq!(fifo["config"]["eviction"], "fifo");
+    let output = coldfront()
+        .args([
+            "cdn",
+            "simulate",
+            "--policy",
+            "fifo",
+            "--capacity",
+            "2",
+            "--trace",
+            trace,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("capacity 2 objects (FIFO)"), "{text}");
+}
+
+#[test]
+fn invalidation_delay_leaves_copies_stale_until_it_takes_effect() {
+    let run = |delay: &str| {
+        simulate_json(&[
+            "--preset",
+            "typical",
+            "--requests",
+            "200000",
+            "--ttl",
+            "3600",
+            "--strategy",
+            "on-write",
+            "--invalidation-delay",
+            delay,
+        ])
+    };
+    let at_once = run("0");
+    let late = run("600");
+    assert_eq!(at_once["config"]["invalidation_delay_s"], 0.0);
+    assert_eq!(late["config"]["invalidation_delay_s"], 600.0);
+    // Invalidated at once, no read is served a copy older than a write; ten minutes
+    // late, some are.
+    assert_eq!(at_once["report"]["stale_reads"], 0, "{at_once}");
+    assert!(late["report"]["stale_reads"].as_u64().unwrap() > 0, "{late}");
+    let output = coldfront()
+        .args([
+            "cdn",
+            "simulate",
+            "--preset",
+            "typical",
+            "--requests",
+            "20000",
+            "--strategy",
+            "on-write",
+            "--invalidation-delay",
+            "600",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("invalidate on write, 600 s to take effect"), "{text}");
+}
+
+#[test]
+fn threads_change_nothing_but_the_threads() {
+    let run = |threads: &str| {
+        simulate_json(&[
+            "--preset",
+            "typical",
+            "--requests",
+            "200000",
+            "--edges",
+            "5",
+            "--threads",
+            threads,
+        ])
+    };
+    let one = run("1");
+    let two = run("2");
+    assert_eq!(one["report"], two["report"]);
+    assert_eq!(one["config"]["threads"], 1);
+    assert_eq!(two["config"]["threads"], 2);
+    let output = coldfront()
+        .args([
+            "cdn",
+            "simulate",
+            "--preset",
+            "typical",
+            "--requests",
+            "20000",
+            "--threads",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("threads: 2,"));
+}
+
+#[test]
+fn bad_eviction_delay_and_thread_values_exit_2_and_say_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.csv");
+    std::fs::write(&trace, "0,1,100\n").unwrap();
+    let trace = trace.to_str().unwrap();
+    let cases: [(&[&str], &str); 7] = [
+        (&["--threads", "0"], "--threads"),
+        (&["--threads", "257"], "--threads"),
+        (&["--policy", "fifo"], "--policy fifo needs --capacity"),
+        (&["--policy", "random"], "--policy"),
+        (
+            &["--strategy", "on-write", "--invalidation-delay=-5"],
+            "--invalidation-delay -5",
+        ),
+        (&["--invalidation-delay", "30"], "use it with --strategy on-write"),
+        (
+            &["--format", "cloudfront", "--trace", trace, "--threads", "2"],
+            "--threads does not apply to --format cloudfront",
+        ),
+    ];
+    for (args, says) in cases {
+        let output = coldfront().args(["cdn", "simulate"]).args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains(says), "{args:?}: {}", stderr(&output));
+    }
+    let output = coldfront().args(["cdn", "simulate", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in ["--threads <N>", "--invalidation-delay <S>", "fifo"] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+}

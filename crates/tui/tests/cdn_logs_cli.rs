@@ -399,3 +399,81 @@ fn a_distribution_file_gives_the_behaviours() {
     );
     assert!(json["logs"]["behaviors_from"].as_str().unwrap().contains("dist.json"));
 }
+
+#[test]
+fn a_sampling_rate_scales_the_counts_and_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kinesis.txt");
+    let rec = |t: &str, result: &str| format!("{t}\tGET\tacme.wiki.example\t/Main_Page\tFRA56-P3\t{result}\n");
+    std::fs::write(
+        &path,
+        rec("1767607200.25", "Miss") + &rec("1767607230.5", "Hit") + &rec("1767607250", "Hit"),
+    )
+    .unwrap();
+    let fields = "timestamp,cs-method,cs-host,cs-uri-stem,x-edge-location,x-edge-result-type";
+    let run = |extra: &[&str]| {
+        coldfront()
+            .args(["cdn", "simulate", "--format", "cloudfront", "--fields", fields])
+            .args(extra)
+            .arg("--trace")
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    let output = run(&["--sampling-rate", "10", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["logs"]["requests"], 3);
+    assert_eq!(json["logs"]["sampling_rate_pct"], 10);
+    assert_eq!(json["logs"]["estimated_requests"], 30);
+    assert_eq!(json["current"]["replay"]["estimated_requests"], 30);
+    let output = run(&["--sampling-rate", "10"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("3 requests (a 10 % sample: about 30 requests)"), "{text}");
+    assert!(
+        text.contains("the logs are a 10 % sample: 3 requests through the cache stand for about 30")
+            && text.contains("estimates from the sample"),
+        "{text}"
+    );
+    for bad in ["0", "101", "ten"] {
+        let output = run(&["--sampling-rate", bad]);
+        assert_eq!(output.status.code(), Some(2), "{bad}: {}", stderr(&output));
+        assert!(stderr(&output).contains("--sampling-rate"), "{}", stderr(&output));
+    }
+    // Standard logs hold every request: a rate is a mistake.
+    let standard = write_logs(dir.path());
+    let output = coldfront()
+        .args([
+            "cdn",
+            "simulate",
+            "--format",
+            "cloudfront",
+            "--sampling-rate",
+            "10",
+            "--trace",
+        ])
+        .args(&standard)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("real-time logs only"), "{}", stderr(&output));
+    let output = coldfront()
+        .args([
+            "cdn",
+            "fit",
+            "--fields",
+            fields,
+            "--sampling-rate",
+            "10",
+            "--json",
+            "--trace",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["fit"]["estimated_requests"], 30);
+    assert!(json["toml"].as_str().unwrap().contains("a 10 % sample"));
+}

@@ -37,6 +37,11 @@ pub enum LogError {
         /// The paths given.
         what: String,
     },
+    /// A sampling rate outside 1–100 %.
+    #[error(
+        "sampling rate {0} %: a real-time log samples 1 to 100 % of the requests; give a whole number in that range"
+    )]
+    SamplingRate(u8),
     /// The simulator refused the replay.
     #[error(transparent)]
     Sim(#[from] crate::error::SimError),

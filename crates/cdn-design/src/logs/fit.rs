@@ -21,7 +21,7 @@ use crate::model::{Model, Workload};
 
 use super::LogError;
 use super::keys::{BehaviorRule, Behaviors};
-use super::request::{LogSet, Method, Text};
+use super::request::{LogRequest, LogSet, Method, RequestView, Text};
 
 /// The popularity fit of one class.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -43,6 +43,11 @@ pub struct ClassFit {
 pub struct Fit {
     /// Requests used (errors, redirects and refusals left out).
     pub requests: u64,
+    /// The share of requests the logs hold, in percent (100 unless sampled).
+    pub sampling_rate_pct: u8,
+    /// Requests the used ones stand for, scaled up by the sampling rate; the rates
+    /// (`writes_per_day`, `page_reads_per_day`, the workload's) are scaled the same way.
+    pub estimated_requests: u64,
     /// Seconds covered.
     pub span_s: f64,
     /// Per class.
@@ -113,209 +118,297 @@ pub fn zipf_exponent(counts: &[u64]) -> Option<f64> {
     Some((f64::midpoint(lo, hi) * 1000.0).round() / 1000.0)
 }
 
-/// Derives a workload model from `logs`, classified by `behaviors`, starting from `base`.
+/// The classes in the order [`Fitter`] counts them.
+const CLASSES: [ObjectClass; 4] = [
+    ObjectClass::PageHtml,
+    ObjectClass::StaticAsset,
+    ObjectClass::Api,
+    ObjectClass::Mcp,
+];
+
+/// Derives a workload model from `logs` (read whole), classified by `behaviors`,
+/// starting from `base`.
 pub fn fit(logs: &LogSet, behaviors: &Behaviors, base: &Model) -> Result<Fit, LogError> {
-    let span_s = logs.span_s().max(1.0);
-    let days = span_s / 86_400.0;
-    let classes = [
-        ObjectClass::PageHtml,
-        ObjectClass::StaticAsset,
-        ObjectClass::Api,
-        ObjectClass::Mcp,
-    ];
-    let mut per_key: Vec<HashMap<u64, u64>> = vec![HashMap::new(); classes.len()];
-    let mut bytes = [0u64; 4];
-    let mut requests = [0u64; 4];
-    let mut wiki_reads: HashMap<Text, u64> = HashMap::new();
-    let mut wiki_pages: HashMap<Text, HashMap<u64, u64>> = HashMap::new();
-    let mut writes = 0u64;
-    let mut page_reads = 0u64;
-    let mut edge_counts = vec![0u64; logs.edges.len()];
-    let mut hourly = [0u64; 24];
-    let mut used = 0u64;
-    // Errors, redirects (the viewer asks again over HTTPS) and refusals are not demand.
-    for request in logs.requests.iter().filter(|r| r.result.counts()) {
-        used += 1;
-        let class = behaviors.classify(&logs.view(request));
-        let c = classes
+    let mut fitter = Fitter::new(behaviors);
+    for request in &logs.requests {
+        fitter.push(request, &logs.view(request));
+    }
+    fitter.finish(logs, base)
+}
+
+/// A fit fed one request at a time (from a [`LogStream`](super::LogStream) or a
+/// [`LogSet`]); memory grows with the cache keys, not with the requests.
+pub struct Fitter<'b> {
+    behaviors: &'b Behaviors,
+    sampling_rate_pct: u8,
+    per_key: Vec<HashMap<u64, u64>>,
+    bytes: [u64; 4],
+    requests: [u64; 4],
+    wiki_reads: HashMap<Text, u64>,
+    wiki_pages: HashMap<Text, HashMap<u64, u64>>,
+    writes: u64,
+    page_reads: u64,
+    /// Indexed by edge location as the logs number them.
+    edge_counts: Vec<u64>,
+    hourly: [u64; 24],
+    used: u64,
+}
+
+impl std::fmt::Debug for Fitter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fitter")
+            .field("sampling_rate_pct", &self.sampling_rate_pct)
+            .field("used", &self.used)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'b> Fitter<'b> {
+    /// An empty fit through `behaviors`.
+    pub fn new(behaviors: &'b Behaviors) -> Self {
+        Self {
+            behaviors,
+            sampling_rate_pct: 100,
+            per_key: vec![HashMap::new(); CLASSES.len()],
+            bytes: [0; 4],
+            requests: [0; 4],
+            wiki_reads: HashMap::new(),
+            wiki_pages: HashMap::new(),
+            writes: 0,
+            page_reads: 0,
+            edge_counts: Vec::new(),
+            hourly: [0; 24],
+            used: 0,
+        }
+    }
+
+    /// The logs are a `pct` % sample of the requests (a real-time log's sampling rate,
+    /// 1–100): request counts and rates are scaled up by it; shares, exponents and sizes
+    /// need no correction.
+    pub fn sampled(mut self, pct: u8) -> Result<Self, LogError> {
+        if !(1..=100).contains(&pct) {
+            return Err(LogError::SamplingRate(pct));
+        }
+        self.sampling_rate_pct = pct;
+        Ok(self)
+    }
+
+    /// Adds the next request (`view` gives its texts).
+    pub fn push(&mut self, request: &LogRequest, view: &RequestView<'_>) {
+        // Errors, redirects (the viewer asks again over HTTPS) and refusals are not demand.
+        if !request.result.counts() {
+            return;
+        }
+        self.used += 1;
+        let class = self.behaviors.classify(view);
+        let c = CLASSES
             .iter()
-            .position(|k| *k == class_of(behaviors.rule(class.behavior)))
+            .position(|k| *k == class_of(self.behaviors.rule(class.behavior)))
             .expect("every class is listed");
-        requests[c] += 1;
-        bytes[c] += request.bytes;
-        *per_key[c].entry(class.key).or_default() += 1;
-        edge_counts[request.edge as usize] += 1;
+        self.requests[c] += 1;
+        self.bytes[c] += request.bytes;
+        *self.per_key[c].entry(class.key).or_default() += 1;
+        let edge = request.edge as usize;
+        if self.edge_counts.len() <= edge {
+            self.edge_counts.resize(edge + 1, 0);
+        }
+        self.edge_counts[edge] += 1;
         if request.method.is_write() {
-            writes += 1;
+            self.writes += 1;
         }
         if c == 0 && matches!(request.method, Method::Get | Method::Head) {
-            page_reads += 1;
+            self.page_reads += 1;
             let host = request.host;
-            *wiki_reads.entry(host).or_default() += 1;
-            *wiki_pages.entry(host).or_default().entry(class.key).or_default() += 1;
-            hourly[(request.time_ms.div_euclid(3_600_000)).rem_euclid(24) as usize] += 1;
+            *self.wiki_reads.entry(host).or_default() += 1;
+            *self.wiki_pages.entry(host).or_default().entry(class.key).or_default() += 1;
+            self.hourly[(request.time_ms.div_euclid(3_600_000)).rem_euclid(24) as usize] += 1;
         }
     }
-    let class_fits: Vec<ClassFit> = classes
+
+    /// The fit; `logs` gives the span, the edge location names and the file kinds.
+    pub fn finish(self, logs: &LogSet, base: &Model) -> Result<Fit, LogError> {
+        let Self {
+            sampling_rate_pct,
+            per_key,
+            bytes,
+            requests,
+            wiki_reads,
+            wiki_pages,
+            writes,
+            page_reads,
+            edge_counts,
+            hourly,
+            used,
+            ..
+        } = self;
+        let classes = CLASSES;
+        let span_s = logs.span_s().max(1.0);
+        let days = span_s / 86_400.0;
+        // A sample's counts stand for this many times as many requests.
+        let scale = 100.0 / f64::from(sampling_rate_pct);
+        let class_fits: Vec<ClassFit> = classes
+            .iter()
+            .enumerate()
+            .map(|(i, &class)| ClassFit {
+                class,
+                requests: requests[i],
+                objects: per_key[i].len() as u64,
+                zipf_exponent: zipf_exponent(&per_key[i].values().copied().collect::<Vec<_>>()),
+                mean_bytes: if requests[i] > 0 {
+                    bytes[i] as f64 / requests[i] as f64
+                } else {
+                    0.0
+                },
+            })
+            .collect();
+        let wiki_zipf = zipf_exponent(&wiki_reads.values().copied().collect::<Vec<_>>());
+        // Pages within a wiki: counts pooled by rank over the wikis.
+        let mut by_rank: Vec<u64> = Vec::new();
+        for pages in wiki_pages.values() {
+            let mut counts: Vec<u64> = pages.values().copied().collect();
+            counts.sort_unstable_by(|a, b| b.cmp(a));
+            if by_rank.len() < counts.len() {
+                by_rank.resize(counts.len(), 0);
+            }
+            for (rank, count) in counts.into_iter().enumerate() {
+                by_rank[rank] += count;
+            }
+        }
+        let page_zipf = zipf_exponent(&by_rank);
+
+        let mut w = base.workload.clone();
+        let mut fitted: Vec<(String, String)> = Vec::new();
+        let mut set = |key: &str, how: String| fitted.push((key.to_owned(), how));
+        let wikis = wiki_reads.len().max(1) as u64;
+        if page_reads > 0 {
+            w.wikis = wikis;
+            set(
+                "workload.wikis",
+                "distinct viewer Host headers of page reads".to_owned(),
+            );
+            let distinct_pages: usize = wiki_pages.values().map(HashMap::len).sum();
+            w.pages_per_wiki = (distinct_pages as u64).div_ceil(wikis).max(1);
+            set(
+                "workload.pages_per_wiki",
+                format!("{distinct_pages} distinct pages read over {wikis} wiki(s)"),
+            );
+            w.reads_per_wiki_per_day = page_reads as f64 * scale / wikis as f64 / days;
+            set(
+                "workload.reads_per_wiki_per_day",
+                format!("{page_reads} page GET/HEADs over {}", duration(span_s)),
+            );
+            w.writes_per_wiki_per_day = writes as f64 * scale / wikis as f64 / days;
+            set(
+                "workload.writes_per_wiki_per_day",
+                format!("{writes} POST/PUT/PATCH/DELETE requests"),
+            );
+            if let Some(s) = wiki_zipf {
+                w.wiki_zipf_exponent = s;
+                set(
+                    "workload.wiki_zipf_exponent",
+                    "ML fit to page reads per wiki".to_owned(),
+                );
+            }
+            if let Some(s) = page_zipf {
+                w.page_zipf_exponent = s;
+                set(
+                    "workload.page_zipf_exponent",
+                    "ML fit to page reads per page, ranks pooled over wikis".to_owned(),
+                );
+            }
+            let per_view = |n: u64| n as f64 / page_reads as f64;
+            w.asset_requests_per_page_view = per_view(requests[1]);
+            set(
+                "workload.asset_requests_per_page_view",
+                format!("{} asset requests", requests[1]),
+            );
+            w.api_requests_per_page_view = per_view(requests[2]);
+            set(
+                "workload.api_requests_per_page_view",
+                format!("{} API requests", requests[2]),
+            );
+            if requests[1] > 0 {
+                w.distinct_assets = per_key[1].len() as u64;
+                set("workload.distinct_assets", "distinct asset cache keys".to_owned());
+            }
+            if span_s >= 86_400.0 && hourly.iter().any(|&h| h > 0) {
+                // Each hour of the day's rate over the time the logs cover it: a span of 28 h
+                // covers four hours twice.
+                let exposure = hour_exposure_s(logs);
+                let rates: Vec<f64> = hourly
+                    .iter()
+                    .zip(exposure)
+                    .map(|(&n, e)| if e > 0.0 { n as f64 / e } else { 0.0 })
+                    .collect();
+                let mean = rates.iter().sum::<f64>() / 24.0;
+                w.diurnal_profile = rates.iter().map(|r| (r / mean * 1000.0).round() / 1000.0).collect();
+                set("workload.diurnal_profile", "page reads per UTC hour, mean 1".to_owned());
+            }
+        }
+        if writes > 0 && requests[3] > 0 {
+            w.mcp_requests_per_write = requests[3] as f64 / writes as f64;
+            set(
+                "workload.mcp_requests_per_write",
+                format!("{} MCP requests", requests[3]),
+            );
+        }
+        for (i, key) in [
+            "workload.page_bytes",
+            "workload.asset_bytes",
+            "workload.api_bytes",
+            "workload.mcp_bytes",
+        ]
         .iter()
         .enumerate()
-        .map(|(i, &class)| ClassFit {
-            class,
-            requests: requests[i],
-            objects: per_key[i].len() as u64,
-            zipf_exponent: zipf_exponent(&per_key[i].values().copied().collect::<Vec<_>>()),
-            mean_bytes: if requests[i] > 0 {
-                bytes[i] as f64 / requests[i] as f64
-            } else {
-                0.0
-            },
-        })
-        .collect();
-    let wiki_zipf = zipf_exponent(&wiki_reads.values().copied().collect::<Vec<_>>());
-    // Pages within a wiki: counts pooled by rank over the wikis.
-    let mut by_rank: Vec<u64> = Vec::new();
-    for pages in wiki_pages.values() {
-        let mut counts: Vec<u64> = pages.values().copied().collect();
-        counts.sort_unstable_by(|a, b| b.cmp(a));
-        if by_rank.len() < counts.len() {
-            by_rank.resize(counts.len(), 0);
-        }
-        for (rank, count) in counts.into_iter().enumerate() {
-            by_rank[rank] += count;
-        }
-    }
-    let page_zipf = zipf_exponent(&by_rank);
-
-    let mut w = base.workload.clone();
-    let mut fitted: Vec<(String, String)> = Vec::new();
-    let mut set = |key: &str, how: String| fitted.push((key.to_owned(), how));
-    let wikis = wiki_reads.len().max(1) as u64;
-    if page_reads > 0 {
-        w.wikis = wikis;
-        set(
-            "workload.wikis",
-            "distinct viewer Host headers of page reads".to_owned(),
-        );
-        let distinct_pages: usize = wiki_pages.values().map(HashMap::len).sum();
-        w.pages_per_wiki = (distinct_pages as u64).div_ceil(wikis).max(1);
-        set(
-            "workload.pages_per_wiki",
-            format!("{distinct_pages} distinct pages read over {wikis} wiki(s)"),
-        );
-        w.reads_per_wiki_per_day = page_reads as f64 / wikis as f64 / days;
-        set(
-            "workload.reads_per_wiki_per_day",
-            format!("{page_reads} page GET/HEADs over {}", duration(span_s)),
-        );
-        w.writes_per_wiki_per_day = writes as f64 / wikis as f64 / days;
-        set(
-            "workload.writes_per_wiki_per_day",
-            format!("{writes} POST/PUT/PATCH/DELETE requests"),
-        );
-        if let Some(s) = wiki_zipf {
-            w.wiki_zipf_exponent = s;
-            set(
-                "workload.wiki_zipf_exponent",
-                "ML fit to page reads per wiki".to_owned(),
-            );
-        }
-        if let Some(s) = page_zipf {
-            w.page_zipf_exponent = s;
-            set(
-                "workload.page_zipf_exponent",
-                "ML fit to page reads per page, ranks pooled over wikis".to_owned(),
-            );
-        }
-        let per_view = |n: u64| n as f64 / page_reads as f64;
-        w.asset_requests_per_page_view = per_view(requests[1]);
-        set(
-            "workload.asset_requests_per_page_view",
-            format!("{} asset requests", requests[1]),
-        );
-        w.api_requests_per_page_view = per_view(requests[2]);
-        set(
-            "workload.api_requests_per_page_view",
-            format!("{} API requests", requests[2]),
-        );
-        if requests[1] > 0 {
-            w.distinct_assets = per_key[1].len() as u64;
-            set("workload.distinct_assets", "distinct asset cache keys".to_owned());
-        }
-        if span_s >= 86_400.0 && hourly.iter().any(|&h| h > 0) {
-            // Each hour of the day's rate over the time the logs cover it: a span of 28 h
-            // covers four hours twice.
-            let exposure = hour_exposure_s(logs);
-            let rates: Vec<f64> = hourly
-                .iter()
-                .zip(exposure)
-                .map(|(&n, e)| if e > 0.0 { n as f64 / e } else { 0.0 })
-                .collect();
-            let mean = rates.iter().sum::<f64>() / 24.0;
-            w.diurnal_profile = rates.iter().map(|r| (r / mean * 1000.0).round() / 1000.0).collect();
-            set("workload.diurnal_profile", "page reads per UTC hour, mean 1".to_owned());
-        }
-    }
-    if writes > 0 && requests[3] > 0 {
-        w.mcp_requests_per_write = requests[3] as f64 / writes as f64;
-        set(
-            "workload.mcp_requests_per_write",
-            format!("{} MCP requests", requests[3]),
-        );
-    }
-    for (i, key) in [
-        "workload.page_bytes",
-        "workload.asset_bytes",
-        "workload.api_bytes",
-        "workload.mcp_bytes",
-    ]
-    .iter()
-    .enumerate()
-    {
-        if requests[i] > 0 && bytes[i] > 0 {
-            let mean = (class_fits[i].mean_bytes).round();
-            match i {
-                0 => w.page_bytes = mean,
-                1 => w.asset_bytes = mean,
-                2 => w.api_bytes = mean,
-                _ => w.mcp_bytes = mean,
+        {
+            if requests[i] > 0 && bytes[i] > 0 {
+                let mean = (class_fits[i].mean_bytes).round();
+                match i {
+                    0 => w.page_bytes = mean,
+                    1 => w.asset_bytes = mean,
+                    2 => w.api_bytes = mean,
+                    _ => w.mcp_bytes = mean,
+                }
+                set(key, "mean sc-bytes".to_owned());
             }
-            set(key, "mean sc-bytes".to_owned());
         }
+        let total: u64 = edge_counts.iter().sum();
+        let mut edge_shares: Vec<(String, f64)> = logs
+            .edges
+            .iter()
+            .zip(&edge_counts)
+            .filter(|(_, c)| **c > 0)
+            .map(|(e, c)| (e.clone(), *c as f64 / total as f64))
+            .collect();
+        edge_shares.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let concentration: f64 = edge_shares.iter().map(|(_, s)| s * s).sum();
+        if concentration > 0.0 {
+            w.edge_locations = ((1.0 / concentration).round() as u32).max(1);
+            set(
+                "workload.edge_locations",
+                format!(
+                    "{} edge locations seen; equal edges with the same concentration (1/Σ share²)",
+                    edge_shares.len()
+                ),
+            );
+        }
+        Ok(Fit {
+            requests: used,
+            sampling_rate_pct,
+            estimated_requests: super::replay::scale_up(used, sampling_rate_pct),
+            span_s: logs.span_s(),
+            classes: class_fits,
+            wiki_zipf_exponent: wiki_zipf,
+            page_zipf_exponent: page_zipf,
+            writes_per_day: writes as f64 * scale / days,
+            page_reads_per_day: page_reads as f64 * scale / days,
+            edge_shares,
+            workload: w,
+            fitted,
+            base: base.base.name().to_owned(),
+            realtime: logs.files_by_kind.1 > 0,
+        })
     }
-    let total: u64 = edge_counts.iter().sum();
-    let mut edge_shares: Vec<(String, f64)> = logs
-        .edges
-        .iter()
-        .zip(&edge_counts)
-        .filter(|(_, c)| **c > 0)
-        .map(|(e, c)| (e.clone(), *c as f64 / total as f64))
-        .collect();
-    edge_shares.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let concentration: f64 = edge_shares.iter().map(|(_, s)| s * s).sum();
-    if concentration > 0.0 {
-        w.edge_locations = ((1.0 / concentration).round() as u32).max(1);
-        set(
-            "workload.edge_locations",
-            format!(
-                "{} edge locations seen; equal edges with the same concentration (1/Σ share²)",
-                edge_shares.len()
-            ),
-        );
-    }
-    Ok(Fit {
-        requests: used,
-        span_s: logs.span_s(),
-        classes: class_fits,
-        wiki_zipf_exponent: wiki_zipf,
-        page_zipf_exponent: page_zipf,
-        writes_per_day: writes as f64 / days,
-        page_reads_per_day: page_reads as f64 / days,
-        edge_shares,
-        workload: w,
-        fitted,
-        base: base.base.name().to_owned(),
-        realtime: logs.files_by_kind.1 > 0,
-    })
 }
 
 impl Fit {
@@ -334,10 +427,16 @@ impl Fit {
             out,
             "# Values the logs cannot give (cache design, origin, latency, prices, share_private, regional_caches)\n# come from the preset; set them below.\n"
         );
-        if self.realtime {
+        if self.sampling_rate_pct < 100 {
             let _ = writeln!(
                 out,
-                "# Real-time logs may be sampled: if yours were, divide reads_per_wiki_per_day and\n# writes_per_wiki_per_day by the sampling rate (0.1 for 10 %).\n"
+                "# The logs are a {} % sample: the {} requests stand for about {}, and the read and\n# write rates below are scaled up to match.\n",
+                self.sampling_rate_pct, self.requests, self.estimated_requests
+            );
+        } else if self.realtime {
+            let _ = writeln!(
+                out,
+                "# Real-time logs may be sampled: if yours were, fit again with --sampling-rate PCT,\n# which scales the read and write rates up to match.\n"
             );
         }
         let _ = writeln!(out, "preset = \"{}\"\n\n[workload]", self.base);
@@ -397,13 +496,11 @@ impl Fit {
 /// Seconds of the logs' span that fall in each hour of the day (UTC).
 fn hour_exposure_s(logs: &LogSet) -> [f64; 24] {
     let mut exposure = [0.0; 24];
-    let (Some(first), Some(last)) = (logs.requests.first(), logs.requests.last()) else {
-        return exposure;
-    };
-    let mut t = first.time_ms;
-    while t < last.time_ms {
+    let (first, last) = (logs.first_ms, logs.last_ms);
+    let mut t = first;
+    while t < last {
         let next_hour = (t.div_euclid(3_600_000) + 1) * 3_600_000;
-        let end = next_hour.min(last.time_ms);
+        let end = next_hour.min(last);
         exposure[t.div_euclid(3_600_000).rem_euclid(24) as usize] += (end - t) as f64 / 1000.0;
         t = end;
     }

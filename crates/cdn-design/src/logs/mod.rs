@@ -9,9 +9,13 @@
 //! per behaviour, per edge location and overall, and the error between them; [`fit()`]
 //! turns the same requests into a workload model that `cdn design --config` reads.
 //!
-//! Records are read whole and sorted by time, stably: CloudFront's files are not in
+//! Records are merged into time order, stably: CloudFront's files are not in
 //! chronological order and one period is spread over several files (docs/sources.md,
-//! "CloudFront access logs"). The jobs are one per file: [`fields`] (names and layouts),
+//! "CloudFront access logs"). [`LogStream`] hands them out one at a time, each file put
+//! in order through a bounded window and the files merged k-way, so months of logs
+//! replay ([`Replayer`]) and fit ([`Fitter`]) in memory that grows with the cache keys,
+//! not the requests; [`read_logs`] collects them for small inputs. The jobs are one per
+//! file: [`fields`] (names and layouts),
 //! `decode` (URL-decoding), [`request`] (a logged request and the set of them), `time`
 //! (the time formats), [`read`] (files, directories, gzip, lines into [`LogRequest`]s),
 //! [`keys`] (behaviour matching and cache keys), [`mod@replay`] and [`mod@fit`].
@@ -49,8 +53,8 @@ mod time;
 pub use distribution::{Distribution, load_distribution};
 pub use error::LogError;
 pub use fields::{Field, LogKind, REALTIME_FIELDS, STANDARD_FIELDS};
-pub use fit::{Fit, fit};
+pub use fit::{Fit, Fitter, fit};
 pub use keys::{BehaviorRule, Behaviors};
-pub use read::{LogOptions, read_logs};
-pub use replay::{HitRow, Replay, replay};
+pub use read::{LogOptions, LogStream, REORDER_WINDOW, read_logs};
+pub use replay::{HitRow, Replay, Replayer, replay, scale_up};
 pub use request::{EdgeResult, LogRequest, LogSet, Method, Present, RequestView, Text};

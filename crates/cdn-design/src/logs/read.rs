@@ -1,10 +1,20 @@
 //! Reading logs: directories walked in name order, gzip recognised by its magic bytes
 //! (CloudFront's files end in `.gz`; a downloaded copy may have been unpacked), comment
-//! lines skipped, each line parsed against its file's field layout, and every request
-//! sorted by time, stably, so requests of the same second keep the order of the files
-//! and lines they came from.
+//! lines skipped, each line parsed against its file's field layout, and the files' records
+//! merged into one stream in time order.
+//!
+//! The merge keeps memory bounded by the files open at once, not by the requests: months
+//! of logs are thousands of files, each roughly in time order (docs/sources.md,
+//! "CloudFront access logs"). Each file is read through a window of [`REORDER_WINDOW`]
+//! records that puts it in order; a record earlier than one the window has already let
+//! go is an error naming its FILE:LINE. The files are merged k-way, and a file is opened
+//! only when the merge reaches its first record's time (found by a first look at each
+//! file), so the files open at once are those whose times overlap. Requests of the same
+//! time keep the order of the files (in name order) and of their lines, as a stable sort
+//! of everything would.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -13,8 +23,12 @@ use std::sync::Arc;
 use super::LogError;
 use super::decode::url_decode;
 use super::fields::{Field, Layout, LogKind, REALTIME_FIELDS};
-use super::request::{EdgeResult, LogRequest, LogSet, Method, Present, Text};
+use super::request::{EdgeResult, LogRequest, LogSet, Method, Present, RequestView, Text};
 use super::time::{parse_date, parse_time, parse_timestamp_ms};
+
+/// Records of one file held to put it in time order: a file may be out of order by up to
+/// this many records. Memory is this many records per file open at once.
+pub const REORDER_WINDOW: usize = 4096;
 
 /// How to read logs.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -24,52 +38,252 @@ pub struct LogOptions {
     pub realtime_fields: Option<Vec<String>>,
 }
 
-/// Reads standard and real-time logs: files, gzip files and directories of them.
+/// Reads standard and real-time logs (files, gzip files and directories of them) whole:
+/// every request in [`LogSet::requests`], in time order. For logs of any length, read
+/// the same requests one at a time from [`LogStream`].
 pub fn read_logs(paths: &[PathBuf], options: &LogOptions) -> Result<LogSet, LogError> {
-    let mut files = Vec::new();
-    for path in paths {
-        collect(path, &mut files)?;
+    let mut stream = LogStream::open(paths, options)?;
+    let mut requests = Vec::new();
+    while let Some(request) = stream.next_request()? {
+        requests.push(request);
     }
-    let realtime_names: Vec<String> = options
-        .realtime_fields
-        .clone()
-        .unwrap_or_else(|| REALTIME_FIELDS.iter().map(|f| (*f).to_owned()).collect());
-    let realtime = Layout::new(LogKind::Realtime, realtime_names, "--fields".to_owned())?;
-    let mut reader = Reader {
-        texts: vec![Arc::from("")],
-        text_ids: HashMap::new(),
-        edges: Vec::new(),
-        edge_index: HashMap::new(),
-        requests: Vec::new(),
-        skipped: 0,
-        unknown_results: 0,
-        has: Present::default(),
-        by_kind: (0, 0),
-    };
-    for (index, path) in files.iter().enumerate() {
-        reader.file(index as u32, path, &realtime)?;
+    let mut set = stream.finish()?;
+    set.requests = requests;
+    Ok(set)
+}
+
+/// The requests of a set of log files in time order, one at a time, in memory bounded by
+/// the files open at once (see the module docs). [`finish`](Self::finish) then gives the
+/// set's files, edge locations and counts.
+pub struct LogStream {
+    paths: String,
+    files: Vec<PathBuf>,
+    realtime: Layout,
+    reader: Reader,
+    /// Files not opened yet, latest first time first (popped from the end): (first time, index).
+    pending: Vec<(i64, u32)>,
+    /// Open files by index, each with its next record.
+    open: HashMap<u32, (SortedFile, LogRequest)>,
+    /// The open files' next records: (time, file, line).
+    heads: BinaryHeap<Reverse<(i64, u32, u64)>>,
+    /// The most files open at once so far.
+    peak_open: usize,
+    count: u64,
+    first_ms: Option<i64>,
+    last_ms: i64,
+}
+
+impl std::fmt::Debug for LogStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogStream")
+            .field("files", &self.files)
+            .field("count", &self.count)
+            .finish_non_exhaustive()
     }
-    if reader.requests.is_empty() {
-        return Err(LogError::Empty {
-            what: paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
+}
+
+impl LogStream {
+    /// Finds the files and takes a first look at each (its first record's time); a log
+    /// with no request at all is [`LogError::Empty`].
+    pub fn open(paths: &[PathBuf], options: &LogOptions) -> Result<Self, LogError> {
+        let mut files = Vec::new();
+        for path in paths {
+            collect(path, &mut files)?;
+        }
+        let realtime_names: Vec<String> = options
+            .realtime_fields
+            .clone()
+            .unwrap_or_else(|| REALTIME_FIELDS.iter().map(|f| (*f).to_owned()).collect());
+        let realtime = Layout::new(LogKind::Realtime, realtime_names, "--fields".to_owned())?;
+        let mut pending = Vec::new();
+        for (index, path) in files.iter().enumerate() {
+            // A throwaway reader: the look's texts, edge locations and counts are not kept.
+            let mut look = Reader::new();
+            let mut file = SortedFile::open(index as u32, path)?;
+            if let Some(first) = file.next(&mut look, &realtime)? {
+                pending.push((first.time_ms, index as u32));
+            }
+        }
+        let what = paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if pending.is_empty() {
+            return Err(LogError::Empty { what });
+        }
+        pending.sort_by_key(|&(time, index)| Reverse((time, index)));
+        Ok(Self {
+            paths: what,
+            files,
+            realtime,
+            reader: Reader::new(),
+            pending,
+            open: HashMap::new(),
+            heads: BinaryHeap::new(),
+            peak_open: 0,
+            count: 0,
+            first_ms: None,
+            last_ms: 0,
+        })
     }
-    // Stable: requests of one second (a standard log's resolution) keep file and line order.
-    reader.requests.sort_by_key(|r| r.time_ms);
-    Ok(LogSet {
-        files,
-        edges: reader.edges,
-        requests: reader.requests,
-        files_by_kind: reader.by_kind,
-        skipped_lines: reader.skipped,
-        unknown_results: reader.unknown_results,
-        has: reader.has,
-        texts: reader.texts,
-    })
+
+    /// The next request in time order; `None` at the end.
+    pub fn next_request(&mut self) -> Result<Option<LogRequest>, LogError> {
+        loop {
+            // A file whose first record is no later than every open file's next one could
+            // hold the next request: open it first.
+            let earliest = self.heads.peek().map(|Reverse((time, ..))| *time);
+            if let Some(&(first, index)) = self.pending.last()
+                && earliest.is_none_or(|t| first <= t)
+            {
+                self.pending.pop();
+                let mut file = SortedFile::open(index, &self.files[index as usize])?;
+                if let Some(head) = file.next(&mut self.reader, &self.realtime)? {
+                    self.heads.push(Reverse((head.time_ms, index, head.line)));
+                    self.open.insert(index, (file, head));
+                    self.peak_open = self.peak_open.max(self.open.len());
+                }
+                continue;
+            }
+            let Some(Reverse((_, index, _))) = self.heads.pop() else {
+                return Ok(None);
+            };
+            let (mut file, head) = self.open.remove(&index).expect("every head has its file");
+            if let Some(next) = file.next(&mut self.reader, &self.realtime)? {
+                self.heads.push(Reverse((next.time_ms, index, next.line)));
+                self.open.insert(index, (file, next));
+            }
+            self.count += 1;
+            self.first_ms.get_or_insert(head.time_ms);
+            self.last_ms = head.time_ms;
+            return Ok(Some(head));
+        }
+    }
+
+    /// A request with its texts.
+    pub fn view(&self, r: &LogRequest) -> RequestView<'_> {
+        self.reader.view(r)
+    }
+
+    /// The most files open at once so far: what the stream's memory grows with (each
+    /// holds up to [`REORDER_WINDOW`] records), the files whose times overlap.
+    pub fn peak_open_files(&self) -> usize {
+        self.peak_open
+    }
+
+    /// `FILE:LINE` of a request.
+    pub fn location(&self, request: &LogRequest) -> String {
+        format!("{}:{}", self.files[request.file as usize].display(), request.line)
+    }
+
+    /// The files, edge locations and counts of what was read, with no requests (they
+    /// were handed out); [`LogError::Empty`] when no request was read.
+    pub fn finish(self) -> Result<LogSet, LogError> {
+        let Some(first_ms) = self.first_ms else {
+            return Err(LogError::Empty { what: self.paths });
+        };
+        let r = self.reader;
+        Ok(LogSet {
+            files: self.files,
+            edges: r.edges,
+            requests: Vec::new(),
+            request_count: self.count,
+            first_ms,
+            last_ms: self.last_ms,
+            files_by_kind: r.by_kind,
+            skipped_lines: r.skipped,
+            unknown_results: r.unknown_results,
+            has: r.has,
+            texts: r.texts,
+        })
+    }
+}
+
+/// One file read in time order through a window of [`REORDER_WINDOW`] records.
+struct SortedFile {
+    input: FileInput,
+    window: BinaryHeap<Reverse<Held>>,
+    /// Time and line of the last record let go.
+    released: Option<(i64, u64)>,
+    at_end: bool,
+}
+
+/// A record in the window, ordered by time, then line.
+struct Held(LogRequest);
+
+impl PartialEq for Held {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+impl Eq for Held {}
+impl PartialOrd for Held {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Held {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.0.time_ms, self.0.line).cmp(&(other.0.time_ms, other.0.line))
+    }
+}
+
+impl SortedFile {
+    fn open(index: u32, path: &Path) -> Result<Self, LogError> {
+        Ok(Self {
+            input: FileInput {
+                index,
+                path: path.to_owned(),
+                input: open(path)?,
+                layout: None,
+                kind_counted: false,
+                line: 0,
+                bytes: Vec::new(),
+            },
+            window: BinaryHeap::new(),
+            released: None,
+            at_end: false,
+        })
+    }
+
+    fn next(&mut self, reader: &mut Reader, realtime: &Layout) -> Result<Option<LogRequest>, LogError> {
+        while !self.at_end && self.window.len() < REORDER_WINDOW {
+            let Some(request) = reader.next_record(&mut self.input, realtime)? else {
+                self.at_end = true;
+                break;
+            };
+            if let Some((time_ms, line)) = self.released
+                && request.time_ms < time_ms
+            {
+                return Err(LogError::BadLine {
+                    path: self.input.path.clone(),
+                    line: request.line,
+                    message: format!(
+                        "this record is {:.3} s earlier than line {line}, which is more than {REORDER_WINDOW} records before it; the file is too far out of time order to merge in bounded memory: sort it by time (date and time columns) first",
+                        (time_ms - request.time_ms) as f64 / 1000.0
+                    ),
+                });
+            }
+            self.window.push(Reverse(Held(request)));
+        }
+        let Some(Reverse(Held(request))) = self.window.pop() else {
+            return Ok(None);
+        };
+        self.released = Some((request.time_ms, request.line));
+        Ok(Some(request))
+    }
+}
+
+/// A file being parsed: its lines so far and its field layout.
+struct FileInput {
+    index: u32,
+    path: PathBuf,
+    input: Box<dyn BufRead + Send>,
+    layout: Option<Layout>,
+    kind_counted: bool,
+    line: u64,
+    bytes: Vec<u8>,
 }
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LogError> {
@@ -97,7 +311,7 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LogError> {
     Ok(())
 }
 
-fn open(path: &Path) -> Result<Box<dyn BufRead>, LogError> {
+fn open(path: &Path) -> Result<Box<dyn BufRead + Send>, LogError> {
     let io = |source| LogError::Io {
         path: path.to_owned(),
         source,
@@ -120,7 +334,6 @@ struct Reader {
     text_ids: HashMap<Arc<str>, Text>,
     edges: Vec<String>,
     edge_index: HashMap<String, u32>,
-    requests: Vec<LogRequest>,
     skipped: u64,
     unknown_results: u64,
     has: Present,
@@ -128,23 +341,49 @@ struct Reader {
 }
 
 impl Reader {
-    fn file(&mut self, index: u32, path: &Path, realtime: &Layout) -> Result<(), LogError> {
-        let mut input = open(path)?;
-        let mut layout: Option<Layout> = None;
-        let mut kind_counted = false;
-        let mut bytes = Vec::new();
-        let mut line = 0u64;
+    fn new() -> Self {
+        Self {
+            texts: vec![Arc::from("")],
+            text_ids: HashMap::new(),
+            edges: Vec::new(),
+            edge_index: HashMap::new(),
+            skipped: 0,
+            unknown_results: 0,
+            has: Present::default(),
+            by_kind: (0, 0),
+        }
+    }
+
+    fn view(&self, r: &LogRequest) -> RequestView<'_> {
+        let text = |id: Text| (id != Text::NONE).then(|| &*self.texts[id.0 as usize]);
+        RequestView {
+            method: r.method,
+            host: text(r.host),
+            path: text(r.path).unwrap_or("/"),
+            query: text(r.query),
+            cookie: text(r.cookie),
+            user_agent: text(r.user_agent),
+            referer: text(r.referer),
+            accept: text(r.accept),
+            accept_encoding: text(r.accept_encoding),
+        }
+    }
+
+    /// The file's next record in file order; `None` at its end.
+    fn next_record(&mut self, f: &mut FileInput, realtime: &Layout) -> Result<Option<LogRequest>, LogError> {
+        let path = f.path.as_path();
         loop {
-            bytes.clear();
-            let n = input.read_until(b'\n', &mut bytes).map_err(|source| LogError::Io {
+            f.bytes.clear();
+            let n = f.input.read_until(b'\n', &mut f.bytes).map_err(|source| LogError::Io {
                 path: path.to_owned(),
                 source,
             })?;
             if n == 0 {
-                break;
+                return Ok(None);
             }
-            line += 1;
-            let text = String::from_utf8_lossy(&bytes);
+            f.line += 1;
+            let line = f.line;
+            let text = String::from_utf8_lossy(&f.bytes);
             let text = text.trim_end_matches(['\n', '\r']);
             let bad = |message: String| LogError::BadLine {
                 path: path.to_owned(),
@@ -155,7 +394,7 @@ impl Reader {
                 self.skipped += 1;
                 if let Some(list) = header.strip_prefix("Fields:") {
                     let names = list.split_whitespace().map(str::to_owned).collect();
-                    layout = Some(Layout::new(
+                    f.layout = Some(Layout::new(
                         LogKind::Standard,
                         names,
                         format!("{}:{line}", path.display()),
@@ -174,7 +413,7 @@ impl Reader {
                 self.skipped += 1;
                 continue;
             }
-            if layout.is_none() {
+            if f.layout.is_none() {
                 if text.split('\t').next().and_then(parse_date).is_some() {
                     return Err(bad(
                         "a standard log record before any #Fields header; the file's header lines are missing"
@@ -182,20 +421,18 @@ impl Reader {
                     ));
                 }
                 // No header before the first record: a real-time log.
-                layout = Some(realtime.clone());
+                f.layout = Some(realtime.clone());
             }
-            let current = layout.as_ref().expect("set above");
-            if !kind_counted {
+            let current = f.layout.as_ref().expect("set above");
+            if !f.kind_counted {
                 match current.kind {
                     LogKind::Standard => self.by_kind.0 += 1,
                     LogKind::Realtime => self.by_kind.1 += 1,
                 }
-                kind_counted = true;
+                f.kind_counted = true;
             }
-            let request = self.record(index, line, text, current).map_err(bad)?;
-            self.requests.push(request);
+            return self.record(f.index, line, text, current).map(Some).map_err(bad);
         }
-        Ok(())
     }
 
     fn intern(&mut self, text: Option<String>) -> Text {

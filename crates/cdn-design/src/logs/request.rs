@@ -207,15 +207,23 @@ impl<'a> RequestView<'a> {
     }
 }
 
-/// Every request of a set of log files, sorted by time.
+/// A set of log files: what was read from them, and (from [`read_logs`](super::read_logs))
+/// every request, sorted by time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogSet {
-    /// The files read, in the order read.
+    /// The files read, in name order.
     pub files: Vec<PathBuf>,
     /// Edge location names (`x-edge-location`), in order of first appearance.
     pub edges: Vec<String>,
-    /// The requests, sorted by time (stable).
+    /// The requests, sorted by time (stable); empty from
+    /// [`LogStream::finish`](super::read::LogStream::finish), which handed them out one at a time.
     pub requests: Vec<LogRequest>,
+    /// Requests read.
+    pub request_count: u64,
+    /// Time of the first request, ms since the Unix epoch.
+    pub first_ms: i64,
+    /// Time of the last request.
+    pub last_ms: i64,
     /// Files of each kind: (standard, real-time).
     pub files_by_kind: (usize, usize),
     /// Comment and blank lines skipped.
@@ -275,9 +283,6 @@ impl LogSet {
 
     /// Seconds from the first request to the last.
     pub fn span_s(&self) -> f64 {
-        match (self.requests.first(), self.requests.last()) {
-            (Some(a), Some(b)) => (b.time_ms - a.time_ms) as f64 / 1000.0,
-            _ => 0.0,
-        }
+        (self.last_ms - self.first_ms) as f64 / 1000.0
     }
 }

@@ -2,16 +2,19 @@
 //! fetch, stale-while-revalidate, invalidation on write after a propagation delay, and
 //! optional LRU or FIFO capacity.
 //!
-//! One thread reads the source in batches and routes each read to its edge location
-//! (a seeded draw, so the routing is the same for any number of threads). Workers own
-//! disjoint groups of caches (an edge location, or the edge locations behind one regional
-//! cache with it); each gets its own caches' reads and every write (applied to its own
-//! caches), and their counts are added at the end.
+//! The source is read in batches, and each read is routed to its edge location (a seeded
+//! draw, so the routing is the same for any number of threads). Workers own disjoint
+//! groups of caches (an edge location, or the edge locations behind one regional cache
+//! with it), balanced by edge locations; each runs its own caches' reads and every write
+//! (applied to its own caches), and their counts are added at the end. Reading is not
+//! one thread's job: a worker with nothing queued reads and routes the next batch for
+//! all, so the serial part of the run is shared by whichever threads have time for it.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -27,8 +30,8 @@ use super::{Request, RequestKind, RequestSource, ns_to_s, s_to_ns};
 const CHECK_EVERY: u64 = 1 << 16;
 /// Requests per batch handed from the reader to the workers (divides `CHECK_EVERY`).
 const BATCH: usize = 1 << 12;
-/// Batches in flight per worker thread: enough to keep a worker busy while the reader
-/// fills the next one, few enough that memory does not grow with the trace.
+/// Batches queued per worker thread at most: enough to keep a worker busy while another
+/// reads, few enough that memory does not grow with the trace.
 const IN_FLIGHT: usize = 4;
 
 /// A multiplicative hash for integer keys (the Fx hash of rustc): object ids need no
@@ -586,10 +589,23 @@ impl Worker {
         }
     }
 
+    /// Every request of a batch (the worker owns every cache, or skips reads of others').
     fn run(&mut self, batch: &Batch) {
-        for i in 0..batch.requests.len() {
-            self.prefetch_ahead(batch, i);
-            self.request(&batch.requests[i], batch.edges[i]);
+        self.run_indexed(batch, batch.requests.len(), |i| i);
+    }
+
+    /// The requests of a batch at the positions in `part` (this worker's reads and every
+    /// write), so the worker neither walks nor prefetches for other workers' reads.
+    fn run_part(&mut self, batch: &Batch, part: &[u32]) {
+        self.run_indexed(batch, part.len(), |i| part[i] as usize);
+    }
+
+    #[inline]
+    fn run_indexed(&mut self, batch: &Batch, n: usize, at: impl Fn(usize) -> usize) {
+        for i in 0..n {
+            self.prefetch_ahead(batch, n, i, &at);
+            let j = at(i);
+            self.request(&batch.requests[j], batch.edges[j]);
         }
     }
 
@@ -609,24 +625,31 @@ impl Worker {
     /// `2 × AHEAD` ahead (the bucket loaded by now) the cached copy, or the seen-set
     /// bucket when the object is not cached (it is about to miss); `AHEAD` ahead the
     /// copy's neighbours in the eviction order, which a hit relinks. Only hints: a
-    /// request in between may change what they point at.
+    /// request in between may change what they point at. `i` counts the `n` requests
+    /// this worker runs; `at` maps it to the batch position.
     #[inline]
-    fn prefetch_ahead(&self, batch: &Batch, i: usize) {
+    fn prefetch_ahead(&self, batch: &Batch, n: usize, i: usize, at: &impl Fn(usize) -> usize) {
         const AHEAD: usize = 4;
+        let ahead = |k: usize| (i + k < n).then(|| at(i + k));
         let object = |j: usize| batch.requests[j].object;
-        if let Some(cache) = self.cache_for(batch, i + 3 * AHEAD) {
-            cache.index.prefetch(object(i + 3 * AHEAD));
+        if let Some(j) = ahead(3 * AHEAD)
+            && let Some(cache) = self.cache_for(batch, j)
+        {
+            cache.index.prefetch(object(j));
         }
-        if let Some(cache) = self.cache_for(batch, i + 2 * AHEAD) {
-            if let Some(slot) = cache.index.get(object(i + 2 * AHEAD)) {
+        if let Some(j) = ahead(2 * AHEAD)
+            && let Some(cache) = self.cache_for(batch, j)
+        {
+            if let Some(slot) = cache.index.get(object(j)) {
                 super::hint::prefetch(cache.slots.as_ptr().wrapping_add(slot as usize));
             } else {
-                self.tally.seen.prefetch(object(i + 2 * AHEAD));
+                self.tally.seen.prefetch(object(j));
             }
         }
-        if let Some(cache) = self.cache_for(batch, i + AHEAD)
+        if let Some(j) = ahead(AHEAD)
+            && let Some(cache) = self.cache_for(batch, j)
             && cache.touch_on_hit
-            && let Some(slot) = cache.index.get(object(i + AHEAD))
+            && let Some(slot) = cache.index.get(object(j))
         {
             let s = &cache.slots[slot as usize];
             for neighbour in [s.prev, s.next] {
@@ -847,7 +870,7 @@ fn validate(config: &SimConfig) -> Result<(), SimError> {
 
 /// Runs `source` through the caches. `progress` gets the fraction done every 65,536
 /// requests; setting `cancel` stops the run there (the report says `cancelled`).
-pub fn simulate<S: RequestSource + ?Sized>(
+pub fn simulate<S: RequestSource + Send + ?Sized>(
     source: &mut S,
     config: &SimConfig,
     progress: &mut dyn FnMut(f64),
@@ -903,11 +926,191 @@ pub fn simulate<S: RequestSource + ?Sized>(
     ))
 }
 
-/// Worker 0 runs on the calling thread between reads. The reader splits each batch: every
-/// worker gets the reads of its own edge locations and every write (which reaches all
-/// caches), over a bounded channel, so at most `IN_FLIGHT` batches per worker exist at
-/// once and no worker walks requests that are not its own.
-fn run_parallel<S: RequestSource + ?Sized>(
+/// A batch routed to the workers: the positions each worker runs (its own reads and
+/// every write, which reaches all caches). Shared by the workers; the last one done with
+/// it returns it to the spare buffers.
+struct Routed {
+    batch: Batch,
+    parts: Vec<Vec<u32>>,
+}
+
+/// The reader of a parallel run: whichever worker has nothing queued takes it, reads the
+/// next batch and routes it, so reading is shared by the threads as their load demands
+/// instead of adding to one thread's work.
+struct Reader<'f, 'a, S: ?Sized> {
+    feed: &'f mut Feed<'a, S>,
+    /// The source is exhausted, failed or the run was cancelled.
+    done: bool,
+    error: Option<SimError>,
+}
+
+/// What the workers of a parallel run share.
+struct Shared<'r, 'f, 'a, S: ?Sized> {
+    reader: &'r Mutex<Reader<'f, 'a, S>>,
+    senders: &'r [mpsc::Sender<Arc<Routed>>],
+    /// Batches sent to each worker and not yet taken; the reader sends only while every
+    /// other worker has fewer than `IN_FLIGHT`, so memory does not grow with the trace.
+    queued: &'r [AtomicUsize],
+    spare: &'r Mutex<Vec<Routed>>,
+    /// Which worker owns each edge location.
+    owner_of: &'r [u8],
+    /// The source's latest fraction done (`f64` bits), and whether a progress report is
+    /// due: only the calling thread reports.
+    fraction_bits: &'r AtomicU64,
+    report_due: &'r AtomicBool,
+    cancel: &'r AtomicBool,
+}
+
+/// How long a worker with nothing to do, and no room to read ahead, waits before it
+/// looks again.
+const IDLE_WAIT: Duration = Duration::from_micros(200);
+
+impl<S: RequestSource + Send + ?Sized> Shared<'_, '_, '_, S> {
+    /// Worker `w`'s loop: run what is queued for it; with nothing queued, read and route
+    /// the next batch (unless another worker is `IN_FLIGHT` batches behind; then wait).
+    fn work(&self, w: usize, rx: &mpsc::Receiver<Arc<Routed>>, worker: &mut Worker, idle: &mut dyn FnMut()) {
+        loop {
+            if let Ok(routed) = rx.try_recv() {
+                self.run(w, worker, routed);
+                idle();
+                continue;
+            }
+            let mut reader = self.reader.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Another worker may have read while this one waited for the lock.
+            if let Ok(routed) = rx.try_recv() {
+                drop(reader);
+                self.run(w, worker, routed);
+                idle();
+                continue;
+            }
+            if reader.done {
+                // Every batch was sent before `done` was set, under the lock: none is missed.
+                return;
+            }
+            let full = self
+                .queued
+                .iter()
+                .enumerate()
+                .any(|(v, q)| v != w && q.load(Ordering::Acquire) >= IN_FLIGHT);
+            if full {
+                drop(reader);
+                if let Ok(routed) = rx.recv_timeout(IDLE_WAIT) {
+                    self.run(w, worker, routed);
+                }
+                idle();
+                continue;
+            }
+            let mut routed = self
+                .spare
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .pop()
+                .unwrap_or_else(|| Routed {
+                    batch: Batch {
+                        requests: Vec::with_capacity(BATCH),
+                        edges: Vec::with_capacity(BATCH),
+                    },
+                    parts: vec![Vec::with_capacity(BATCH); self.senders.len()],
+                });
+            let fraction_bits = self.fraction_bits;
+            let report_due = self.report_due;
+            let filled = reader.feed.fill(
+                &mut routed.batch,
+                &mut |fraction| {
+                    fraction_bits.store(fraction.to_bits(), Ordering::Relaxed);
+                    report_due.store(true, Ordering::Release);
+                },
+                self.cancel,
+            );
+            match filled {
+                Ok(true) => {}
+                Ok(false) => {
+                    reader.done = true;
+                    return;
+                }
+                Err(err) => {
+                    reader.error = Some(err);
+                    reader.done = true;
+                    return;
+                }
+            }
+            self.route(&mut routed);
+            let routed = Arc::new(routed);
+            for (v, tx) in self.senders.iter().enumerate() {
+                if v != w {
+                    self.queued[v].fetch_add(1, Ordering::AcqRel);
+                    // A worker only goes away by panicking, which the join reports.
+                    let _ = tx.send(Arc::clone(&routed));
+                }
+            }
+            drop(reader);
+            worker.run_part(&routed.batch, &routed.parts[w]);
+            self.recycle(routed);
+            idle();
+        }
+    }
+
+    /// The positions of each worker's requests in the batch.
+    fn route(&self, routed: &mut Routed) {
+        for part in &mut routed.parts {
+            part.clear();
+        }
+        for (i, (request, &edge)) in routed.batch.requests.iter().zip(&routed.batch.edges).enumerate() {
+            let i = i as u32;
+            if request.kind == RequestKind::Write {
+                for part in &mut routed.parts {
+                    part.push(i);
+                }
+            } else {
+                routed.parts[usize::from(self.owner_of[usize::from(edge)])].push(i);
+            }
+        }
+    }
+
+    fn run(&self, w: usize, worker: &mut Worker, routed: Arc<Routed>) {
+        self.queued[w].fetch_sub(1, Ordering::AcqRel);
+        worker.run_part(&routed.batch, &routed.parts[w]);
+        self.recycle(routed);
+    }
+
+    fn recycle(&self, routed: Arc<Routed>) {
+        if let Some(routed) = Arc::into_inner(routed) {
+            self.spare
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(routed);
+        }
+    }
+}
+
+/// Which thread owns each group of caches (see [`group_of`]) and so each edge location:
+/// the largest groups first, each to the thread with the fewest edge locations so far.
+/// Reads are routed to edge locations uniformly, so edge locations measure the work; the
+/// reading itself is shared at run time (see [`Shared::work`]).
+fn owners(config: &SimConfig, threads: usize) -> (Vec<u8>, Vec<u8>) {
+    let n_edges = usize::from(config.edges);
+    let n_regional = usize::from(config.regional_caches);
+    let groups = if n_regional > 0 { n_regional } else { n_edges };
+    let mut weight = vec![0u32; groups];
+    for edge in 0..n_edges {
+        weight[group_of(edge, n_regional)] += 1;
+    }
+    let mut order: Vec<usize> = (0..groups).collect();
+    order.sort_by_key(|&g| std::cmp::Reverse(weight[g]));
+    let mut load = vec![0u32; threads];
+    let mut group_owner = vec![0u8; groups];
+    for g in order {
+        let t = (0..threads).min_by_key(|&t| (load[t], t)).expect("at least one thread");
+        group_owner[g] = t as u8;
+        load[t] += weight[g];
+    }
+    let edge_owner = (0..n_edges).map(|e| group_owner[group_of(e, n_regional)]).collect();
+    (group_owner, edge_owner)
+}
+
+/// Worker 0 runs on the calling thread, which alone reports progress; every worker reads
+/// the next batch when it has nothing queued (see [`Shared::work`]).
+fn run_parallel<S: RequestSource + Send + ?Sized>(
     feed: &mut Feed<'_, S>,
     config: &SimConfig,
     plan: Plan,
@@ -915,72 +1118,63 @@ fn run_parallel<S: RequestSource + ?Sized>(
     progress: &mut dyn FnMut(f64),
     cancel: &AtomicBool,
 ) -> Result<Tally, SimError> {
-    let n_regional = usize::from(config.regional_caches);
-    let owner_of: Vec<u8> = (0..usize::from(config.edges))
-        .map(|edge| (group_of(edge, n_regional) % threads) as u8)
-        .collect();
-    let share = BATCH / threads + BATCH / 8;
-    let empty = || Batch {
-        requests: Vec::with_capacity(share),
-        edges: Vec::with_capacity(share),
+    let (group_owner, edge_owner) = owners(config, threads);
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..threads).map(|_| mpsc::channel::<Arc<Routed>>()).unzip();
+    let queued: Vec<AtomicUsize> = (0..threads).map(|_| AtomicUsize::new(0)).collect();
+    let reader = Mutex::new(Reader {
+        feed,
+        done: false,
+        error: None,
+    });
+    let spare = Mutex::new(Vec::new());
+    let fraction_bits = AtomicU64::new(0);
+    let report_due = AtomicBool::new(false);
+    let shared = Shared {
+        reader: &reader,
+        senders: &senders,
+        queued: &queued,
+        spare: &spare,
+        owner_of: &edge_owner,
+        fraction_bits: &fraction_bits,
+        report_due: &report_due,
+        cancel,
     };
-    std::thread::scope(|scope| {
-        let mut senders = Vec::with_capacity(threads - 1);
-        let mut handles = Vec::with_capacity(threads - 1);
-        for w in 1..threads {
-            let (tx, rx) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
-            senders.push(tx);
-            handles.push(scope.spawn(move || {
-                let mut worker = Worker::new(config, plan, |group| group % threads == w);
-                for batch in rx {
-                    worker.run(&batch);
-                }
-                worker.finish()
-            }));
-        }
-        let mut own = Worker::new(config, plan, |group| group % threads == 0);
-        let mut outcome = Ok(());
-        let mut batch = Batch {
-            requests: Vec::with_capacity(BATCH),
-            edges: Vec::with_capacity(BATCH),
-        };
-        loop {
-            match feed.fill(&mut batch, progress, cancel) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(err) => {
-                    outcome = Err(err);
-                    break;
-                }
+    let tally = std::thread::scope(|scope| {
+        let mut receivers = receivers.into_iter();
+        let own_rx = receivers.next().expect("one receiver per thread");
+        let shared = &shared;
+        let group_owner = &group_owner;
+        let handles: Vec<_> = receivers
+            .enumerate()
+            .map(|(i, rx)| {
+                let w = i + 1;
+                scope.spawn(move || {
+                    let mut worker = Worker::new(config, plan, |group| usize::from(group_owner[group]) == w);
+                    shared.work(w, &rx, &mut worker, &mut || {});
+                    worker.finish()
+                })
+            })
+            .collect();
+        let mut own = Worker::new(config, plan, |group| group_owner[group] == 0);
+        shared.work(0, &own_rx, &mut own, &mut || {
+            if report_due.swap(false, Ordering::Acquire) {
+                progress(f64::from_bits(fraction_bits.load(Ordering::Relaxed)));
             }
-            let mut parts: Vec<Batch> = (0..threads).map(|_| empty()).collect();
-            for (request, &edge) in batch.requests.iter().zip(&batch.edges) {
-                if request.kind == RequestKind::Write {
-                    for part in &mut parts {
-                        part.requests.push(*request);
-                        part.edges.push(edge);
-                    }
-                } else {
-                    let part = &mut parts[usize::from(owner_of[usize::from(edge)])];
-                    part.requests.push(*request);
-                    part.edges.push(edge);
-                }
-            }
-            let mut parts = parts.into_iter();
-            let mine = parts.next().expect("at least two parts");
-            for (tx, part) in senders.iter().zip(parts) {
-                // A worker only goes away by panicking, which the join below reports.
-                let _ = tx.send(part);
-            }
-            own.run(&mine);
-        }
-        drop(senders);
+        });
         let mut tally = own.finish();
         for handle in handles {
             tally.merge(handle.join().expect("a simulation worker panicked"));
         }
-        outcome.map(|()| tally)
-    })
+        tally
+    });
+    match reader
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .error
+    {
+        Some(err) => Err(err),
+        None => Ok(tally),
+    }
 }
 
 /// The group of caches an edge location belongs to: itself, or every edge location
@@ -1021,6 +1215,99 @@ fn report_of(requests: u64, writes: u64, t: Tally, first_ns: Option<u64>, last_n
         evictions: t.evictions,
         trace_span_s: first_ns.map_or(0.0, |first| ns_to_s(last_ns - first)),
         cancelled,
+    }
+}
+
+/// Requests a [`Simulation`] collects before it runs them: small, since a log replay keeps
+/// one simulation per behaviour and edge location, and large enough for the prefetches.
+const PUSH_BATCH: usize = 256;
+
+/// A simulation fed one request at a time, for callers that produce requests in a loop of
+/// their own (a log replay routes each request to the simulation of its behaviour and
+/// edge location): the same caches, routing and figures as [`simulate`] on one thread.
+pub struct Simulation {
+    worker: Worker,
+    batch: Batch,
+    rng: Rng,
+    n_edges: usize,
+    requests: u64,
+    writes: u64,
+    first_ns: Option<u64>,
+    last_ns: u64,
+}
+
+impl std::fmt::Debug for Simulation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulation")
+            .field("requests", &self.requests)
+            .field("writes", &self.writes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Simulation {
+    /// An empty simulation of `config` (its `threads` is ignored: one thread).
+    pub fn new(config: &SimConfig) -> Result<Self, SimError> {
+        validate(config)?;
+        let plan = Plan::of(config);
+        Ok(Self {
+            worker: Worker::new(config, plan, |_| true),
+            batch: Batch {
+                requests: Vec::with_capacity(PUSH_BATCH),
+                edges: Vec::with_capacity(PUSH_BATCH),
+            },
+            rng: Rng::new(config.seed),
+            n_edges: usize::from(config.edges),
+            requests: 0,
+            writes: 0,
+            first_ns: None,
+            last_ns: 0,
+        })
+    }
+
+    /// Adds the next request; one earlier than the one before is an error naming
+    /// `location()`.
+    pub fn push(&mut self, request: Request, location: impl FnOnce() -> String) -> Result<(), SimError> {
+        if request.time_ns < self.last_ns {
+            return Err(SimError::unsorted(location(), request.time_ns, self.last_ns));
+        }
+        self.first_ns.get_or_insert(request.time_ns);
+        self.last_ns = request.time_ns;
+        self.requests += 1;
+        // The same draws as `Feed::fill`, so the routing matches `simulate`'s.
+        let edge = if request.kind == RequestKind::Write {
+            self.writes += 1;
+            0
+        } else if self.n_edges > 1 {
+            self.rng.below(self.n_edges) as u16
+        } else {
+            0
+        };
+        self.batch.requests.push(request);
+        self.batch.edges.push(edge);
+        if self.batch.requests.len() == PUSH_BATCH {
+            self.flush();
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        self.worker.run(&self.batch);
+        self.batch.requests.clear();
+        self.batch.edges.clear();
+    }
+
+    /// The figures of every request pushed.
+    pub fn finish(mut self) -> SimReport {
+        self.flush();
+        report_of(
+            self.requests,
+            self.writes,
+            self.worker.finish(),
+            self.first_ns,
+            self.last_ns,
+            false,
+        )
     }
 }
 

@@ -22,7 +22,7 @@ mod hint;
 mod index;
 pub mod trace;
 
-pub use engine::{Capacity, Eviction, SimConfig, SimReport, simulate};
+pub use engine::{Capacity, Eviction, SimConfig, SimReport, Simulation, simulate};
 pub use generator::Generator;
 pub use trace::{CsvColumns, TraceFormat, open_trace};
 

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use cdn_design::sim::{Capacity, CsvColumns, Generator, SimConfig, SimReport, TraceFormat, open_trace, simulate};
+use cdn_design::sim::{
+    Capacity, CsvColumns, Eviction, Generator, SimConfig, SimReport, TraceFormat, open_trace, simulate,
+};
 use cdn_design::{AuthOption, AuthRow, Evaluation, Invalidation, LatencyInputs, Model, PriceTable, thousands, usd};
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -47,17 +49,21 @@ Examples:
   coldfront cdn simulate --trace t.csv --ttl 60           csv time,obj_id,size
   coldfront cdn simulate --trace t.csv --time-column 2 --obj-column 1 --size-column 0 --header
   coldfront cdn simulate --trace t.oracleGeneral.bin --format oracle-general --policy lru --capacity 10000
+  coldfront cdn simulate --trace t.oracleGeneral.bin --format oracle-general --policy fifo --capacity-bytes 1000000000
+  coldfront cdn simulate --preset seed --edges 20 --threads 2 --strategy on-write --invalidation-delay 30
   coldfront cdn simulate --trace logs/ --format cloudfront --current-ttl 60 --ttl 300 --swr 30
   coldfront cdn simulate --trace E2EXAMPLE.2026-01-05-10.a1b2.gz more.gz --format cloudfront --json
   coldfront cdn simulate --trace logs/ --format cloudfront --distribution dist.json --cache-policy pages-policy.json
   coldfront cdn simulate --trace rt.txt --format cloudfront --fields timestamp,c-ip,sc-status,sc-bytes,cs-method,cs-host,cs-uri-stem,x-edge-location,x-edge-result-type
+  coldfront cdn simulate --trace rt/ --format cloudfront --sampling-rate 10   a real-time log of 10 % of requests
 
 A synthetic run also prints the analytic estimate for comparison. Ctrl-C stops early and
 reports what was simulated.
 
 --format cloudfront reads CloudFront standard access logs (the #Version/#Fields files
 CloudFront writes to S3, gzip or not, and directories of them) and real-time logs (no
-header; --fields gives the configured field list, default every documented field). It
+header; --fields gives the configured field list, default every documented field; a
+real-time log samples 1-100 % of the requests, given with --sampling-rate). It
 prints the hit ratio CloudFront achieved (Hit and RefreshHit over the requests that went
 through the cache) beside what the simulator and the TTL formula predict for the current
 policy, per behaviour, per edge location and overall, with the error; then the prediction
@@ -66,6 +72,9 @@ model file's or preset's page TTL and SWR, or --current-ttl and --current-swr. B
 are coldfront's recommended ones (/mcp*, /api/*, /-/* uncached, /assets/* a year, pages
 keyed on Host), or the distribution's own with --distribution and --cache-policy: each
 then gets the TTL its policy gives the origin's Cache-Control at the model's page TTL.
+The files are merged in time order as they are read, so months of logs take memory for
+the cache keys, not the requests; a file out of time order by more than 4,096 records
+is refused, naming its FILE:LINE.
 
 Exit codes: 0 done, 2 bad usage or a bad trace or log (the error names FILE:LINE, or the
 record, and the field at fault).")]
@@ -76,6 +85,7 @@ Examples:
   coldfront cdn fit --trace logs/ > wiki.toml           the model file on standard output
   coldfront cdn fit --trace logs/ --preset seed --out wiki.toml
   coldfront cdn fit --trace rt.txt --fields timestamp,cs-method,cs-host,cs-uri-stem,x-edge-location --json
+  coldfront cdn fit --trace rt/ --sampling-rate 10 --out wiki.toml   rates scaled up from a 10 % sample
   coldfront cdn design --config wiki.toml               the design for the fitted workload
 
 Fits the Zipf exponents of wikis (viewer Host headers) and pages, read and write rates
@@ -201,6 +211,9 @@ enum PolicyArg {
     Ttl,
     /// Capacity-limited LRU; no TTL unless --ttl is given
     Lru,
+    /// Capacity-limited FIFO (a hit does not move an object, as libCacheSim's FIFO); no
+    /// TTL unless --ttl is given
+    Fifo,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -250,6 +263,15 @@ struct SimulateArgs {
     /// Capacity per cache, in bytes
     #[arg(long, value_name = "BYTES")]
     capacity_bytes: Option<u64>,
+    /// Seconds from a write until its invalidation takes effect at every cache (with
+    /// --strategy on-write; until then cached copies are served stale) [default: the
+    /// model's cache.invalidation_propagation_s]
+    #[arg(long, value_name = "S")]
+    invalidation_delay: Option<f64>,
+    /// Threads for independent edge locations (or groups behind one regional cache); the
+    /// figures are the same for any number [default: one per core]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
     /// Edge locations [default: the model's for a synthetic trace, 1 for a file]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     edges: Option<u16>,
@@ -281,6 +303,10 @@ pub(crate) struct LogArgs {
     /// cloudfront: the stale-while-revalidate window it had [default: the model's]
     #[arg(long, value_name = "S")]
     pub(crate) current_swr: Option<f64>,
+    /// cloudfront: the real-time log configuration's sampling rate, in percent (1–100);
+    /// request counts and rates are scaled up by it [default: 100]
+    #[arg(long, value_name = "PCT", value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub(crate) sampling_rate: Option<u8>,
     #[command(flatten)]
     pub(crate) distribution: DistributionArgs,
 }
@@ -306,6 +332,10 @@ pub(crate) struct FitArgs {
     /// The real-time log configuration's field list, in order [default: every documented field]
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub(crate) fields: Option<Vec<String>>,
+    /// The real-time log configuration's sampling rate, in percent (1–100); request counts
+    /// and rates are scaled up by it [default: 100]
+    #[arg(long, value_name = "PCT", value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub(crate) sampling_rate: Option<u8>,
     #[command(flatten)]
     pub(crate) distribution: DistributionArgs,
     /// The preset the values the logs cannot give come from: typical, seed or large
@@ -597,6 +627,7 @@ async fn simulate_command(args: SimulateArgs) -> anyhow::Result<u8> {
         ("--fields", args.logs.fields.is_some()),
         ("--current-ttl", args.logs.current_ttl.is_some()),
         ("--current-swr", args.logs.current_swr.is_some()),
+        ("--sampling-rate", args.logs.sampling_rate.is_some()),
         ("--distribution", args.logs.distribution.distribution.is_some()),
     ];
     if let FormatArg::Cloudfront = args.format {
@@ -606,6 +637,9 @@ async fn simulate_command(args: SimulateArgs) -> anyhow::Result<u8> {
             ("--edges", args.edges.is_some()),
             ("--regional", args.regional.is_some()),
             ("--policy lru", matches!(args.policy, PolicyArg::Lru)),
+            ("--policy fifo", matches!(args.policy, PolicyArg::Fifo)),
+            ("--invalidation-delay", args.invalidation_delay.is_some()),
+            ("--threads", args.threads.is_some()),
         ];
         if let Some((flag, _)) = trace_only.iter().find(|(_, set)| *set) {
             bail!(
@@ -635,8 +669,25 @@ async fn simulate_command(args: SimulateArgs) -> anyhow::Result<u8> {
     if let Some(regional) = args.regional {
         model.workload.regional_caches = u32::from(regional);
     }
+    if let Some(delay_s) = args.invalidation_delay {
+        if !delay_s.is_finite() || delay_s < 0.0 {
+            bail!("--invalidation-delay {delay_s}: give a number of seconds, 0 or more");
+        }
+        if !matches!(args.policy, PolicyArg::Ttl) || !matches!(model.cache.invalidation, Invalidation::OnWrite { .. }) {
+            bail!(
+                "--invalidation-delay applies to invalidation on write: use it with --strategy on-write (and --policy ttl)"
+            );
+        }
+        // Set on the model too, so the analytic figure beside the simulated one uses it.
+        model.cache.invalidation_propagation_s = delay_s;
+        model.set_by.insert(
+            "cache.invalidation_propagation_s".to_owned(),
+            "--invalidation-delay".to_owned(),
+        );
+    }
     let mut config = SimConfig::from_model(&model);
     config.seed = args.seed;
+    config.threads = args.threads.map_or(0, usize::from);
     if !args.trace.is_empty() {
         config.edges = args.edges.unwrap_or(1);
         config.regional_caches = args.regional.unwrap_or(0);
@@ -645,13 +696,22 @@ async fn simulate_command(args: SimulateArgs) -> anyhow::Result<u8> {
         .capacity
         .map(Capacity::Objects)
         .or(args.capacity_bytes.map(Capacity::Bytes));
-    if let PolicyArg::Lru = args.policy {
+    if let PolicyArg::Lru | PolicyArg::Fifo = args.policy {
+        let name = if let PolicyArg::Lru = args.policy {
+            "lru"
+        } else {
+            "fifo"
+        };
         if config.capacity.is_none() {
-            bail!("--policy lru needs --capacity N (objects) or --capacity-bytes B");
+            bail!("--policy {name} needs --capacity N (objects) or --capacity-bytes B");
         }
         config.ttl_s = args.model.ttl;
         config.swr_s = 0.0;
         config.invalidate_on_write = false;
+        config.invalidation_delay_s = 0.0;
+    }
+    if let PolicyArg::Fifo = args.policy {
+        config.eviction = Eviction::Fifo;
     }
     let source: Box<dyn cdn_design::sim::RequestSource + Send> = match args.trace.first() {
         Some(path) => {
@@ -769,10 +829,14 @@ fn print_report(
         |p| p.display().to_string(),
     );
     let ttl = config.ttl_s.map_or_else(|| "none".to_owned(), |t| format!("{t} s"));
+    let eviction = match config.eviction {
+        Eviction::Lru => "LRU",
+        Eviction::Fifo => "FIFO",
+    };
     let capacity = match config.capacity {
         None => "unlimited".to_owned(),
-        Some(Capacity::Objects(n)) => format!("{} objects (LRU)", thousands(n as f64)),
-        Some(Capacity::Bytes(n)) => format!("{} bytes (LRU)", thousands(n as f64)),
+        Some(Capacity::Objects(n)) => format!("{} objects ({eviction})", thousands(n as f64)),
+        Some(Capacity::Bytes(n)) => format!("{} bytes ({eviction})", thousands(n as f64)),
     };
     outln!("{source}");
     outln!(
@@ -781,11 +845,12 @@ fn print_report(
         config.regional_caches,
         config.swr_s,
         if config.invalidate_on_write {
-            "invalidate on write"
+            format!("invalidate on write, {} s to take effect", config.invalidation_delay_s)
         } else {
-            "writes leave copies stale"
+            "writes leave copies stale".to_owned()
         }
     );
+    outln!("  threads: {threads}", threads = threads_text(config.threads));
     if report.cancelled {
         outln!("  INTERRUPTED: the figures cover the requests simulated so far");
     }
@@ -829,6 +894,16 @@ fn print_report(
         "  Time:            {elapsed_s:.2} s ({:.1} M requests/s)",
         report.requests as f64 / elapsed_s.max(1e-9) / 1e6
     );
+}
+
+/// `--threads` as given, or what 0 (the default) means.
+fn threads_text(threads: usize) -> String {
+    if threads == 0 {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        format!("one per core ({cores}), at most one per edge location or regional cache")
+    } else {
+        format!("{threads}, at most one per edge location or regional cache")
+    }
 }
 
 async fn audit(args: &AuditArgs) -> anyhow::Result<u8> {

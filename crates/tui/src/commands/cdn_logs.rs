@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use cdn_design::Model;
 use cdn_design::logs::{
-    Behaviors, Distribution, HitRow, LogOptions, LogSet, Replay, load_distribution, read_logs, replay,
+    Behaviors, Distribution, Fitter, HitRow, LogOptions, LogSet, LogStream, Replay, Replayer, load_distribution,
 };
 
 use super::cdn::{DistributionArgs, FitArgs, FromRunArgs, LogArgs, ModelArgs, load_model};
@@ -30,12 +30,17 @@ fn options(fields: Option<&Vec<String>>) -> LogOptions {
     }
 }
 
-/// Reads the logs on a blocking thread (they are decompressed and sorted whole).
-async fn read(paths: Vec<PathBuf>, options: LogOptions) -> anyhow::Result<LogSet> {
-    tokio::task::spawn_blocking(move || read_logs(&paths, &options))
-        .await
-        .context("the log reader thread failed")?
-        .map_err(Into::into)
+/// `--sampling-rate` applies to real-time logs only: standard logs hold every request.
+fn check_sampling(sampling_rate: Option<u8>, logs: &LogSet) -> anyhow::Result<()> {
+    if let Some(pct) = sampling_rate
+        && logs.files_by_kind.0 > 0
+    {
+        anyhow::bail!(
+            "--sampling-rate {pct}: {} of the files are standard logs, which log every request; the rate applies to real-time logs only (leave it out, or read the real-time logs alone)",
+            logs.files_by_kind.0
+        );
+    }
+    Ok(())
 }
 
 /// The distribution named by `--distribution`, if any.
@@ -109,7 +114,6 @@ pub(crate) async fn simulate(
     current.validate().context("--current-ttl/--current-swr")?;
     // The small inputs first, so a mistake in them shows before the logs are read.
     let distribution = load(&log_args.distribution)?;
-    let logs = read(paths, options(log_args.fields.as_ref())).await?;
     let behaviors_for = |model: &Model| match &distribution {
         Some(d) => Behaviors::from_distribution(d, &cdn_design::recommend(model)),
         None => Behaviors::from_model(model),
@@ -126,17 +130,33 @@ pub(crate) async fn simulate(
             ));
         }
     }
-    let (now, next, logs) = tokio::task::spawn_blocking(move || -> Result<_, cdn_design::logs::LogError> {
-        let now = replay(&logs, &current_behaviors)?;
-        let next = if same {
+    let sampling_rate = log_args.sampling_rate;
+    let options = options(log_args.fields.as_ref());
+    // One pass over the logs, streamed on a blocking thread, feeds both policies' replays.
+    let (logs, now, next) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let pct = sampling_rate.unwrap_or(100);
+        let mut stream = LogStream::open(&paths, &options)?;
+        let mut now = Replayer::new(&current_behaviors).sampled(pct)?;
+        let mut next = if same {
             None
         } else {
-            Some(replay(&logs, &proposed_behaviors)?)
+            Some(Replayer::new(&proposed_behaviors).sampled(pct)?)
         };
-        Ok((now, next, logs))
+        while let Some(request) = stream.next_request()? {
+            let view = stream.view(&request);
+            now.push(&request, &view, || stream.location(&request))?;
+            if let Some(next) = next.as_mut() {
+                next.push(&request, &view, || stream.location(&request))?;
+            }
+        }
+        let logs = stream.finish()?;
+        check_sampling(sampling_rate, &logs)?;
+        let now = now.finish(&logs)?;
+        let next = next.map(|n| n.finish(&logs)).transpose()?;
+        Ok((logs, now, next))
     })
     .await
-    .context("the replay thread failed")??;
+    .context("the log reader thread failed")??;
     let behaviors_from = log_args.distribution.distribution.as_ref().map_or_else(
         || "coldfront's recommended behaviours".to_owned(),
         |p| format!("the behaviours of {}", p.display()),
@@ -146,7 +166,9 @@ pub(crate) async fn simulate(
         "files": logs.files,
         "standard_files": logs.files_by_kind.0,
         "realtime_files": logs.files_by_kind.1,
-        "requests": logs.requests.len(),
+        "requests": logs.request_count,
+        "sampling_rate_pct": now.sampling_rate_pct,
+        "estimated_requests": now.estimated_requests,
         "edge_locations": logs.edges.len(),
         "span_s": logs.span_s(),
         "skipped_lines": logs.skipped_lines,
@@ -170,12 +192,21 @@ pub(crate) async fn simulate(
         outln!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(exit::OK);
     }
+    let sample = if now.sampling_rate_pct < 100 {
+        format!(
+            " (a {} % sample: about {} requests)",
+            now.sampling_rate_pct,
+            cdn_design::thousands(now.estimated_requests as f64)
+        )
+    } else {
+        String::new()
+    };
     outln!(
-        "CloudFront logs: {} file(s) ({} standard, {} real-time), {} requests over {:.1} h at {} edge location(s); {} left out (errors, redirects, refusals)",
+        "CloudFront logs: {} file(s) ({} standard, {} real-time), {} requests{sample} over {:.1} h at {} edge location(s); {} left out (errors, redirects, refusals)",
         logs.files.len(),
         logs.files_by_kind.0,
         logs.files_by_kind.1,
-        cdn_design::thousands(logs.requests.len() as f64),
+        cdn_design::thousands(logs.request_count as f64),
         logs.span_s() / 3600.0,
         logs.edges.len(),
         cdn_design::thousands(now.excluded as f64)
@@ -274,12 +305,25 @@ fn print_rows(result: &Replay, with_actual: bool) {
 
 pub(crate) async fn fit(args: FitArgs) -> anyhow::Result<u8> {
     let base = Model::preset(&args.preset)?;
-    let logs = read(args.trace.clone(), options(args.fields.as_ref())).await?;
     let behaviors = match load(&args.distribution)? {
         Some(d) => Behaviors::from_distribution(&d, &cdn_design::recommend(&base)),
         None => Behaviors::from_model(&base),
     };
-    let fitted = cdn_design::logs::fit(&logs, &behaviors, &base)?;
+    let (paths, options, sampling_rate) = (args.trace.clone(), options(args.fields.as_ref()), args.sampling_rate);
+    let fit_base = base.clone();
+    let (logs, fitted) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let mut stream = LogStream::open(&paths, &options)?;
+        let mut fitter = Fitter::new(&behaviors).sampled(sampling_rate.unwrap_or(100))?;
+        while let Some(request) = stream.next_request()? {
+            fitter.push(&request, &stream.view(&request));
+        }
+        let logs = stream.finish()?;
+        check_sampling(sampling_rate, &logs)?;
+        let fitted = fitter.finish(&logs, &fit_base)?;
+        Ok((logs, fitted))
+    })
+    .await
+    .context("the log reader thread failed")??;
     let sources = if logs.files.len() == 1 {
         logs.files[0].display().to_string()
     } else {
@@ -299,8 +343,17 @@ pub(crate) async fn fit(args: FitArgs) -> anyhow::Result<u8> {
         let json = serde_json::json!({ "fit": fitted, "toml": text, "out": args.out });
         outln!("{}", serde_json::to_string_pretty(&json)?);
     } else if let Some(out) = &args.out {
+        let sample = if fitted.sampling_rate_pct < 100 {
+            format!(
+                " (a {} % sample of about {})",
+                fitted.sampling_rate_pct,
+                cdn_design::thousands(fitted.estimated_requests as f64)
+            )
+        } else {
+            String::new()
+        };
         outln!(
-            "{} requests, {} wiki(s), {} edge location(s): page Zipf exponent {}, {:.0} page reads/day, {:.1} writes/day",
+            "{} requests{sample}, {} wiki(s), {} edge location(s): page Zipf exponent {}, {:.0} page reads/day, {:.1} writes/day",
             cdn_design::thousands(fitted.requests as f64),
             fitted.workload.wikis,
             fitted.edge_shares.len(),

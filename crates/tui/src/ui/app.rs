@@ -355,10 +355,12 @@ impl App {
         if let Some(ms) = sample.init.duration_ms {
             variant.init_ms.push(ms as f32);
         }
-        // The cache view's origin latencies, derived as `cdn --from-run` derives them.
-        let latencies = init_trace::origin::sample_latencies(sample);
-        variant.cold_ms.extend(latencies.cold_ms.map(|ms| ms as f32));
-        variant.warm_ms.extend(latencies.warm_ms.iter().map(|ms| *ms as f32));
+        // The cache view's origin latencies, derived as `cdn --from-run` derives them
+        // (the variant is the function; a warm-up gives nothing).
+        if let Some(latencies) = init_trace::origin::origin_sample(sample) {
+            variant.cold_ms.extend(latencies.cold_ms.map(|ms| ms as f32));
+            variant.warm_ms.extend(latencies.warm_ms.iter().map(|ms| *ms as f32));
+        }
         if sample.stopped() {
             variant.stopped += 1;
         } else if sample.failed() {

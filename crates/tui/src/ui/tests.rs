@@ -344,6 +344,25 @@ fn cache_keys_change_settings_and_results_at_once() {
 }
 
 #[test]
+fn a_warmup_cold_start_does_not_feed_the_cache_model() {
+    let mut app = app();
+    assert!(matches!(
+        key(&mut app, KeyInput::Char('r')),
+        Some(Effect::StartRun { .. })
+    ));
+    let mut warmup = sample("wiki", 0, 900.0);
+    warmup.labels.warmup = true;
+    update(&mut app, Message::Sample(Box::new(warmup)));
+    for index in 1..4 {
+        update(&mut app, Message::Sample(Box::new(sample("wiki", index, 400.0))));
+    }
+    // As `cdn --from-run` reads a samples file: the warm-up is left out.
+    let wiki = &app.variants[0];
+    assert_eq!(wiki.cold_ms.len(), 3);
+    assert!(wiki.cold_ms.iter().all(|ms| *ms < 900.0), "{:?}", wiki.cold_ms);
+}
+
+#[test]
 fn measured_cold_starts_feed_the_cache_model() {
     let mut app = app();
     run_with_samples(&mut app, 5);

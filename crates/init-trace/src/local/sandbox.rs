@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 
+use super::isolation::ChildSetup;
 use super::runtime_api::{ApiEvent, Delivered, Invocation, MAX_RESPONSE_BYTES, RuntimeApi};
 use super::{
     Cancel, EmulatorError, LOG_STREAM_VARIABLE, LocalEmulator, SandboxGuard, SandboxKit, SandboxTmpDir, cgroup,
@@ -17,8 +18,8 @@ use super::{
 };
 use crate::clock::{WallAnchor, monotonic_ns, ms_between};
 use crate::sample::{
-    ApiProblem, ColdStartSample, FunctionError, InitRecord, InitStatus, InvokeRecord, InvokeStatus, ProcessRecord,
-    RuntimeInfo, SAMPLE_SCHEMA_VERSION, SandboxRecord, Throttling,
+    ApiProblem, ColdStartSample, FunctionError, InitRecord, InitStatus, InvokeRecord, InvokeStatus, Isolation,
+    ProcessRecord, RuntimeInfo, SAMPLE_SCHEMA_VERSION, SandboxRecord, Throttling,
 };
 use crate::spec::FunctionSpec;
 use crate::telemetry::{self, ReportMetrics, TelemetryEvent};
@@ -39,6 +40,10 @@ pub struct Sandbox<'e> {
     xray: xray::XrayListener,
     guard: SandboxGuard,
     throttling: Throttling,
+    /// Which filesystem view the runtime had.
+    filesystem: Isolation,
+    /// Whether its Runtime API was in a network namespace of its own.
+    runtime_api: Isolation,
     cgroup: Option<cgroup::SandboxCgroup>,
     function_arn: String,
     /// Descendants inherit the sandbox's environment; this entry finds them in /proc.
@@ -90,6 +95,11 @@ impl LocalEmulator {
     /// invocation (on Lambda the request that caused a cold start is waiting when INIT
     /// ends). Only failures to set up the sandbox are errors; a function that fails
     /// INIT gives a sandbox whose [`Sandbox::init`] says so and that cannot be invoked.
+    ///
+    /// The first sandbox of an emulator makes this process the reaper of orphaned
+    /// descendants, finds the machine's cgroups (switching the cpu and memory controllers
+    /// on for coldfront's subtree only when throttling) and probes which isolation the
+    /// kernel allows.
     pub async fn start_sandbox(
         &self,
         spec: &FunctionSpec,
@@ -97,11 +107,13 @@ impl LocalEmulator {
         mut cancel: Cancel,
     ) -> Result<Sandbox<'_>, EmulatorError> {
         let setup_started = std::time::Instant::now();
+        Self::process_wide_setup_once();
         self.sweep_leftovers_once();
+        let isolated = self.runtime_api_isolated();
         // A kit's `/tmp` is checked here, just before its sandbox starts: while it waited,
         // the sandbox before (same user, a guessable name) could have written into it.
         let spare = self.spare_kit.lock().expect("spare kit lock").take();
-        let mut kit = if let Some(kit) = spare.filter(|kit| kit.usable_here() && kit.tmp_dir.is_as_new()) {
+        let mut kit = if let Some(kit) = spare.filter(|kit| kit.usable_here(isolated) && kit.tmp_dir.is_as_new()) {
             kit
         } else {
             let spare_tmp = self
@@ -110,7 +122,7 @@ impl LocalEmulator {
                 .expect("spare tmp lock")
                 .take()
                 .filter(SandboxTmpDir::is_as_new);
-            SandboxKit::prepare(spare_tmp).await?
+            SandboxKit::prepare(spare_tmp, isolated).await?
         };
         // The plan made in advance is used only for a function that launches alike.
         let plan = match kit.plan.take() {
@@ -129,6 +141,7 @@ impl LocalEmulator {
         let SandboxKit {
             tmp_dir,
             mut api,
+            netns,
             origin_ns,
             xray,
             ..
@@ -140,18 +153,22 @@ impl LocalEmulator {
 
         // A cgroup is used even unthrottled (without limits), because it is the one sure
         // way to find every process the sandbox started.
-        let (throttling, cgroup) = match &self.cgroups {
-            None => (Throttling::Disabled, None),
-            Some(support) => {
-                let name = format!("{}-{}-{}", std::process::id(), sample_index, ids::segment_id());
-                let limit = self.options.throttle.then_some(spec.memory_mb);
-                match (self.pool.acquire(support, &name, limit), self.options.throttle) {
-                    (Ok(group), true) => (Throttling::Applied, Some(group)),
-                    (Ok(group), false) => (Throttling::Disabled, Some(group)),
-                    (Err(reason), true) => (Throttling::Unavailable(reason), None),
-                    (Err(_), false) => (Throttling::Disabled, None),
-                }
+        let (throttling, cgroup) = {
+            let name = format!("{}-{}-{}", std::process::id(), sample_index, ids::segment_id());
+            let limit = self.options.throttle.then_some(spec.memory_mb);
+            match (self.pool.acquire(self.cgroups(), &name, limit), self.options.throttle) {
+                (Ok(group), true) => (Throttling::Applied, Some(group)),
+                (Ok(group), false) => (Throttling::Disabled, Some(group)),
+                (Err(reason), true) => (Throttling::Unavailable(reason), None),
+                (Err(_), false) => (Throttling::Disabled, None),
             }
+        };
+        let view = self.child_view(spec);
+        let filesystem = self.filesystem_view();
+        let runtime_api = if netns.is_some() {
+            Isolation::Applied
+        } else {
+            self.runtime_api_isolation()
         };
         tracing::debug!(
             elapsed_ms = setup_started.elapsed().as_secs_f64() * 1000.0,
@@ -175,6 +192,10 @@ impl LocalEmulator {
             procs,
             self.options.capture_limit_bytes,
             cgroup.as_ref().and_then(cgroup::SandboxCgroup::spawner),
+            ChildSetup {
+                view,
+                netns: netns.as_ref().map(std::os::fd::AsRawFd::as_raw_fd),
+            },
         )
         .await
         .map_err(|err| EmulatorError::Launch {
@@ -183,6 +204,8 @@ impl LocalEmulator {
             reason: err.to_string(),
         })?;
         guard.pgid = Some(child.pid);
+        // The runtime holds its network namespace now.
+        drop(netns);
         let runtime_status = process::StatusFile::open(child.pid).ok();
         origin_ns.store(child.exec_ns, Ordering::Relaxed);
         // INIT starts when the runtime process starts (exec), as on Lambda, where sandbox
@@ -224,6 +247,8 @@ impl LocalEmulator {
             xray,
             guard,
             throttling,
+            filesystem,
+            runtime_api,
             cgroup,
             function_arn,
             marker,
@@ -369,6 +394,13 @@ impl Sandbox<'_> {
     /// The X-Ray documents the function sent to the daemon so far.
     pub fn xray_documents_so_far(&self) -> Vec<crate::sample::XrayDocument> {
         self.xray.received_so_far()
+    }
+
+    /// The Runtime API's address, as the runtime has it in `AWS_LAMBDA_RUNTIME_API`. With
+    /// the Runtime API isolated it is an address in the sandbox's own network namespace,
+    /// which nothing outside the sandbox can reach.
+    pub fn runtime_api_addr(&self) -> std::net::SocketAddr {
+        self.api.addr()
     }
 
     /// How many invokes ran so far.
@@ -664,6 +696,8 @@ impl Sandbox<'_> {
             xray,
             mut guard,
             throttling,
+            filesystem,
+            runtime_api,
             cgroup,
             function_arn: _,
             marker,
@@ -738,7 +772,7 @@ impl Sandbox<'_> {
                 invokes.push(rec.report(unreported, spec.memory_mb, peak_kb));
             }
             let spare_tmp = emulator.spare_tmp.lock().expect("spare tmp lock").take();
-            let mut kit = SandboxKit::prepare(spare_tmp).await?;
+            let mut kit = SandboxKit::prepare(spare_tmp, emulator.runtime_api_isolated()).await?;
             kit.plan = kit.launch_plan(emulator, &spec).ok().map(|plan| {
                 let planned = FunctionSpec {
                     event: String::new(),
@@ -818,6 +852,8 @@ impl Sandbox<'_> {
         let sandbox = SandboxRecord {
             throttling,
             cgroup: cgroup.as_ref().and_then(cgroup::SandboxCgroup::record),
+            filesystem,
+            runtime_api,
         };
         // A `/tmp` left as it was made serves a later sandbox, which saves creating and
         // removing a directory per cold start (about 0.1 ms of file-system work, with

@@ -328,6 +328,23 @@ impl ChildView {
             .join(":")
     }
 
+    /// The first of the runtime's own files (its program, arguments, `LAMBDA_RUNTIME_DIR`)
+    /// that the private `/tmp` would hide: coldfront's cache or an interpreter under the
+    /// host's `/tmp`. The task root is bound before `/tmp` is covered, so it is never
+    /// hidden; what the function's own variables name is the function's business.
+    pub(crate) fn hidden_by_tmp(&self, command: &super::LaunchCommand) -> Option<PathBuf> {
+        let runtime_dir = command
+            .env
+            .iter()
+            .filter(|(key, _)| key == "LAMBDA_RUNTIME_DIR")
+            .flat_map(|(_, value)| value.split(':'));
+        std::iter::once(command.program.as_path())
+            .chain(command.args.iter().map(Path::new))
+            .chain(runtime_dir.map(Path::new))
+            .find(|path| path.starts_with("/tmp") && !path.starts_with(&self.task_root))
+            .map(Path::to_path_buf)
+    }
+
     /// The task root as a C string, for the child.
     pub(crate) fn task_root_c(&self) -> std::io::Result<CString> {
         CString::new(self.task_root.as_os_str().as_bytes()).map_err(|_| {
@@ -369,6 +386,33 @@ mod tests {
             "/var/task/lib:/opt/python:relative"
         );
         assert_eq!(view.inside_value("on-demand"), "on-demand");
+    }
+
+    #[test]
+    fn runtime_files_under_the_hosts_tmp_are_found_and_the_task_root_is_not() {
+        let view = view();
+        let command = |program: &str, runtime_dir: &str| crate::local::LaunchCommand {
+            program: PathBuf::from(program),
+            args: vec!["-c".to_owned(), "/tmp/.tmpAbC/bootstrap.py".to_owned()],
+            env: vec![
+                ("LAMBDA_RUNTIME_DIR".to_owned(), runtime_dir.to_owned()),
+                ("CACHE".to_owned(), "/tmp/the-functions-own".to_owned()),
+                ("TMPDIR".to_owned(), "/tmp/coldfront-sandbox-1-0".to_owned()),
+            ],
+            cwd: PathBuf::from("/tmp/.tmpAbC"),
+        };
+        assert_eq!(
+            view.hidden_by_tmp(&command("/usr/bin/python3", "/root/.cache/coldfront/rt")),
+            None
+        );
+        assert_eq!(
+            view.hidden_by_tmp(&command("/tmp/coldfront/venv/bin/python", "/root/.cache/coldfront/rt")),
+            Some(PathBuf::from("/tmp/coldfront/venv/bin/python"))
+        );
+        assert_eq!(
+            view.hidden_by_tmp(&command("/usr/bin/python3", "/tmp/coldfront/bundled/rt")),
+            Some(PathBuf::from("/tmp/coldfront/bundled/rt"))
+        );
     }
 
     #[test]

@@ -556,6 +556,52 @@ pub(crate) fn launch(
     }
 }
 
+/// What a [`run_bare`] process did.
+#[derive(Debug, Clone)]
+pub struct BareRun {
+    /// `CLOCK_MONOTONIC` in the child just before `execve`, as a sandbox's INIT starts.
+    pub exec_ns: u64,
+    /// Everything it wrote on stdout.
+    pub stdout: Vec<u8>,
+    /// Its exit status, when it exited (not killed by a signal).
+    pub exit_code: Option<i32>,
+}
+
+/// Starts `command` exactly as a sandbox's runtime is started (the same clone and exec
+/// timestamp) but with no server, cgroup or namespace, and waits for it to exit: the
+/// baseline `cargo xtask bench` compares the emulator's Init Duration with over the same
+/// interval. Its stderr is read and discarded.
+///
+/// # Errors
+/// When the process cannot be started, or its output or exit cannot be read.
+pub fn run_bare(command: &LaunchCommand) -> std::io::Result<BareRun> {
+    let launched = launch(command, &[], &ChildSetup::default())?;
+    let Launched {
+        pid,
+        exec_ns,
+        stdout,
+        stderr,
+        ..
+    } = launched;
+    // Stderr is drained beside stdout, so a child that writes much to it never blocks on
+    // a full pipe (nor dies of SIGPIPE on a closed one).
+    let drain = std::thread::spawn(move || std::io::copy(&mut std::fs::File::from(stderr), &mut std::io::sink()));
+    let mut out = Vec::new();
+    let read = std::fs::File::from(stdout).read_to_end(&mut out);
+    let _ = drain.join();
+    let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None)
+        .map_err(|err| std::io::Error::other(format!("cannot reap {}: {err}", command.program.display())))?;
+    read?;
+    Ok(BareRun {
+        exec_ns,
+        stdout: out,
+        exit_code: match status {
+            nix::sys::wait::WaitStatus::Exited(_, code) => Some(code),
+            _ => None,
+        },
+    })
+}
+
 /// The exec time from the child's records, or the error of the step that failed.
 fn exec_time(records: &[u8], program: &Path) -> std::io::Result<u64> {
     let mut exec_ns = None;
@@ -686,6 +732,22 @@ mod tests {
             Some(launched.pid.to_string().as_str()),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_bare_run_reports_its_exec_time_and_output() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let before_ns = crate::clock::monotonic_ns();
+        let command = LaunchCommand {
+            program: PathBuf::from("sh"),
+            args: vec!["-c".to_owned(), "echo out; echo err >&2; exit 3".to_owned()],
+            env: vec![("PATH".to_owned(), "/usr/bin:/bin".to_owned())],
+            cwd: dir.path().to_path_buf(),
+        };
+        let bare = run_bare(&command).expect("sh runs");
+        assert!(bare.exec_ns >= before_ns && bare.exec_ns <= crate::clock::monotonic_ns());
+        assert_eq!(bare.stdout, b"out\n");
+        assert_eq!(bare.exit_code, Some(3));
     }
 
     #[test]

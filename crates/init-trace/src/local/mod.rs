@@ -28,6 +28,7 @@ use tokio::sync::watch;
 
 pub use cgroup::{CgroupSupport, MB_PER_VCPU, cpu_cores_for};
 pub use isolation::{SandboxUser, TASK_ROOT_IN_SANDBOX};
+pub use launch::{BareRun, run_bare};
 pub use process::{LOG_TAIL_BYTES, LaunchCommand};
 pub use runtime_api::MAX_RESPONSE_BYTES;
 pub use sandbox::{Invoked, Sandbox};

@@ -69,8 +69,12 @@ pub(crate) struct IsolationSupport {
 impl IsolationSupport {
     /// Tries each mechanism the way a sandbox will use it, on a thread that is thrown
     /// away afterwards, so the emulator's own threads keep the host's namespaces.
-    pub(crate) fn probe(want_filesystem: bool, want_network: bool) -> Self {
-        let filesystem = if want_filesystem { probe_filesystem() } else { Ok(()) };
+    pub(crate) fn probe(want_filesystem: bool, want_network: bool, user: SandboxUser) -> Self {
+        let filesystem = if want_filesystem {
+            probe_filesystem().and_then(|()| user_is_mapped(user))
+        } else {
+            Ok(())
+        };
         let network = if want_network {
             std::thread::Builder::new()
                 .name("coldfront-netns-probe".to_owned())
@@ -105,6 +109,32 @@ fn record(wanted: bool, support: &Result<(), String>) -> Isolation {
 
 fn errno_text(what: &str) -> String {
     format!("{what}: {}", std::io::Error::last_os_error())
+}
+
+/// Whether this (possibly namespaced) root can become `user`: inside a user namespace only
+/// the ids its maps name exist.
+fn user_is_mapped(user: SandboxUser) -> Result<(), String> {
+    for (file, id) in [("/proc/self/uid_map", user.uid), ("/proc/self/gid_map", user.gid)] {
+        let Ok(map) = std::fs::read_to_string(file) else {
+            // Kernels without user namespaces have no maps: every id exists.
+            continue;
+        };
+        if !id_in_map(&map, id) {
+            return Err(format!(
+                "the sandbox user's id {id} is not mapped in this user namespace ({file}: {:?})",
+                map.trim()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `id` is inside one of the ranges of a `uid_map`/`gid_map` text.
+fn id_in_map(map: &str, id: u32) -> bool {
+    map.lines().any(|line| {
+        let fields: Vec<u64> = line.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+        matches!(fields[..], [inside, _, count] if (inside..inside + count).contains(&u64::from(id)))
+    })
 }
 
 /// Makes `/var/task` on the host if it is missing (an empty directory, the mount point),
@@ -413,6 +443,15 @@ mod tests {
             view.hidden_by_tmp(&command("/usr/bin/python3", "/tmp/coldfront/bundled/rt")),
             Some(PathBuf::from("/tmp/coldfront/bundled/rt"))
         );
+    }
+
+    #[test]
+    fn the_sandbox_user_must_exist_in_the_user_namespace() {
+        assert!(id_in_map("         0          0 4294967295\n", 64_993));
+        // A rootless container that maps only root and the invoking user's range.
+        let map = "0 1000 1\n1 100000 65536\n";
+        assert!(id_in_map(map, 0) && id_in_map(map, 65_536));
+        assert!(!id_in_map(map, 65_537));
     }
 
     #[test]

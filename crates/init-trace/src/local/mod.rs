@@ -553,8 +553,11 @@ impl LocalEmulator {
     /// [`runtime_api_isolation`](Self::runtime_api_isolation).
     fn isolation_support(&self) -> &isolation::IsolationSupport {
         self.isolation.get_or_init(|| {
-            let support =
-                isolation::IsolationSupport::probe(self.options.private_filesystem, self.options.isolate_runtime_api);
+            let support = isolation::IsolationSupport::probe(
+                self.options.private_filesystem,
+                self.options.isolate_runtime_api,
+                self.options.sandbox_user,
+            );
             if let Err(reason) = &support.filesystem {
                 tracing::warn!("sandboxes get the host's filesystem view, not Lambda's: {reason}");
             }

@@ -43,7 +43,7 @@ use base64::Engine as _;
 use init_trace::platform_log::parse_report;
 use init_trace::sample::{
     AwsRecord, CapturedOutput, ColdStartSample, FunctionError, InitRecord, InitStatus, InvokeRecord, InvokeStatus,
-    ProcessRecord, RuntimeInfo, SAMPLE_SCHEMA_VERSION, SampleLabels, SandboxRecord, Throttling,
+    Isolation, ProcessRecord, RuntimeInfo, SAMPLE_SCHEMA_VERSION, SampleLabels, SandboxRecord, Throttling,
 };
 use init_trace::spec::RuntimeKind;
 
@@ -395,6 +395,9 @@ impl ColdStarts {
             sandbox: SandboxRecord {
                 throttling: Throttling::Applied,
                 cgroup: None,
+                // Lambda's own sandbox.
+                filesystem: Isolation::Applied,
+                runtime_api: Isolation::Applied,
             },
             runtime_api_problems: Vec::new(),
             stdout: CapturedOutput {

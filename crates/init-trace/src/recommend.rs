@@ -475,6 +475,8 @@ mod tests {
             not_observable: Vec::new(),
             notes: Vec::new(),
             throttling: Throttling::Applied,
+            filesystem: crate::sample::Isolation::Applied,
+            runtime_api: crate::sample::Isolation::Applied,
             runtime_program: "python".to_owned(),
             interpreter_base: None,
             cpu_cores: None,

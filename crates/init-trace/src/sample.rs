@@ -276,6 +276,41 @@ pub struct SandboxRecord {
     pub throttling: Throttling,
     /// The cgroup used, when throttled.
     pub cgroup: Option<CgroupRecord>,
+    /// Whether the runtime had Lambda's filesystem view (a private `/tmp` of the ephemeral
+    /// size, the task root read-only at `/var/task`, the rest of the host read-only, an
+    /// unprivileged user) or the host's.
+    #[serde(default = "Isolation::not_recorded")]
+    pub filesystem: Isolation,
+    /// Whether the Runtime API was reachable from the sandbox alone (a network namespace
+    /// of its own) or from any local process (the host's loopback).
+    #[serde(default = "Isolation::not_recorded")]
+    pub runtime_api: Isolation,
+}
+
+/// Whether a sandbox was isolated as on Lambda in one respect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "reason")]
+pub enum Isolation {
+    /// As on Lambda.
+    Applied,
+    /// The user asked for the host's view.
+    Disabled,
+    /// The machine did not allow it (not root, an old kernel); the sandbox had the host's
+    /// view. The reason says why.
+    Unavailable(String),
+}
+
+impl Isolation {
+    /// For samples written before coldfront recorded isolation: they ran in the host's
+    /// view.
+    pub fn not_recorded() -> Self {
+        Self::Unavailable("not recorded: written before coldfront isolated sandboxes".to_owned())
+    }
+
+    /// Whether the sandbox had Lambda's isolation in this respect.
+    pub fn is_applied(&self) -> bool {
+        matches!(self, Self::Applied)
+    }
 }
 
 /// Whether the function ran with Lambda's CPU share and memory limit.

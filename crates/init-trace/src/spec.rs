@@ -13,6 +13,7 @@
 //! interpreter = "python3"       # resolved once to the real executable
 //! site_packages = false         # true: keep the interpreter's site-packages
 //! memory_mb = 512               # 128 ..= 10240
+//! ephemeral_storage_mb = 512    # the size of /tmp, 512 ..= 10240
 //! invokes = 3                   # per cold start: 1 cold + 2 warm
 //! timeout_s = 3
 //! init_timeout_s = 10
@@ -57,6 +58,10 @@ impl RuntimeKind {
 pub const MIN_MEMORY_MB: u32 = 128;
 /// Lambda's largest memory size.
 pub const MAX_MEMORY_MB: u32 = 10_240;
+/// Lambda's smallest and default ephemeral storage (`/tmp`).
+pub const MIN_EPHEMERAL_STORAGE_MB: u32 = 512;
+/// Lambda's largest ephemeral storage.
+pub const MAX_EPHEMERAL_STORAGE_MB: u32 = 10_240;
 /// Lambda's INIT limit for on-demand functions.
 pub const DEFAULT_INIT_TIMEOUT_MS: u64 = 10_000;
 
@@ -83,6 +88,10 @@ pub struct FunctionSpec {
     pub site_packages: bool,
     /// Memory size; sets `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` and the CPU share.
     pub memory_mb: u32,
+    /// The size of the function's `/tmp` (Lambda's `EphemeralStorage`), applied where the
+    /// sandbox gets Lambda's filesystem view.
+    #[serde(default = "default_ephemeral_storage_mb")]
+    pub ephemeral_storage_mb: u32,
     /// Function timeout per invoke.
     pub timeout_ms: u64,
     /// INIT timeout.
@@ -95,6 +104,10 @@ pub struct FunctionSpec {
     pub env: BTreeMap<String, String>,
     /// What the function is.
     pub description: String,
+}
+
+fn default_ephemeral_storage_mb() -> u32 {
+    MIN_EPHEMERAL_STORAGE_MB
 }
 
 /// A problem with a spec file or a function name.
@@ -154,6 +167,7 @@ struct FunctionToml {
     interpreter: Option<String>,
     site_packages: Option<bool>,
     memory_mb: Option<Spanned<i64>>,
+    ephemeral_storage_mb: Option<Spanned<i64>>,
     timeout_s: Option<Spanned<f64>>,
     init_timeout_s: Option<Spanned<f64>>,
     invokes: Option<Spanned<i64>>,
@@ -172,6 +186,7 @@ const FUNCTION_KEYS: &[&str] = &[
     "interpreter",
     "site_packages",
     "memory_mb",
+    "ephemeral_storage_mb",
     "timeout_s",
     "init_timeout_s",
     "invokes",
@@ -251,6 +266,7 @@ impl SpecSet {
                     site_packages: false,
                     // The seed's Phase 0 benchmarks ran at 512 MB (docs/sources.md, "Measured cold starts").
                     memory_mb: 512,
+                    ephemeral_storage_mb: MIN_EPHEMERAL_STORAGE_MB,
                     timeout_ms: 3_000,
                     init_timeout_ms: DEFAULT_INIT_TIMEOUT_MS,
                     invokes: 3,
@@ -485,6 +501,21 @@ fn resolve_function(
             value as u32
         }
     };
+    let ephemeral_storage_mb = match raw.ephemeral_storage_mb {
+        None => MIN_EPHEMERAL_STORAGE_MB,
+        Some(m) => {
+            let value = *m.get_ref();
+            if !(i64::from(MIN_EPHEMERAL_STORAGE_MB)..=i64::from(MAX_EPHEMERAL_STORAGE_MB)).contains(&value) {
+                return Err(invalid(
+                    Some(m.span()),
+                    format!(
+                        "function {name:?}: ephemeral_storage_mb = {value} is outside Lambda's range {MIN_EPHEMERAL_STORAGE_MB}..={MAX_EPHEMERAL_STORAGE_MB}"
+                    ),
+                ));
+            }
+            value as u32
+        }
+    };
     let seconds = |value: Option<Spanned<f64>>, key: &str, default_ms: u64, max_s: f64| -> Result<u64, SpecError> {
         match value {
             None => Ok(default_ms),
@@ -562,6 +593,7 @@ fn resolve_function(
         interpreter: raw.interpreter.unwrap_or_else(|| "python3".to_owned()),
         site_packages: raw.site_packages.unwrap_or(false),
         memory_mb,
+        ephemeral_storage_mb,
         timeout_ms,
         init_timeout_ms,
         invokes,
@@ -589,6 +621,7 @@ mod tests {
         .expect("valid");
         let f = set.get("api").expect("present");
         assert_eq!((f.memory_mb, f.invokes, f.timeout_ms), (1024, 5, 2500));
+        assert_eq!(f.ephemeral_storage_mb, 512, "Lambda's default");
         assert_eq!(f.env.get("STAGE").map(String::as_str), Some("x"));
         assert!(f.code_dir.is_absolute());
     }
@@ -611,6 +644,17 @@ mod tests {
             .expect_err("invalid");
         assert!(
             err.to_string().contains(":5:") && err.to_string().contains("128..=10240"),
+            "{err}"
+        );
+        let err = parse(
+            "[functions.api]\nruntime = \"python\"\ncode = \"src\"\nhandler = \"a.b\"\nephemeral_storage_mb = 256\n",
+        )
+        .expect_err("below Lambda's minimum");
+        assert!(
+            err.to_string().contains(":5:")
+                && err
+                    .to_string()
+                    .contains("ephemeral_storage_mb = 256 is outside Lambda's range 512..=10240"),
             "{err}"
         );
         let err =

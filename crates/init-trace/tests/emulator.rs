@@ -151,7 +151,8 @@ async fn the_function_sees_lambdas_environment_and_headers() {
     spec.memory_mb = 1024;
     spec.env.insert("REPORT_TO".into(), out.display().to_string());
     spec.env.insert("EXTRA".into(), "from-spec".into());
-    let sample = cold_start(&spec).await;
+    // It reports through a file beside its code, and sees the task root where it is.
+    let sample = cold_start_with(host_filesystem(EmulatorOptions::default()), &spec).await;
     assert!(sample.succeeded(), "{}", sample.stderr.text);
     let seen: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).expect("report written")).expect("json");
     assert_eq!(seen["_HANDLER"], "handler.handle");
@@ -240,7 +241,9 @@ def handle(event, context):
     let out = dir.path().join("seen.json");
     let mut spec = python("replanned", dir.path());
     spec.env.insert("REPORT_TO".into(), out.display().to_string());
-    let emulator = LocalEmulator::new(EmulatorOptions::default());
+    // It reports through a file beside its code and leaves files in the host's sandbox
+    // directories.
+    let emulator = LocalEmulator::new(host_filesystem(EmulatorOptions::default()));
     let mut seen = Vec::new();
     let mut tracked_by_cgroup = true;
     for (index, extra, memory_mb, leave) in [
@@ -489,7 +492,16 @@ async fn daemonised_grandchildren_are_killed_and_reaped() {
         spec.env
             .insert("GRANDCHILD_PID_FILE".into(), pid_file.display().to_string());
         spec.env.insert("GRANDCHILD_NEW_SESSION".into(), new_session.into());
-        for sample in [cold_start(&spec).await, cold_start_unthrottled(&spec).await] {
+        // The pid file is on the host.
+        let throttled = host_filesystem(EmulatorOptions::default());
+        let unthrottled = host_filesystem(EmulatorOptions {
+            throttle: false,
+            ..EmulatorOptions::default()
+        });
+        for sample in [
+            cold_start_with(throttled, &spec).await,
+            cold_start_with(unthrottled, &spec).await,
+        ] {
             assert!(sample.succeeded(), "{}", sample.stderr.text);
             let pid: i32 = std::fs::read_to_string(&pid_file)
                 .expect("pid written")

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use init_trace::local::{EmulatorOptions, LocalEmulator};
-use init_trace::sample::{ColdStartSample, CpuThrottlingRecord, InitStatus, Throttling};
+use init_trace::sample::{ColdStartSample, CpuThrottlingRecord, InitStatus, Isolation, Throttling};
 
 /// Fails the test unless the emulator can apply Lambda's limits here.
 fn require_throttling() {
@@ -107,5 +107,187 @@ async fn one_thread_at_a_time_is_not_throttled_from_one_vcpu_up() {
         assert!(throttling.periods >= 20, "{memory_mb} MB: {throttling:?}");
         // "Near zero": the kernel's accounting may still stop it once in a long run.
         assert!(throttling.throttled_periods <= 1, "{memory_mb} MB: {throttling:?}");
+    }
+}
+
+/// Fails the test unless sandboxes get Lambda's filesystem view and their own network here.
+fn require_isolation(emulator: &LocalEmulator) {
+    for (what, state) in [
+        ("Lambda's filesystem view", emulator.filesystem_view()),
+        ("a network namespace per sandbox", emulator.runtime_api_isolation()),
+    ] {
+        if let Isolation::Unavailable(reason) = state {
+            panic!(
+                "this test needs {what}, which needs root: {reason}. Run as root, or run `cargo nextest run --profile unprivileged`, which reports the tests that need it as skipped"
+            );
+        }
+    }
+}
+
+/// A name no other run uses, for files a function must not be able to leave on the host.
+fn unique_name(what: &str) -> String {
+    format!(
+        "coldfront-{what}-{}-{}",
+        std::process::id(),
+        init_trace::ids::segment_id()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tmp_written_at_init_is_gone_on_the_next_cold_start() {
+    let emulator = LocalEmulator::new(EmulatorOptions::default());
+    require_isolation(&emulator);
+    let name = unique_name("tmp");
+    let dir = python_function(&format!(
+        "import json, os\n\
+         PATH = '/tmp/{name}'\n\
+         FOUND = os.path.exists(PATH)\n\
+         with open(PATH, 'w') as f:\n    f.write('cached at init')\n\
+         def handle(event, context):\n    \
+             return json.dumps({{'found_at_init': FOUND, 'tmpdir': os.environ.get('TMPDIR'), 'there_now': os.path.exists(PATH)}})\n"
+    ));
+    let spec = python("tmp_cache", dir.path());
+    for round in 0..3 {
+        let sample = emulator
+            .cold_start(&spec, round, init_trace::local::Cancel::never())
+            .await
+            .expect("the sandbox starts");
+        assert!(sample.succeeded(), "round {round}: {}", sample.stderr.text);
+        assert_eq!(sample.sandbox.filesystem, Isolation::Applied);
+        let response: serde_json::Value = serde_json::from_str(
+            serde_json::from_str::<String>(&sample.invokes[0].response_preview)
+                .expect("a JSON string")
+                .as_str(),
+        )
+        .expect("the handler's JSON");
+        assert_eq!(
+            response,
+            serde_json::json!({"found_at_init": false, "tmpdir": "/tmp", "there_now": true}),
+            "round {round}"
+        );
+    }
+    // The function's /tmp was never the host's.
+    assert!(!std::path::Path::new("/tmp").join(&name).exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_outside_tmp_fail_as_on_lambda_and_leave_the_host_untouched() {
+    let emulator = LocalEmulator::new(EmulatorOptions::default());
+    require_isolation(&emulator);
+    let name = unique_name("escape");
+    let dir = python_function(&format!(
+        "import errno, json, os\n\
+         def attempt(path):\n    \
+             try:\n        \
+                 with open(path, 'w') as f:\n            f.write('escaped')\n        \
+                 return 'written'\n    \
+             except OSError as e:\n        \
+                 return errno.errorcode.get(e.errno, str(e.errno))\n\
+         RESULTS = {{p: attempt(p) for p in ['/var/task/{name}', '/root/{name}', '/etc/{name}', '/tmp/{name}']}}\n\
+         def handle(event, context):\n    \
+             return json.dumps({{'writes': RESULTS, 'uid': os.getuid(), 'gid': os.getgid(), 'cwd': os.getcwd(), 'task_root': os.environ['LAMBDA_TASK_ROOT'], 'handler_seen': os.path.exists('/var/task/handler.py')}})\n"
+    ));
+    let spec = python("escape", dir.path());
+    let sample = emulator
+        .cold_start(&spec, 0, init_trace::local::Cancel::never())
+        .await
+        .expect("the sandbox starts");
+    assert!(sample.succeeded(), "{}", sample.stderr.text);
+    let response: serde_json::Value = serde_json::from_str(
+        serde_json::from_str::<String>(&sample.invokes[0].response_preview)
+            .expect("a JSON string")
+            .as_str(),
+    )
+    .expect("the handler's JSON");
+    let user = init_trace::local::SandboxUser::default();
+    for path in ["/var/task", "/root", "/etc"] {
+        let result = response["writes"][format!("{path}/{name}")].as_str().expect("a result");
+        assert!(
+            result == "EROFS" || result == "EACCES",
+            "{path}: {result} (Lambda answers EROFS or EACCES)"
+        );
+    }
+    assert_eq!(response["writes"][format!("/tmp/{name}")], "written");
+    assert_eq!(response["uid"], user.uid);
+    assert_eq!(response["gid"], user.gid);
+    assert_eq!(response["cwd"], "/var/task");
+    assert_eq!(response["task_root"], "/var/task");
+    assert_eq!(response["handler_seen"], true);
+    for host_path in [
+        dir.path().join(&name),
+        std::path::Path::new("/root").join(&name),
+        std::path::Path::new("/etc").join(&name),
+        std::path::Path::new("/tmp").join(&name),
+    ] {
+        assert!(!host_path.exists(), "{} was written on the host", host_path.display());
+    }
+}
+
+/// A forged response from another local process: sent during an invoke to the address
+/// the runtime uses. Isolated, it never reaches the sandbox's server; with the host's
+/// network (the control case, which shows the test can tell) it does, and is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_local_process_cannot_reach_the_runtime_api() {
+    let dir = python_function(
+        "import os, time\n\
+         def handle(event, context):\n    \
+             gate = os.path.join(os.environ['LAMBDA_TASK_ROOT'], 'gate')\n    \
+             while not os.path.exists(gate):\n        time.sleep(0.005)\n    \
+             return 'from the function'\n",
+    );
+    let spec = python("forged", dir.path());
+    for isolated in [true, false] {
+        let _ = std::fs::remove_file(dir.path().join("gate"));
+        let emulator = LocalEmulator::new(EmulatorOptions {
+            isolate_runtime_api: isolated,
+            ..EmulatorOptions::default()
+        });
+        if isolated {
+            require_isolation(&emulator);
+        }
+        let mut sandbox = emulator
+            .start_sandbox(&spec, 0, init_trace::local::Cancel::never())
+            .await
+            .expect("the sandbox starts");
+        assert!(sandbox.is_usable(), "{:?}", sandbox.init());
+        let addr = sandbox.runtime_api_addr();
+        let forge = async {
+            // The forger does not know the request id; any id shows whether the server
+            // can be reached at all (a wrong one is rejected and recorded).
+            let sent = tokio::task::spawn_blocking(move || {
+                use std::io::{Read, Write};
+                let mut stream = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))?;
+                stream.write_all(
+                    b"POST /2018-06-01/runtime/invocation/forged/response HTTP/1.1\r\nhost: x\r\ncontent-length: 6\r\nconnection: close\r\n\r\nforged",
+                )?;
+                let mut answer = String::new();
+                stream.read_to_string(&mut answer)?;
+                Ok::<_, std::io::Error>(answer)
+            })
+            .await
+            .expect("the forger ran");
+            std::fs::write(dir.path().join("gate"), b"").expect("open the gate");
+            sent
+        };
+        let (invoked, forged) = tokio::join!(sandbox.invoke("{}"), forge);
+        let invoked = invoked.expect("the invoke ran");
+        assert_eq!(invoked.response.as_deref(), Some(&b"\"from the function\""[..]));
+        let sample = sandbox.finish().await;
+        if isolated {
+            assert_eq!(sample.sandbox.runtime_api, Isolation::Applied);
+            assert!(
+                sample.runtime_api_problems.is_empty(),
+                "a request from outside reached the sandbox: {:?} (forger got {forged:?})",
+                sample.runtime_api_problems
+            );
+        } else {
+            assert_eq!(sample.sandbox.runtime_api, Isolation::Disabled);
+            assert!(forged.is_ok(), "{forged:?}");
+            assert!(
+                sample.runtime_api_problems.iter().any(|p| p.path.contains("/forged/")),
+                "the control case should reach the server: {:?}",
+                sample.runtime_api_problems
+            );
+        }
     }
 }

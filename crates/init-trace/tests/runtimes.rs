@@ -8,6 +8,7 @@ use std::process::Command;
 
 use common::*;
 use init_trace::interpreter::resolve_python;
+use init_trace::local::EmulatorOptions;
 use init_trace::sample::{InitStatus, InvokeStatus};
 use init_trace::spec::RuntimeKind;
 
@@ -133,7 +134,12 @@ async fn init_duration_agrees_with_the_runtimes_own_clock() {
         let clock_file = dir.path().join("clock.json");
         let mut spec = provided_python("clock", &fixture("clock"));
         spec.env.insert("CLOCK_FILE".into(), clock_file.display().to_string());
-        let sample = cold_start_unthrottled(&spec).await;
+        // The runtime writes its clock readings to the host.
+        let options = host_filesystem(EmulatorOptions {
+            throttle: false,
+            ..EmulatorOptions::default()
+        });
+        let sample = cold_start_with(options, &spec).await;
         assert!(sample.succeeded(), "{}", sample.stderr.text);
         let first: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&clock_file).expect("clock file")).expect("json");

@@ -257,6 +257,8 @@ pub fn apply_configuration(revision: &mut Revision, body: &Value) -> Result<(), 
             ApiError::invalid_parameter(format!("EphemeralStorage.Size {size} must be from 512 to 10240 (MB)"))
         })?;
         revision.ephemeral_storage_mb = mb as u32;
+        // The emulator sizes the sandbox's `/tmp` from the spec.
+        revision.spec.ephemeral_storage_mb = mb as u32;
     }
     if let Some(architectures) = body.get("Architectures") {
         let list: Vec<String> = serde_json::from_value(architectures.clone())

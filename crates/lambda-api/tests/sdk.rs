@@ -58,6 +58,9 @@ async fn serve(concurrency: u32, idle_timeout: Duration) -> Served {
     let work = tempfile::tempdir().unwrap();
     let emulator = Arc::new(LocalEmulator::new(EmulatorOptions {
         throttle: false,
+        // The handlers hold concurrency open through a gate file on the host, and leave
+        // a file beside it, which Lambda's read-only view would refuse.
+        private_filesystem: false,
         ..EmulatorOptions::default()
     }));
     let (tx, samples) = mpsc::unbounded_channel();

@@ -98,6 +98,28 @@ pub(crate) struct SpecArgs {
     pub config: Option<PathBuf>,
 }
 
+/// How closely sandboxes copy Lambda's isolation.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct SandboxArgs {
+    /// Give functions the host's filesystem instead of Lambda's view (a private /tmp, the code read-only at /var/task, the rest of the host read-only, an unprivileged user; needs root)
+    #[arg(long)]
+    pub host_filesystem: bool,
+    /// Serve each sandbox's Runtime API on the host's loopback (any local process can then answer for the function) and give functions the host's network; by default each sandbox has a network namespace of its own with loopback only (needs root)
+    #[arg(long)]
+    pub host_network: bool,
+}
+
+impl SandboxArgs {
+    /// `options` with these choices.
+    pub(crate) fn apply(&self, options: init_trace::local::EmulatorOptions) -> init_trace::local::EmulatorOptions {
+        init_trace::local::EmulatorOptions {
+            private_filesystem: !self.host_filesystem,
+            isolate_runtime_api: !self.host_network,
+            ..options
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ServeArgs {
     #[command(flatten)]
@@ -132,6 +154,8 @@ pub(crate) struct ServeArgs {
     /// Run without Lambda's CPU share and memory limit (cgroups)
     #[arg(long)]
     pub no_throttle: bool,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
     /// Print the address and file as one JSON line on stdout when ready, and the summary as JSON at the end
     #[arg(long)]
     pub json: bool,
@@ -159,6 +183,8 @@ pub(crate) struct RunArgs {
     /// Run without Lambda's CPU share and memory limit (cgroups)
     #[arg(long)]
     pub no_throttle: bool,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
     /// Print the summary as JSON on stdout instead of text
     #[arg(long)]
     pub json: bool,

@@ -20,6 +20,19 @@ pub(crate) fn render_group(group: &GroupSummary) -> String {
         _ => "UNTHROTTLED: cgroups unavailable".to_owned(),
     };
     let _ = writeln!(out, "{}  ({runtime}, {} MB, {cpu})", group.function, group.memory_mb);
+    // Only a departure from Lambda's isolation is worth a line.
+    for (what, state) in [("Filesystem", &group.filesystem), ("Runtime API", &group.runtime_api)] {
+        let label = format!("{what}:");
+        match state {
+            init_trace::sample::Isolation::Applied => {}
+            init_trace::sample::Isolation::Disabled => {
+                let _ = writeln!(out, "  {label:<27}the host's (asked for)");
+            }
+            init_trace::sample::Isolation::Unavailable(reason) => {
+                let _ = writeln!(out, "  {label:<27}NOT Lambda's isolation: {reason}");
+            }
+        }
+    }
     match &group.interpreter_base {
         Some(base) => {
             let _ = writeln!(

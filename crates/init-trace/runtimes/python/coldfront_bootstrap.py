@@ -26,10 +26,10 @@ Contract (what the emulator relies on):
 Environment: `_HANDLER` (`module.function`, `pkg.mod.function`, or `dir/mod.function`),
 `AWS_LAMBDA_RUNTIME_API` (`host:port`), `LAMBDA_TASK_ROOT` (defaults to the cwd) and
 the usual `AWS_LAMBDA_*` variables, which are read into the context object.
-`COLDFRONT_BOOTSTRAP_EXIT_BEFORE_NEXT=1` makes the process `os._exit(0)` right after
-the handler has been loaded, without contacting the Runtime API (a benchmark
-baseline: import cost without interpreter shutdown; docs/sources.md, "Measurement
-pitfalls").
+`COLDFRONT_BOOTSTRAP_EXIT_BEFORE_NEXT=1` makes the process write
+`coldfront-ready <CLOCK_MONOTONIC ns>` on stdout and `os._exit(0)` right after the
+handler has been loaded, without contacting the Runtime API (a benchmark baseline:
+import cost without interpreter shutdown; docs/sources.md, "Measurement pitfalls").
 
 Exit status: 1 after an init error has been reported (or could not be reported), 1
 when the Runtime API is unreachable after one reconnect, 0 in the baseline mode.
@@ -940,6 +940,9 @@ def main():
 
     t_import_end_ns = _monotonic_ns()
     if exit_before_next:
+        # Where the runtime would start talking to the Runtime API; a benchmark compares
+        # exec → here with the emulator's exec → first GET /next received.
+        os.write(1, b"coldfront-ready %d\n" % _monotonic_ns())
         _flush()
         os._exit(0)
 

@@ -46,7 +46,7 @@ fn write(path: &Path, value: &str) -> Result<(), String> {
     std::fs::write(path, value).map_err(|err| format!("cannot write {value:?} to {}: {err}", path.display()))
 }
 
-fn try_v2(root: &Path) -> Result<PathBuf, String> {
+fn try_v2(root: &Path, enable_controllers: bool) -> Result<PathBuf, String> {
     let controllers =
         std::fs::read_to_string(root.join("cgroup.controllers")).map_err(|e| format!("{}: {e}", root.display()))?;
     for needed in ["cpu", "memory"] {
@@ -56,9 +56,12 @@ fn try_v2(root: &Path) -> Result<PathBuf, String> {
     }
     let parent = root.join(PARENT);
     std::fs::create_dir_all(&parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    // Controllers must be enabled on every level above the leaf groups.
-    write(&root.join("cgroup.subtree_control"), "+cpu +memory")?;
-    write(&parent.join("cgroup.subtree_control"), "+cpu +memory")?;
+    // Controllers must be enabled on every level above the leaf groups; groups that only
+    // find a sandbox's processes need none, so the root's are left as they are then.
+    if enable_controllers {
+        write(&root.join("cgroup.subtree_control"), "+cpu +memory")?;
+        write(&parent.join("cgroup.subtree_control"), "+cpu +memory")?;
+    }
     Ok(parent)
 }
 
@@ -85,8 +88,18 @@ impl CgroupSupport {
         Self::detect_at(Path::new("/sys/fs/cgroup"))
     }
 
+    /// As [`detect`](Self::detect), for groups that only find a sandbox's processes: the
+    /// cpu and memory controllers are not switched on for coldfront's subtree.
+    pub fn detect_for_tracking() -> Self {
+        Self::detect_in(Path::new("/sys/fs/cgroup"), false)
+    }
+
     /// As [`detect`](Self::detect), under another root (for tests).
     pub fn detect_at(root: &Path) -> Self {
+        Self::detect_in(root, true)
+    }
+
+    fn detect_in(root: &Path, enable_controllers: bool) -> Self {
         let v2_root = if root.join("cgroup.controllers").exists() {
             Some(root.to_path_buf())
         } else {
@@ -94,7 +107,7 @@ impl CgroupSupport {
         };
         let mut reasons = Vec::new();
         if let Some(v2) = v2_root {
-            match try_v2(&v2) {
+            match try_v2(&v2, enable_controllers) {
                 Ok(parent) => return Self::V2 { parent },
                 Err(reason) => reasons.push(reason),
             }

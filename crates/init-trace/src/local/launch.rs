@@ -25,6 +25,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use super::isolation::{ChildSetup, TASK_ROOT_IN_SANDBOX_C};
 use super::process::LaunchCommand;
 
 /// The open ends the parent keeps.
@@ -50,13 +51,19 @@ enum Step {
     ProcessGroup,
     WorkingDirectory,
     Cgroup,
+    Network,
+    MountNamespace,
+    ReadOnlyHost,
+    TaskRoot,
+    Tmp,
+    User,
     DeathSignal,
     Execve,
     ParentGone,
 }
 
 impl Step {
-    const ALL: [Step; 10] = [
+    const ALL: [Step; 16] = [
         Step::ExecAt,
         Step::Stdin,
         Step::Stdout,
@@ -64,6 +71,12 @@ impl Step {
         Step::ProcessGroup,
         Step::WorkingDirectory,
         Step::Cgroup,
+        Step::Network,
+        Step::MountNamespace,
+        Step::ReadOnlyHost,
+        Step::TaskRoot,
+        Step::Tmp,
+        Step::User,
         Step::DeathSignal,
         Step::Execve,
         Step::ParentGone,
@@ -87,6 +100,12 @@ impl Step {
             Step::ProcessGroup => "start its own process group",
             Step::WorkingDirectory => "enter the working directory",
             Step::Cgroup => "join its cgroup",
+            Step::Network => "join its network namespace",
+            Step::MountNamespace => "make its mount namespace",
+            Step::ReadOnlyHost => "turn the host's mounts read-only",
+            Step::TaskRoot => "bind the task root at /var/task",
+            Step::Tmp => "mount its /tmp",
+            Step::User => "become the unprivileged sandbox user",
             Step::DeathSignal => "set its parent-death signal",
             Step::Execve => "execve",
             Step::ParentGone => "start before the emulator ended",
@@ -108,6 +127,80 @@ struct ChildArgs {
     report: RawFd,
     /// The emulator's pid, to notice it ended before the parent-death signal was armed.
     parent_pid: libc::pid_t,
+    /// A network namespace to join, or -1.
+    netns: RawFd,
+    /// Lambda's filesystem view, when `private`: the task root to bind at `/var/task`,
+    /// the tmpfs options for `/tmp`, and the user to become.
+    private: bool,
+    task_root: *const libc::c_char,
+    tmp_options: *const libc::c_char,
+    uid: libc::uid_t,
+    gid: libc::gid_t,
+}
+
+/// `cap_user_header_t` of `capset(2)`.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+/// One `cap_user_data_t` of `capset(2)` (version 3 takes two: capabilities 0–31, 32–63).
+#[repr(C)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+const CAP_DAC_READ_SEARCH: u32 = 2;
+
+/// Becomes `uid`/`gid` with no supplementary groups and no capability but
+/// `CAP_DAC_READ_SEARCH` (kept across exec as an ambient capability), and with
+/// `no_new_privs`, so no set-uid program gives privileges back. Raw system calls: glibc's
+/// wrappers would tell the emulator's other threads to change user too, and this child
+/// shares the emulator's memory. Returns whether every step succeeded.
+///
+/// # Safety
+/// Only called in the child.
+unsafe fn become_sandbox_user(uid: libc::uid_t, gid: libc::gid_t) -> bool {
+    // SAFETY: system calls on values and on local structs of the stated layout.
+    unsafe {
+        if libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) != 0
+            || libc::syscall(libc::SYS_setresgid, gid, gid, gid) != 0
+            || libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0
+            || libc::syscall(libc::SYS_setresuid, uid, uid, uid) != 0
+        {
+            return false;
+        }
+        let header = CapHeader {
+            version: LINUX_CAPABILITY_VERSION_3,
+            pid: 0,
+        };
+        let read_search = 1_u32 << CAP_DAC_READ_SEARCH;
+        let data = [
+            CapData {
+                effective: read_search,
+                permitted: read_search,
+                inheritable: read_search,
+            },
+            CapData {
+                effective: 0,
+                permitted: 0,
+                inheritable: 0,
+            },
+        ];
+        libc::syscall(libc::SYS_capset, &raw const header, data.as_ptr()) == 0
+            && libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+                libc::c_ulong::from(CAP_DAC_READ_SEARCH),
+                0,
+                0,
+            ) == 0
+            && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+    }
 }
 
 fn c_string(bytes: &[u8], what: &str) -> std::io::Result<CString> {
@@ -248,9 +341,6 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
         if libc::setpgid(0, 0) != 0 {
             fail(args.report, Step::ProcessGroup);
         }
-        if libc::chdir(args.cwd) != 0 {
-            fail(args.report, Step::WorkingDirectory);
-        }
         let mut text = [0_u8; 16];
         let len = format_pid(libc::getpid(), &mut text);
         for i in 0..args.cgroup_procs_len {
@@ -263,6 +353,48 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
             if written < 0 {
                 fail(args.report, Step::Cgroup);
             }
+        }
+        // Namespaces and mounts come after the cgroup join (the cgroup files are read-only
+        // once the host is) and before the user change (they need root).
+        if args.netns >= 0 && libc::setns(args.netns, libc::CLONE_NEWNET) != 0 {
+            fail(args.report, Step::Network);
+        }
+        if args.private {
+            if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                fail(args.report, Step::MountNamespace);
+            }
+            if super::isolation::read_only_host() != 0 {
+                fail(args.report, Step::ReadOnlyHost);
+            }
+            // A bind mount takes the read-only flag of the mount it comes from, and the
+            // task root is bound before `/tmp` is covered, where test task roots live.
+            if libc::mount(
+                args.task_root,
+                TASK_ROOT_IN_SANDBOX_C.as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND | libc::MS_REC,
+                std::ptr::null(),
+            ) != 0
+            {
+                fail(args.report, Step::TaskRoot);
+            }
+            if libc::mount(
+                c"tmpfs".as_ptr(),
+                c"/tmp".as_ptr(),
+                c"tmpfs".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV,
+                args.tmp_options.cast(),
+            ) != 0
+            {
+                fail(args.report, Step::Tmp);
+            }
+        }
+        if libc::chdir(args.cwd) != 0 {
+            fail(args.report, Step::WorkingDirectory);
+        }
+        // Changing user clears the parent-death signal, so it is armed afterwards.
+        if args.private && !become_sandbox_user(args.uid, args.gid) {
+            fail(args.report, Step::User);
         }
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
             fail(args.report, Step::DeathSignal);
@@ -284,20 +416,54 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
 }
 
 /// Starts `launch` in its own process group, joined to the cgroups whose `cgroup.procs`
-/// files are given, with a parent-death signal tied to the calling thread.
-pub(crate) fn launch(launch: &LaunchCommand, cgroup_procs: &[PathBuf]) -> std::io::Result<Launched> {
-    let program_path = resolve_program(&launch.program, &launch.env, &launch.cwd)?;
+/// files are given, with a parent-death signal tied to the calling thread, and in the
+/// namespaces and as the user `setup` asks for. With Lambda's filesystem view the
+/// command's paths in the task root (program, arguments, environment, working
+/// directory) are given to the runtime under `/var/task`, and `TMPDIR` is `/tmp`.
+pub(crate) fn launch(
+    launch: &LaunchCommand,
+    cgroup_procs: &[PathBuf],
+    setup: &ChildSetup,
+) -> std::io::Result<Launched> {
+    // The program is found on the host, where its path is still the host's.
+    let mut program_path = resolve_program(&launch.program, &launch.env, &launch.cwd)?;
+    let mut argv0 = launch.program.clone();
+    let mut args = launch.args.clone();
+    let mut env = launch.env.clone();
+    let mut cwd = launch.cwd.clone();
+    if let Some(view) = &setup.view {
+        program_path = view.inside(&program_path);
+        argv0 = view.inside(&argv0);
+        args = args.iter().map(|a| view.inside_value(a)).collect();
+        for (key, value) in &mut env {
+            *value = if key == "TMPDIR" {
+                "/tmp".to_owned()
+            } else {
+                view.inside_value(value)
+            };
+        }
+        cwd = view.inside(&cwd);
+    }
+    let task_root = setup
+        .view
+        .as_ref()
+        .map(super::isolation::ChildView::task_root_c)
+        .transpose()?;
+    let tmp_options = setup
+        .view
+        .as_ref()
+        .map(|view| c_string(view.tmp_options().as_bytes(), "the tmpfs options"))
+        .transpose()?;
     let program = c_string(program_path.as_os_str().as_bytes(), "the program path")?;
     // argv[0] is the program as it was written, as a shell or execvp would pass it.
-    let argv: Vec<CString> = std::iter::once(c_string(launch.program.as_os_str().as_bytes(), "the program"))
-        .chain(launch.args.iter().map(|a| c_string(a.as_bytes(), "an argument")))
+    let argv: Vec<CString> = std::iter::once(c_string(argv0.as_os_str().as_bytes(), "the program"))
+        .chain(args.iter().map(|a| c_string(a.as_bytes(), "an argument")))
         .collect::<std::io::Result<_>>()?;
-    let envp: Vec<CString> = launch
-        .env
+    let envp: Vec<CString> = env
         .iter()
         .map(|(k, v)| c_string(format!("{k}={v}").as_bytes(), "an environment variable"))
         .collect::<std::io::Result<_>>()?;
-    let cwd = c_string(launch.cwd.as_os_str().as_bytes(), "the working directory")?;
+    let cwd = c_string(cwd.as_os_str().as_bytes(), "the working directory")?;
     let procs: Vec<CString> = cgroup_procs
         .iter()
         .map(|p| c_string(p.as_os_str().as_bytes(), "a cgroup path"))
@@ -329,6 +495,12 @@ pub(crate) fn launch(launch: &LaunchCommand, cgroup_procs: &[PathBuf]) -> std::i
         report: report_write.as_raw_fd(),
         // SAFETY: getpid has no preconditions.
         parent_pid: unsafe { libc::getpid() },
+        netns: setup.netns.unwrap_or(-1),
+        private: setup.view.is_some(),
+        task_root: task_root.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
+        tmp_options: tmp_options.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
+        uid: setup.view.as_ref().map_or(0, |v| v.user.uid),
+        gid: setup.view.as_ref().map_or(0, |v| v.user.gid),
     };
     // The child runs on its own stack in the parent's memory; 64 KiB is far more than
     // its few frames need.
@@ -382,6 +554,52 @@ pub(crate) fn launch(launch: &LaunchCommand, cgroup_procs: &[PathBuf]) -> std::i
             Err(err)
         }
     }
+}
+
+/// What a [`run_bare`] process did.
+#[derive(Debug, Clone)]
+pub struct BareRun {
+    /// `CLOCK_MONOTONIC` in the child just before `execve`, as a sandbox's INIT starts.
+    pub exec_ns: u64,
+    /// Everything it wrote on stdout.
+    pub stdout: Vec<u8>,
+    /// Its exit status, when it exited (not killed by a signal).
+    pub exit_code: Option<i32>,
+}
+
+/// Starts `command` exactly as a sandbox's runtime is started (the same clone and exec
+/// timestamp) but with no server, cgroup or namespace, and waits for it to exit: the
+/// baseline `cargo xtask bench` compares the emulator's Init Duration with over the same
+/// interval. Its stderr is read and discarded.
+///
+/// # Errors
+/// When the process cannot be started, or its output or exit cannot be read.
+pub fn run_bare(command: &LaunchCommand) -> std::io::Result<BareRun> {
+    let launched = launch(command, &[], &ChildSetup::default())?;
+    let Launched {
+        pid,
+        exec_ns,
+        stdout,
+        stderr,
+        ..
+    } = launched;
+    // Stderr is drained beside stdout, so a child that writes much to it never blocks on
+    // a full pipe (nor dies of SIGPIPE on a closed one).
+    let drain = std::thread::spawn(move || std::io::copy(&mut std::fs::File::from(stderr), &mut std::io::sink()));
+    let mut out = Vec::new();
+    let read = std::fs::File::from(stdout).read_to_end(&mut out);
+    let _ = drain.join();
+    let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None)
+        .map_err(|err| std::io::Error::other(format!("cannot reap {}: {err}", command.program.display())))?;
+    read?;
+    Ok(BareRun {
+        exec_ns,
+        stdout: out,
+        exit_code: match status {
+            nix::sys::wait::WaitStatus::Exited(_, code) => Some(code),
+            _ => None,
+        },
+    })
 }
 
 /// The exec time from the child's records, or the error of the step that failed.
@@ -469,7 +687,7 @@ mod tests {
             env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
             cwd: cwd.to_path_buf(),
         };
-        let mut launched = launch(&command, &[])?;
+        let mut launched = launch(&command, &[], &ChildSetup::default())?;
         let mut out = String::new();
         let stdout = std::mem::replace(&mut launched.stdout, OwnedFd::from(std::fs::File::open("/dev/null")?));
         std::fs::File::from(stdout).read_to_string(&mut out)?;
@@ -514,6 +732,22 @@ mod tests {
             Some(launched.pid.to_string().as_str()),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_bare_run_reports_its_exec_time_and_output() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let before_ns = crate::clock::monotonic_ns();
+        let command = LaunchCommand {
+            program: PathBuf::from("sh"),
+            args: vec!["-c".to_owned(), "echo out; echo err >&2; exit 3".to_owned()],
+            env: vec![("PATH".to_owned(), "/usr/bin:/bin".to_owned())],
+            cwd: dir.path().to_path_buf(),
+        };
+        let bare = run_bare(&command).expect("sh runs");
+        assert!(bare.exec_ns >= before_ns && bare.exec_ns <= crate::clock::monotonic_ns());
+        assert_eq!(bare.stdout, b"out\n");
+        assert_eq!(bare.exit_code, Some(3));
     }
 
     #[test]

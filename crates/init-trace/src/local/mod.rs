@@ -2,8 +2,9 @@
 //! records what Lambda would.
 //!
 //! One [`LocalEmulator::cold_start`] is one sandbox lifetime: a fresh Runtime API server
-//! and X-Ray listener on ephemeral loopback ports, a fresh cgroup with Lambda's CPU share
-//! and memory limit, a fresh `TMPDIR`, a new process. Init Duration is measured as Lambda
+//! and X-Ray listener on ephemeral loopback ports (in a network namespace of the
+//! sandbox's own where the machine allows), a fresh cgroup with Lambda's CPU share and
+//! memory limit, Lambda's filesystem view (`isolation`), a new process. Init Duration is measured as Lambda
 //! defines it — from spawn to the runtime's first `GET /runtime/invocation/next` — then the
 //! configured invokes run (the first is the cold one) and the whole process tree is killed
 //! and reaped. Every failure ends in a recorded sample, never a hang: INIT and invoke
@@ -11,6 +12,7 @@
 
 mod cgroup;
 mod direct;
+mod isolation;
 mod launch;
 mod leftovers;
 mod process;
@@ -26,6 +28,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub use cgroup::{CgroupSupport, MB_PER_VCPU, cpu_cores_for};
+pub use isolation::{SandboxUser, TASK_ROOT_IN_SANDBOX};
+pub use launch::{BareRun, run_bare};
 pub use process::{LOG_TAIL_BYTES, LaunchCommand};
 pub use runtime_api::MAX_RESPONSE_BYTES;
 pub use sandbox::{Invoked, Sandbox};
@@ -33,12 +37,14 @@ pub use xray::{Datagram, parse_datagram};
 
 use crate::clock::monotonic_ns;
 use crate::interpreter::{InterpreterError, clean_python, resolve_python};
-use crate::sample::{ColdStartSample, RuntimeInfo, Throttling};
+use crate::sample::{ColdStartSample, Isolation, RuntimeInfo, Throttling};
 use crate::spec::{FunctionSpec, RuntimeKind};
 use crate::{bundled, ids};
 use runtime_api::RuntimeApi;
 
 /// How the emulator runs functions.
+// Each switch is independent of the others, and callers set them by name.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone)]
 pub struct EmulatorOptions {
     /// Apply Lambda's CPU share and memory limit through cgroups when the machine allows.
@@ -54,6 +60,19 @@ pub struct EmulatorOptions {
     /// attribution. It is written by CPython in C and costs little (measured by
     /// `cargo xtask bench` as `attribution_overhead_ratio`).
     pub import_timing: bool,
+    /// Give each sandbox Lambda's filesystem view: a private `/tmp` of the function's
+    /// ephemeral storage size, the task root read-only at `/var/task`, the rest of the
+    /// host read-only, the runtime as [`sandbox_user`](Self::sandbox_user). Needs root;
+    /// `false` keeps the host's view (the host's `/tmp` with a `TMPDIR` per sandbox, the
+    /// task root where it is, coldfront's own user).
+    pub private_filesystem: bool,
+    /// Bind each sandbox's Runtime API and X-Ray daemon inside a network namespace of the
+    /// sandbox's own, so no other local process can reach them. The runtime then has
+    /// loopback only, no other network. Needs root; `false` serves them on the host's
+    /// loopback.
+    pub isolate_runtime_api: bool,
+    /// Who the runtime runs as in Lambda's filesystem view.
+    pub sandbox_user: SandboxUser,
 }
 
 impl Default for EmulatorOptions {
@@ -64,6 +83,9 @@ impl Default for EmulatorOptions {
             account_id: "000000000000".to_owned(),
             capture_limit_bytes: 1024 * 1024,
             import_timing: false,
+            private_filesystem: true,
+            isolate_runtime_api: true,
+            sandbox_user: SandboxUser::default(),
         }
     }
 }
@@ -154,7 +176,10 @@ pub struct LaunchPlan {
 #[derive(Debug)]
 pub struct LocalEmulator {
     options: EmulatorOptions,
-    cgroups: Option<CgroupSupport>,
+    /// Found when first needed, so an emulator that runs no sandbox touches no cgroup.
+    cgroups: std::sync::OnceLock<CgroupSupport>,
+    /// What isolation the machine allows, probed when first needed.
+    isolation: std::sync::OnceLock<isolation::IsolationSupport>,
     pool: cgroup::CgroupPool,
     /// The next sandbox's kit, made during the last teardown.
     spare_kit: std::sync::Mutex<Option<SandboxKit>>,
@@ -334,6 +359,8 @@ struct SandboxKit {
     runtime_id: tokio::runtime::Id,
     tmp_dir: SandboxTmpDir,
     api: RuntimeApi,
+    /// The network namespace the servers listen in, when the Runtime API is isolated.
+    netns: Option<std::os::fd::OwnedFd>,
     /// The X-Ray listener's time origin, set to the runtime's exec once it is known.
     origin_ns: Arc<AtomicU64>,
     xray: xray::XrayListener,
@@ -353,19 +380,27 @@ impl std::fmt::Debug for SandboxKit {
 }
 
 impl SandboxKit {
-    /// A kit around `tmp_dir` (a fresh one when `None`).
-    async fn prepare(tmp_dir: Option<SandboxTmpDir>) -> std::io::Result<Self> {
+    /// A kit around `tmp_dir` (a fresh one when `None`), its servers in a network namespace
+    /// of their own when `isolated`.
+    async fn prepare(tmp_dir: Option<SandboxTmpDir>, isolated: bool) -> std::io::Result<Self> {
         let tmp_dir = match tmp_dir {
             Some(dir) => dir,
             None => SandboxTmpDir::create()?,
         };
-        let api = RuntimeApi::start().await?;
+        let (netns, api_socket, xray_socket) = if isolated {
+            let net = isolation::sandbox_net().await?;
+            (Some(net.ns), Some(net.api), Some(net.xray))
+        } else {
+            (None, None, None)
+        };
+        let api = RuntimeApi::start(api_socket).await?;
         let origin_ns = Arc::new(AtomicU64::new(monotonic_ns()));
-        let xray = xray::XrayListener::bind(origin_ns.clone())?;
+        let xray = xray::XrayListener::bind(origin_ns.clone(), xray_socket)?;
         Ok(Self {
             runtime_id: tokio::runtime::Handle::current().id(),
             tmp_dir,
             api,
+            netns,
             origin_ns,
             xray,
             plan: None,
@@ -383,9 +418,11 @@ impl SandboxKit {
     }
 
     /// Whether it can serve a sandbox run from the current task: its servers run on this
-    /// task's runtime and are still up.
-    fn usable_here(&self) -> bool {
-        tokio::runtime::Handle::try_current().is_ok_and(|h| h.id() == self.runtime_id) && self.api.is_serving()
+    /// task's runtime, are still up and are isolated as `isolated` asks.
+    fn usable_here(&self, isolated: bool) -> bool {
+        tokio::runtime::Handle::try_current().is_ok_and(|h| h.id() == self.runtime_id)
+            && self.api.is_serving()
+            && self.netns.is_some() == isolated
     }
 }
 
@@ -401,11 +438,12 @@ fn log_stream_name() -> String {
 }
 
 impl LocalEmulator {
-    /// An emulator; detects cgroup support once when throttling is on.
+    /// An emulator. It changes nothing in the process or the machine until its first
+    /// sandbox starts (see [`LocalEmulator::start_sandbox`]).
     pub fn new(options: EmulatorOptions) -> Self {
-        process::become_subreaper();
         Self {
-            cgroups: Some(CgroupSupport::detect()),
+            cgroups: std::sync::OnceLock::new(),
+            isolation: std::sync::OnceLock::new(),
             options,
             pool: cgroup::CgroupPool::default(),
             spare_kit: std::sync::Mutex::new(None),
@@ -421,13 +459,13 @@ impl LocalEmulator {
     fn sweep_leftovers_once(&self) {
         static SWEPT: std::sync::Once = std::sync::Once::new();
         SWEPT.call_once(|| {
-            let cgroup_parents = match &self.cgroups {
-                Some(CgroupSupport::V2 { parent }) => vec![parent.clone()],
-                Some(CgroupSupport::V1 {
+            let cgroup_parents = match self.cgroups() {
+                CgroupSupport::V2 { parent } => vec![parent.clone()],
+                CgroupSupport::V1 {
                     cpu_parent,
                     memory_parent,
-                }) => vec![cpu_parent.clone(), memory_parent.clone()],
-                Some(CgroupSupport::Unavailable(_)) | None => Vec::new(),
+                } => vec![cpu_parent.clone(), memory_parent.clone()],
+                CgroupSupport::Unavailable(_) => Vec::new(),
             };
             let sweep = move || {
                 let mut swept = leftovers::Swept::default();
@@ -472,14 +510,86 @@ impl LocalEmulator {
         self.options.import_timing
     }
 
-    /// Whether functions will be throttled, and if not, why.
+    /// Whether functions will be throttled, and if not, why. The first call finds out
+    /// (creating coldfront's cgroup parent when throttling is on).
     pub fn throttling(&self) -> Throttling {
-        match &self.cgroups {
-            _ if !self.options.throttle => Throttling::Disabled,
-            None => Throttling::Disabled,
-            Some(CgroupSupport::Unavailable(reason)) => Throttling::Unavailable(reason.clone()),
-            Some(_) => Throttling::Applied,
+        if !self.options.throttle {
+            return Throttling::Disabled;
         }
+        match self.cgroups() {
+            CgroupSupport::Unavailable(reason) => Throttling::Unavailable(reason.clone()),
+            _ => Throttling::Applied,
+        }
+    }
+
+    /// Whether sandboxes get Lambda's filesystem view, and if not, why (probed on the
+    /// first call; see [`EmulatorOptions::private_filesystem`]).
+    pub fn filesystem_view(&self) -> Isolation {
+        self.isolation_support()
+            .filesystem_record(self.options.private_filesystem)
+    }
+
+    /// Whether sandboxes' Runtime APIs are reachable from the sandbox alone, and if not,
+    /// why (see [`EmulatorOptions::isolate_runtime_api`]).
+    pub fn runtime_api_isolation(&self) -> Isolation {
+        self.isolation_support()
+            .network_record(self.options.isolate_runtime_api)
+    }
+
+    /// The cgroups the machine offers, found on first use. The cpu and memory controllers
+    /// are switched on for coldfront's subtree only when throttling is on.
+    fn cgroups(&self) -> &CgroupSupport {
+        self.cgroups.get_or_init(|| {
+            if self.options.throttle {
+                CgroupSupport::detect()
+            } else {
+                CgroupSupport::detect_for_tracking()
+            }
+        })
+    }
+
+    /// What isolation the machine allows, probed once (about a millisecond) and only for
+    /// what the options ask for. A refusal is logged here; front ends print it from
+    /// [`filesystem_view`](Self::filesystem_view) and
+    /// [`runtime_api_isolation`](Self::runtime_api_isolation).
+    fn isolation_support(&self) -> &isolation::IsolationSupport {
+        self.isolation.get_or_init(|| {
+            let support = isolation::IsolationSupport::probe(
+                self.options.private_filesystem,
+                self.options.isolate_runtime_api,
+                self.options.sandbox_user,
+            );
+            if let Err(reason) = &support.filesystem {
+                tracing::warn!("sandboxes get the host's filesystem view, not Lambda's: {reason}");
+            }
+            if let Err(reason) = &support.network {
+                tracing::warn!(
+                    "sandboxes' Runtime APIs are on the host's loopback, open to any local process: {reason}"
+                );
+            }
+            support
+        })
+    }
+
+    /// Whether this emulator's sandboxes get a network namespace.
+    fn runtime_api_isolated(&self) -> bool {
+        self.options.isolate_runtime_api && self.isolation_support().network.is_ok()
+    }
+
+    /// The child's view for `spec`, when this emulator's sandboxes get Lambda's.
+    fn child_view(&self, spec: &FunctionSpec) -> Option<isolation::ChildView> {
+        (self.options.private_filesystem && self.isolation_support().filesystem.is_ok()).then(|| isolation::ChildView {
+            task_root: spec.code_dir.clone(),
+            tmp_size_mb: spec.ephemeral_storage_mb,
+            user: self.options.sandbox_user,
+        })
+    }
+
+    /// What a process starting sandboxes must be, done once, when the first starts: the
+    /// reaper of its orphaned descendants (a runtime may daemonise a helper).
+    fn process_wide_setup_once() {
+        static DONE: std::sync::Once = std::sync::Once::new();
+        DONE.call_once(process::become_subreaper);
     }
 
     /// The options in use.
@@ -685,6 +795,8 @@ fn launches_alike(a: &FunctionSpec, b: &FunctionSpec) -> bool {
         site_packages,
         memory_mb,
         env,
+        // The size of `/tmp` is the child's mount, not the launch plan.
+        ephemeral_storage_mb: _,
         timeout_ms: _,
         init_timeout_ms: _,
         invokes: _,

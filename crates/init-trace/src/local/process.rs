@@ -211,13 +211,14 @@ pub(crate) async fn spawn(
     cgroup_procs: Vec<PathBuf>,
     capture_limit: usize,
     spawner: Option<&Spawner>,
+    setup: super::isolation::ChildSetup,
 ) -> std::io::Result<Spawned> {
     let stdout = Arc::new(Mutex::new(Capture::new(capture_limit)));
     let stderr = Arc::new(Mutex::new(Capture::new(capture_limit)));
     let (started_tx, started_rx) = oneshot::channel();
     let (exit_tx, exit_rx) = oneshot::channel();
     let job: Job = Box::new(move || {
-        let launched = match super::launch::launch(&launch, &cgroup_procs) {
+        let launched = match super::launch::launch(&launch, &cgroup_procs, &setup) {
             Ok(launched) => launched,
             Err(err) => {
                 let _ = started_tx.send(Err(err));

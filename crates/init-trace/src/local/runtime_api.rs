@@ -396,8 +396,9 @@ async fn wrong_method(State(state): State<Arc<ApiState>>, method: Method, uri: U
 }
 
 impl RuntimeApi {
-    /// Binds an ephemeral port on 127.0.0.1 and starts serving.
-    pub(crate) async fn start() -> std::io::Result<Self> {
+    /// Serves on `listener` (bound in the sandbox's network namespace), or else on an
+    /// ephemeral port of the host's 127.0.0.1.
+    pub(crate) async fn start(listener: Option<std::net::TcpListener>) -> std::io::Result<Self> {
         use axum::serve::ListenerExt;
         let (events_tx, events) = mpsc::unbounded_channel();
         let state = Arc::new(ApiState {
@@ -415,7 +416,13 @@ impl RuntimeApi {
             .fallback(not_found)
             .method_not_allowed_fallback(wrong_method)
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = match listener {
+            Some(listener) => {
+                listener.set_nonblocking(true)?;
+                tokio::net::TcpListener::from_std(listener)?
+            }
+            None => tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+        };
         let addr = listener.local_addr()?;
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
@@ -504,7 +511,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_offered_invocation_reaches_a_waiting_or_a_later_get_next() {
-        let mut api = RuntimeApi::start().await.expect("server");
+        let mut api = RuntimeApi::start(None).await.expect("server");
         // Queued first: the GET that comes later is answered at once, and says so.
         assert!(api.offer(invocation("first")).is_none());
         let head = get_next(api.addr()).await;

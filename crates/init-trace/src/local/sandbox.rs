@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 
+use super::isolation::ChildSetup;
 use super::runtime_api::{ApiEvent, Delivered, Invocation, MAX_RESPONSE_BYTES, RuntimeApi};
 use super::{
     Cancel, EmulatorError, LOG_STREAM_VARIABLE, LocalEmulator, SandboxGuard, SandboxKit, SandboxTmpDir, cgroup,
@@ -17,8 +18,8 @@ use super::{
 };
 use crate::clock::{WallAnchor, monotonic_ns, ms_between};
 use crate::sample::{
-    ApiProblem, ColdStartSample, FunctionError, InitRecord, InitStatus, InvokeRecord, InvokeStatus, ProcessRecord,
-    RuntimeInfo, SAMPLE_SCHEMA_VERSION, SandboxRecord, Throttling,
+    ApiProblem, ColdStartSample, FunctionError, InitRecord, InitStatus, InvokeRecord, InvokeStatus, Isolation,
+    ProcessRecord, RuntimeInfo, SAMPLE_SCHEMA_VERSION, SandboxRecord, Throttling,
 };
 use crate::spec::FunctionSpec;
 use crate::telemetry::{self, ReportMetrics, TelemetryEvent};
@@ -39,6 +40,10 @@ pub struct Sandbox<'e> {
     xray: xray::XrayListener,
     guard: SandboxGuard,
     throttling: Throttling,
+    /// Which filesystem view the runtime had.
+    filesystem: Isolation,
+    /// Whether its Runtime API was in a network namespace of its own.
+    runtime_api: Isolation,
     cgroup: Option<cgroup::SandboxCgroup>,
     function_arn: String,
     /// Descendants inherit the sandbox's environment; this entry finds them in /proc.
@@ -90,6 +95,11 @@ impl LocalEmulator {
     /// invocation (on Lambda the request that caused a cold start is waiting when INIT
     /// ends). Only failures to set up the sandbox are errors; a function that fails
     /// INIT gives a sandbox whose [`Sandbox::init`] says so and that cannot be invoked.
+    ///
+    /// The first sandbox of an emulator makes this process the reaper of orphaned
+    /// descendants, finds the machine's cgroups (switching the cpu and memory controllers
+    /// on for coldfront's subtree only when throttling) and probes which isolation the
+    /// kernel allows.
     pub async fn start_sandbox(
         &self,
         spec: &FunctionSpec,
@@ -97,11 +107,13 @@ impl LocalEmulator {
         mut cancel: Cancel,
     ) -> Result<Sandbox<'_>, EmulatorError> {
         let setup_started = std::time::Instant::now();
+        Self::process_wide_setup_once();
         self.sweep_leftovers_once();
+        let isolated = self.runtime_api_isolated();
         // A kit's `/tmp` is checked here, just before its sandbox starts: while it waited,
         // the sandbox before (same user, a guessable name) could have written into it.
         let spare = self.spare_kit.lock().expect("spare kit lock").take();
-        let mut kit = if let Some(kit) = spare.filter(|kit| kit.usable_here() && kit.tmp_dir.is_as_new()) {
+        let mut kit = if let Some(kit) = spare.filter(|kit| kit.usable_here(isolated) && kit.tmp_dir.is_as_new()) {
             kit
         } else {
             let spare_tmp = self
@@ -110,7 +122,7 @@ impl LocalEmulator {
                 .expect("spare tmp lock")
                 .take()
                 .filter(SandboxTmpDir::is_as_new);
-            SandboxKit::prepare(spare_tmp).await?
+            SandboxKit::prepare(spare_tmp, isolated).await?
         };
         // The plan made in advance is used only for a function that launches alike.
         let plan = match kit.plan.take() {
@@ -129,6 +141,7 @@ impl LocalEmulator {
         let SandboxKit {
             tmp_dir,
             mut api,
+            netns,
             origin_ns,
             xray,
             ..
@@ -140,18 +153,36 @@ impl LocalEmulator {
 
         // A cgroup is used even unthrottled (without limits), because it is the one sure
         // way to find every process the sandbox started.
-        let (throttling, cgroup) = match &self.cgroups {
-            None => (Throttling::Disabled, None),
-            Some(support) => {
-                let name = format!("{}-{}-{}", std::process::id(), sample_index, ids::segment_id());
-                let limit = self.options.throttle.then_some(spec.memory_mb);
-                match (self.pool.acquire(support, &name, limit), self.options.throttle) {
-                    (Ok(group), true) => (Throttling::Applied, Some(group)),
-                    (Ok(group), false) => (Throttling::Disabled, Some(group)),
-                    (Err(reason), true) => (Throttling::Unavailable(reason), None),
-                    (Err(_), false) => (Throttling::Disabled, None),
-                }
+        let (throttling, cgroup) = {
+            let name = format!("{}-{}-{}", std::process::id(), sample_index, ids::segment_id());
+            let limit = self.options.throttle.then_some(spec.memory_mb);
+            match (self.pool.acquire(self.cgroups(), &name, limit), self.options.throttle) {
+                (Ok(group), true) => (Throttling::Applied, Some(group)),
+                (Ok(group), false) => (Throttling::Disabled, Some(group)),
+                (Err(reason), true) => (Throttling::Unavailable(reason), None),
+                (Err(_), false) => (Throttling::Disabled, None),
             }
+        };
+        // Where the runtime's own files would be hidden by the private `/tmp`, this sandbox
+        // gets the host's view, and its sample says why.
+        let (view, filesystem) = match self.child_view(spec) {
+            Some(view) => match view.hidden_by_tmp(&plan.command) {
+                None => (Some(view), Isolation::Applied),
+                Some(path) => {
+                    let reason = format!(
+                        "{} lies under the host's /tmp, which Lambda's view replaces with the sandbox's own; set COLDFRONT_CACHE_DIR (or the interpreter) elsewhere",
+                        path.display()
+                    );
+                    tracing::warn!("{}: the host's filesystem view: {reason}", spec.name);
+                    (None, Isolation::Unavailable(reason))
+                }
+            },
+            None => (None, self.filesystem_view()),
+        };
+        let runtime_api = if netns.is_some() {
+            Isolation::Applied
+        } else {
+            self.runtime_api_isolation()
         };
         tracing::debug!(
             elapsed_ms = setup_started.elapsed().as_secs_f64() * 1000.0,
@@ -175,6 +206,10 @@ impl LocalEmulator {
             procs,
             self.options.capture_limit_bytes,
             cgroup.as_ref().and_then(cgroup::SandboxCgroup::spawner),
+            ChildSetup {
+                view,
+                netns: netns.as_ref().map(std::os::fd::AsRawFd::as_raw_fd),
+            },
         )
         .await
         .map_err(|err| EmulatorError::Launch {
@@ -183,6 +218,8 @@ impl LocalEmulator {
             reason: err.to_string(),
         })?;
         guard.pgid = Some(child.pid);
+        // The runtime holds its network namespace now.
+        drop(netns);
         let runtime_status = process::StatusFile::open(child.pid).ok();
         origin_ns.store(child.exec_ns, Ordering::Relaxed);
         // INIT starts when the runtime process starts (exec), as on Lambda, where sandbox
@@ -211,7 +248,17 @@ impl LocalEmulator {
         ));
         let marker = format!("AWS_LAMBDA_RUNTIME_API={}", api.addr());
         let mut exit = None;
-        let (init, delivered) = wait_for_init(&mut api, &mut child, &mut exit, spec, &mut cancel, &mut rec).await;
+        let started = Started {
+            clone_ns: child.spawn_ns,
+            exec_ns: child.exec_ns,
+        };
+        let mut events = LiveInit {
+            api: &mut api,
+            child: &mut child,
+            exit: &mut exit,
+            cancel: &mut cancel,
+        };
+        let (init, _window, delivered) = wait_for_init(&mut events, started, spec.init_timeout_ms, &mut rec).await;
         let usable = init.status == InitStatus::Success;
         Ok(Sandbox {
             emulator: self,
@@ -224,6 +271,8 @@ impl LocalEmulator {
             xray,
             guard,
             throttling,
+            filesystem,
+            runtime_api,
             cgroup,
             function_arn,
             marker,
@@ -242,44 +291,97 @@ impl LocalEmulator {
     }
 }
 
-/// INIT: waits for the first `GET /next`, an init error, an exit, the timeout or Ctrl-C,
-/// and records how INIT ended. Returns the first invocation's delivery when the runtime
-/// took it.
+/// INIT's boundaries, the two instants Init Duration is made of: the runtime process's
+/// start (just before `execve`, as on Lambda, where sandbox creation is not counted) and
+/// the arrival of its first `GET /next`, when INIT succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InitWindow {
+    pub exec_ns: u64,
+    pub ready_ns: Option<u64>,
+}
+
+impl InitWindow {
+    /// Init Duration, when INIT succeeded.
+    pub(crate) fn duration_ms(self) -> Option<f64> {
+        self.ready_ns.map(|ready_ns| ms_between(self.exec_ns, ready_ns))
+    }
+}
+
+/// When the runtime process was made (clone) and started (exec), `CLOCK_MONOTONIC` ns.
+#[derive(Debug, Clone, Copy)]
+struct Started {
+    clone_ns: u64,
+    exec_ns: u64,
+}
+
+/// What INIT waits on. The live sandbox (its Runtime API, process and Ctrl-C) is one
+/// source; unit tests script another with synthetic timestamps, without a runtime.
+trait InitEvents {
+    /// The next thing that matters, or [`Waited::Deadline`] at `deadline`.
+    async fn next(&mut self, deadline: tokio::time::Instant) -> Waited;
+    /// `CLOCK_MONOTONIC` now, ns.
+    fn now_ns(&self) -> u64;
+}
+
+/// A live sandbox's INIT.
+struct LiveInit<'a> {
+    api: &'a mut RuntimeApi,
+    child: &'a mut process::Spawned,
+    exit: &'a mut Option<process::ExitInfo>,
+    cancel: &'a mut Cancel,
+}
+
+impl InitEvents for LiveInit<'_> {
+    async fn next(&mut self, deadline: tokio::time::Instant) -> Waited {
+        wait(self.api, self.child, self.exit, Some(deadline), self.cancel).await
+    }
+
+    fn now_ns(&self) -> u64 {
+        monotonic_ns()
+    }
+}
+
+/// INIT: waits for the first `GET /next`, an init error, an exit, the timeout
+/// (`init_timeout_ms` from exec) or Ctrl-C, and records how INIT ended. Returns INIT's
+/// window, and the first invocation's delivery when the runtime took it.
 async fn wait_for_init(
-    api: &mut RuntimeApi,
-    child: &mut process::Spawned,
-    exit: &mut Option<process::ExitInfo>,
-    spec: &FunctionSpec,
-    cancel: &mut Cancel,
+    events: &mut impl InitEvents,
+    started: Started,
+    init_timeout_ms: u64,
     rec: &mut Recorder,
-) -> (InitRecord, Option<Delivered>) {
-    let spawn_ns = rec.spawn_ns;
+) -> (InitRecord, InitWindow, Option<Delivered>) {
+    let spawn_ns = started.exec_ns;
     let init_deadline = tokio::time::Instant::now()
-        + Duration::from_millis(spec.init_timeout_ms)
-            .saturating_sub(Duration::from_nanos(monotonic_ns().saturating_sub(spawn_ns)));
+        + Duration::from_millis(init_timeout_ms)
+            .saturating_sub(Duration::from_nanos(events.now_ns().saturating_sub(spawn_ns)));
+    let mut window = InitWindow {
+        exec_ns: spawn_ns,
+        ready_ns: None,
+    };
     let mut init = InitRecord {
         status: InitStatus::Success,
         duration_ms: None,
         elapsed_ms: 0.0,
         error: None,
         spawn_monotonic_ns: spawn_ns,
-        sandbox_setup_ms: ms_between(child.spawn_ns, child.exec_ns),
+        sandbox_setup_ms: ms_between(started.clone_ns, started.exec_ns),
         ready_monotonic_ns: None,
         marks: std::collections::BTreeMap::new(),
     };
     let mut delivered: Option<Delivered> = None;
     loop {
-        match wait(api, child, exit, Some(init_deadline), cancel).await {
+        match events.next(init_deadline).await {
             Waited::Api(Some(ApiEvent::Next {
                 at_ns,
                 marks,
                 delivered: first,
             })) => {
                 delivered = first;
+                window.ready_ns = Some(at_ns);
                 init.marks = marks.as_deref().map(parse_marks).unwrap_or_default();
-                init.duration_ms = Some(ms_between(spawn_ns, at_ns));
+                init.duration_ms = window.duration_ms();
                 init.elapsed_ms = ms_between(spawn_ns, at_ns);
-                init.ready_monotonic_ns = Some(at_ns);
+                init.ready_monotonic_ns = window.ready_ns;
                 break;
             }
             Waited::Api(Some(ApiEvent::InitError { at_ns, error })) => {
@@ -302,19 +404,19 @@ async fn wait_for_init(
             }
             Waited::Deadline => {
                 init.status = InitStatus::Timeout;
-                init.elapsed_ms = ms_between(spawn_ns, monotonic_ns());
+                init.elapsed_ms = ms_between(spawn_ns, events.now_ns());
                 init.error = Some(FunctionError::platform(
                     "Runtime.InitTimeout",
                     format!(
                         "INIT did not finish within {:.2} seconds",
-                        spec.init_timeout_ms as f64 / 1000.0
+                        init_timeout_ms as f64 / 1000.0
                     ),
                 ));
                 break;
             }
             Waited::Cancelled => {
                 init.status = InitStatus::Interrupted;
-                init.elapsed_ms = ms_between(spawn_ns, monotonic_ns());
+                init.elapsed_ms = ms_between(spawn_ns, events.now_ns());
                 break;
             }
         }
@@ -340,7 +442,7 @@ async fn wait_for_init(
             init_error_type.as_deref(),
         ));
     }
-    (init, delivered)
+    (init, window, delivered)
 }
 
 impl Sandbox<'_> {
@@ -369,6 +471,13 @@ impl Sandbox<'_> {
     /// The X-Ray documents the function sent to the daemon so far.
     pub fn xray_documents_so_far(&self) -> Vec<crate::sample::XrayDocument> {
         self.xray.received_so_far()
+    }
+
+    /// The Runtime API's address, as the runtime has it in `AWS_LAMBDA_RUNTIME_API`. With
+    /// the Runtime API isolated it is an address in the sandbox's own network namespace,
+    /// which nothing outside the sandbox can reach.
+    pub fn runtime_api_addr(&self) -> std::net::SocketAddr {
+        self.api.addr()
     }
 
     /// How many invokes ran so far.
@@ -664,6 +773,8 @@ impl Sandbox<'_> {
             xray,
             mut guard,
             throttling,
+            filesystem,
+            runtime_api,
             cgroup,
             function_arn: _,
             marker,
@@ -738,7 +849,7 @@ impl Sandbox<'_> {
                 invokes.push(rec.report(unreported, spec.memory_mb, peak_kb));
             }
             let spare_tmp = emulator.spare_tmp.lock().expect("spare tmp lock").take();
-            let mut kit = SandboxKit::prepare(spare_tmp).await?;
+            let mut kit = SandboxKit::prepare(spare_tmp, emulator.runtime_api_isolated()).await?;
             kit.plan = kit.launch_plan(emulator, &spec).ok().map(|plan| {
                 let planned = FunctionSpec {
                     event: String::new(),
@@ -818,6 +929,8 @@ impl Sandbox<'_> {
         let sandbox = SandboxRecord {
             throttling,
             cgroup: cgroup.as_ref().and_then(cgroup::SandboxCgroup::record),
+            filesystem,
+            runtime_api,
         };
         // A `/tmp` left as it was made serves a later sandbox, which saves creating and
         // removing a directory per cold start (about 0.1 ms of file-system work, with
@@ -1043,4 +1156,164 @@ struct Unreported {
     init_ms: Option<f64>,
     trace_root: String,
     segment_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A runtime made of synthetic events and timestamps: no process, no Python.
+    struct Scripted {
+        events: std::collections::VecDeque<(u64, Waited)>,
+        now_ns: u64,
+    }
+
+    impl InitEvents for Scripted {
+        async fn next(&mut self, _deadline: tokio::time::Instant) -> Waited {
+            let (at_ns, event) = self.events.pop_front().expect("the script ends INIT");
+            self.now_ns = at_ns;
+            event
+        }
+
+        fn now_ns(&self) -> u64 {
+            self.now_ns
+        }
+    }
+
+    const CLONE_NS: u64 = 5_000_000_000;
+    const EXEC_NS: u64 = CLONE_NS + 70_000;
+
+    fn recorder() -> Recorder {
+        Recorder {
+            anchor: WallAnchor::now(),
+            platform_log: Vec::new(),
+            telemetry: Vec::new(),
+            problems: Vec::new(),
+            spawn_ns: EXEC_NS,
+        }
+    }
+
+    async fn init_with(events: Vec<(u64, Waited)>) -> (InitRecord, InitWindow, Recorder) {
+        let mut script = Scripted {
+            events: events.into(),
+            now_ns: EXEC_NS,
+        };
+        let mut rec = recorder();
+        let started = Started {
+            clone_ns: CLONE_NS,
+            exec_ns: EXEC_NS,
+        };
+        let (init, window, _) = wait_for_init(&mut script, started, 10_000, &mut rec).await;
+        (init, window, rec)
+    }
+
+    fn next_at(at_ns: u64) -> Waited {
+        Waited::Api(Some(ApiEvent::Next {
+            at_ns,
+            marks: Some("first_line=5000100000;handler_import_end=5010000000".to_owned()),
+            delivered: None,
+        }))
+    }
+
+    #[tokio::test]
+    async fn init_runs_from_exec_to_the_first_next_and_sandbox_setup_is_apart() {
+        let ready_ns = EXEC_NS + 15_250_000;
+        let problem = runtime_api::Problem {
+            at_ns: EXEC_NS + 1_000_000,
+            method: "GET".to_owned(),
+            path: "/2018-06-01/nowhere".to_owned(),
+            status: 404,
+            message: "no such route".to_owned(),
+        };
+        let (init, window, rec) = init_with(vec![
+            (EXEC_NS + 1_000_000, Waited::Api(Some(ApiEvent::Problem(problem)))),
+            (ready_ns, next_at(ready_ns)),
+        ])
+        .await;
+        assert_eq!(
+            window,
+            InitWindow {
+                exec_ns: EXEC_NS,
+                ready_ns: Some(ready_ns)
+            }
+        );
+        assert_eq!(init.status, InitStatus::Success);
+        assert_eq!(init.duration_ms, Some(15.25));
+        assert_eq!(init.duration_ms, window.duration_ms());
+        assert_eq!(init.ready_monotonic_ns, Some(ready_ns));
+        assert_eq!(init.spawn_monotonic_ns, EXEC_NS);
+        assert!((init.sandbox_setup_ms - 0.07).abs() < 1e-9, "{}", init.sandbox_setup_ms);
+        assert_eq!(init.marks.get("handler_import_end"), Some(&5_010_000_000));
+        // The rejected request is kept, timed from exec.
+        assert_eq!(rec.problems.len(), 1);
+        assert!((rec.problems[0].at_ms - 1.0).abs() < 1e-9);
+        // A successful INIT's report is the REPORT line's Init Duration, not a line of its own.
+        assert!(rec.platform_log.is_empty(), "{:?}", rec.platform_log);
+        assert_eq!(rec.telemetry.len(), 2, "runtimeDone and report");
+    }
+
+    #[tokio::test]
+    async fn an_error_an_exit_a_timeout_and_a_stop_each_end_init_as_lambda_reports_them() {
+        let error = FunctionError::platform("Runtime.ImportModuleError", "no module named x".to_owned());
+        let exit = process::ExitInfo {
+            at_ns: EXEC_NS + 30_000_000,
+            code: Some(1),
+            signal: None,
+            maxrss_kb: 0,
+            user_ms: 0.0,
+            system_ms: 0.0,
+        };
+        let cases = [
+            (
+                Waited::Api(Some(ApiEvent::InitError {
+                    at_ns: EXEC_NS + 20_000_000,
+                    error: error.clone(),
+                })),
+                EXEC_NS + 20_000_000,
+                InitStatus::Error,
+                Some("Runtime.ImportModuleError"),
+            ),
+            (
+                Waited::Exited(exit),
+                EXEC_NS + 30_000_000,
+                InitStatus::Error,
+                Some("Runtime.ExitError"),
+            ),
+            (
+                Waited::Deadline,
+                EXEC_NS + 10_000_000_000,
+                InitStatus::Timeout,
+                Some("Runtime.InitTimeout"),
+            ),
+            (Waited::Cancelled, EXEC_NS + 5_000_000, InitStatus::Interrupted, None),
+        ];
+        for (event, at_ns, status, error_type) in cases {
+            let (init, window, rec) = init_with(vec![(at_ns, event)]).await;
+            assert_eq!(init.status, status);
+            assert_eq!(window.ready_ns, None, "{status:?}: INIT never reached GET /next");
+            assert_eq!(init.duration_ms, None);
+            assert!(
+                (init.elapsed_ms - ms_between(EXEC_NS, at_ns)).abs() < 1e-9,
+                "{status:?}"
+            );
+            assert_eq!(init.error.as_ref().map(|e| e.error_type.as_str()), error_type);
+            // Failed INITs get Lambda's INIT_REPORT line.
+            assert_eq!(rec.platform_log.len(), 1, "{status:?}");
+            assert!(
+                rec.platform_log[0].starts_with("INIT_REPORT"),
+                "{}",
+                rec.platform_log[0]
+            );
+        }
+        let (init, _, _) = init_with(vec![(exit.at_ns, Waited::Exited(exit))]).await;
+        assert_eq!(
+            init.error.expect("an error").error_message,
+            "Runtime exited during INIT with exit status 1"
+        );
+        let (init, _, _) = init_with(vec![(EXEC_NS + 10_000_000_000, Waited::Deadline)]).await;
+        assert_eq!(
+            init.error.expect("an error").error_message,
+            "INIT did not finish within 10.00 seconds"
+        );
+    }
 }

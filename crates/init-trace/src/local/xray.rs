@@ -157,8 +157,16 @@ pub(crate) struct XrayListener {
 
 impl XrayListener {
     /// Binds an ephemeral port on 127.0.0.1 and starts receiving; needs a tokio runtime.
-    pub(crate) fn bind(origin_ns: Arc<std::sync::atomic::AtomicU64>) -> std::io::Result<Self> {
-        let direct = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// `socket` is one bound in the sandbox's network namespace; without it, an ephemeral
+    /// port of the host's 127.0.0.1 is bound.
+    pub(crate) fn bind(
+        origin_ns: Arc<std::sync::atomic::AtomicU64>,
+        socket: Option<std::net::UdpSocket>,
+    ) -> std::io::Result<Self> {
+        let direct = match socket {
+            Some(socket) => socket,
+            None => std::net::UdpSocket::bind("127.0.0.1:0")?,
+        };
         direct.set_nonblocking(true)?;
         // Arrival stamps make `received_ms` independent of when this listener runs. Where
         // they are not available, the time of reading is used.
@@ -251,7 +259,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn finish_keeps_every_datagram_sent_before_it() {
-        let listener = XrayListener::bind(Arc::default()).expect("bind");
+        let listener = XrayListener::bind(Arc::default(), None).expect("bind");
         let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("sender");
         let document = br#"{"format":"json","version":1}
 {"name":"block","id":"70de5b6f19ff9a0a","start_time":1.0,"end_time":2.0}"#;
@@ -271,7 +279,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_document_is_timed_when_it_arrived_not_when_it_was_read() {
         let origin_ns = monotonic_ns();
-        let listener = XrayListener::bind(Arc::new(std::sync::atomic::AtomicU64::new(origin_ns))).expect("bind");
+        let listener = XrayListener::bind(Arc::new(std::sync::atomic::AtomicU64::new(origin_ns)), None).expect("bind");
         let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("sender");
         let before_ms = ms_between(origin_ns, monotonic_ns());
         sender

@@ -92,13 +92,25 @@ struct Traceback {
     exception: Option<(String, String)>,
 }
 
-/// The last frame, and the last in the task root when that is another one.
-fn where_raised(frames: &[(String, String)], task_root: &std::path::Path) -> (Option<String>, Option<String>) {
+/// Where the runtime saw its task root: where it is on the host, or `/var/task` for a
+/// sandbox with Lambda's filesystem view.
+fn task_roots(sample: &ColdStartSample) -> Vec<&std::path::Path> {
+    let mut roots = vec![sample.task_root.as_path()];
+    if sample.sandbox.filesystem.is_applied() {
+        roots.push(std::path::Path::new(crate::local::TASK_ROOT_IN_SANDBOX));
+    }
+    roots.retain(|root| !root.as_os_str().is_empty());
+    roots
+}
+
+/// The last frame, and the last in a task root (`roots`) when that is another one.
+fn where_raised(frames: &[(String, String)], roots: &[&std::path::Path]) -> (Option<String>, Option<String>) {
+    let in_task_root = |path: &std::path::Path| roots.iter().any(|root| path.starts_with(root));
     let last = frames.last().map(|(_, text)| text.clone());
     let in_root = frames
         .iter()
         .rev()
-        .find(|(path, _)| !task_root.as_os_str().is_empty() && std::path::Path::new(path).starts_with(task_root))
+        .find(|(path, _)| in_task_root(std::path::Path::new(path)))
         .map(|(_, text)| text.clone())
         .filter(|text| Some(text) != last.as_ref());
     (last, in_root)
@@ -152,7 +164,7 @@ fn first_error(sample: &ColdStartSample) -> Option<&FunctionError> {
 /// Why `sample` failed, or `None` when nothing says (a timeout, a stop).
 pub fn failure_cause(sample: &ColdStartSample) -> Option<FailureCause> {
     let error = first_error(sample)?;
-    let (last_frame, task_root_frame) = where_raised(&reported_frames(&error.stack_trace), &sample.task_root);
+    let (last_frame, task_root_frame) = where_raised(&reported_frames(&error.stack_trace), &task_roots(sample));
     let mut cause = FailureCause {
         error_type: error.error_type.clone(),
         message: error.error_message.clone(),
@@ -166,7 +178,7 @@ pub fn failure_cause(sample: &ColdStartSample) -> Option<FailureCause> {
     let traceback = last_traceback(&sample.stderr.text).or_else(|| last_traceback(&sample.stdout.text));
     match traceback {
         Some(traceback) => {
-            (cause.last_frame, cause.task_root_frame) = where_raised(&traceback.frames, &sample.task_root);
+            (cause.last_frame, cause.task_root_frame) = where_raised(&traceback.frames, &task_roots(sample));
             // A runtime that exited on an uncaught exception reported nothing itself; the
             // exception is the cause, the exit its consequence.
             if error.error_type == "Runtime.ExitError"
@@ -198,7 +210,7 @@ mod tests {
         ];
         let frames = reported_frames(&stack);
         assert_eq!(
-            where_raised(&frames, std::path::Path::new("/var/task")),
+            where_raised(&frames, &[std::path::Path::new("/var/task")]),
             (
                 Some("handler.py:3 in <module>: import no_such_module_xyz  # noqa: F401".to_owned()),
                 None
@@ -211,7 +223,7 @@ mod tests {
         let text = "import time:   1 |   1 | x\nINFO starting\nTraceback (most recent call last):\n  File \"/var/task/handler.py\", line 9, in <module>\n    connect()\n  File \"/var/task/db.py\", line 4, in connect\n    raise ConnectionError(\"db: refused\")\nConnectionError: db: refused\n";
         let traceback = last_traceback(text).expect("found");
         assert_eq!(
-            where_raised(&traceback.frames, std::path::Path::new("/var/task"))
+            where_raised(&traceback.frames, &[std::path::Path::new("/var/task")])
                 .0
                 .as_deref(),
             Some("db.py:4 in connect: raise ConnectionError(\"db: refused\")")
@@ -241,7 +253,7 @@ mod tests {
             ),
         ];
         assert_eq!(
-            where_raised(&frames, std::path::Path::new("/var/task")).1.as_deref(),
+            where_raised(&frames, &[std::path::Path::new("/var/task")]).1.as_deref(),
             Some("handler.py:4 in <module>: CONFIG = load()")
         );
         assert_eq!(

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use crate::attribution::names;
 use crate::recommend::Effect;
 use crate::report::summary::{GroupSummary, RunSummary, SegmentStats};
-use crate::sample::Throttling;
+use crate::sample::{Isolation, Throttling};
 use crate::stats::{Interval, format_ms, one_decimal};
 
 /// How many packages the breakdown lists before grouping the rest.
@@ -25,6 +25,14 @@ fn throttling_text(throttling: &Throttling) -> String {
         }
         Throttling::Disabled => "not applied (--no-throttle): INIT is faster than on Lambda".to_owned(),
         Throttling::Unavailable(reason) => format!("NOT applied ({reason}): INIT is faster than on Lambda"),
+    }
+}
+
+fn isolation_text(isolation: &Isolation, lambdas: &str, host: &str) -> String {
+    match isolation {
+        Isolation::Applied => lambdas.to_owned(),
+        Isolation::Disabled => format!("the host's, as asked: {host}"),
+        Isolation::Unavailable(reason) => format!("NOT Lambda's ({reason}): {host}"),
     }
 }
 
@@ -297,6 +305,24 @@ pub fn render(summary: &RunSummary) -> String {
             .map_or_else(String::new, |v| format!(" (Python {v})"));
         let _ = writeln!(out, "| Runtime | `{}`{version} |", group.runtime_program);
         let _ = writeln!(out, "| CPU and memory | {} |", throttling_text(&group.throttling));
+        let _ = writeln!(
+            out,
+            "| Filesystem | {} |",
+            isolation_text(
+                &group.filesystem,
+                "Lambda's view: a private /tmp, the code read-only at /var/task, the rest read-only, an unprivileged user",
+                "the function could write outside /tmp"
+            )
+        );
+        let _ = writeln!(
+            out,
+            "| Runtime API | {} |",
+            isolation_text(
+                &group.runtime_api,
+                "reachable from the sandbox alone (its own network namespace)",
+                "on the host's loopback, open to any local process"
+            )
+        );
     }
     if aws.is_none() {
         let _ = writeln!(

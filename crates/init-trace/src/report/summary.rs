@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::attribution::{Attribution, NotObservable, attribute};
 use crate::evidence::importtime::ParseStats;
 use crate::recommend::{Recommendation, recommend};
-use crate::sample::{ColdStartSample, InvokeStatus, Throttling};
+use crate::sample::{ColdStartSample, InvokeStatus, Isolation, Throttling};
 use crate::stats::{Interval, Summary, bootstrap_ci, bootstrap_diff_ci, mean, median, outlier_floor, slow_outliers};
 
 /// Version of the summary layout.
@@ -172,8 +172,15 @@ pub struct GroupSummary {
     pub not_observable: Vec<NotObservable>,
     /// Caveats.
     pub notes: Vec<String>,
-    /// CPU share: applied, disabled, or unavailable with the reason.
+    /// CPU share: applied, disabled, or unavailable with the reason. When the group's
+    /// cold starts did not all run alike, unavailable, saying how many had it.
     pub throttling: Throttling,
+    /// Whether the group's sandboxes had Lambda's filesystem view (as `throttling`).
+    #[serde(default = "Isolation::not_recorded")]
+    pub filesystem: Isolation,
+    /// Whether the group's Runtime APIs were reachable from their sandbox alone.
+    #[serde(default = "Isolation::not_recorded")]
+    pub runtime_api: Isolation,
     /// The runtime executable.
     pub runtime_program: String,
     /// The interpreter the runtime's clean virtual environment was made from, if any.
@@ -357,6 +364,29 @@ struct Columns {
     subtree_modules: Vec<String>,
 }
 
+/// The state every sample of a group shares; when they differ, `unavailable` with how many
+/// had each, so a summary never claims for all what only some got.
+fn group_state<T: PartialEq + std::fmt::Debug>(states: impl Iterator<Item = T>, unavailable: fn(String) -> T) -> T {
+    let mut seen: Vec<(T, usize)> = Vec::new();
+    for state in states {
+        match seen.iter_mut().find(|(s, _)| *s == state) {
+            Some((_, count)) => *count += 1,
+            None => seen.push((state, 1)),
+        }
+    }
+    if seen.len() == 1 {
+        return seen.pop().expect("one").0;
+    }
+    let total: usize = seen.iter().map(|(_, n)| n).sum();
+    unavailable(format!(
+        "not the same in all {total} cold starts: {}",
+        seen.iter()
+            .map(|(state, n)| format!("{n} × {state:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
 /// The measured (non-warm-up) samples of a group.
 fn measured<'a>(samples: &[&'a ColdStartSample]) -> Vec<&'a ColdStartSample> {
     samples.iter().copied().filter(|s| !s.labels.warmup).collect()
@@ -538,7 +568,18 @@ fn group(samples: &[&ColdStartSample], attributions: &[Attribution]) -> GroupSum
             .map(|a| a.not_observable.clone())
             .unwrap_or_default(),
         notes: notes.into_iter().collect(),
-        throttling: first.sandbox.throttling.clone(),
+        throttling: group_state(
+            samples.iter().map(|s| s.sandbox.throttling.clone()),
+            Throttling::Unavailable,
+        ),
+        filesystem: group_state(
+            samples.iter().map(|s| s.sandbox.filesystem.clone()),
+            Isolation::Unavailable,
+        ),
+        runtime_api: group_state(
+            samples.iter().map(|s| s.sandbox.runtime_api.clone()),
+            Isolation::Unavailable,
+        ),
         runtime_program: first.runtime.program.display().to_string(),
         interpreter_base: first.runtime.interpreter_base.as_ref().map(|p| p.display().to_string()),
         cpu_cores: first.sandbox.cgroup.as_ref().map(|c| c.cpu_cores),
@@ -774,5 +815,35 @@ impl RunSummary {
             truncated_tail,
             environment: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_state_is_claimed_only_when_every_cold_start_had_it() {
+        let all = group_state(
+            [Isolation::Applied, Isolation::Applied].into_iter(),
+            Isolation::Unavailable,
+        );
+        assert_eq!(all, Isolation::Applied);
+        let mixed = group_state(
+            [
+                Throttling::Applied,
+                Throttling::Unavailable("no cgroup".to_owned()),
+                Throttling::Applied,
+            ]
+            .into_iter(),
+            Throttling::Unavailable,
+        );
+        let Throttling::Unavailable(reason) = mixed else {
+            panic!("mixed states must not read as applied: {mixed:?}");
+        };
+        assert_eq!(
+            reason,
+            "not the same in all 3 cold starts: 2 × Applied, 1 × Unavailable(\"no cgroup\")"
+        );
     }
 }

@@ -27,6 +27,7 @@ pub fn python(name: &str, code_dir: &Path) -> FunctionSpec {
         interpreter: "python3".to_owned(),
         site_packages: false,
         memory_mb: 1769,
+        ephemeral_storage_mb: 512,
         timeout_ms: 3_000,
         init_timeout_ms: 10_000,
         invokes: 1,
@@ -63,6 +64,24 @@ pub async fn cold_start_unthrottled(spec: &FunctionSpec) -> ColdStartSample {
     .cold_start(spec, 0, Cancel::never())
     .await
     .expect("the sandbox starts")
+}
+
+/// Options for functions that report to the test through files on the host, which
+/// Lambda's filesystem view (the default where the machine allows it) makes read-only or
+/// hides.
+pub fn host_filesystem(options: EmulatorOptions) -> EmulatorOptions {
+    EmulatorOptions {
+        private_filesystem: false,
+        ..options
+    }
+}
+
+/// One cold start with `options`.
+pub async fn cold_start_with(options: EmulatorOptions, spec: &FunctionSpec) -> ColdStartSample {
+    LocalEmulator::new(options)
+        .cold_start(spec, 0, Cancel::never())
+        .await
+        .expect("the sandbox starts")
 }
 
 /// Writes a one-file Python function into a fresh directory.

@@ -58,6 +58,29 @@ pub(crate) fn load_specs(args: &SpecArgs) -> anyhow::Result<SpecSet> {
 
 /// Fails, naming the culprit, when a file sits where a directory on the way to `dir` must
 /// be: creating it would only say "File exists" or "Not a directory".
+/// Says on stderr how far sandboxes will differ from Lambda's isolation, and why.
+pub(crate) fn report_isolation(emulator: &init_trace::local::LocalEmulator) {
+    use init_trace::sample::Isolation;
+    match emulator.filesystem_view() {
+        Isolation::Applied => {}
+        Isolation::Disabled => eprintln!(
+            "note: --host-filesystem: functions see the host's filesystem and can write wherever coldfront can; on Lambda only /tmp is writable"
+        ),
+        Isolation::Unavailable(reason) => eprintln!(
+            "warning: functions see the host's filesystem, NOT Lambda's view ({reason}): /tmp is the host's (TMPDIR is per sandbox) and code that writes outside /tmp works here but fails on Lambda"
+        ),
+    }
+    match emulator.runtime_api_isolation() {
+        Isolation::Applied => {}
+        Isolation::Disabled => eprintln!(
+            "note: --host-network: each Runtime API listens on the host's loopback, where any local process can reach it"
+        ),
+        Isolation::Unavailable(reason) => eprintln!(
+            "warning: each Runtime API listens on the host's loopback, where any local process can answer for the function ({reason})"
+        ),
+    }
+}
+
 pub(crate) fn check_out_dir(dir: &Path, flag: &str) -> anyhow::Result<()> {
     if let Some(file) = dir
         .ancestors()

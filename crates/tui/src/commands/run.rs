@@ -71,10 +71,11 @@ fn sample_line(sample: &ColdStartSample, width: usize) -> String {
 
 pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let functions = select_functions(&args)?;
-    let emulator = LocalEmulator::new(EmulatorOptions {
+    let emulator = LocalEmulator::new(args.sandbox.apply(EmulatorOptions {
         throttle: !args.no_throttle,
         ..EmulatorOptions::default()
-    });
+    }));
+    super::report_isolation(&emulator);
     match emulator.throttling() {
         Throttling::Applied => {
             for f in &functions {

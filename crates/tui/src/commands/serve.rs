@@ -63,10 +63,11 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let store_dir = store_dir
         .canonicalize()
         .with_context(|| format!("--store {}: cannot resolve it", store_dir.display()))?;
-    let emulator = Arc::new(LocalEmulator::new(EmulatorOptions {
+    let emulator = Arc::new(LocalEmulator::new(args.sandbox.apply(EmulatorOptions {
         throttle: !args.no_throttle,
         ..EmulatorOptions::default()
-    }));
+    })));
+    super::report_isolation(&emulator);
     if let Throttling::Unavailable(reason) = emulator.throttling() {
         eprintln!(
             "warning: Lambda's CPU share and memory limit are NOT applied ({reason}); INIT will look faster than on Lambda"

@@ -67,6 +67,8 @@ pub(crate) struct TraceArgs {
     /// Run without Lambda's CPU share and memory limit
     #[arg(long)]
     pub no_throttle: bool,
+    #[command(flatten)]
+    pub sandbox: crate::cli::SandboxArgs,
     /// Skip the plain cold start run beside each instrumented one: half the time, but
     /// the headline Init Duration then includes the instrumentation's cost
     #[arg(long)]
@@ -238,11 +240,12 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         warmup: args.warmup,
         plain_twins: !args.instrumented_only,
     };
-    let emulator = LocalEmulator::new(EmulatorOptions {
+    let emulator = LocalEmulator::new(args.sandbox.apply(EmulatorOptions {
         throttle: !args.no_throttle,
         import_timing: true,
         ..EmulatorOptions::default()
-    });
+    }));
+    super::report_isolation(&emulator);
     match emulator.throttling() {
         Throttling::Applied => {}
         Throttling::Disabled => {

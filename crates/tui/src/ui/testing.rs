@@ -61,6 +61,7 @@ pub(crate) fn functions() -> Vec<FunctionSpec> {
             interpreter: "python3".to_owned(),
             site_packages: false,
             memory_mb: 512,
+            ephemeral_storage_mb: 512,
             timeout_ms: 3_000,
             init_timeout_ms: 10_000,
             invokes: 2,

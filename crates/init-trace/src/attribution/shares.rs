@@ -18,7 +18,8 @@
 //! let traced = package_shares(&[round(30.0, 10.0), round(40.0, 9.0)]);
 //! let direct = package_shares(&[round(31.0, 10.0)]);
 //! let (package, gap) = largest_gap_points(&traced, &direct, ["flask", "jinja2"]).unwrap();
-//! assert!(gap < 1.0, "{package} {gap}");
+//! // 30 / 39 = 76.9 % against 31 / 41 = 75.6 %: 1.3 points apart.
+//! assert!(gap < 2.0, "{package} {gap}");
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};

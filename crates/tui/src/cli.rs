@@ -196,12 +196,8 @@ pub(crate) struct RunArgs {
     pub backend: Backend,
     #[command(flatten)]
     pub aws: AwsArgs,
-    /// The event each cold start is invoked with, on AWS (JSON)
-    #[arg(long, default_value = "{}", value_name = "JSON")]
-    pub event: String,
-    /// On AWS, seconds to wait for each cold start's X-Ray trace (0: do not fetch traces)
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
-    pub xray_wait_s: u64,
+    #[command(flatten)]
+    pub invoke: AwsInvokeArgs,
     /// On AWS, force cold starts on this many of the named functions at once, e.g.
     /// `--parallel 4 api-1 api-2 api-3 api-4` (copies of one function deployed alike)
     #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -246,6 +242,27 @@ pub(crate) struct AwsArgs {
     /// Where each function's original configuration is journaled until it is restored
     #[arg(long, value_name = "DIR", default_value = "coldfront-runs/aws-journal")]
     pub journal_dir: PathBuf,
+}
+
+/// How each forced cold start on AWS is invoked and traced (`run` and `trace`).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct AwsInvokeArgs {
+    /// The event each cold start is invoked with, on AWS (JSON)
+    #[arg(long, default_value = "{}", value_name = "JSON")]
+    pub event: String,
+    /// On AWS, seconds to wait for each cold start's X-Ray trace (0: do not fetch traces)
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub xray_wait_s: u64,
+}
+
+impl AwsInvokeArgs {
+    /// Refuses an `--event` that is not JSON before anything on AWS is changed.
+    pub fn check_event(&self) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        serde_json::from_str::<serde_json::Value>(&self.event)
+            .with_context(|| format!("--event {:?} is not JSON", self.event))?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use aws_backend::{ColdStarts, Target};
 use init_trace::local::cancel_pair;
 
@@ -40,8 +39,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
             args.parallel
         );
     }
-    serde_json::from_str::<serde_json::Value>(&args.event)
-        .with_context(|| format!("--event {:?} is not JSON", args.event))?;
+    args.invoke.check_event()?;
     let out = args.out.clone().unwrap_or_else(default_out);
     if let Some(parent) = out.parent() {
         super::check_out_dir(parent, "--out")?;
@@ -53,7 +51,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
         "finishing the current cold start, restoring every function, then stopping",
     );
 
-    let runs = prepare_all(&args.functions, &client, &xray, &args.aws, args.xray_wait_s).await?;
+    let runs = prepare_all(&args.functions, &client, &xray, &args.aws, args.invoke.xray_wait_s).await?;
     let work = runs
         .iter()
         .map(|run| run.work(u64::from(args.cold_starts), args.memory))
@@ -87,7 +85,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
             let (back, outcomes) = aws_backend::cold_starts_together(
                 std::mem::replace(&mut pending, rest),
                 index,
-                &args.event,
+                &args.invoke.event,
                 args.memory,
             )
             .await;

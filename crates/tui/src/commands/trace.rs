@@ -14,7 +14,7 @@ use init_trace::sample::{ColdStartSample, SampleWriter, Throttling, read_samples
 use init_trace::spec::SpecSet;
 use init_trace::stats::{format_ms, one_decimal};
 
-use crate::cli::{AwsArgs, Backend, CostArgs, SpecArgs};
+use crate::cli::{AwsArgs, AwsInvokeArgs, Backend, CostArgs, SpecArgs};
 use crate::exit;
 use crate::output::outln;
 
@@ -81,12 +81,8 @@ pub(crate) struct TraceArgs {
     pub backend: Backend,
     #[command(flatten)]
     pub aws: AwsArgs,
-    /// The event each cold start is invoked with, on AWS (JSON)
-    #[arg(long, default_value = "{}", value_name = "JSON")]
-    pub event: String,
-    /// On AWS, seconds to wait for each cold start's X-Ray trace (0: do not fetch traces)
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
-    pub xray_wait_s: u64,
+    #[command(flatten)]
+    pub invoke: AwsInvokeArgs,
     #[command(flatten)]
     pub cost: CostArgs,
 }
@@ -112,6 +108,30 @@ pub(crate) fn write_reports(dir: &Path, samples: &[ColdStartSample], summary: &R
     write("report.md", &markdown::render(summary))?;
     write("breakdown.svg", &svg::breakdown_chart(summary))?;
     write("init-duration.hlog", &hdr::init_duration_log(samples)?)?;
+    Ok(())
+}
+
+/// Writes a trace's reports and prints its summary (as JSON with `json`); `interrupted_of`
+/// is the planned number of cold starts when Ctrl-C stopped the run early.
+pub(crate) fn finish(
+    dir: &Path,
+    samples: &[ColdStartSample],
+    summary: &RunSummary,
+    json: bool,
+    interrupted_of: Option<u64>,
+) -> anyhow::Result<()> {
+    write_reports(dir, samples, summary)?;
+    if json {
+        outln!("{}", serde_json::to_string_pretty(summary)?);
+    } else {
+        print_summary(summary, dir);
+        if let Some(total) = interrupted_of {
+            outln!(
+                "Interrupted after {} of {total} cold starts; the reports cover all of them.",
+                samples.len()
+            );
+        }
+    }
     Ok(())
 }
 
@@ -292,18 +312,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     let interrupted = cancel.is_cancelled();
     let mut summary = RunSummary::from_samples(&samples, None);
     summary.environment = Some(Environment::detect());
-    write_reports(&dir, &samples, &summary)?;
-    if args.json {
-        outln!("{}", serde_json::to_string_pretty(&summary)?);
-    } else {
-        print_summary(&summary, &dir);
-        if interrupted {
-            outln!(
-                "Interrupted after {} of {total} cold starts; the reports cover all of them.",
-                samples.len()
-            );
-        }
-    }
+    finish(&dir, &samples, &summary, args.json, interrupted.then_some(total))?;
     Ok(exit::for_samples(interrupted, &samples))
 }
 

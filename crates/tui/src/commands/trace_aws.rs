@@ -12,9 +12,8 @@ use init_trace::report::summary::RunSummary;
 use init_trace::sample::SampleWriter;
 
 use super::run_aws::{discard_all, prepare_all, restore_all, target, within_budget};
-use super::trace::{TraceArgs, print_summary, write_reports};
+use super::trace::{TraceArgs, finish};
 use crate::exit;
-use crate::output::outln;
 
 /// One cold start of the schedule: which function, at which memory size, warm-up or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,8 +56,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     if args.invokes.is_some_and(|n| n > 1) {
         bail!("--invokes: the AWS backend runs one invoke per forced cold start");
     }
-    serde_json::from_str::<serde_json::Value>(&args.event)
-        .with_context(|| format!("--event {:?} is not JSON", args.event))?;
+    args.invoke.check_event()?;
     let dir = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("coldfront-runs").join(format!("trace-aws-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")))
     });
@@ -82,7 +80,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         cancel_handle,
         "finishing the current cold start, restoring every function, then writing the reports",
     );
-    let runs = prepare_all(&functions, &client, &xray, &args.aws, args.xray_wait_s).await?;
+    let runs = prepare_all(&functions, &client, &xray, &args.aws, args.invoke.xray_wait_s).await?;
     let steps = schedule(functions.len(), &args.memory, args.warmup, args.cold_starts);
     let work: Vec<_> = steps
         .iter()
@@ -110,7 +108,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         }
         let index = samples.len() as u64;
         match runs[step.function]
-            .cold_start_at(index, &args.event, step.memory_mb)
+            .cold_start_at(index, &args.invoke.event, step.memory_mb)
             .await
         {
             Ok(mut sample) => {
@@ -146,18 +144,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     if !samples.is_empty() {
         // The host's description (CPU, kernel) says nothing about where AWS ran them.
         let summary = RunSummary::from_samples(&samples, None);
-        write_reports(&dir, &samples, &summary)?;
-        if args.json {
-            outln!("{}", serde_json::to_string_pretty(&summary)?);
-        } else {
-            print_summary(&summary, &dir);
-            if interrupted {
-                outln!(
-                    "Interrupted after {} of {total} cold starts; the reports cover all of them.",
-                    samples.len()
-                );
-            }
-        }
+        finish(&dir, &samples, &summary, args.json, interrupted.then_some(total))?;
     }
     if let Some(err) = failure {
         return Err(err);

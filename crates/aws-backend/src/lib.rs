@@ -454,22 +454,34 @@ impl Drop for ColdStarts {
         let mut config = self.client.config().to_builder();
         config.set_http_client(None);
         let client = aws_sdk_lambda::Client::from_conf(config.build());
-        let restored = std::thread::Builder::new()
-            .name("coldfront-restore".to_owned())
-            .spawn(move || -> Result<(), String> {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| format!("cannot start a runtime to restore it: {e}"))?;
-                runtime
-                    .block_on(async {
-                        apply(&client, &original, &original.environment, original.memory_mb).await?;
-                        journal.remove()
-                    })
-                    .map_err(|e| e.to_string())
-            })
-            .map_err(|e| format!("cannot start a thread to restore it: {e}"))
-            .and_then(|thread| thread.join().unwrap_or_else(|_| Err("the restore panicked".to_owned())));
+        let restore = move || {
+            std::thread::Builder::new()
+                .name("coldfront-restore".to_owned())
+                .spawn(move || -> Result<(), String> {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| format!("cannot start a runtime to restore it: {e}"))?;
+                    runtime
+                        .block_on(async {
+                            apply(&client, &original, &original.environment, original.memory_mb).await?;
+                            journal.remove()
+                        })
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(|e| format!("cannot start a thread to restore it: {e}"))
+                .and_then(|thread| thread.join().unwrap_or_else(|_| Err("the restore panicked".to_owned())))
+        };
+        // Waiting on a worker of a multi-thread runtime would strand the tasks queued on
+        // this worker (its LIFO slot is not stolen by the others) for as long as the
+        // restore takes; if one of them serves the API the restore talks to, that is
+        // forever. `block_in_place` hands this worker's queue to another thread first.
+        let restored = match tokio::runtime::Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(restore)
+            }
+            _ => restore(),
+        };
         match restored {
             Ok(()) => eprintln!("coldfront: {function} restored"),
             Err(err) => eprintln!(

@@ -14,6 +14,7 @@
 //! site_packages = false         # true: keep the interpreter's site-packages
 //! memory_mb = 512               # 128 ..= 10240
 //! ephemeral_storage_mb = 512    # the size of /tmp, 512 ..= 10240
+//! layers = ["layers/deps"]      # directories shown at /opt, in order; at most 5
 //! invokes = 3                   # per cold start: 1 cold + 2 warm
 //! timeout_s = 3
 //! init_timeout_s = 10
@@ -60,6 +61,8 @@ pub const MIN_MEMORY_MB: u32 = 128;
 pub const MAX_MEMORY_MB: u32 = 10_240;
 /// Lambda's smallest and default ephemeral storage (`/tmp`).
 pub const MIN_EPHEMERAL_STORAGE_MB: u32 = 512;
+/// The most layers a Lambda function can have.
+pub const MAX_LAYERS: usize = 5;
 /// Lambda's largest ephemeral storage.
 pub const MAX_EPHEMERAL_STORAGE_MB: u32 = 10_240;
 /// Lambda's INIT limit for on-demand functions.
@@ -92,6 +95,11 @@ pub struct FunctionSpec {
     /// sandbox gets Lambda's filesystem view.
     #[serde(default = "default_ephemeral_storage_mb")]
     pub ephemeral_storage_mb: u32,
+    /// Layer directories (absolute), shown merged at `/opt` in this order, a later
+    /// layer's files over an earlier one's, as Lambda extracts a function's layers; at
+    /// most [`MAX_LAYERS`]. Applied where the sandbox gets Lambda's filesystem view.
+    #[serde(default)]
+    pub layers: Vec<PathBuf>,
     /// Function timeout per invoke.
     pub timeout_ms: u64,
     /// INIT timeout.
@@ -168,6 +176,7 @@ struct FunctionToml {
     site_packages: Option<bool>,
     memory_mb: Option<Spanned<i64>>,
     ephemeral_storage_mb: Option<Spanned<i64>>,
+    layers: Option<Spanned<Vec<PathBuf>>>,
     timeout_s: Option<Spanned<f64>>,
     init_timeout_s: Option<Spanned<f64>>,
     invokes: Option<Spanned<i64>>,
@@ -187,6 +196,7 @@ const FUNCTION_KEYS: &[&str] = &[
     "site_packages",
     "memory_mb",
     "ephemeral_storage_mb",
+    "layers",
     "timeout_s",
     "init_timeout_s",
     "invokes",
@@ -267,6 +277,7 @@ impl SpecSet {
                     // The seed's Phase 0 benchmarks ran at 512 MB (docs/sources.md, "Measured cold starts").
                     memory_mb: 512,
                     ephemeral_storage_mb: MIN_EPHEMERAL_STORAGE_MB,
+                    layers: Vec::new(),
                     timeout_ms: 3_000,
                     init_timeout_ms: DEFAULT_INIT_TIMEOUT_MS,
                     invokes: 3,
@@ -516,6 +527,41 @@ fn resolve_function(
             value as u32
         }
     };
+    let layers = match raw.layers {
+        None => Vec::new(),
+        Some(list) => {
+            let span = list.span();
+            let list = list.into_inner();
+            if list.len() > MAX_LAYERS {
+                return Err(invalid(
+                    Some(span),
+                    format!(
+                        "function {name:?}: {} layers, Lambda allows at most {MAX_LAYERS}",
+                        list.len()
+                    ),
+                ));
+            }
+            let mut layers = Vec::with_capacity(list.len());
+            for layer in list {
+                let dir = base.join(&layer);
+                let dir = dir
+                    .canonicalize()
+                    .ok()
+                    .filter(|dir| dir.is_dir())
+                    .ok_or_else(|| {
+                        invalid(
+                            Some(span.clone()),
+                            format!(
+                                "function {name:?}: layer {} is not a directory; a layer is the unzipped layer archive (its `python/`, `bin/`, `lib/`)",
+                                dir.display()
+                            ),
+                        )
+                    })?;
+                layers.push(dir);
+            }
+            layers
+        }
+    };
     let seconds = |value: Option<Spanned<f64>>, key: &str, default_ms: u64, max_s: f64| -> Result<u64, SpecError> {
         match value {
             None => Ok(default_ms),
@@ -594,6 +640,7 @@ fn resolve_function(
         site_packages: raw.site_packages.unwrap_or(false),
         memory_mb,
         ephemeral_storage_mb,
+        layers,
         timeout_ms,
         init_timeout_ms,
         invokes,
@@ -624,6 +671,32 @@ mod tests {
         assert_eq!(f.ephemeral_storage_mb, 512, "Lambda's default");
         assert_eq!(f.env.get("STAGE").map(String::as_str), Some("x"));
         assert!(f.code_dir.is_absolute());
+    }
+
+    #[test]
+    fn layers_are_directories_in_order_and_at_most_five() {
+        let set = parse(
+            "[functions.api]\nruntime = \"python\"\ncode = \"src\"\nhandler = \"a.b\"\nlayers = [\"src\", \".\"]\n",
+        )
+        .expect("valid");
+        let layers = &set.get("api").expect("present").layers;
+        assert_eq!(layers.len(), 2);
+        assert!(layers[0].ends_with("src") && layers.iter().all(|l| l.is_absolute()));
+        let err = parse(
+            "[functions.api]\nruntime = \"python\"\ncode = \"src\"\nhandler = \"a.b\"\nlayers = [\"src\", \"nope\"]\n",
+        )
+        .expect_err("a missing layer");
+        let text = err.to_string();
+        assert!(
+            text.contains(":5:") && text.contains("nope is not a directory"),
+            "{text}"
+        );
+        let err = parse(&format!(
+            "[functions.api]\nruntime = \"python\"\ncode = \"src\"\nhandler = \"a.b\"\nlayers = [{}]\n",
+            ["\"src\""; 6].join(", ")
+        ))
+        .expect_err("six layers");
+        assert!(err.to_string().contains("6 layers, Lambda allows at most 5"), "{err}");
     }
 
     #[test]

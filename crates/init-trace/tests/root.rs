@@ -223,6 +223,79 @@ async fn writes_outside_tmp_fail_as_on_lambda_and_leave_the_host_untouched() {
     }
 }
 
+/// Two layers merged at `/opt` as Lambda extracts them: the later one's file wins, both
+/// layers' Python packages import, `/opt` is read-only, and the host's `/opt` is
+/// untouched. Without Lambda's filesystem view, layers are an error naming the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn layers_appear_merged_and_read_only_at_opt() {
+    let emulator = LocalEmulator::new(EmulatorOptions::default());
+    require_isolation(&emulator);
+    let layers = tempfile::tempdir().unwrap();
+    let base = layers.path().join("base");
+    let top = layers.path().join("top");
+    for (layer, package, which) in [(&base, "from_base", "base"), (&top, "from_top", "top")] {
+        std::fs::create_dir_all(layer.join("python").join(package)).unwrap();
+        std::fs::write(layer.join("python").join(package).join("__init__.py"), "NAME = 'ok'\n").unwrap();
+        std::fs::write(layer.join("which.txt"), which).unwrap();
+    }
+    let name = unique_name("layer");
+    let dir = python_function(&format!(
+        "import errno, json, os\n\
+         import from_base, from_top\n\
+         def attempt(path):\n    \
+             try:\n        \
+                 with open(path, 'w') as f:\n            f.write('escaped')\n        \
+                 return 'written'\n    \
+             except OSError as e:\n        \
+                 return errno.errorcode.get(e.errno, str(e.errno))\n\
+         WHICH = open('/opt/which.txt').read()\n\
+         WRITE = attempt('/opt/{name}')\n\
+         def handle(event, context):\n    \
+             return json.dumps({{'which': WHICH, 'write': WRITE, 'imports': [from_base.NAME, from_top.NAME], 'from': from_base.__file__}})\n"
+    ));
+    let mut spec = python("layers", dir.path());
+    spec.layers = vec![base.clone(), top.clone()];
+    let sample = emulator
+        .cold_start(&spec, 0, init_trace::local::Cancel::never())
+        .await
+        .expect("the sandbox starts");
+    assert!(sample.succeeded(), "{}", sample.stderr.text);
+    let response: serde_json::Value = serde_json::from_str(
+        serde_json::from_str::<String>(&sample.invokes[0].response_preview)
+            .expect("a JSON string")
+            .as_str(),
+    )
+    .expect("the handler's JSON");
+    assert_eq!(response["which"], "top", "the later layer's file wins");
+    assert_eq!(response["imports"], serde_json::json!(["ok", "ok"]));
+    assert_eq!(response["from"], "/opt/python/from_base/__init__.py");
+    let write = response["write"].as_str().unwrap();
+    assert!(write == "EROFS" || write == "EACCES", "/opt is writable: {write}");
+    assert!(!std::path::Path::new("/opt").join(&name).exists());
+    assert!(!std::path::Path::new("/opt/which.txt").exists());
+
+    // One layer is bound rather than overlaid, and reads the same way.
+    spec.layers = vec![base];
+    let sample = emulator
+        .cold_start(&spec, 1, init_trace::local::Cancel::never())
+        .await
+        .expect("the sandbox starts");
+    assert!(!sample.succeeded(), "from_top is not there any more");
+    assert!(sample.stderr.text.contains("from_top"), "{}", sample.stderr.text);
+
+    // The host's view cannot show layers, and says so.
+    let host_view = LocalEmulator::new(EmulatorOptions {
+        private_filesystem: false,
+        ..EmulatorOptions::default()
+    });
+    let err = host_view
+        .cold_start(&spec, 0, init_trace::local::Cancel::never())
+        .await
+        .expect_err("layers need Lambda's view")
+        .to_string();
+    assert!(err.contains("has layers") && err.contains("--host-filesystem"), "{err}");
+}
+
 /// A forged response from another local process: sent during an invoke to the address
 /// the runtime uses. Isolated, it never reaches the sandbox's server; with the host's
 /// network (the control case, which shows the test can tell) it does, and is recorded.

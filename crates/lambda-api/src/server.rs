@@ -289,6 +289,7 @@ async fn create_function(State(server): State<Server>, body: Bytes) -> Result<Re
             site_packages: false,
             memory_mb: 128,
             ephemeral_storage_mb: init_trace::spec::MIN_EPHEMERAL_STORAGE_MB,
+            layers: Vec::new(),
             timeout_ms: 3000,
             init_timeout_ms: init_trace::spec::DEFAULT_INIT_TIMEOUT_MS,
             invokes: 1,

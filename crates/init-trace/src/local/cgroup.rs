@@ -571,8 +571,16 @@ impl CgroupPool {
                 self.idle.lock().expect("cgroup pool lock").push(group);
                 true
             }
-            Recycled::EmptyButStale => true,
-            Recycled::Occupied => false,
+            // Removing a group waits (up to a second) for its killed processes to exit:
+            // blocking work that leaves the async path for the cleanup thread.
+            Recycled::EmptyButStale => {
+                super::off_the_async_path(move || drop(group));
+                true
+            }
+            Recycled::Occupied => {
+                super::off_the_async_path(move || drop(group));
+                false
+            }
         }
     }
 }

@@ -311,8 +311,33 @@ pub(crate) struct ChildView {
     pub task_root: PathBuf,
     /// `/tmp`'s size.
     pub tmp_size_mb: u32,
+    /// The function's layers on the host, shown at `/opt` in this order (a later one's
+    /// files win).
+    pub layers: Vec<PathBuf>,
     /// Who the runtime runs as.
     pub user: SandboxUser,
+}
+
+/// How a sandbox's layers are mounted at `/opt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LayersMount {
+    /// The one layer's directory, bound.
+    Bind(PathBuf),
+    /// The options of a read-only overlay of several.
+    Overlay(String),
+}
+
+/// A directory as an overlayfs option value: `:` separates lower directories and `,`
+/// options, so both (and the escaping backslash) are escaped with a backslash.
+fn overlay_escape(dir: &str) -> String {
+    let mut escaped = String::with_capacity(dir.len());
+    for c in dir.chars() {
+        if matches!(c, ':' | ',' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 /// What the child does beyond starting the program: Lambda's filesystem view and the
@@ -331,6 +356,24 @@ impl ChildView {
             "size={}m,mode=0700,uid={},gid={}",
             self.tmp_size_mb, self.user.uid, self.user.gid
         )
+    }
+
+    /// How the layers appear at `/opt`: one layer is bound there; several are the lower
+    /// directories of a read-only overlay, the last layer topmost (overlayfs lists the
+    /// top first). `None` without layers.
+    pub(crate) fn layers_mount(&self) -> Option<LayersMount> {
+        match self.layers.as_slice() {
+            [] => None,
+            [layer] => Some(LayersMount::Bind(layer.clone())),
+            layers => {
+                let lower: Vec<String> = layers
+                    .iter()
+                    .rev()
+                    .map(|dir| overlay_escape(&dir.to_string_lossy()))
+                    .collect();
+                Some(LayersMount::Overlay(format!("lowerdir={}", lower.join(":"))))
+            }
+        }
     }
 
     /// `path` as the runtime sees it: under `/var/task` when it lies in the task root.
@@ -394,8 +437,28 @@ mod tests {
         ChildView {
             task_root: PathBuf::from("/tmp/.tmpAbC"),
             tmp_size_mb: 512,
+            layers: Vec::new(),
             user: SandboxUser::default(),
         }
+    }
+
+    #[test]
+    fn one_layer_is_bound_and_several_overlaid_with_the_last_on_top() {
+        let mut view = view();
+        assert_eq!(view.layers_mount(), None);
+        view.layers = vec![PathBuf::from("/l/base")];
+        assert_eq!(view.layers_mount(), Some(LayersMount::Bind(PathBuf::from("/l/base"))));
+        view.layers = vec![
+            PathBuf::from("/l/base"),
+            PathBuf::from("/l/odd:name,x"),
+            PathBuf::from("/l/top"),
+        ];
+        assert_eq!(
+            view.layers_mount(),
+            Some(LayersMount::Overlay(
+                r"lowerdir=/l/top:/l/odd\:name\,x:/l/base".to_owned()
+            ))
+        );
     }
 
     #[test]

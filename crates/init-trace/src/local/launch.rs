@@ -55,6 +55,7 @@ enum Step {
     MountNamespace,
     ReadOnlyHost,
     TaskRoot,
+    Layers,
     Tmp,
     User,
     DeathSignal,
@@ -63,7 +64,7 @@ enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 16] = [
+    const ALL: [Step; 17] = [
         Step::ExecAt,
         Step::Stdin,
         Step::Stdout,
@@ -75,6 +76,7 @@ impl Step {
         Step::MountNamespace,
         Step::ReadOnlyHost,
         Step::TaskRoot,
+        Step::Layers,
         Step::Tmp,
         Step::User,
         Step::DeathSignal,
@@ -104,6 +106,7 @@ impl Step {
             Step::MountNamespace => "make its mount namespace",
             Step::ReadOnlyHost => "turn the host's mounts read-only",
             Step::TaskRoot => "bind the task root at /var/task",
+            Step::Layers => "mount its layers at /opt",
             Step::Tmp => "mount its /tmp",
             Step::User => "become the unprivileged sandbox user",
             Step::DeathSignal => "set its parent-death signal",
@@ -134,6 +137,10 @@ struct ChildArgs {
     private: bool,
     task_root: *const libc::c_char,
     tmp_options: *const libc::c_char,
+    /// The layers at `/opt`, or null: one directory to bind, or the options of a
+    /// read-only overlay of several.
+    layers_bind: *const libc::c_char,
+    layers_overlay: *const libc::c_char,
     uid: libc::uid_t,
     gid: libc::gid_t,
 }
@@ -378,6 +385,30 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
             {
                 fail(args.report, Step::TaskRoot);
             }
+            // Layers too, before `/tmp` is covered: an overlay without an upper directory
+            // is read-only, and a bind is as read-only as the host now is.
+            if !args.layers_bind.is_null()
+                && libc::mount(
+                    args.layers_bind,
+                    c"/opt".as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_BIND | libc::MS_REC,
+                    std::ptr::null(),
+                ) != 0
+            {
+                fail(args.report, Step::Layers);
+            }
+            if !args.layers_overlay.is_null()
+                && libc::mount(
+                    c"overlay".as_ptr(),
+                    c"/opt".as_ptr(),
+                    c"overlay".as_ptr(),
+                    libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV,
+                    args.layers_overlay.cast(),
+                ) != 0
+            {
+                fail(args.report, Step::Layers);
+            }
             if libc::mount(
                 c"tmpfs".as_ptr(),
                 c"/tmp".as_ptr(),
@@ -454,6 +485,16 @@ pub(crate) fn launch(
         .as_ref()
         .map(|view| c_string(view.tmp_options().as_bytes(), "the tmpfs options"))
         .transpose()?;
+    let layers = setup.view.as_ref().and_then(super::isolation::ChildView::layers_mount);
+    let (layers_bind, layers_overlay) = match &layers {
+        None => (None, None),
+        Some(super::isolation::LayersMount::Bind(dir)) => {
+            (Some(c_string(dir.as_os_str().as_bytes(), "a layer")?), None)
+        }
+        Some(super::isolation::LayersMount::Overlay(options)) => {
+            (None, Some(c_string(options.as_bytes(), "the layers' overlay options")?))
+        }
+    };
     let program = c_string(program_path.as_os_str().as_bytes(), "the program path")?;
     // argv[0] is the program as it was written, as a shell or execvp would pass it.
     let argv: Vec<CString> = std::iter::once(c_string(argv0.as_os_str().as_bytes(), "the program"))
@@ -499,6 +540,8 @@ pub(crate) fn launch(
         private: setup.view.is_some(),
         task_root: task_root.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
         tmp_options: tmp_options.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
+        layers_bind: layers_bind.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
+        layers_overlay: layers_overlay.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
         uid: setup.view.as_ref().map_or(0, |v| v.user.uid),
         gid: setup.view.as_ref().map_or(0, |v| v.user.gid),
     };

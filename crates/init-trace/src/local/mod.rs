@@ -106,6 +106,16 @@ pub enum EmulatorError {
         /// Why it could not be.
         reason: String,
     },
+    /// The function has layers, and its sandbox cannot show them at `/opt`.
+    #[error(
+        "function {function:?} has layers, which appear at /opt only in Lambda's filesystem view, and this sandbox has the host's: {reason}"
+    )]
+    Layers {
+        /// The function.
+        function: String,
+        /// Why the sandbox has the host's view.
+        reason: String,
+    },
     /// A loopback socket or sandbox directory could not be set up.
     #[error("cannot set up the sandbox: {0}")]
     Setup(#[from] std::io::Error),
@@ -310,6 +320,19 @@ fn cleaner() -> Option<&'static std::sync::mpsc::Sender<Cleanup>> {
                 .map(|_| tx)
         })
         .as_ref()
+}
+
+/// Runs blocking cleanup `job` on the cleanup thread (inline when that thread cannot be
+/// had), so a teardown on the async path never waits for it. `LocalEmulator`'s `Drop`
+/// waits for every queued job.
+fn off_the_async_path(job: impl FnOnce() + Send + 'static) {
+    let Some(cleaner) = cleaner() else {
+        job();
+        return;
+    };
+    if let Err(std::sync::mpsc::SendError(Cleanup::Run(job))) = cleaner.send(Cleanup::Run(Box::new(job))) {
+        job();
+    }
 }
 
 impl Drop for SandboxTmpDir {
@@ -581,6 +604,7 @@ impl LocalEmulator {
         (self.options.private_filesystem && self.isolation_support().filesystem.is_ok()).then(|| isolation::ChildView {
             task_root: spec.code_dir.clone(),
             tmp_size_mb: spec.ephemeral_storage_mb,
+            layers: spec.layers.clone(),
             user: self.options.sandbox_user,
         })
     }
@@ -734,6 +758,21 @@ impl LocalEmulator {
                 env.push(("PYTHONPROFILEIMPORTTIME".into(), "1".into()));
             }
         }
+        // Lambda's runtimes look for layer content under `/opt`: executables in `bin` (on
+        // PATH above), libraries in `lib`, and for Python `python` and its
+        // `lib/pythonX.Y/site-packages` (docs/sources.md, "Lambda layers").
+        if !spec.layers.is_empty() {
+            env.push(("LD_LIBRARY_PATH".into(), "/opt/lib".into()));
+            if let Some(python) = &python {
+                env.push((
+                    "PYTHONPATH".into(),
+                    format!(
+                        "/opt/python/lib/python{}/site-packages:/opt/python",
+                        python.major_minor()
+                    ),
+                ));
+            }
+        }
         for (key, value) in &spec.env {
             env.retain(|(k, _)| k != key);
             env.push((key.clone(), value.clone()));
@@ -795,6 +834,7 @@ fn launches_alike(a: &FunctionSpec, b: &FunctionSpec) -> bool {
         site_packages,
         memory_mb,
         env,
+        layers,
         // The size of `/tmp` is the child's mount, not the launch plan.
         ephemeral_storage_mb: _,
         timeout_ms: _,
@@ -812,6 +852,7 @@ fn launches_alike(a: &FunctionSpec, b: &FunctionSpec) -> bool {
         && *site_packages == b.site_packages
         && *memory_mb == b.memory_mb
         && *env == b.env
+        && *layers == b.layers
 }
 
 /// Top-level modules of each task root seen, with their sizes.

@@ -179,6 +179,28 @@ impl LocalEmulator {
             },
             None => (None, self.filesystem_view()),
         };
+        if !spec.layers.is_empty() {
+            match &filesystem {
+                Isolation::Applied => {
+                    let mount_point = std::path::Path::new("/opt");
+                    if !mount_point.is_dir() {
+                        std::fs::create_dir_all(mount_point)?;
+                    }
+                }
+                Isolation::Disabled => {
+                    return Err(EmulatorError::Layers {
+                        function: spec.name.clone(),
+                        reason: "the host's view was asked for (--host-filesystem)".to_owned(),
+                    });
+                }
+                Isolation::Unavailable(reason) => {
+                    return Err(EmulatorError::Layers {
+                        function: spec.name.clone(),
+                        reason: reason.clone(),
+                    });
+                }
+            }
+        }
         let runtime_api = if netns.is_some() {
             Isolation::Applied
         } else {

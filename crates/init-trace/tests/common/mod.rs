@@ -28,6 +28,7 @@ pub fn python(name: &str, code_dir: &Path) -> FunctionSpec {
         site_packages: false,
         memory_mb: 1769,
         ephemeral_storage_mb: 512,
+        layers: Vec::new(),
         timeout_ms: 3_000,
         init_timeout_ms: 10_000,
         invokes: 1,

@@ -62,6 +62,7 @@ pub(crate) fn functions() -> Vec<FunctionSpec> {
             site_packages: false,
             memory_mb: 512,
             ephemeral_storage_mb: 512,
+            layers: Vec::new(),
             timeout_ms: 3_000,
             init_timeout_ms: 10_000,
             invokes: 2,

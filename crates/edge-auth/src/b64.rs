@@ -9,13 +9,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// Decodes one JWS segment, or `None` when it is not canonical unpadded base64url.
 pub(crate) fn decode(segment: &str) -> Option<Vec<u8>> {
-    if !segment
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return None;
-    }
-    // The engine rejects padding, a length of 1 mod 4 and non-zero trailing bits.
+    // The engine alone is strict enough: its URL-safe alphabet has no `+` or `/` (nor
+    // whitespace or any non-ASCII byte), `NO_PAD` refuses `=`, and it rejects a length of
+    // 1 mod 4 and non-zero trailing bits. The tests below hold it to each of these.
     URL_SAFE_NO_PAD.decode(segment).ok()
 }
 
@@ -36,6 +32,11 @@ mod tests {
         assert!(decode("a+b/").is_none());
         assert!(decode("Y").is_none());
         assert!(decode("Y Q").is_none());
+        assert!(decode("YQ\n").is_none());
+        assert!(decode("YW=J").is_none(), "padding inside");
+        assert!(decode("YWJj+A").is_none());
+        assert!(decode("YWJj/A").is_none());
+        assert!(decode("YWJ\u{e9}").is_none(), "non-ASCII");
         assert_eq!(decode("").as_deref(), Some(&b""[..]));
     }
 }

@@ -349,7 +349,10 @@ impl Validator {
         }
         self.check_claims(&claims, host, now_s)?;
         drop(claims);
-        Ok((key, Claims(String::from_utf8_lossy(&jws.payload).into_owned())))
+        // The strict reader accepted the payload, so it is UTF-8 and needs no copy.
+        let claims =
+            String::from_utf8(jws.payload).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        Ok((key, Claims(claims)))
     }
 
     /// Checks the header and picks the key; the key's pinned algorithm must equal `alg`.

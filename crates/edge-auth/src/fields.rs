@@ -116,7 +116,8 @@ impl<'de> Visitor<'de> for MemberVisitor {
         Ok(strings.map_or(Member::Other, Member::Strings))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Member<'de>, A::Error> {
-        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        // One allocation for the usual handful of members, not one per doubling.
+        let mut seen: Vec<Cow<'de, str>> = Vec::with_capacity(8);
         while let Some(Text(name)) = map.next_key()? {
             check_unique(&mut seen, name)?;
             map.next_value_seed(MemberSeed)?;
@@ -177,7 +178,8 @@ impl<'de> Visitor<'de> for ObjectSeed<'de> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut values = vec![None; self.names.len() + 1];
-        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        // One allocation for the usual handful of members, not one per doubling.
+        let mut seen: Vec<Cow<'de, str>> = Vec::with_capacity(8);
         while let Some(Text(name)) = map.next_key()? {
             let slot = self
                 .names

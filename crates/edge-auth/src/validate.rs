@@ -422,8 +422,8 @@ impl Validator {
             return Err(DenyReason::WrongAudience);
         }
         if let Some(claim) = &self.policy.tenant_claim {
-            let tenant = tenant_from_host(host, self.policy.wiki_domain.as_deref()).ok_or(DenyReason::BadHost)?;
-            if !matches!(claims.get(claim), Some(Member::Str(t)) if *t == tenant) {
+            let label = tenant_label(host, self.policy.wiki_domain.as_deref()).ok_or(DenyReason::BadHost)?;
+            if !matches!(claims.get(claim), Some(Member::Str(t)) if is_tenant(t, label)) {
                 return Err(DenyReason::WrongTenant);
             }
         }
@@ -448,6 +448,12 @@ fn json_reason(problem: JsonProblem, otherwise: DenyReason) -> DenyReason {
 /// arbitrary parent domain). Only `[a-z0-9-]` labels qualify, so the edge function's
 /// ASCII-only lowercasing agrees with this one.
 pub fn tenant_from_host(host: Option<&str>, wiki_domain: Option<&str>) -> Option<String> {
+    tenant_label(host, wiki_domain).map(str::to_ascii_lowercase)
+}
+
+/// The tenant label of `host` under `wiki_domain` as the host spells it (any case), or
+/// `None`; [`tenant_from_host`] without its allocations, for the validation path.
+fn tenant_label<'h>(host: Option<&'h str>, wiki_domain: Option<&str>) -> Option<&'h str> {
     let host = host?;
     let domain = wiki_domain.filter(|d| !d.is_empty())?;
     let name = match host.rsplit_once(':') {
@@ -461,10 +467,23 @@ pub fn tenant_from_host(host: Option<&str>, wiki_domain: Option<&str>) -> Option
     {
         return None;
     }
-    let name = name.to_ascii_lowercase();
-    let domain = domain.to_ascii_lowercase();
-    let label = name.strip_suffix(domain.as_str())?.strip_suffix('.')?;
-    (!label.is_empty() && !label.contains('.')).then(|| label.to_owned())
+    // `name` is ASCII, so any index into it is a character boundary.
+    let split = name.len().checked_sub(domain.len())?;
+    let (head, tail) = name.split_at(split);
+    if !tail.eq_ignore_ascii_case(domain) {
+        return None;
+    }
+    let label = head.strip_suffix('.')?;
+    (!label.is_empty() && !label.contains('.')).then_some(label)
+}
+
+/// Whether `claimed` equals `label` lowercased, as [`tenant_from_host`] gives it.
+fn is_tenant(claimed: &str, label: &str) -> bool {
+    claimed.len() == label.len()
+        && claimed
+            .bytes()
+            .zip(label.bytes())
+            .all(|(c, l)| c == l.to_ascii_lowercase())
 }
 
 #[cfg(test)]
@@ -494,6 +513,14 @@ mod tests {
             Some("acme")
         );
         assert_eq!(tenant_from_host(None, Some("wiki.example")), None);
+        assert_eq!(
+            tenant_from_host(Some("acme.wiki.example"), Some("WIKI.Example")).as_deref(),
+            Some("acme")
+        );
+        assert_eq!(tenant_from_host(Some("x.example"), Some("longer.wiki.example")), None);
+        // The claim must equal the lowercased label exactly, as before.
+        assert!(is_tenant("acme", "ACME") && is_tenant("acme", "acme"));
+        assert!(!is_tenant("Acme", "acme") && !is_tenant("acm", "acme") && !is_tenant("acmex", "acme"));
         assert!(Policy::default().check().is_err());
         assert!(
             Policy {

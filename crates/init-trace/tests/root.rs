@@ -124,6 +124,22 @@ fn require_isolation(emulator: &LocalEmulator) {
     }
 }
 
+/// Python that defines `attempt(path)`: writes the file and answers "written", or the
+/// errno's name (`EROFS`, `EACCES`) the write failed with.
+const ATTEMPT_WRITE: &str = "import errno\n\
+def attempt(path):\n    \
+    try:\n        \
+        with open(path, 'w') as f:\n            f.write('escaped')\n        \
+        return 'written'\n    \
+    except OSError as e:\n        \
+        return errno.errorcode.get(e.errno, str(e.errno))\n";
+
+/// The handler's answer: a JSON document it returned as a JSON string.
+fn handler_json(sample: &ColdStartSample) -> serde_json::Value {
+    let text: String = serde_json::from_str(&sample.invokes[0].response_preview).expect("a JSON string");
+    serde_json::from_str(&text).expect("the handler's JSON")
+}
+
 /// A name no other run uses, for files a function must not be able to leave on the host.
 fn unique_name(what: &str) -> String {
     format!(
@@ -154,12 +170,7 @@ async fn tmp_written_at_init_is_gone_on_the_next_cold_start() {
             .expect("the sandbox starts");
         assert!(sample.succeeded(), "round {round}: {}", sample.stderr.text);
         assert_eq!(sample.sandbox.filesystem, Isolation::Applied);
-        let response: serde_json::Value = serde_json::from_str(
-            serde_json::from_str::<String>(&sample.invokes[0].response_preview)
-                .expect("a JSON string")
-                .as_str(),
-        )
-        .expect("the handler's JSON");
+        let response = handler_json(&sample);
         assert_eq!(
             response,
             serde_json::json!({"found_at_init": false, "tmpdir": "/tmp", "there_now": true}),
@@ -177,12 +188,7 @@ async fn writes_outside_tmp_fail_as_on_lambda_and_leave_the_host_untouched() {
     let name = unique_name("escape");
     let dir = python_function(&format!(
         "import errno, json, os\n\
-         def attempt(path):\n    \
-             try:\n        \
-                 with open(path, 'w') as f:\n            f.write('escaped')\n        \
-                 return 'written'\n    \
-             except OSError as e:\n        \
-                 return errno.errorcode.get(e.errno, str(e.errno))\n\
+         {ATTEMPT_WRITE}\
          RESULTS = {{p: attempt(p) for p in ['/var/task/{name}', '/root/{name}', '/etc/{name}', '/tmp/{name}']}}\n\
          def handle(event, context):\n    \
              return json.dumps({{'writes': RESULTS, 'uid': os.getuid(), 'gid': os.getgid(), 'cwd': os.getcwd(), 'task_root': os.environ['LAMBDA_TASK_ROOT'], 'handler_seen': os.path.exists('/var/task/handler.py')}})\n"
@@ -193,12 +199,7 @@ async fn writes_outside_tmp_fail_as_on_lambda_and_leave_the_host_untouched() {
         .await
         .expect("the sandbox starts");
     assert!(sample.succeeded(), "{}", sample.stderr.text);
-    let response: serde_json::Value = serde_json::from_str(
-        serde_json::from_str::<String>(&sample.invokes[0].response_preview)
-            .expect("a JSON string")
-            .as_str(),
-    )
-    .expect("the handler's JSON");
+    let response = handler_json(&sample);
     let user = init_trace::local::SandboxUser::default();
     for path in ["/var/task", "/root", "/etc"] {
         let result = response["writes"][format!("{path}/{name}")].as_str().expect("a result");
@@ -242,12 +243,7 @@ async fn layers_appear_merged_and_read_only_at_opt() {
     let dir = python_function(&format!(
         "import errno, json, os\n\
          import from_base, from_top\n\
-         def attempt(path):\n    \
-             try:\n        \
-                 with open(path, 'w') as f:\n            f.write('escaped')\n        \
-                 return 'written'\n    \
-             except OSError as e:\n        \
-                 return errno.errorcode.get(e.errno, str(e.errno))\n\
+         {ATTEMPT_WRITE}\
          WHICH = open('/opt/which.txt').read()\n\
          WRITE = attempt('/opt/{name}')\n\
          def handle(event, context):\n    \
@@ -260,12 +256,7 @@ async fn layers_appear_merged_and_read_only_at_opt() {
         .await
         .expect("the sandbox starts");
     assert!(sample.succeeded(), "{}", sample.stderr.text);
-    let response: serde_json::Value = serde_json::from_str(
-        serde_json::from_str::<String>(&sample.invokes[0].response_preview)
-            .expect("a JSON string")
-            .as_str(),
-    )
-    .expect("the handler's JSON");
+    let response = handler_json(&sample);
     assert_eq!(response["which"], "top", "the later layer's file wins");
     assert_eq!(response["imports"], serde_json::json!(["ok", "ok"]));
     assert_eq!(response["from"], "/opt/python/from_base/__init__.py");

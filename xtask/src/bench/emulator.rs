@@ -166,6 +166,11 @@ pub(crate) async fn run(
     let mut setup_ms = Vec::new();
     let (mut host_fs_setup_ms, mut host_net_setup_ms) = (Vec::new(), Vec::new());
     let (mut filesystem_cost_ms, mut network_cost_ms) = (Vec::new(), Vec::new());
+    // Where the INIT overhead sits: each isolation's paired effect on INIT itself, and the
+    // runtime's last stretch, from its handler import ending (its own mark) to the
+    // emulator receiving its first `GET /next`.
+    let (mut filesystem_init_cost_ms, mut network_init_cost_ms) = (Vec::new(), Vec::new());
+    let mut import_end_to_next_ms = Vec::new();
     for round in 0..warmup + n {
         let (sample, wall_ms) = timed_cold_start(&emulator, &control, round as u64).await?;
         let (bare_init, bare_life) = bare_round(&bare)?;
@@ -182,6 +187,15 @@ pub(crate) async fn run(
             import_ms.push(import_round);
             host_fs_setup_ms.push(host_fs_sample.init.sandbox_setup_ms);
             host_net_setup_ms.push(host_net_sample.init.sandbox_setup_ms);
+            let init_of = |sample: &init_trace::sample::ColdStartSample| sample.init.duration_ms.unwrap_or(f64::NAN);
+            filesystem_init_cost_ms.push(init_of(&sample) - init_of(&host_fs_sample));
+            network_init_cost_ms.push(init_of(&sample) - init_of(&host_net_sample));
+            if let (Some(ready_ns), Some(import_end_ns)) = (
+                sample.init.ready_monotonic_ns,
+                sample.init.marks.get("handler_import_end"),
+            ) {
+                import_end_to_next_ms.push(ready_ns.saturating_sub(*import_end_ns) as f64 / 1e6);
+            }
             filesystem_cost_ms.push(wall_ms - host_fs_wall_ms);
             network_cost_ms.push(wall_ms - host_net_wall_ms);
         }
@@ -229,6 +243,20 @@ pub(crate) async fn run(
         "isolation_network_cost_ms".to_owned(),
         Measure::info(init_trace::stats::median(&network_cost_ms), "ms"),
     );
+    measures.insert(
+        "isolation_filesystem_init_cost_ms".to_owned(),
+        Measure::info(init_trace::stats::median(&filesystem_init_cost_ms), "ms"),
+    );
+    measures.insert(
+        "isolation_network_init_cost_ms".to_owned(),
+        Measure::info(init_trace::stats::median(&network_init_cost_ms), "ms"),
+    );
+    if !import_end_to_next_ms.is_empty() {
+        measures.insert(
+            "emulator_import_end_to_next_ms".to_owned(),
+            Measure::info(init_trace::stats::median(&import_end_to_next_ms), "ms"),
+        );
+    }
     measures.insert(
         "emulator_cold_starts_per_s".to_owned(),
         Measure::info(emulator_rate, "1/s"),

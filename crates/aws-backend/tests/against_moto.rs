@@ -158,8 +158,8 @@ async fn moto_sees_the_forced_change_and_the_journal_restores_it() {
     // As if the run died here.
     std::mem::forget(runs);
     assert_eq!(Journal::all_in(journals.path()).unwrap().len(), 1);
-    let restored = aws_backend::restore_journals(&client, journals.path()).await.unwrap();
-    assert_eq!(restored, ["f"]);
+    let cleanup = aws_backend::restore_journals(&client, journals.path()).await.unwrap();
+    assert_eq!(cleanup.restored, ["f"]);
     assert_eq!(configuration(&client).await, before);
     assert!(Journal::all_in(journals.path()).unwrap().is_empty());
 }

@@ -137,8 +137,9 @@ async fn a_run_that_died_before_restoring_is_put_back_from_its_journal() {
     // As if killed with SIGKILL: nothing ran after the last cold start.
     std::mem::forget(runs);
     assert_ne!(environment(&client).await, before);
-    let restored = aws_backend::restore_journals(&client, &journals).await.unwrap();
-    assert_eq!(restored, ["control"]);
+    let cleanup = aws_backend::restore_journals(&client, &journals).await.unwrap();
+    assert_eq!(cleanup.restored, ["control"]);
+    assert!(cleanup.deleted.is_empty());
     assert_eq!(environment(&client).await, before);
     assert!(Journal::all_in(&journals).unwrap().is_empty());
 
@@ -287,4 +288,187 @@ async fn each_cold_starts_trace_is_fetched_or_said_missing() {
         sample.platform_log
     );
     runs.restore().await.unwrap();
+}
+
+mod deployed {
+    //! `--deploy-control`: the bundled control created like the subject, measured, and
+    //! deleted however the run ends.
+
+    use super::*;
+    use aws_backend::deploy::{Created, RunId, Subject};
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/coldfront-test";
+
+    /// Whether `function` exists, by GetFunctionConfiguration's answer.
+    async fn exists(client: &aws_sdk_lambda::Client, function: &str) -> bool {
+        match client.get_function_configuration().function_name(function).send().await {
+            Ok(_) => true,
+            Err(err) => {
+                use aws_sdk_lambda::error::ProvideErrorMetadata as _;
+                assert_eq!(err.code(), Some("ResourceNotFoundException"), "{err:?}");
+                false
+            }
+        }
+    }
+
+    /// The subject `wiki` at 384 MB, so that the control's size is visibly the subject's.
+    async fn subject(client: &aws_sdk_lambda::Client) -> Subject {
+        client
+            .update_function_configuration()
+            .function_name("wiki")
+            .memory_size(384)
+            .send()
+            .await
+            .unwrap();
+        client
+            .wait_until_function_updated_v2()
+            .function_name("wiki")
+            .wait(Duration::from_secs(60))
+            .await
+            .unwrap();
+        Subject::describe(client, "wiki").await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_control_is_created_like_the_subject_measured_and_deleted() {
+        let (url, work) = serve().await;
+        let client = client(&url);
+        let journals = work.path().join("journal");
+        let subject = subject(&client).await;
+        let plan = subject.control(ROLE, &RunId::new()).unwrap();
+        let control = Created::create(client.clone(), &plan, &journals).await.unwrap();
+        assert!(control.name().starts_with("wiki-cfctl-"), "{}", control.name());
+        assert_eq!(
+            Journal::creations_in(&journals).unwrap().len(),
+            1,
+            "journaled while it exists"
+        );
+        let config = client
+            .get_function_configuration()
+            .function_name(control.name())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(config.state().map(|s| s.as_str()), Some("Active"), "waited until Active");
+        assert_eq!(config.memory_size(), Some(384));
+        assert_eq!(config.runtime(), subject.configuration().runtime());
+        assert_eq!(config.architectures(), subject.configuration().architectures());
+        assert_eq!(config.role(), Some(ROLE));
+        assert_eq!(config.handler(), Some("handler.handle"));
+        assert!(config.description().unwrap().contains("the bundled control for wiki"));
+
+        let mut runs = ColdStarts::prepare(client.clone(), control.name(), &journals).await.unwrap();
+        let sample = runs.cold_start(0, "{}").await.unwrap();
+        assert!(sample.init.duration_ms.is_some() && sample.invokes[0].cold);
+        assert_eq!(sample.memory_size_mb, 384);
+        runs.restore().await.unwrap();
+        let name = control.name().to_owned();
+        control.delete().await.unwrap();
+        assert!(!exists(&client, &name).await, "deleted at the end");
+        assert!(Journal::creations_in(&journals).unwrap().is_empty());
+        assert!(Journal::all_in(&journals).unwrap().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_control_left_by_a_killed_run_is_deleted_by_restore_journals() {
+        let (url, work) = serve().await;
+        let client = client(&url);
+        let journals = work.path().join("journal");
+        let plan = subject(&client).await.control(ROLE, &RunId::new()).unwrap();
+        let control = Created::create(client.clone(), &plan, &journals).await.unwrap();
+        let mut runs = ColdStarts::prepare(client.clone(), control.name(), &journals).await.unwrap();
+        runs.cold_start_at(0, "{}", Some(1024)).await.unwrap();
+        // As if killed with SIGKILL: neither the restore nor the delete ran.
+        std::mem::forget(runs);
+        std::mem::forget(control);
+        assert!(exists(&client, plan.name()).await);
+        let cleanup = aws_backend::restore_journals(&client, &journals).await.unwrap();
+        assert_eq!(cleanup.deleted, [plan.name()]);
+        assert!(cleanup.restored.is_empty(), "nothing to put back on a deleted function");
+        assert!(!exists(&client, plan.name()).await);
+        assert!(Journal::creations_in(&journals).unwrap().is_empty());
+        assert!(Journal::all_in(&journals).unwrap().is_empty());
+
+        // The next run with that subject deletes one left behind before it starts.
+        let plan = subject(&client).await.control(ROLE, &RunId::new()).unwrap();
+        std::mem::forget(Created::create(client.clone(), &plan, &journals).await.unwrap());
+        let deleted = aws_backend::deploy::delete_left_behind(&client, &journals, "control")
+            .await
+            .unwrap();
+        assert!(deleted.is_empty(), "another subject's are left alone");
+        let deleted = aws_backend::deploy::delete_left_behind(&client, &journals, "wiki")
+            .await
+            .unwrap();
+        assert_eq!(deleted, [plan.name()]);
+        assert!(!exists(&client, plan.name()).await);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_mid_run_still_deletes_the_control() {
+        let (url, work) = serve().await;
+        let client = client(&url);
+        let journals = work.path().join("journal");
+        let plan = subject(&client).await.control(ROLE, &RunId::new()).unwrap();
+        let run = {
+            let (client, journals, plan) = (client.clone(), journals.clone(), plan.clone());
+            tokio::spawn(async move {
+                let control = Created::create(client.clone(), &plan, &journals).await.unwrap();
+                let mut runs = ColdStarts::prepare(client, control.name(), &journals).await.unwrap();
+                runs.cold_start(0, "{}").await.unwrap();
+                panic!("a bug in the middle of a run");
+            })
+        };
+        assert!(run.await.unwrap_err().is_panic());
+        assert!(!exists(&client, plan.name()).await, "deleted while unwinding");
+        assert!(Journal::creations_in(&journals).unwrap().is_empty());
+        assert!(Journal::all_in(&journals).unwrap().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_function_that_is_not_the_created_one_is_never_deleted() {
+        let (url, work) = serve().await;
+        let client = client(&url);
+        let journals = work.path().join("journal");
+        // A journal naming the user's own `control`, as if a run had meant to create it.
+        let journal = Journal::for_creation(&journals, "control");
+        journal
+            .write_creation(&aws_backend::journal::Creation {
+                function: "control".into(),
+                description: "Created by coldfront for one run (test) [00000000]".into(),
+                purpose: "test".into(),
+                subject: "wiki".into(),
+            })
+            .unwrap();
+        let err = aws_backend::restore_journals(&client, &journals)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("control is not the function coldfront created") && err.contains("not deleted"),
+            "{err}"
+        );
+        assert!(exists(&client, "control").await);
+
+        // A subject the bundled Python control cannot stand in for is refused up front.
+        client
+            .update_function_configuration()
+            .function_name("wiki")
+            .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+            .send()
+            .await
+            .unwrap();
+        client
+            .wait_until_function_updated_v2()
+            .function_name("wiki")
+            .wait(Duration::from_secs(60))
+            .await
+            .unwrap();
+        let err = Subject::describe(&client, "wiki")
+            .await
+            .unwrap()
+            .control(ROLE, &RunId::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("wiki runs provided.al2023") && err.contains("--control"), "{err}");
+    }
 }

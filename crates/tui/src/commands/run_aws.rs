@@ -206,11 +206,15 @@ pub(crate) async fn maintain(command: AwsCommand) -> anyhow::Result<u8> {
     match command.action {
         AwsAction::Restore(args) => {
             let client = aws_backend::client(&target(&args)).await;
-            let restored = aws_backend::restore_journals(&client, &args.journal_dir).await?;
-            if restored.is_empty() {
+            let cleanup = aws_backend::restore_journals(&client, &args.journal_dir).await?;
+            if cleanup.restored.is_empty() && cleanup.deleted.is_empty() {
                 outln!("Nothing to restore: no journal in {}", args.journal_dir.display());
-            } else {
-                outln!("Restored: {}", restored.join(", "));
+            }
+            if !cleanup.restored.is_empty() {
+                outln!("Restored: {}", cleanup.restored.join(", "));
+            }
+            if !cleanup.deleted.is_empty() {
+                outln!("Deleted (created by an interrupted run): {}", cleanup.deleted.join(", "));
             }
             Ok(crate::exit::OK)
         }

@@ -206,6 +206,19 @@ pub(crate) struct RunArgs {
     pub cost: CostArgs,
 }
 
+/// Functions coldfront creates on AWS for one run and deletes at its end.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DeployArgs {
+    /// On AWS, the execution role (ARN) of the functions coldfront creates, e.g.
+    /// `--role arn:aws:iam::123456789012:role/lambda-basic`
+    #[arg(long, value_name = "ARN")]
+    pub role: Option<String>,
+    /// On AWS, leave the functions coldfront created in place at the end (their names are
+    /// printed; delete them yourself)
+    #[arg(long)]
+    pub keep: bool,
+}
+
 /// The AWS backend's spending guard.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct CostArgs {

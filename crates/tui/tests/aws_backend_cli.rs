@@ -515,3 +515,172 @@ fn the_aws_backend_refuses_what_it_cannot_do() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
+
+/// The names ListFunctions gives, with a bare HTTP request.
+fn function_names(url: &str) -> Vec<String> {
+    let address = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET /2015-03-31/functions/ HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let body: serde_json::Value = serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap();
+    body["Functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["FunctionName"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/coldfront-test";
+
+fn deploy_control_trace(url: &str, journal: &Path, run: &Path, cold_starts: &str) -> Command {
+    let mut command = coldfront();
+    command
+        .args([
+            "trace",
+            "--backend",
+            "aws",
+            "--subject",
+            "wiki",
+            "--control",
+            "none",
+            "--deploy-control",
+            "--role",
+            ROLE,
+            "-n",
+            cold_starts,
+            "--warmup",
+            "0",
+            "--xray-wait-s",
+            "0",
+            "--yes",
+            "--json",
+            "--out",
+        ])
+        .arg(run)
+        .args(aws_args(url, journal));
+    command
+}
+
+#[test]
+fn deploy_control_creates_the_control_runs_it_beside_the_subject_and_deletes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    let functions_before = function_names(&server.url);
+    let before = configuration_of(&server.url, "wiki");
+    let journal = dir.path().join("journal");
+    let run = dir.path().join("run");
+    let output = deploy_control_trace(&server.url, &journal, &run, "2").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let samples: Vec<serde_json::Value> = std::fs::read_to_string(run.join("samples.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let seen: Vec<(&str, &str)> = samples
+        .iter()
+        .map(|s| (s["function"].as_str().unwrap(), s["labels"]["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    let control = seen[1].0;
+    assert!(control.starts_with("wiki-cfctl-"), "{seen:?}");
+    assert_eq!(
+        seen,
+        [
+            ("wiki", "subject"),
+            (control, "control"),
+            ("wiki", "subject"),
+            (control, "control")
+        ]
+    );
+    assert!(
+        samples.iter().all(|s| s["memory_size_mb"] == 512),
+        "the control runs at the subject's memory size"
+    );
+    assert!(stderr.contains(&format!("Created {control} (the bundled control for wiki)")), "{stderr}");
+    assert!(stderr.contains(&format!("Deleted {control}")), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(!summary["comparisons"].as_array().unwrap().is_empty(), "{summary}");
+    assert_eq!(function_names(&server.url), functions_before, "the control is gone");
+    assert_eq!(configuration_of(&server.url, "wiki"), before);
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
+}
+
+#[test]
+fn kill_9_with_a_deployed_control_then_aws_restore_deletes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    let functions_before = function_names(&server.url);
+    let before = configuration_of(&server.url, "wiki");
+    let journal = dir.path().join("journal");
+    let run = dir.path().join("run");
+    let mut child = deploy_control_trace(&server.url, &journal, &run, "500")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let samples = run.join("samples.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::fs::read_to_string(&samples).map_or(0, |t| t.lines().count()) < 3 {
+        assert!(Instant::now() < deadline, "no cold start of the control was recorded");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left: Vec<String> = function_names(&server.url)
+        .into_iter()
+        .filter(|f| !functions_before.contains(f))
+        .collect();
+    assert_eq!(left.len(), 1, "killed mid-run, the control is still there: {left:?}");
+    assert!(left[0].starts_with("wiki-cfctl-"), "{left:?}");
+
+    let restore = coldfront()
+        .args(["aws", "restore"])
+        .args(aws_args(&server.url, &journal))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&restore.stdout);
+    assert_eq!(
+        restore.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&restore.stderr)
+    );
+    assert!(stdout.contains("Restored: wiki"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("Deleted (created by an interrupted run): {}", left[0])),
+        "{stdout}"
+    );
+    assert_eq!(function_names(&server.url), functions_before, "the control is gone");
+    assert_eq!(configuration_of(&server.url, "wiki"), before);
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0);
+}
+
+#[test]
+fn deploy_control_refuses_what_it_cannot_do() {
+    for (args, expected) in [
+        (
+            vec!["trace", "--backend", "aws", "--subject", "f", "--deploy-control"],
+            "--role",
+        ),
+        (
+            vec!["trace", "--backend", "aws", "--subject", "f", "--keep"],
+            "add --deploy-control",
+        ),
+        (
+            vec!["trace", "--deploy-control", "--role", ROLE],
+            "add --backend aws",
+        ),
+    ] {
+        let output = coldfront().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}

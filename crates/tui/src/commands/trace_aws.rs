@@ -11,6 +11,9 @@ use init_trace::local::cancel_pair;
 use init_trace::report::summary::RunSummary;
 use init_trace::sample::SampleWriter;
 
+use aws_backend::ColdStarts;
+use aws_backend::deploy::{self, Created, Plan, RunId, Subject};
+
 use super::run_aws::{discard_all, prepare_all, restore_all, target, within_budget};
 use super::trace::{TraceArgs, finish};
 use crate::exit;
@@ -56,6 +59,9 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     if args.invokes.is_some_and(|n| n > 1) {
         bail!("--invokes: the AWS backend runs one invoke per forced cold start");
     }
+    if !args.control.deploy_control && (args.deploy.keep || args.deploy.role.is_some()) {
+        bail!("--keep and --role are for the control coldfront creates: add --deploy-control");
+    }
     args.invoke.check_event()?;
     let dir = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("coldfront-runs").join(format!("trace-aws-{}", chrono::Local::now().format("%Y%m%d-%H%M%S")))
@@ -69,24 +75,59 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
             dir.display()
         );
     }
+    let (client, xray) = aws_backend::clients(&target(&args.aws)).await;
+    // Declared before the runs, so that on a panic the runs are restored (the control's
+    // among them) before the control is deleted.
+    let mut deployed: Option<Created> = None;
+    let plan = match (&args.control.deploy_control, &args.deploy.role) {
+        (true, Some(role)) => Some(plan_control(&client, &args.subject, role, &args.aws).await?),
+        _ => None,
+    };
     let mut functions = vec![args.subject.clone()];
+    functions.extend(plan.iter().map(|p| p.name().to_owned()));
     functions.extend(controls.iter().cloned());
     let roles: Vec<Role> = std::iter::once(Role::Subject)
-        .chain(controls.iter().map(|_| Role::Control))
+        .chain(functions[1..].iter().map(|_| Role::Control))
         .collect();
-    let (client, xray) = aws_backend::clients(&target(&args.aws)).await;
     let (cancel_handle, cancel) = cancel_pair();
     super::cancel_on_ctrl_c(
         cancel_handle,
-        "finishing the current cold start, restoring every function, then writing the reports",
+        "finishing the current cold start, restoring every function, deleting the ones coldfront created, then writing the reports",
     );
-    let runs = prepare_all(&functions, &client, &xray, &args.aws, args.invoke.xray_wait_s).await?;
+    // The control is created only once the estimate is accepted; until then it is
+    // estimated as what it will be, the subject's twin.
+    let existing: Vec<String> = functions
+        .iter()
+        .filter(|f| plan.as_ref().is_none_or(|p| p.name() != f.as_str()))
+        .cloned()
+        .collect();
+    let runs = prepare_all(&existing, &client, &xray, &args.aws, args.invoke.xray_wait_s).await?;
     let steps = schedule(functions.len(), &args.memory, args.warmup, args.cold_starts);
     let work: Vec<_> = steps
         .iter()
-        .map(|step| runs[step.function].work(1, step.memory_mb))
+        .map(|step| match (&plan, step.function) {
+            (Some(plan), 1) => aws_backend::cost::Work {
+                function: plan.name().to_owned(),
+                ..runs[0].work(1, step.memory_mb)
+            },
+            (Some(_), i) if i > 1 => runs[i - 1].work(1, step.memory_mb),
+            (_, i) => runs[i].work(1, step.memory_mb),
+        })
         .collect();
-    let runs = within_budget(runs, &work, &args.cost).await?;
+    let mut runs = within_budget(runs, &work, &args.cost).await?;
+    if let Some(plan) = &plan {
+        match deploy_control(&client, &xray, plan, &args).await {
+            Ok((created, run)) => {
+                eprintln!("Created {} ({})", created.name(), created.purpose());
+                deployed = Some(created);
+                runs.insert(1, run);
+            }
+            Err(err) => {
+                discard_all(runs).await;
+                return Err(err);
+            }
+        }
+    }
     let opened = std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the run directory {}", dir.display()))
         .and_then(|()| Ok(SampleWriter::append(&samples_path)?));
@@ -94,10 +135,10 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         Ok(writer) => writer,
         Err(err) => {
             discard_all(runs).await;
+            finish_deployed(deployed, false).await;
             return Err(err);
         }
     };
-    let mut runs = runs;
     let total = steps.len() as u64;
     let progress = super::cold_start_progress(total, args.json);
     let mut samples = Vec::new();
@@ -138,7 +179,8 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         }
     }
     progress.finish_and_clear();
-    let restored = restore_all(runs).await;
+    let mut restored = restore_all(runs).await;
+    restored &= finish_deployed(deployed, args.deploy.keep).await;
     let interrupted = cancel.is_cancelled();
     // Whatever was measured is reported, also when a cold start failed mid-run.
     if !samples.is_empty() {
@@ -151,11 +193,75 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     }
     if !restored {
         bail!(
-            "some functions could not be restored; their journals are in {}",
+            "some functions could not be restored or deleted; their journals are in {} (`coldfront aws restore` retries)",
             args.aws.journal_dir.display()
         );
     }
     Ok(exit::for_samples(interrupted, &samples))
+}
+
+/// Reads the subject, deletes controls an interrupted run left for it, and plans the
+/// bundled control deployed like it; nothing is created yet.
+async fn plan_control(
+    client: &aws_backend::LambdaClient,
+    subject: &str,
+    role: &str,
+    aws: &crate::cli::AwsArgs,
+) -> anyhow::Result<Plan> {
+    let subject = Subject::describe(client, subject).await?;
+    for name in deploy::delete_left_behind(client, &aws.journal_dir, subject.name()).await? {
+        eprintln!("Deleted {name}, left behind by an interrupted run");
+    }
+    Ok(subject.control(role, &RunId::new())?)
+}
+
+/// Creates the planned control, waits until it is Active, and prepares its cold starts;
+/// on an error nothing is left behind.
+async fn deploy_control(
+    client: &aws_backend::LambdaClient,
+    xray: &aws_backend::XrayClient,
+    plan: &Plan,
+    args: &TraceArgs,
+) -> anyhow::Result<(Created, ColdStarts)> {
+    let created = Created::create(client.clone(), plan, &args.aws.journal_dir).await?;
+    let runs = prepare_all(
+        &[created.name().to_owned()],
+        client,
+        xray,
+        &args.aws,
+        args.invoke.xray_wait_s,
+    )
+    .await;
+    match runs {
+        Ok(mut runs) => Ok((created, runs.remove(0))),
+        Err(err) => {
+            finish_deployed(Some(created), false).await;
+            Err(err)
+        }
+    }
+}
+
+/// Deletes the control coldfront created (or, with `keep`, leaves it and says so);
+/// returns false, having said why, when it could not.
+async fn finish_deployed(deployed: Option<Created>, keep: bool) -> bool {
+    let Some(created) = deployed else {
+        return true;
+    };
+    let name = created.name().to_owned();
+    let outcome = if keep {
+        created.keep().map(|name| {
+            eprintln!("Kept {name} (--keep); delete it with `aws lambda delete-function --function-name {name}`");
+        })
+    } else {
+        created.delete().await.map(|()| eprintln!("Deleted {name}"))
+    };
+    match outcome {
+        Ok(()) => true,
+        Err(err) => {
+            eprintln!("error: {name}: {err}");
+            false
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Functions coldfront creates for a run and deletes at its end: the bundled control
 //! (`--deploy-control`), deployed alike to the subject, so that the difference between
-//! the two is the subject's own code.
+//! the two is the subject's own code; and copies of the subject (`--parallel K` with one
+//! function named), made from its own code, so K cold starts can run at once without
+//! retiring each other's environments.
 //!
 //! Each creation is journaled (a [`Creation`] in the journal directory) before
 //! `CreateFunction` is sent, with a `Description` unique to the run. The function is
@@ -27,6 +29,8 @@ const MAX_NAME_CHARS: usize = 64;
 pub struct Subject {
     configuration: FunctionConfiguration,
     name: String,
+    /// `Code.Location`: where its deployment package can be downloaded.
+    code_location: Option<String>,
 }
 
 impl Subject {
@@ -43,7 +47,12 @@ impl Subject {
             .cloned()
             .unwrap_or_else(|| FunctionConfiguration::builder().build());
         let name = configuration.function_name().unwrap_or(function).to_owned();
-        Ok(Self { configuration, name })
+        let code_location = output.code().and_then(|c| c.location()).map(str::to_owned);
+        Ok(Self {
+            configuration,
+            name,
+            code_location,
+        })
     }
 
     /// The function's name (never its ARN).
@@ -80,12 +89,97 @@ impl Subject {
             base: self.configuration.clone(),
             zip: zip_directory(&dir)?,
             role: role.to_owned(),
-            handler: "handler.handle".to_owned(),
+            handler: Some("handler.handle".to_owned()),
             copies_environment: false,
             vpc: true,
             file_systems: true,
         })
     }
+}
+
+impl Subject {
+    /// `count` copies of this function, numbered from 1: its own code and configuration
+    /// (environment, layers, ephemeral storage, VPC and EFS settings included), with its
+    /// own execution role unless `role` is given.
+    pub async fn copies(&self, count: usize, role: Option<&str>, run: &RunId) -> Result<Vec<Plan>, AwsError> {
+        let zip = self.code().await?;
+        let role = role.or(self.configuration.role()).unwrap_or_default();
+        Ok((1..=count)
+            .map(|i| Plan {
+                name: created_name(&self.name, &format!("cfcopy{i}"), &run.0),
+                purpose: format!("copy {i} of {}", self.name),
+                subject: self.name.clone(),
+                run: run.clone(),
+                base: self.configuration.clone(),
+                zip: zip.clone(),
+                role: role.to_owned(),
+                handler: self.configuration.handler().map(str::to_owned),
+                copies_environment: true,
+                vpc: true,
+                file_systems: true,
+            })
+            .collect())
+    }
+
+    /// The function's deployment package, from GetFunction's `Code.Location`: a
+    /// presigned URL on Lambda (downloaded through the SDK's own HTTPS connector), or a
+    /// `file://` directory on this machine, which is how `coldfront serve` answers (zipped
+    /// here).
+    pub async fn code(&self) -> Result<Vec<u8>, AwsError> {
+        let failed = |location: &str, reason: String| AwsError::CodeDownload {
+            function: self.name.clone(),
+            // The query string is the presigned URL's signature: never printed.
+            location: location.split('?').next().unwrap_or_default().to_owned(),
+            reason,
+        };
+        if self.configuration.package_type().is_some_and(|p| p.as_str() == "Image") {
+            return Err(failed(
+                "(a container image)",
+                "it is a container image; copy it with your own deployment and name the copies".to_owned(),
+            ));
+        }
+        let location = self
+            .code_location
+            .as_deref()
+            .ok_or_else(|| failed("(none)", "GetFunction gave no Code.Location".to_owned()))?;
+        if let Some(dir) = location.strip_prefix("file://") {
+            return zip_directory(Path::new(dir));
+        }
+        if !(location.starts_with("https://") || location.starts_with("http://")) {
+            return Err(failed(location, "only https://, http:// and file:// locations can be read".to_owned()));
+        }
+        download(location).await.map_err(|reason| failed(location, reason))
+    }
+}
+
+/// The body of a GET of `url`, through the SDK's HTTPS connector (rustls on aws-lc, the
+/// same stack the Lambda client uses).
+async fn download(url: &str) -> Result<Vec<u8>, String> {
+    use aws_smithy_runtime_api::client::http::HttpConnector as _;
+    use aws_smithy_types::body::SdkBody;
+    let connector = aws_smithy_http_client::Connector::builder()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .build();
+    let request = http::Request::get(url).body(SdkBody::empty()).map_err(|e| e.to_string())?;
+    let request = aws_smithy_runtime_api::http::Request::try_from(request).map_err(|e| e.to_string())?;
+    let response = connector.call(request).await.map_err(|e| {
+        use std::error::Error as _;
+        e.source().map_or_else(|| e.to_string(), |source| format!("{e}: {source}"))
+    })?;
+    let status = response.status();
+    let body = aws_smithy_types::byte_stream::ByteStream::new(response.into_body())
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_bytes()
+        .to_vec();
+    if !status.is_success() {
+        let preview = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+        return Err(format!("HTTP {}: {preview}", status.as_u16()));
+    }
+    Ok(body)
 }
 
 /// What makes one run's created functions its own: a short random suffix in their names
@@ -118,7 +212,7 @@ pub struct Plan {
     base: FunctionConfiguration,
     zip: Vec<u8>,
     role: String,
-    handler: String,
+    handler: Option<String>,
     /// Whether the subject's environment variables come along (a copy) or not (the control).
     copies_environment: bool,
     /// Whether the subject's `VpcConfig` comes along.
@@ -153,7 +247,7 @@ impl Plan {
             .function_name(&self.name)
             .description(self.description())
             .role(&self.role)
-            .handler(&self.handler)
+            .set_handler(self.handler.clone())
             .code(FunctionCode::builder().zip_file(Blob::new(self.zip.clone())).build())
             .set_runtime(base.runtime().cloned())
             .set_memory_size(base.memory_size())
@@ -492,5 +586,33 @@ mod tests {
         assert_eq!(text, "#!/bin/sh\n");
         let err = zip_directory(&dir.path().join("missing")).unwrap_err().to_string();
         assert!(err.contains("missing"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_package_is_downloaded_over_http_and_a_refusal_is_named() {
+        use axum::routing::get;
+        let router = axum::Router::new()
+            .route("/pkg.zip", get(|| async { b"PK-the-bytes".to_vec() }))
+            .route(
+                "/denied",
+                get(|| async { (axum::http::StatusCode::FORBIDDEN, "<Error><Code>AccessDenied</Code></Error>") }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        assert_eq!(download(&format!("{url}/pkg.zip")).await.unwrap(), b"PK-the-bytes");
+        let err = download(&format!("{url}/denied?X-Amz-Signature=secret")).await.unwrap_err();
+        assert!(err.contains("HTTP 403") && err.contains("AccessDenied"), "{err}");
+
+        // Where it cannot be read, the error names the function and the location without
+        // the presigned query.
+        let subject = Subject {
+            configuration: FunctionConfiguration::builder().function_name("wiki").build(),
+            name: "wiki".into(),
+            code_location: Some(format!("{url}/denied?X-Amz-Signature=secret")),
+        };
+        let err = subject.code().await.unwrap_err().to_string();
+        assert!(err.starts_with("wiki: cannot download its code from http://"), "{err}");
+        assert!(err.contains("/denied to copy it: HTTP 403") && !err.contains("secret"), "{err}");
     }
 }

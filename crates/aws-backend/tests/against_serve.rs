@@ -349,7 +349,7 @@ mod deployed {
             .send()
             .await
             .unwrap();
-        assert_eq!(config.state().map(|s| s.as_str()), Some("Active"), "waited until Active");
+        assert_eq!(config.state().map(aws_sdk_lambda::types::State::as_str), Some("Active"), "waited until Active");
         assert_eq!(config.memory_size(), Some(384));
         assert_eq!(config.runtime(), subject.configuration().runtime());
         assert_eq!(config.architectures(), subject.configuration().architectures());
@@ -470,5 +470,70 @@ mod deployed {
             .unwrap_err()
             .to_string();
         assert!(err.contains("wiki runs provided.al2023") && err.contains("--control"), "{err}");
+    }
+}
+
+mod copies {
+    //! `--parallel K` with one function named: K-1 copies of it from its own code.
+
+    use super::*;
+    use aws_backend::deploy::{Created, RunId, Subject};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn copies_run_the_subjects_own_code_and_configuration_and_are_deleted() {
+        let (url, work) = serve().await;
+        let client = client(&url);
+        set_keep(&client).await;
+        let journals = work.path().join("journal");
+        let subject = Subject::describe(&client, "control").await.unwrap();
+        let run = RunId::new();
+        let plans = subject.copies(2, None, &run).await.unwrap();
+        let names: Vec<&str> = plans.iter().map(aws_backend::deploy::Plan::name).collect();
+        assert!(
+            names[0].starts_with("control-cfcopy1-") && names[1].starts_with("control-cfcopy2-"),
+            "{names:?}"
+        );
+        let mut copies = Vec::new();
+        for plan in &plans {
+            copies.push(Created::create(client.clone(), plan, &journals).await.unwrap());
+        }
+        assert_eq!(Journal::creations_in(&journals).unwrap().len(), 2);
+        let original = subject.configuration();
+        let mut runs = Vec::new();
+        for copy in &copies {
+            let config = client
+                .get_function_configuration()
+                .function_name(copy.name())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(config.handler(), original.handler());
+            assert_eq!(config.role(), original.role(), "the subject's own role");
+            assert_eq!(config.memory_size(), original.memory_size());
+            let variables = config.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
+            assert_eq!(variables.get("KEEP").map(String::as_str), Some("1"), "its environment");
+            runs.push(ColdStarts::prepare(client.clone(), copy.name(), &journals).await.unwrap());
+        }
+        // One cold start on each copy at once: the subject's handler answers in both.
+        let (runs, outcomes) = aws_backend::cold_starts_together(runs, 0, "{}", None).await;
+        for outcome in outcomes {
+            let sample = outcome.unwrap();
+            assert!(sample.invokes[0].cold && sample.init.duration_ms.is_some());
+            assert_eq!(sample.invokes[0].status, init_trace::sample::InvokeStatus::Success);
+        }
+        for run in runs {
+            run.restore().await.unwrap();
+        }
+        for copy in copies {
+            copy.delete().await.unwrap();
+        }
+        for name in names {
+            assert!(
+                client.get_function_configuration().function_name(name).send().await.is_err(),
+                "{name} deleted"
+            );
+        }
+        assert!(Journal::creations_in(&journals).unwrap().is_empty());
+        assert!(Journal::all_in(&journals).unwrap().is_empty());
     }
 }

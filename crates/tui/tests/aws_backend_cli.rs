@@ -498,7 +498,7 @@ fn the_aws_backend_refuses_what_it_cannot_do() {
         (vec!["run", "--backend", "aws", "f", "--event", "{nope"], "--event"),
         (
             vec!["run", "--backend", "aws", "f", "g", "--parallel", "3"],
-            "--parallel 3: name at least 3 functions",
+            "--parallel 3: name one function (coldfront runs it beside 2 copies it makes of it) or at least 3",
         ),
         (
             vec!["trace", "--backend", "aws", "--subject", "f", "--control", "f"],
@@ -677,10 +677,66 @@ fn deploy_control_refuses_what_it_cannot_do() {
             vec!["trace", "--deploy-control", "--role", ROLE],
             "add --backend aws",
         ),
+        (
+            vec!["run", "--backend", "aws", "f", "--keep"],
+            "--keep and --role are for the copies coldfront makes",
+        ),
     ] {
         let output = coldfront().args(&args).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn parallel_with_one_function_runs_copies_of_it_and_deletes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    let functions_before = function_names(&server.url);
+    let before = configuration(&server.url);
+    let journal = dir.path().join("journal");
+    let out = dir.path().join("aws.jsonl");
+    let output = coldfront()
+        .args([
+            "run",
+            "--backend",
+            "aws",
+            "control",
+            "--parallel",
+            "3",
+            "-n",
+            "2",
+            "--json",
+            "--out",
+        ])
+        .arg(&out)
+        .args(aws_args(&server.url, &journal))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let functions: Vec<String> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|s| {
+            assert!(s["invokes"][0]["cold"] == true && s["invokes"][0]["status"] == "success", "{s}");
+            s["function"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(functions.len(), 6, "{functions:?}");
+    assert_eq!(functions[..3], functions[3..], "each round covers the function and its copies");
+    assert_eq!(functions[0], "control");
+    assert!(
+        functions[1].starts_with("control-cfcopy1-") && functions[2].starts_with("control-cfcopy2-"),
+        "{functions:?}"
+    );
+    for copy in &functions[1..3] {
+        assert!(stderr.contains(&format!("Created {copy}")), "{stderr}");
+        assert!(stderr.contains(&format!("Deleted {copy}")), "{stderr}");
+    }
+    assert_eq!(function_names(&server.url), functions_before, "the copies are gone");
+    assert_eq!(configuration(&server.url), before);
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
 }

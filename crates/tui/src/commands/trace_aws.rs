@@ -11,10 +11,11 @@ use init_trace::local::cancel_pair;
 use init_trace::report::summary::RunSummary;
 use init_trace::sample::SampleWriter;
 
-use aws_backend::ColdStarts;
-use aws_backend::deploy::{self, Created, Plan, RunId, Subject};
+use aws_backend::deploy::{Created, Plan, RunId, Subject};
 
-use super::run_aws::{discard_all, prepare_all, restore_all, target, within_budget};
+use super::run_aws::{
+    create_all, discard_all, finish_created, left_behind, prepare_all, restore_all, target, within_budget,
+};
 use super::trace::{TraceArgs, finish};
 use crate::exit;
 
@@ -78,7 +79,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     let (client, xray) = aws_backend::clients(&target(&args.aws)).await;
     // Declared before the runs, so that on a panic the runs are restored (the control's
     // among them) before the control is deleted.
-    let mut deployed: Option<Created> = None;
+    let mut deployed: Vec<Created> = Vec::new();
     let plan = match (&args.control.deploy_control, &args.deploy.role) {
         (true, Some(role)) => Some(plan_control(&client, &args.subject, role, &args.aws).await?),
         _ => None,
@@ -115,17 +116,17 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         })
         .collect();
     let mut runs = within_budget(runs, &work, &args.cost).await?;
-    if let Some(plan) = &plan {
-        match deploy_control(&client, &xray, plan, &args).await {
-            Ok((created, run)) => {
-                eprintln!("Created {} ({})", created.name(), created.purpose());
-                deployed = Some(created);
-                runs.insert(1, run);
+    match create_all(&client, &xray, plan.as_slice(), &args.aws, args.invoke.xray_wait_s).await {
+        Ok((created, made_runs)) => {
+            deployed.extend(created);
+            // The control runs right after the subject, as it is scheduled.
+            for (offset, run) in made_runs.into_iter().enumerate() {
+                runs.insert(1 + offset, run);
             }
-            Err(err) => {
-                discard_all(runs).await;
-                return Err(err);
-            }
+        }
+        Err(err) => {
+            discard_all(runs).await;
+            return Err(err);
         }
     }
     let opened = std::fs::create_dir_all(&dir)
@@ -135,7 +136,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         Ok(writer) => writer,
         Err(err) => {
             discard_all(runs).await;
-            finish_deployed(deployed, false).await;
+            finish_created(deployed, false).await;
             return Err(err);
         }
     };
@@ -180,7 +181,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     }
     progress.finish_and_clear();
     let mut restored = restore_all(runs).await;
-    restored &= finish_deployed(deployed, args.deploy.keep).await;
+    restored &= finish_created(deployed, args.deploy.keep).await;
     let interrupted = cancel.is_cancelled();
     // Whatever was measured is reported, also when a cold start failed mid-run.
     if !samples.is_empty() {
@@ -200,8 +201,8 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     Ok(exit::for_samples(interrupted, &samples))
 }
 
-/// Reads the subject, deletes controls an interrupted run left for it, and plans the
-/// bundled control deployed like it; nothing is created yet.
+/// Reads the subject, deletes what an interrupted run left for it, and plans the bundled
+/// control deployed like it; nothing is created yet.
 async fn plan_control(
     client: &aws_backend::LambdaClient,
     subject: &str,
@@ -209,59 +210,8 @@ async fn plan_control(
     aws: &crate::cli::AwsArgs,
 ) -> anyhow::Result<Plan> {
     let subject = Subject::describe(client, subject).await?;
-    for name in deploy::delete_left_behind(client, &aws.journal_dir, subject.name()).await? {
-        eprintln!("Deleted {name}, left behind by an interrupted run");
-    }
+    left_behind(client, aws, subject.name()).await?;
     Ok(subject.control(role, &RunId::new())?)
-}
-
-/// Creates the planned control, waits until it is Active, and prepares its cold starts;
-/// on an error nothing is left behind.
-async fn deploy_control(
-    client: &aws_backend::LambdaClient,
-    xray: &aws_backend::XrayClient,
-    plan: &Plan,
-    args: &TraceArgs,
-) -> anyhow::Result<(Created, ColdStarts)> {
-    let created = Created::create(client.clone(), plan, &args.aws.journal_dir).await?;
-    let runs = prepare_all(
-        &[created.name().to_owned()],
-        client,
-        xray,
-        &args.aws,
-        args.invoke.xray_wait_s,
-    )
-    .await;
-    match runs {
-        Ok(mut runs) => Ok((created, runs.remove(0))),
-        Err(err) => {
-            finish_deployed(Some(created), false).await;
-            Err(err)
-        }
-    }
-}
-
-/// Deletes the control coldfront created (or, with `keep`, leaves it and says so);
-/// returns false, having said why, when it could not.
-async fn finish_deployed(deployed: Option<Created>, keep: bool) -> bool {
-    let Some(created) = deployed else {
-        return true;
-    };
-    let name = created.name().to_owned();
-    let outcome = if keep {
-        created.keep().map(|name| {
-            eprintln!("Kept {name} (--keep); delete it with `aws lambda delete-function --function-name {name}`");
-        })
-    } else {
-        created.delete().await.map(|()| eprintln!("Deleted {name}"))
-    };
-    match outcome {
-        Ok(()) => true,
-        Err(err) => {
-            eprintln!("error: {name}: {err}");
-            false
-        }
-    }
 }
 
 #[cfg(test)]

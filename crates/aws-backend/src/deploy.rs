@@ -121,6 +121,41 @@ impl Subject {
             .collect())
     }
 
+    /// The differential variants of this function (item 4 of the AWS backend's issue): a
+    /// copy without its file systems (still in its VPC), when it has any, and a copy
+    /// without its VPC (and so without file systems, which need one). Their INIT against
+    /// the subject's gives what the EFS mount and the VPC's network set-up add. Refused,
+    /// naming why, for a function in no VPC.
+    pub async fn variants(&self, role: Option<&str>, run: &RunId) -> Result<Vec<Plan>, AwsError> {
+        let in_vpc = self
+            .configuration
+            .vpc_config()
+            .is_some_and(|v| !v.subnet_ids().is_empty());
+        if !in_vpc {
+            return Err(AwsError::NoVariants {
+                function: self.name.clone(),
+            });
+        }
+        let mut plans = Vec::new();
+        let base = self.copies(1, role, run).await?.remove(0);
+        if !self.configuration.file_system_configs().is_empty() {
+            plans.push(Plan {
+                name: created_name(&self.name, "cfnoefs", &run.0),
+                purpose: format!("{} without its file system", self.name),
+                file_systems: false,
+                ..base.clone()
+            });
+        }
+        plans.push(Plan {
+            name: created_name(&self.name, "cfnovpc", &run.0),
+            purpose: format!("{} without its VPC", self.name),
+            vpc: false,
+            file_systems: false,
+            ..base
+        });
+        Ok(plans)
+    }
+
     /// The function's deployment package, from GetFunction's `Code.Location`: a
     /// presigned URL on Lambda (downloaded through the SDK's own HTTPS connector), or a
     /// `file://` directory on this machine, which is how `coldfront serve` answers (zipped

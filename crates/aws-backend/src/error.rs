@@ -110,4 +110,12 @@ pub enum AwsError {
         /// Why.
         reason: String,
     },
+    /// A function in no VPC has no network or storage variants to compare.
+    #[error(
+        "{function} is in no VPC, so there is no network set-up (or EFS mount, which needs a VPC) to measure by difference; give it a VpcConfig first"
+    )]
+    NoVariants {
+        /// The function.
+        function: String,
+    },
 }

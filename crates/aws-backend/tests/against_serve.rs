@@ -537,3 +537,103 @@ mod copies {
         assert!(Journal::all_in(&journals).unwrap().is_empty());
     }
 }
+
+mod variants {
+    //! The differential variants: the subject without its file system, and without its
+    //! VPC, created from its own code. serve keeps the settings but attaches no ENI and
+    //! mounts nothing, so on serve the differences they measure are not AWS's.
+
+    use super::*;
+    use aws_backend::deploy::{Created, RunId, Subject};
+    use aws_sdk_lambda::types::{FileSystemConfig, VpcConfig};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn variants_drop_the_file_system_then_the_vpc_and_are_deleted() {
+        let (url, work) = serve().await;
+        let client = client(&url);
+        let journals = work.path().join("journal");
+        let err = Subject::describe(&client, "control")
+            .await
+            .unwrap()
+            .variants(None, &RunId::new())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("control is in no VPC"), "{err}");
+
+        let efs = FileSystemConfig::builder()
+            .arn("arn:aws:elasticfilesystem:eu-west-1:123456789012:access-point/fsap-0123456789abcdef0")
+            .local_mount_path("/mnt/data")
+            .build()
+            .unwrap();
+        client
+            .update_function_configuration()
+            .function_name("control")
+            .vpc_config(
+                VpcConfig::builder()
+                    .subnet_ids("subnet-0a1b")
+                    .security_group_ids("sg-0e4f")
+                    .build(),
+            )
+            .file_system_configs(efs.clone())
+            .send()
+            .await
+            .unwrap();
+        client
+            .wait_until_function_updated_v2()
+            .function_name("control")
+            .wait(Duration::from_secs(60))
+            .await
+            .unwrap();
+        let subject = Subject::describe(&client, "control").await.unwrap();
+        let plans = subject.variants(None, &RunId::new()).await.unwrap();
+        let mut created = Vec::new();
+        for plan in &plans {
+            created.push(Created::create(client.clone(), plan, &journals).await.unwrap());
+        }
+        let mut seen = Vec::new();
+        for variant in &created {
+            let config = client
+                .get_function_configuration()
+                .function_name(variant.name())
+                .send()
+                .await
+                .unwrap();
+            seen.push((
+                variant.purpose().to_owned(),
+                config.vpc_config().map(|v| v.subnet_ids().to_vec()),
+                config.file_system_configs().to_vec(),
+            ));
+        }
+        assert_eq!(
+            seen,
+            [
+                (
+                    "control without its file system".to_owned(),
+                    Some(vec!["subnet-0a1b".to_owned()]),
+                    Vec::new()
+                ),
+                ("control without its VPC".to_owned(), None, Vec::new()),
+            ]
+        );
+        // The subject itself keeps both.
+        let config = client
+            .get_function_configuration()
+            .function_name("control")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(config.file_system_configs(), std::slice::from_ref(&efs));
+        let names: Vec<String> = created.iter().map(|c| c.name().to_owned()).collect();
+        for variant in created {
+            variant.delete().await.unwrap();
+        }
+        for name in names {
+            assert!(
+                client.get_function_configuration().function_name(&name).send().await.is_err(),
+                "{name} deleted"
+            );
+        }
+        assert!(Journal::creations_in(&journals).unwrap().is_empty());
+    }
+}

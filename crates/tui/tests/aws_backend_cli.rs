@@ -740,3 +740,116 @@ fn parallel_with_one_function_runs_copies_of_it_and_deletes_them() {
     assert_eq!(configuration(&server.url), before);
     assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
 }
+
+/// Sends UpdateFunctionConfiguration with a bare HTTP request and waits (polling, with a
+/// deadline) until the change is in effect.
+fn update_configuration(url: &str, function: &str, body: &serde_json::Value) {
+    let address = url.trim_start_matches("http://");
+    let body = body.to_string();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "PUT /2015-03-31/functions/{function}/configuration HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        write!(
+            stream,
+            "GET /2015-03-31/functions/{function}/configuration HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        if response.contains("\"LastUpdateStatus\":\"Successful\"") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the change did not take effect: {response}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn vpc_variants_report_network_and_storage_as_differences_and_are_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    update_configuration(
+        &server.url,
+        "control",
+        &serde_json::json!({
+            "VpcConfig": {"SubnetIds": ["subnet-0a1b"], "SecurityGroupIds": ["sg-0e4f"]},
+            "FileSystemConfigs": [{
+                "Arn": "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0",
+                "LocalMountPath": "/mnt/data"
+            }]
+        }),
+    );
+    let functions_before = function_names(&server.url);
+    let journal = dir.path().join("journal");
+    let run = dir.path().join("run");
+    let output = coldfront()
+        .args([
+            "trace",
+            "--backend",
+            "aws",
+            "--subject",
+            "control",
+            "--control",
+            "none",
+            "--vpc-variants",
+            "-n",
+            "3",
+            "--warmup",
+            "0",
+            "--xray-wait-s",
+            "0",
+            "--yes",
+            "--json",
+            "--out",
+        ])
+        .arg(&run)
+        .args(aws_args(&server.url, &journal))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let functions: Vec<String> = std::fs::read_to_string(run.join("samples.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["function"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(functions.len(), 9, "{functions:?}");
+    assert_eq!(functions[..3], functions[3..6], "interleaved: {functions:?}");
+    assert!(
+        functions[1].starts_with("control-cfnoefs-") && functions[2].starts_with("control-cfnovpc-"),
+        "{functions:?}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("differences.json")).unwrap()).unwrap();
+    let found = report["differences"].as_array().unwrap();
+    let names: Vec<&str> = found.iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["storage mount", "network setup"]);
+    assert_eq!(found[0]["with"], "control");
+    assert_eq!(found[0]["without"], functions[1].as_str());
+    assert_eq!(found[1]["with"], functions[1].as_str());
+    assert_eq!(found[1]["without"], functions[2].as_str());
+    for d in found {
+        assert_eq!((d["n_with"].as_u64(), d["n_without"].as_u64()), (Some(3), Some(3)), "{d}");
+        let (low, high) = (d["ci95_ms"]["low"].as_f64().unwrap(), d["ci95_ms"]["high"].as_f64().unwrap());
+        let median = d["median_diff_ms"].as_f64().unwrap();
+        assert!(low <= median && median <= high, "{d}");
+    }
+    assert!(
+        report["caveat"].as_str().unwrap().contains("not AWS Lambda")
+            && stderr.contains("coldfront serve does neither"),
+        "{report} {stderr}"
+    );
+    assert!(stderr.contains("network setup: ") && stderr.contains("storage mount: "), "{stderr}");
+    assert_eq!(function_names(&server.url), functions_before, "the variants are gone");
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
+}

@@ -28,6 +28,7 @@ Examples:
   coldfront trace --backend aws --subject my-api --control my-minimal --region eu-west-1
   coldfront trace --backend aws --subject wiki --endpoint-url http://127.0.0.1:9001   against coldfront serve
   coldfront trace --backend aws --subject my-api --deploy-control --role arn:aws:iam::123456789012:role/lambda-basic
+  coldfront trace --backend aws --subject my-vpc-api --vpc-variants   what the VPC and EFS add to INIT
 
 Writes DIR/samples.jsonl (appended per sample), DIR/summary.json, DIR/report.md,
 DIR/breakdown.svg and DIR/init-duration.hlog. Ctrl-C stops and still writes the reports
@@ -41,7 +42,8 @@ page lists what AWS does not expose. Every function is restored at the end.
 subject's runtime, architecture, memory size, timeout, tracing, VPC and EFS settings and
 the --role given, and deletes it at the end unless --keep; a run killed before that
 leaves it journaled, and `coldfront aws restore` (or the next run with that subject)
-deletes it.";
+deletes it. --vpc-variants does the same with copies of the subject without its EFS
+file system and without its VPC, and writes DIR/differences.json.";
 
 #[derive(Debug, Clone, Args)]
 #[command(after_help = TRACE_EXAMPLES)]
@@ -97,13 +99,18 @@ pub(crate) struct TraceArgs {
     pub deploy: DeployArgs,
 }
 
-/// `--deploy-control`, apart from the other switches of `trace`.
+/// The functions `trace` can create on AWS, apart from its other switches.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct DeployControlArgs {
     /// On AWS, create the bundled control deployed like the subject (needs --role), run it
     /// as a control, and delete it at the end
     #[arg(long, requires = "role")]
     pub deploy_control: bool,
+    /// On AWS, create copies of the subject without its EFS file system and without its
+    /// VPC, run them interleaved with it, report "storage mount" and "network setup" as
+    /// differences of median INIT with 95% intervals, and delete them at the end
+    #[arg(long)]
+    pub vpc_variants: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -234,9 +241,9 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         // Boxed: the AWS run's state is large, and the local path need not carry it.
         return Box::pin(super::trace_aws::trace(args)).await;
     }
-    if args.control.deploy_control || args.deploy.keep {
+    if args.control.deploy_control || args.control.vpc_variants || args.deploy.keep {
         bail!(
-            "--deploy-control and --keep create functions on AWS: add --backend aws (the local backend's default control is already the bundled one)"
+            "--deploy-control, --vpc-variants and --keep create functions on AWS: add --backend aws (the local backend's default control is already the bundled one)"
         );
     }
     let specs = super::load_specs(&args.spec)?;

@@ -181,7 +181,10 @@ impl Subject {
             return zip_directory(Path::new(dir));
         }
         if !(location.starts_with("https://") || location.starts_with("http://")) {
-            return Err(failed(location, "only https://, http:// and file:// locations can be read".to_owned()));
+            return Err(failed(
+                location,
+                "only https://, http:// and file:// locations can be read".to_owned(),
+            ));
         }
         download(location).await.map_err(|reason| failed(location, reason))
     }
@@ -197,11 +200,14 @@ async fn download(url: &str) -> Result<Vec<u8>, String> {
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
         ))
         .build();
-    let request = http::Request::get(url).body(SdkBody::empty()).map_err(|e| e.to_string())?;
+    let request = http::Request::get(url)
+        .body(SdkBody::empty())
+        .map_err(|e| e.to_string())?;
     let request = aws_smithy_runtime_api::http::Request::try_from(request).map_err(|e| e.to_string())?;
     let response = connector.call(request).await.map_err(|e| {
         use std::error::Error as _;
-        e.source().map_or_else(|| e.to_string(), |source| format!("{e}: {source}"))
+        e.source()
+            .map_or_else(|| e.to_string(), |source| format!("{e}: {source}"))
     })?;
     let status = response.status();
     let body = aws_smithy_types::byte_stream::ByteStream::new(response.into_body())
@@ -275,7 +281,10 @@ impl Plan {
         )
     }
 
-    fn request(&self, client: &aws_sdk_lambda::Client) -> aws_sdk_lambda::operation::create_function::builders::CreateFunctionFluentBuilder {
+    fn request(
+        &self,
+        client: &aws_sdk_lambda::Client,
+    ) -> aws_sdk_lambda::operation::create_function::builders::CreateFunctionFluentBuilder {
         let base = &self.base;
         let mut request = client
             .create_function()
@@ -295,12 +304,17 @@ impl Plan {
             );
         if self.copies_environment {
             request = request
-                .set_environment(base.environment().and_then(|e| e.variables()).map(|variables| {
-                    Environment::builder()
-                        .set_variables(Some(variables.clone()))
-                        .build()
-                }))
-                .set_layers(Some(base.layers().iter().filter_map(|l| l.arn().map(str::to_owned)).collect()))
+                .set_environment(
+                    base.environment()
+                        .and_then(|e| e.variables())
+                        .map(|variables| Environment::builder().set_variables(Some(variables.clone())).build()),
+                )
+                .set_layers(Some(
+                    base.layers()
+                        .iter()
+                        .filter_map(|l| l.arn().map(str::to_owned))
+                        .collect(),
+                ))
                 .set_ephemeral_storage(base.ephemeral_storage().cloned());
         }
         if self.vpc
@@ -355,7 +369,11 @@ pub fn zip_directory(dir: &Path) -> Result<Vec<u8>, AwsError> {
     files.sort();
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (path, mode) in files {
-        let relative = path.strip_prefix(dir).expect("found under dir").to_string_lossy().into_owned();
+        let relative = path
+            .strip_prefix(dir)
+            .expect("found under dir")
+            .to_string_lossy()
+            .into_owned();
         // The bundle's marker file is the cache's, not the function's.
         if relative == ".complete" {
             continue;
@@ -391,11 +409,7 @@ impl Created {
     /// Journals `plan` in `journal_dir`, creates the function, and waits with the SDK's
     /// `function_active_v2` waiter until it is `Active`. If it does not get there, it is
     /// deleted before the error returns.
-    pub async fn create(
-        client: aws_sdk_lambda::Client,
-        plan: &Plan,
-        journal_dir: &Path,
-    ) -> Result<Self, AwsError> {
+    pub async fn create(client: aws_sdk_lambda::Client, plan: &Plan, journal_dir: &Path) -> Result<Self, AwsError> {
         use aws_sdk_lambda::client::Waiters as _;
         let creation = Creation {
             function: plan.name.clone(),
@@ -538,7 +552,10 @@ pub async fn delete_left_behind(
         if creation.subject != subject {
             continue;
         }
-        tracing::warn!("{}: left behind by an interrupted run; deleting it first", creation.function);
+        tracing::warn!(
+            "{}: left behind by an interrupted run; deleting it first",
+            creation.function
+        );
         // Its configuration journal, if a cold start had changed it, has nothing to restore.
         for original in Journal::all_in(journal_dir)? {
             if original.read()?.is_some_and(|o| o.function == creation.function) {
@@ -630,13 +647,20 @@ mod tests {
             .route("/pkg.zip", get(|| async { b"PK-the-bytes".to_vec() }))
             .route(
                 "/denied",
-                get(|| async { (axum::http::StatusCode::FORBIDDEN, "<Error><Code>AccessDenied</Code></Error>") }),
+                get(|| async {
+                    (
+                        axum::http::StatusCode::FORBIDDEN,
+                        "<Error><Code>AccessDenied</Code></Error>",
+                    )
+                }),
             );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router).await });
         assert_eq!(download(&format!("{url}/pkg.zip")).await.unwrap(), b"PK-the-bytes");
-        let err = download(&format!("{url}/denied?X-Amz-Signature=secret")).await.unwrap_err();
+        let err = download(&format!("{url}/denied?X-Amz-Signature=secret"))
+            .await
+            .unwrap_err();
         assert!(err.contains("HTTP 403") && err.contains("AccessDenied"), "{err}");
 
         // Where it cannot be read, the error names the function and the location without
@@ -648,6 +672,9 @@ mod tests {
         };
         let err = subject.code().await.unwrap_err().to_string();
         assert!(err.starts_with("wiki: cannot download its code from http://"), "{err}");
-        assert!(err.contains("/denied to copy it: HTTP 403") && !err.contains("secret"), "{err}");
+        assert!(
+            err.contains("/denied to copy it: HTTP 403") && !err.contains("secret"),
+            "{err}"
+        );
     }
 }

@@ -193,7 +193,10 @@ async fn moto_creates_the_control_in_the_subjects_vpc_and_the_journal_deletes_it
     let vpc = config.vpc_config().expect("the subject's VPC settings");
     assert_eq!(vpc.subnet_ids(), ["subnet-0a1b"]);
     assert_eq!(vpc.security_group_ids(), ["sg-0c2d"]);
-    assert_eq!(config.runtime().map(aws_sdk_lambda::types::Runtime::as_str), Some("python3.11"));
+    assert_eq!(
+        config.runtime().map(aws_sdk_lambda::types::Runtime::as_str),
+        Some("python3.11")
+    );
     assert_eq!(config.memory_size(), Some(128));
     assert_eq!(config.role(), Some(role.as_str()));
     // As if the run died here.

@@ -349,7 +349,11 @@ mod deployed {
             .send()
             .await
             .unwrap();
-        assert_eq!(config.state().map(aws_sdk_lambda::types::State::as_str), Some("Active"), "waited until Active");
+        assert_eq!(
+            config.state().map(aws_sdk_lambda::types::State::as_str),
+            Some("Active"),
+            "waited until Active"
+        );
         assert_eq!(config.memory_size(), Some(384));
         assert_eq!(config.runtime(), subject.configuration().runtime());
         assert_eq!(config.architectures(), subject.configuration().architectures());
@@ -357,7 +361,9 @@ mod deployed {
         assert_eq!(config.handler(), Some("handler.handle"));
         assert!(config.description().unwrap().contains("the bundled control for wiki"));
 
-        let mut runs = ColdStarts::prepare(client.clone(), control.name(), &journals).await.unwrap();
+        let mut runs = ColdStarts::prepare(client.clone(), control.name(), &journals)
+            .await
+            .unwrap();
         let sample = runs.cold_start(0, "{}").await.unwrap();
         assert!(sample.init.duration_ms.is_some() && sample.invokes[0].cold);
         assert_eq!(sample.memory_size_mb, 384);
@@ -376,7 +382,9 @@ mod deployed {
         let journals = work.path().join("journal");
         let plan = subject(&client).await.control(ROLE, &RunId::new()).unwrap();
         let control = Created::create(client.clone(), &plan, &journals).await.unwrap();
-        let mut runs = ColdStarts::prepare(client.clone(), control.name(), &journals).await.unwrap();
+        let mut runs = ColdStarts::prepare(client.clone(), control.name(), &journals)
+            .await
+            .unwrap();
         runs.cold_start_at(0, "{}", Some(1024)).await.unwrap();
         // As if killed with SIGKILL: neither the restore nor the delete ran.
         std::mem::forget(runs);
@@ -469,7 +477,10 @@ mod deployed {
             .control(ROLE, &RunId::new())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("wiki runs provided.al2023") && err.contains("--control"), "{err}");
+        assert!(
+            err.contains("wiki runs provided.al2023") && err.contains("--control"),
+            "{err}"
+        );
     }
 }
 
@@ -510,9 +521,17 @@ mod copies {
             assert_eq!(config.handler(), original.handler());
             assert_eq!(config.role(), original.role(), "the subject's own role");
             assert_eq!(config.memory_size(), original.memory_size());
-            let variables = config.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
+            let variables = config
+                .environment()
+                .and_then(|e| e.variables())
+                .cloned()
+                .unwrap_or_default();
             assert_eq!(variables.get("KEEP").map(String::as_str), Some("1"), "its environment");
-            runs.push(ColdStarts::prepare(client.clone(), copy.name(), &journals).await.unwrap());
+            runs.push(
+                ColdStarts::prepare(client.clone(), copy.name(), &journals)
+                    .await
+                    .unwrap(),
+            );
         }
         // One cold start on each copy at once: the subject's handler answers in both.
         let (runs, outcomes) = aws_backend::cold_starts_together(runs, 0, "{}", None).await;
@@ -529,7 +548,12 @@ mod copies {
         }
         for name in names {
             assert!(
-                client.get_function_configuration().function_name(name).send().await.is_err(),
+                client
+                    .get_function_configuration()
+                    .function_name(name)
+                    .send()
+                    .await
+                    .is_err(),
                 "{name} deleted"
             );
         }
@@ -630,7 +654,12 @@ mod variants {
         }
         for name in names {
             assert!(
-                client.get_function_configuration().function_name(&name).send().await.is_err(),
+                client
+                    .get_function_configuration()
+                    .function_name(&name)
+                    .send()
+                    .await
+                    .is_err(),
                 "{name} deleted"
             );
         }

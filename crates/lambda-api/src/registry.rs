@@ -361,7 +361,10 @@ fn file_system_settings(value: &Value) -> Result<Vec<FileSystemSettings>, ApiErr
         )));
     }
     for fs in &list {
-        if !(fs.arn.starts_with("arn:aws") && fs.arn.contains(":elasticfilesystem:") && fs.arn.contains(":access-point/fsap-")) {
+        if !(fs.arn.starts_with("arn:aws")
+            && fs.arn.contains(":elasticfilesystem:")
+            && fs.arn.contains(":access-point/fsap-"))
+        {
             return Err(ApiError::invalid_parameter(format!(
                 "FileSystemConfigs Arn {:?} is not an EFS access point's ARN (arn:aws:elasticfilesystem:REGION:ACCOUNT:access-point/fsap-...)",
                 fs.arn

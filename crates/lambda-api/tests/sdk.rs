@@ -483,7 +483,11 @@ async fn vpc_and_file_system_settings_are_kept_returned_and_removed() {
             .code(FunctionCode::builder().zip_file(Blob::new(package())).build())
     };
     // EFS without a VPC is refused, as on Lambda.
-    let err = creating("lonely").file_system_configs(efs.clone()).send().await.unwrap_err();
+    let err = creating("lonely")
+        .file_system_configs(efs.clone())
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("InvalidParameterValueException"));
     assert!(err.message().unwrap().contains("need a VpcConfig"), "{err:?}");
 
@@ -499,7 +503,12 @@ async fn vpc_and_file_system_settings_are_kept_returned_and_removed() {
         .wait(Duration::from_secs(60))
         .await
         .unwrap();
-    let config = client.get_function_configuration().function_name("vpc").send().await.unwrap();
+    let config = client
+        .get_function_configuration()
+        .function_name("vpc")
+        .send()
+        .await
+        .unwrap();
     let returned = config.vpc_config().expect("VpcConfig returned");
     assert_eq!(returned.subnet_ids(), ["subnet-0a1b", "subnet-2c3d"]);
     assert_eq!(returned.security_group_ids(), ["sg-0e4f"]);
@@ -534,8 +543,16 @@ async fn vpc_and_file_system_settings_are_kept_returned_and_removed() {
         .wait(Duration::from_secs(60))
         .await
         .unwrap();
-    let config = client.get_function_configuration().function_name("vpc").send().await.unwrap();
-    assert!(config.vpc_config().is_none() && config.file_system_configs().is_empty(), "{config:?}");
+    let config = client
+        .get_function_configuration()
+        .function_name("vpc")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        config.vpc_config().is_none() && config.file_system_configs().is_empty(),
+        "{config:?}"
+    );
 
     // What Lambda's limits refuse, serve refuses, naming the value.
     let bad = FileSystemConfig::builder()

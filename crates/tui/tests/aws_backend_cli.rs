@@ -603,7 +603,10 @@ fn deploy_control_creates_the_control_runs_it_beside_the_subject_and_deletes_it(
         samples.iter().all(|s| s["memory_size_mb"] == 512),
         "the control runs at the subject's memory size"
     );
-    assert!(stderr.contains(&format!("Created {control} (the bundled control for wiki)")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Created {control} (the bundled control for wiki)")),
+        "{stderr}"
+    );
     assert!(stderr.contains(&format!("Deleted {control}")), "{stderr}");
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(!summary["comparisons"].as_array().unwrap().is_empty(), "{summary}");
@@ -673,10 +676,7 @@ fn deploy_control_refuses_what_it_cannot_do() {
             vec!["trace", "--backend", "aws", "--subject", "f", "--keep"],
             "add --deploy-control",
         ),
-        (
-            vec!["trace", "--deploy-control", "--role", ROLE],
-            "add --backend aws",
-        ),
+        (vec!["trace", "--deploy-control", "--role", ROLE], "add --backend aws"),
         (
             vec!["run", "--backend", "aws", "f", "--keep"],
             "--keep and --role are for the copies coldfront makes",
@@ -721,12 +721,19 @@ fn parallel_with_one_function_runs_copies_of_it_and_deletes_them() {
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .map(|s| {
-            assert!(s["invokes"][0]["cold"] == true && s["invokes"][0]["status"] == "success", "{s}");
+            assert!(
+                s["invokes"][0]["cold"] == true && s["invokes"][0]["status"] == "success",
+                "{s}"
+            );
             s["function"].as_str().unwrap().to_owned()
         })
         .collect();
     assert_eq!(functions.len(), 6, "{functions:?}");
-    assert_eq!(functions[..3], functions[3..], "each round covers the function and its copies");
+    assert_eq!(
+        functions[..3],
+        functions[3..],
+        "each round covers the function and its copies"
+    );
     assert_eq!(functions[0], "control");
     assert!(
         functions[1].starts_with("control-cfcopy1-") && functions[2].starts_with("control-cfcopy2-"),
@@ -821,7 +828,12 @@ fn vpc_variants_report_network_and_storage_as_differences_and_are_deleted() {
     let functions: Vec<String> = std::fs::read_to_string(run.join("samples.jsonl"))
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["function"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["function"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(functions.len(), 9, "{functions:?}");
     assert_eq!(functions[..3], functions[3..6], "interleaved: {functions:?}");
@@ -839,8 +851,15 @@ fn vpc_variants_report_network_and_storage_as_differences_and_are_deleted() {
     assert_eq!(found[1]["with"], functions[1].as_str());
     assert_eq!(found[1]["without"], functions[2].as_str());
     for d in found {
-        assert_eq!((d["n_with"].as_u64(), d["n_without"].as_u64()), (Some(3), Some(3)), "{d}");
-        let (low, high) = (d["ci95_ms"]["low"].as_f64().unwrap(), d["ci95_ms"]["high"].as_f64().unwrap());
+        assert_eq!(
+            (d["n_with"].as_u64(), d["n_without"].as_u64()),
+            (Some(3), Some(3)),
+            "{d}"
+        );
+        let (low, high) = (
+            d["ci95_ms"]["low"].as_f64().unwrap(),
+            d["ci95_ms"]["high"].as_f64().unwrap(),
+        );
         let median = d["median_diff_ms"].as_f64().unwrap();
         assert!(low <= median && median <= high, "{d}");
     }
@@ -849,7 +868,10 @@ fn vpc_variants_report_network_and_storage_as_differences_and_are_deleted() {
             && stderr.contains("coldfront serve does neither"),
         "{report} {stderr}"
     );
-    assert!(stderr.contains("network setup: ") && stderr.contains("storage mount: "), "{stderr}");
+    assert!(
+        stderr.contains("network setup: ") && stderr.contains("storage mount: "),
+        "{stderr}"
+    );
     assert_eq!(function_names(&server.url), functions_before, "the variants are gone");
     assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
 }

@@ -106,11 +106,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     };
     let total = u64::from(args.cold_starts) * runs.len() as u64;
     let progress = super::cold_start_progress(total, args.json);
-    let width = runs
-        .iter()
-        .map(|run| run.original().function.len())
-        .max()
-        .unwrap_or(8);
+    let width = runs.iter().map(|run| run.original().function.len()).max().unwrap_or(8);
     let mut samples = Vec::new();
     let mut failure = None;
     let parallel = args.parallel.max(1) as usize;
@@ -337,7 +333,10 @@ pub(crate) async fn maintain(command: AwsCommand) -> anyhow::Result<u8> {
                 outln!("Restored: {}", cleanup.restored.join(", "));
             }
             if !cleanup.deleted.is_empty() {
-                outln!("Deleted (created by an interrupted run): {}", cleanup.deleted.join(", "));
+                outln!(
+                    "Deleted (created by an interrupted run): {}",
+                    cleanup.deleted.join(", ")
+                );
             }
             Ok(crate::exit::OK)
         }

@@ -311,12 +311,26 @@ mod deployed {
         }
     }
 
-    /// The subject `wiki` at 384 MB, so that the control's size is visibly the subject's.
+    /// The subject `wiki` at 384 MB, in a VPC with an EFS access point, so that the
+    /// control's settings are visibly the subject's.
     async fn subject(client: &aws_sdk_lambda::Client) -> Subject {
         client
             .update_function_configuration()
             .function_name("wiki")
             .memory_size(384)
+            .vpc_config(
+                aws_sdk_lambda::types::VpcConfig::builder()
+                    .subnet_ids("subnet-0a1b")
+                    .security_group_ids("sg-0e4f")
+                    .build(),
+            )
+            .file_system_configs(
+                aws_sdk_lambda::types::FileSystemConfig::builder()
+                    .arn("arn:aws:elasticfilesystem:eu-west-1:123456789012:access-point/fsap-0123456789abcdef0")
+                    .local_mount_path("/mnt/data")
+                    .build()
+                    .unwrap(),
+            )
             .send()
             .await
             .unwrap();
@@ -359,6 +373,19 @@ mod deployed {
         assert_eq!(config.architectures(), subject.configuration().architectures());
         assert_eq!(config.role(), Some(ROLE));
         assert_eq!(config.handler(), Some("handler.handle"));
+        assert_eq!(
+            config
+                .vpc_config()
+                .map(|v| (v.subnet_ids().to_vec(), v.security_group_ids().to_vec())),
+            Some((vec!["subnet-0a1b".to_owned()], vec!["sg-0e4f".to_owned()])),
+            "the subject's VPC"
+        );
+        assert_eq!(
+            config.file_system_configs(),
+            subject.configuration().file_system_configs(),
+            "the subject's file system"
+        );
+        assert_eq!(config.file_system_configs().len(), 1);
         assert!(config.description().unwrap().contains("the bundled control for wiki"));
 
         let mut runs = ColdStarts::prepare(client.clone(), control.name(), &journals)

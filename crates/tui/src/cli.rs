@@ -58,7 +58,7 @@ when it ends (idle reclaim, a change to the function, or shutdown), the same sam
 `coldfront run` writes, so `coldfront report` works on served traffic. Ctrl-C or SIGTERM
 ends every environment and writes its sample before exiting.")]
     Serve(ServeArgs),
-    /// Maintenance of the AWS backend (restoring functions a run left changed)
+    /// Maintenance of the AWS backend (restoring functions a run left changed, deleting those it left behind)
     Aws(AwsCommand),
     /// List the functions that can be run
     #[command(after_help = "Examples:\n  coldfront functions\n  coldfront functions --config coldfront.toml --json")]
@@ -294,7 +294,8 @@ pub(crate) struct AwsCommand {
 
 #[derive(Debug, Clone, Subcommand)]
 pub(crate) enum AwsAction {
-    /// Put back every function a run changed and could not restore (after a SIGKILL, a crash)
+    /// Put back every function a run changed and could not restore, and delete the functions
+    /// a run created and could not delete (after a SIGKILL, a crash)
     #[command(
         after_help = "Examples:\n  coldfront aws restore\n  coldfront aws restore --region eu-west-1 --journal-dir coldfront-runs/aws-journal"
     )]

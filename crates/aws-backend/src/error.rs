@@ -59,4 +59,63 @@ pub enum AwsError {
         /// Why.
         reason: String,
     },
+    /// A function's code could not be packaged as a zip.
+    #[error("cannot package {path} as a zip: {reason}")]
+    Package {
+        /// The directory or file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The bundled control cannot stand in for this subject.
+    #[error(
+        "--deploy-control: the bundled control is a Python handler, but {function} runs {runtime}; deploy a minimal function on that runtime yourself and name it with --control"
+    )]
+    ControlRuntime {
+        /// The subject.
+        function: String,
+        /// Its `Runtime` (empty for a container image).
+        runtime: String,
+    },
+    /// A function coldfront created did not become `Active`.
+    #[error("{function}: the created function did not become Active ({reason}); coldfront deleted it")]
+    NotActive {
+        /// The function.
+        function: String,
+        /// `StateReason`, or how long was waited.
+        reason: String,
+    },
+    /// A journaled creation names a function that is not the one coldfront created.
+    #[error(
+        "{function} is not the function coldfront created (its Description is {found:?}, not {expected:?}), so it was not deleted; check it, then remove {}",
+        journal.display()
+    )]
+    NotCreatedByColdfront {
+        /// The function.
+        function: String,
+        /// The journal naming it.
+        journal: PathBuf,
+        /// The description coldfront gave it.
+        expected: String,
+        /// The description it has.
+        found: String,
+    },
+    /// A function's code could not be downloaded to copy it.
+    #[error("{function}: cannot download its code from {location} to copy it: {reason}")]
+    CodeDownload {
+        /// The function copied.
+        function: String,
+        /// `Code.Location` as GetFunction gave it (the query string, which signs it, left out).
+        location: String,
+        /// Why.
+        reason: String,
+    },
+    /// A function in no VPC has no network or storage variants to compare.
+    #[error(
+        "{function} is in no VPC, so there is no network set-up (or EFS mount, which needs a VPC) to measure by difference; give it a VpcConfig first"
+    )]
+    NoVariants {
+        /// The function.
+        function: String,
+    },
 }

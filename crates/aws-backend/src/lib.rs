@@ -29,6 +29,7 @@
 //! ```
 
 pub mod cost;
+pub mod deploy;
 mod error;
 pub mod journal;
 
@@ -438,11 +439,8 @@ impl ColdStarts {
 
 impl Drop for ColdStarts {
     /// A run that ends without [`ColdStarts::restore`] (a panic unwinding through it, an
-    /// early return) still puts the function back: on a thread of its own, with a runtime
-    /// and HTTP connections of its own, because the caller's runtime may be the very
-    /// thread that is unwinding (a current-thread runtime cannot drive the caller's
-    /// pooled connections while it waits here). If that fails too, the journal stays and
-    /// the message names it.
+    /// early return) still puts the function back, through [`block_on_detached`]. If that
+    /// fails too, the journal stays and the message names it.
     fn drop(&mut self) {
         if self.restored {
             return;
@@ -451,37 +449,10 @@ impl Drop for ColdStarts {
         eprintln!("coldfront: {function} was not restored by the run; restoring it now");
         let original = self.original.clone();
         let journal = self.journal.clone();
-        let mut config = self.client.config().to_builder();
-        config.set_http_client(None);
-        let client = aws_sdk_lambda::Client::from_conf(config.build());
-        let restore = move || {
-            std::thread::Builder::new()
-                .name("coldfront-restore".to_owned())
-                .spawn(move || -> Result<(), String> {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .map_err(|e| format!("cannot start a runtime to restore it: {e}"))?;
-                    runtime
-                        .block_on(async {
-                            apply(&client, &original, &original.environment, original.memory_mb).await?;
-                            journal.remove()
-                        })
-                        .map_err(|e| e.to_string())
-                })
-                .map_err(|e| format!("cannot start a thread to restore it: {e}"))
-                .and_then(|thread| thread.join().unwrap_or_else(|_| Err("the restore panicked".to_owned())))
-        };
-        // Waiting on a worker of a multi-thread runtime would strand the tasks queued on
-        // this worker (its LIFO slot is not stolen by the others) for as long as the
-        // restore takes; if one of them serves the API the restore talks to, that is
-        // forever. `block_in_place` hands this worker's queue to another thread first.
-        let restored = match tokio::runtime::Handle::try_current() {
-            Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(restore)
-            }
-            _ => restore(),
-        };
+        let restored = block_on_detached(&self.client, move |client| async move {
+            apply(&client, &original, &original.environment, original.memory_mb).await?;
+            journal.remove()
+        });
         match restored {
             Ok(()) => eprintln!("coldfront: {function} restored"),
             Err(err) => eprintln!(
@@ -489,6 +460,44 @@ impl Drop for ColdStarts {
                 self.journal.path().display()
             ),
         }
+    }
+}
+
+/// Runs `work` to completion from a `Drop`: on a thread of its own, with a runtime and
+/// HTTP connections of its own (a client like `client` without its pooled connections),
+/// because the caller's runtime may be the very thread that is unwinding (a
+/// current-thread runtime cannot drive the caller's pooled connections while it waits
+/// here). Returns why it failed, as text for the message the drop prints.
+pub(crate) fn block_on_detached<F, Fut>(client: &aws_sdk_lambda::Client, work: F) -> Result<(), String>
+where
+    F: FnOnce(aws_sdk_lambda::Client) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), AwsError>>,
+{
+    let mut config = client.config().to_builder();
+    config.set_http_client(None);
+    let client = aws_sdk_lambda::Client::from_conf(config.build());
+    let run = move || {
+        std::thread::Builder::new()
+            .name("coldfront-cleanup".to_owned())
+            .spawn(move || -> Result<(), String> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("cannot start a runtime: {e}"))?;
+                runtime.block_on(work(client)).map_err(|e| e.to_string())
+            })
+            .map_err(|e| format!("cannot start a thread: {e}"))
+            .and_then(|thread| thread.join().unwrap_or_else(|_| Err("it panicked".to_owned())))
+    };
+    // Waiting on a worker of a multi-thread runtime would strand the tasks queued on
+    // this worker (its LIFO slot is not stolen by the others) for as long as the work
+    // takes; if one of them serves the API the work talks to, that is forever.
+    // `block_in_place` hands this worker's queue to another thread first.
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(run)
+        }
+        _ => run(),
     }
 }
 
@@ -637,18 +646,43 @@ async fn fetch_trace(
     }
 }
 
-/// Restores every function journaled in `dir` (`coldfront aws restore`): returns the
-/// functions put back.
-pub async fn restore_journals(client: &aws_sdk_lambda::Client, dir: &Path) -> Result<Vec<String>, AwsError> {
-    let mut restored = Vec::new();
-    for journal in Journal::all_in(dir)? {
-        if let Some(original) = journal.read()? {
-            apply(client, &original, &original.environment, original.memory_mb).await?;
-            journal.remove()?;
-            restored.push(original.function);
+/// What [`restore_journals`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cleanup {
+    /// Functions put back to their journaled configuration.
+    pub restored: Vec<String>,
+    /// Functions coldfront had created for a run, deleted.
+    pub deleted: Vec<String>,
+}
+
+/// Cleans up after runs that could not (`coldfront aws restore`): restores every function
+/// journaled in `dir`, then deletes every function a run created and left behind (only
+/// one whose `Description` is still the journaled one).
+pub async fn restore_journals(client: &aws_sdk_lambda::Client, dir: &Path) -> Result<Cleanup, AwsError> {
+    let mut cleanup = Cleanup::default();
+    let mut creations = Vec::new();
+    for journal in Journal::creations_in(dir)? {
+        if let Some(creation) = journal.read_creation()? {
+            creations.push((journal, creation));
         }
     }
-    Ok(restored)
+    for journal in Journal::all_in(dir)? {
+        if let Some(original) = journal.read()? {
+            // A created function is deleted below; there is nothing to put back.
+            if !creations.iter().any(|(_, c)| c.function == original.function) {
+                apply(client, &original, &original.environment, original.memory_mb).await?;
+                cleanup.restored.push(original.function);
+            }
+            journal.remove()?;
+        }
+    }
+    for (journal, creation) in creations {
+        if deploy::delete_created(client, &creation, &journal).await? {
+            cleanup.deleted.push(creation.function);
+        }
+        journal.remove()?;
+    }
+    Ok(cleanup)
 }
 
 #[cfg(test)]

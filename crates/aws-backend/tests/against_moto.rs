@@ -69,8 +69,9 @@ impl Drop for Moto {
     }
 }
 
-/// moto on a free port, with an IAM role and a function `f` (KEEP=1, 128 MB) made by boto3.
-fn moto() -> (Moto, String) {
+/// moto on a free port, with an IAM role and a function `f` (KEEP=1, 128 MB, in a VPC)
+/// made by boto3; returns the role's ARN too.
+fn moto() -> (Moto, String, String) {
     let python = venv_python();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -102,14 +103,28 @@ with zipfile.ZipFile(package, "w") as z:
     z.writestr("h.py", "def handle(event, context):\n    return 1\n")
 boto3.client("lambda", **kw).create_function(FunctionName="f", Runtime="python3.11", Role=role,
     Handler="h.handle", Code={"ZipFile": package.getvalue()}, MemorySize=128,
-    Environment={"Variables": {"KEEP": "1"}})
+    Environment={"Variables": {"KEEP": "1"}},
+    VpcConfig={"SubnetIds": ["subnet-0a1b"], "SecurityGroupIds": ["sg-0c2d"]})
+print(role)
 "#,
             &url,
         ])
         .output()
         .unwrap();
     assert!(setup.status.success(), "{}", String::from_utf8_lossy(&setup.stderr));
-    (moto, url)
+    let role = String::from_utf8(setup.stdout).unwrap().trim().to_owned();
+    (moto, url, role)
+}
+
+fn client(url: &str) -> aws_sdk_lambda::Client {
+    aws_sdk_lambda::Client::from_conf(
+        aws_sdk_lambda::Config::builder()
+            .endpoint_url(url)
+            .region(aws_sdk_lambda::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_lambda::config::Credentials::new("a", "b", None, None, "test"))
+            .behavior_version_latest()
+            .build(),
+    )
 }
 
 async fn configuration(client: &aws_sdk_lambda::Client) -> (HashMap<String, String>, i32) {
@@ -131,15 +146,8 @@ async fn configuration(client: &aws_sdk_lambda::Client) -> (HashMap<String, Stri
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_sees_the_forced_change_and_the_journal_restores_it() {
-    let (_moto, url) = moto();
-    let client = aws_sdk_lambda::Client::from_conf(
-        aws_sdk_lambda::Config::builder()
-            .endpoint_url(&url)
-            .region(aws_sdk_lambda::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_lambda::config::Credentials::new("a", "b", None, None, "test"))
-            .behavior_version_latest()
-            .build(),
-    );
+    let (_moto, url, _) = moto();
+    let client = client(&url);
     let before = configuration(&client).await;
     assert_eq!(before.0.get("KEEP").map(String::as_str), Some("1"));
     let journals = tempfile::tempdir().unwrap();
@@ -158,8 +166,55 @@ async fn moto_sees_the_forced_change_and_the_journal_restores_it() {
     // As if the run died here.
     std::mem::forget(runs);
     assert_eq!(Journal::all_in(journals.path()).unwrap().len(), 1);
-    let restored = aws_backend::restore_journals(&client, journals.path()).await.unwrap();
-    assert_eq!(restored, ["f"]);
+    let cleanup = aws_backend::restore_journals(&client, journals.path()).await.unwrap();
+    assert_eq!(cleanup.restored, ["f"]);
     assert_eq!(configuration(&client).await, before);
     assert!(Journal::all_in(journals.path()).unwrap().is_empty());
+}
+
+/// `--deploy-control` against moto: the control is created with the subject's VPC
+/// settings, runtime and memory and the given role, and a run killed with it in place
+/// leaves a journal that deletes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_creates_the_control_in_the_subjects_vpc_and_the_journal_deletes_it() {
+    use aws_backend::deploy::{Created, RunId, Subject};
+    let (_moto, url, role) = moto();
+    let client = client(&url);
+    let journals = tempfile::tempdir().unwrap();
+    let subject = Subject::describe(&client, "f").await.unwrap();
+    let plan = subject.control(&role, &RunId::new()).unwrap();
+    let control = Created::create(client.clone(), &plan, journals.path()).await.unwrap();
+    let config = client
+        .get_function_configuration()
+        .function_name(control.name())
+        .send()
+        .await
+        .unwrap();
+    let vpc = config.vpc_config().expect("the subject's VPC settings");
+    assert_eq!(vpc.subnet_ids(), ["subnet-0a1b"]);
+    assert_eq!(vpc.security_group_ids(), ["sg-0c2d"]);
+    assert_eq!(
+        config.runtime().map(aws_sdk_lambda::types::Runtime::as_str),
+        Some("python3.11")
+    );
+    assert_eq!(config.memory_size(), Some(128));
+    assert_eq!(config.role(), Some(role.as_str()));
+    // As if the run died here.
+    std::mem::forget(control);
+    assert_eq!(Journal::creations_in(journals.path()).unwrap().len(), 1);
+    let cleanup = aws_backend::restore_journals(&client, journals.path()).await.unwrap();
+    assert_eq!(cleanup.deleted, [plan.name()]);
+    let gone = client
+        .get_function_configuration()
+        .function_name(plan.name())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_lambda::error::ProvideErrorMetadata::code(&gone),
+        Some("ResourceNotFoundException")
+    );
+    assert!(Journal::creations_in(journals.path()).unwrap().is_empty());
+    // The subject itself is untouched.
+    assert_eq!(configuration(&client).await.1, 128);
 }

@@ -137,8 +137,9 @@ async fn a_run_that_died_before_restoring_is_put_back_from_its_journal() {
     // As if killed with SIGKILL: nothing ran after the last cold start.
     std::mem::forget(runs);
     assert_ne!(environment(&client).await, before);
-    let restored = aws_backend::restore_journals(&client, &journals).await.unwrap();
-    assert_eq!(restored, ["control"]);
+    let cleanup = aws_backend::restore_journals(&client, &journals).await.unwrap();
+    assert_eq!(cleanup.restored, ["control"]);
+    assert!(cleanup.deleted.is_empty());
     assert_eq!(environment(&client).await, before);
     assert!(Journal::all_in(&journals).unwrap().is_empty());
 
@@ -287,4 +288,408 @@ async fn each_cold_starts_trace_is_fetched_or_said_missing() {
         sample.platform_log
     );
     runs.restore().await.unwrap();
+}
+
+mod deployed {
+    //! `--deploy-control`: the bundled control created like the subject, measured, and
+    //! deleted however the run ends.
+
+    use super::*;
+    use aws_backend::deploy::{Created, RunId, Subject};
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/coldfront-test";
+
+    /// Whether `function` exists, by GetFunctionConfiguration's answer.
+    async fn exists(client: &aws_sdk_lambda::Client, function: &str) -> bool {
+        match client.get_function_configuration().function_name(function).send().await {
+            Ok(_) => true,
+            Err(err) => {
+                use aws_sdk_lambda::error::ProvideErrorMetadata as _;
+                assert_eq!(err.code(), Some("ResourceNotFoundException"), "{err:?}");
+                false
+            }
+        }
+    }
+
+    /// The subject `wiki` at 384 MB, in a VPC with an EFS access point, so that the
+    /// control's settings are visibly the subject's.
+    async fn subject(client: &aws_sdk_lambda::Client) -> Subject {
+        client
+            .update_function_configuration()
+            .function_name("wiki")
+            .memory_size(384)
+            .vpc_config(
+                aws_sdk_lambda::types::VpcConfig::builder()
+                    .subnet_ids("subnet-0a1b")
+                    .security_group_ids("sg-0e4f")
+                    .build(),
+            )
+            .file_system_configs(
+                aws_sdk_lambda::types::FileSystemConfig::builder()
+                    .arn("arn:aws:elasticfilesystem:eu-west-1:123456789012:access-point/fsap-0123456789abcdef0")
+                    .local_mount_path("/mnt/data")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        client
+            .wait_until_function_updated_v2()
+            .function_name("wiki")
+            .wait(Duration::from_secs(60))
+            .await
+            .unwrap();
+        Subject::describe(client, "wiki").await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_control_is_created_like_the_subject_measured_and_deleted() {
+        let (url, work) = serve().await;
+        let client = client(&url);
+        let journals = work.path().join("journal");
+        let subject = subject(&client).await;
+        let plan = subject.control(ROLE, &RunId::new()).unwrap();
+        let control = Created::create(client.clone(), &plan, &journals).await.unwrap();
+        assert!(control.name().starts_with("wiki-cfctl-"), "{}", control.name());
+        assert_eq!(
+            Journal::creations_in(&journals).unwrap().len(),
+            1,
+            "journaled while it exists"
+        );
+        let config = client
+            .get_function_configuration()
+            .function_name(control.name())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            config.state().map(aws_sdk_lambda::types::State::as_str),
+            Some("Active"),
+            "waited until Active"
+        );
+        assert_eq!(config.memory_size(), Some(384));
+        assert_eq!(config.runtime(), subject.configuration().runtime());
+        assert_eq!(config.architectures(), subject.configuration().architectures());
+        assert_eq!(config.role(), Some(ROLE));
+        assert_eq!(config.handler(), Some("handler.handle"));
+        assert_eq!(
+            config
+                .vpc_config()
+                .map(|v| (v.subnet_ids().to_vec(), v.security_group_ids().to_vec())),
+            Some((vec!["subnet-0a1b".to_owned()], vec!["sg-0e4f".to_owned()])),
+            "the subject's VPC"
+        );
+        assert_eq!(
+            config.file_system_configs(),
+            subject.configuration().file_system_configs(),
+            "the subject's file system"
+        );
+        assert_eq!(config.file_system_configs().len(), 1);
+        assert!(config.description().unwrap().contains("the bundled control for wiki"));
+
+        let mut runs = ColdStarts::prepare(client.clone(), control.name(), &journals)
+            .await
+            .unwrap();
+        let sample = runs.cold_start(0, "{}").await.unwrap();
+        assert!(sample.init.duration_ms.is_some() && sample.invokes[0].cold);
+        assert_eq!(sample.memory_size_mb, 384);
+        runs.restore().await.unwrap();
+        let name = control.name().to_owned();
+        control.delete().await.unwrap();
+        assert!(!exists(&client, &name).await, "deleted at the end");
+        assert!(Journal::creations_in(&journals).unwrap().is_empty());
+        assert!(Journal::all_in(&journals).unwrap().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_control_left_by_a_killed_run_is_deleted_by_restore_journals() {
+        let (url, work) = serve().await;
+        let client = client(&url);
+        let journals = work.path().join("journal");
+        let plan = subject(&client).await.control(ROLE, &RunId::new()).unwrap();
+        let control = Created::create(client.clone(), &plan, &journals).await.unwrap();
+        let mut runs = ColdStarts::prepare(client.clone(), control.name(), &journals)
+            .await
+            .unwrap();
+        runs.cold_start_at(0, "{}", Some(1024)).await.unwrap();
+        // As if killed with SIGKILL: neither the restore nor the delete ran.
+        std::mem::forget(runs);
+        std::mem::forget(control);
+        assert!(exists(&client, plan.name()).await);
+        let cleanup = aws_backend::restore_journals(&client, &journals).await.unwrap();
+        assert_eq!(cleanup.deleted, [plan.name()]);
+        assert!(cleanup.restored.is_empty(), "nothing to put back on a deleted function");
+        assert!(!exists(&client, plan.name()).await);
+        assert!(Journal::creations_in(&journals).unwrap().is_empty());
+        assert!(Journal::all_in(&journals).unwrap().is_empty());
+
+        // The next run with that subject deletes one left behind before it starts.
+        let plan = subject(&client).await.control(ROLE, &RunId::new()).unwrap();
+        std::mem::forget(Created::create(client.clone(), &plan, &journals).await.unwrap());
+        let deleted = aws_backend::deploy::delete_left_behind(&client, &journals, "control")
+            .await
+            .unwrap();
+        assert!(deleted.is_empty(), "another subject's are left alone");
+        let deleted = aws_backend::deploy::delete_left_behind(&client, &journals, "wiki")
+            .await
+            .unwrap();
+        assert_eq!(deleted, [plan.name()]);
+        assert!(!exists(&client, plan.name()).await);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_mid_run_still_deletes_the_control() {
+        let (url, work) = serve().await;
+        let client = client(&url);
+        let journals = work.path().join("journal");
+        let plan = subject(&client).await.control(ROLE, &RunId::new()).unwrap();
+        let run = {
+            let (client, journals, plan) = (client.clone(), journals.clone(), plan.clone());
+            tokio::spawn(async move {
+                let control = Created::create(client.clone(), &plan, &journals).await.unwrap();
+                let mut runs = ColdStarts::prepare(client, control.name(), &journals).await.unwrap();
+                runs.cold_start(0, "{}").await.unwrap();
+                panic!("a bug in the middle of a run");
+            })
+        };
+        assert!(run.await.unwrap_err().is_panic());
+        assert!(!exists(&client, plan.name()).await, "deleted while unwinding");
+        assert!(Journal::creations_in(&journals).unwrap().is_empty());
+        assert!(Journal::all_in(&journals).unwrap().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_function_that_is_not_the_created_one_is_never_deleted() {
+        let (url, work) = serve().await;
+        let client = client(&url);
+        let journals = work.path().join("journal");
+        // A journal naming the user's own `control`, as if a run had meant to create it.
+        let journal = Journal::for_creation(&journals, "control");
+        journal
+            .write_creation(&aws_backend::journal::Creation {
+                function: "control".into(),
+                description: "Created by coldfront for one run (test) [00000000]".into(),
+                purpose: "test".into(),
+                subject: "wiki".into(),
+            })
+            .unwrap();
+        let err = aws_backend::restore_journals(&client, &journals)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("control is not the function coldfront created") && err.contains("not deleted"),
+            "{err}"
+        );
+        assert!(exists(&client, "control").await);
+
+        // A subject the bundled Python control cannot stand in for is refused up front.
+        client
+            .update_function_configuration()
+            .function_name("wiki")
+            .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+            .send()
+            .await
+            .unwrap();
+        client
+            .wait_until_function_updated_v2()
+            .function_name("wiki")
+            .wait(Duration::from_secs(60))
+            .await
+            .unwrap();
+        let err = Subject::describe(&client, "wiki")
+            .await
+            .unwrap()
+            .control(ROLE, &RunId::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("wiki runs provided.al2023") && err.contains("--control"),
+            "{err}"
+        );
+    }
+}
+
+mod copies {
+    //! `--parallel K` with one function named: K-1 copies of it from its own code.
+
+    use super::*;
+    use aws_backend::deploy::{Created, RunId, Subject};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn copies_run_the_subjects_own_code_and_configuration_and_are_deleted() {
+        let (url, work) = serve().await;
+        let client = client(&url);
+        set_keep(&client).await;
+        let journals = work.path().join("journal");
+        let subject = Subject::describe(&client, "control").await.unwrap();
+        let run = RunId::new();
+        let plans = subject.copies(2, None, &run).await.unwrap();
+        let names: Vec<&str> = plans.iter().map(aws_backend::deploy::Plan::name).collect();
+        assert!(
+            names[0].starts_with("control-cfcopy1-") && names[1].starts_with("control-cfcopy2-"),
+            "{names:?}"
+        );
+        let mut copies = Vec::new();
+        for plan in &plans {
+            copies.push(Created::create(client.clone(), plan, &journals).await.unwrap());
+        }
+        assert_eq!(Journal::creations_in(&journals).unwrap().len(), 2);
+        let original = subject.configuration();
+        let mut runs = Vec::new();
+        for copy in &copies {
+            let config = client
+                .get_function_configuration()
+                .function_name(copy.name())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(config.handler(), original.handler());
+            assert_eq!(config.role(), original.role(), "the subject's own role");
+            assert_eq!(config.memory_size(), original.memory_size());
+            let variables = config
+                .environment()
+                .and_then(|e| e.variables())
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(variables.get("KEEP").map(String::as_str), Some("1"), "its environment");
+            runs.push(
+                ColdStarts::prepare(client.clone(), copy.name(), &journals)
+                    .await
+                    .unwrap(),
+            );
+        }
+        // One cold start on each copy at once: the subject's handler answers in both.
+        let (runs, outcomes) = aws_backend::cold_starts_together(runs, 0, "{}", None).await;
+        for outcome in outcomes {
+            let sample = outcome.unwrap();
+            assert!(sample.invokes[0].cold && sample.init.duration_ms.is_some());
+            assert_eq!(sample.invokes[0].status, init_trace::sample::InvokeStatus::Success);
+        }
+        for run in runs {
+            run.restore().await.unwrap();
+        }
+        for copy in copies {
+            copy.delete().await.unwrap();
+        }
+        for name in names {
+            assert!(
+                client
+                    .get_function_configuration()
+                    .function_name(name)
+                    .send()
+                    .await
+                    .is_err(),
+                "{name} deleted"
+            );
+        }
+        assert!(Journal::creations_in(&journals).unwrap().is_empty());
+        assert!(Journal::all_in(&journals).unwrap().is_empty());
+    }
+}
+
+mod variants {
+    //! The differential variants: the subject without its file system, and without its
+    //! VPC, created from its own code. serve keeps the settings but attaches no ENI and
+    //! mounts nothing, so on serve the differences they measure are not AWS's.
+
+    use super::*;
+    use aws_backend::deploy::{Created, RunId, Subject};
+    use aws_sdk_lambda::types::{FileSystemConfig, VpcConfig};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn variants_drop_the_file_system_then_the_vpc_and_are_deleted() {
+        let (url, work) = serve().await;
+        let client = client(&url);
+        let journals = work.path().join("journal");
+        let err = Subject::describe(&client, "control")
+            .await
+            .unwrap()
+            .variants(None, &RunId::new())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("control is in no VPC"), "{err}");
+
+        let efs = FileSystemConfig::builder()
+            .arn("arn:aws:elasticfilesystem:eu-west-1:123456789012:access-point/fsap-0123456789abcdef0")
+            .local_mount_path("/mnt/data")
+            .build()
+            .unwrap();
+        client
+            .update_function_configuration()
+            .function_name("control")
+            .vpc_config(
+                VpcConfig::builder()
+                    .subnet_ids("subnet-0a1b")
+                    .security_group_ids("sg-0e4f")
+                    .build(),
+            )
+            .file_system_configs(efs.clone())
+            .send()
+            .await
+            .unwrap();
+        client
+            .wait_until_function_updated_v2()
+            .function_name("control")
+            .wait(Duration::from_secs(60))
+            .await
+            .unwrap();
+        let subject = Subject::describe(&client, "control").await.unwrap();
+        let plans = subject.variants(None, &RunId::new()).await.unwrap();
+        let mut created = Vec::new();
+        for plan in &plans {
+            created.push(Created::create(client.clone(), plan, &journals).await.unwrap());
+        }
+        let mut seen = Vec::new();
+        for variant in &created {
+            let config = client
+                .get_function_configuration()
+                .function_name(variant.name())
+                .send()
+                .await
+                .unwrap();
+            seen.push((
+                variant.purpose().to_owned(),
+                config.vpc_config().map(|v| v.subnet_ids().to_vec()),
+                config.file_system_configs().to_vec(),
+            ));
+        }
+        assert_eq!(
+            seen,
+            [
+                (
+                    "control without its file system".to_owned(),
+                    Some(vec!["subnet-0a1b".to_owned()]),
+                    Vec::new()
+                ),
+                ("control without its VPC".to_owned(), None, Vec::new()),
+            ]
+        );
+        // The subject itself keeps both.
+        let config = client
+            .get_function_configuration()
+            .function_name("control")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(config.file_system_configs(), std::slice::from_ref(&efs));
+        let names: Vec<String> = created.iter().map(|c| c.name().to_owned()).collect();
+        for variant in created {
+            variant.delete().await.unwrap();
+        }
+        for name in names {
+            assert!(
+                client
+                    .get_function_configuration()
+                    .function_name(&name)
+                    .send()
+                    .await
+                    .is_err(),
+                "{name} deleted"
+            );
+        }
+        assert!(Journal::creations_in(&journals).unwrap().is_empty());
+    }
 }

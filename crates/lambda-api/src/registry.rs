@@ -39,6 +39,37 @@ pub struct Revision {
     pub architectures: Vec<String>,
     /// `EphemeralStorage.Size`.
     pub ephemeral_storage_mb: u32,
+    /// `VpcConfig` as given. Kept and returned only: serve attaches no network interface,
+    /// so a VPC adds nothing to a cold start here (on Lambda it can).
+    pub vpc_config: Option<VpcSettings>,
+    /// `FileSystemConfigs` as given. Kept and returned only: serve mounts nothing.
+    pub file_system_configs: Vec<FileSystemSettings>,
+}
+
+/// `VpcConfig` in botocore's shape (the request's; the response adds `VpcId`, which serve,
+/// knowing no subnets, leaves out).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct VpcSettings {
+    /// `SubnetIds` (at most 16).
+    #[serde(default)]
+    pub subnet_ids: Vec<String>,
+    /// `SecurityGroupIds` (at most 5).
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    /// `Ipv6AllowedForDualStack`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_allowed_for_dual_stack: Option<bool>,
+}
+
+/// One of `FileSystemConfigs`, in botocore's shape.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct FileSystemSettings {
+    /// `Arn`: an EFS access point.
+    pub arn: String,
+    /// `LocalMountPath`: `/mnt/NAME`.
+    pub local_mount_path: String,
 }
 
 /// A function and its versions.
@@ -169,7 +200,7 @@ pub fn configuration(function: &Function, revision: &Revision, version: &str, ar
     } else {
         format!("{arn_prefix}{}:{version}", spec.name)
     };
-    json!({
+    let mut config = json!({
         "FunctionName": spec.name,
         "FunctionArn": function_arn,
         "Runtime": revision.runtime_name,
@@ -192,7 +223,15 @@ pub fn configuration(function: &Function, revision: &Revision, version: &str, ar
         "EphemeralStorage": {"Size": revision.ephemeral_storage_mb},
         "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
         "LoggingConfig": {"LogFormat": "Text", "LogGroup": format!("/aws/lambda/{}", spec.name)},
-    })
+    });
+    // As on Lambda, a function outside a VPC and without file systems has neither field.
+    if let Some(vpc) = &revision.vpc_config {
+        config["VpcConfig"] = json!(vpc);
+    }
+    if !revision.file_system_configs.is_empty() {
+        config["FileSystemConfigs"] = json!(revision.file_system_configs);
+    }
+    config
 }
 
 /// Fields of `CreateFunction`/`UpdateFunctionConfiguration` that change a spec, read
@@ -270,7 +309,76 @@ pub fn apply_configuration(revision: &mut Revision, body: &Value) -> Result<(), 
         }
         revision.architectures = list;
     }
+    if let Some(vpc) = body.get("VpcConfig") {
+        revision.vpc_config = vpc_settings(vpc)?;
+    }
+    if let Some(list) = body.get("FileSystemConfigs") {
+        revision.file_system_configs = file_system_settings(list)?;
+    }
+    if !revision.file_system_configs.is_empty() && revision.vpc_config.is_none() {
+        return Err(ApiError::invalid_parameter(
+            "FileSystemConfigs need a VpcConfig: Lambda reaches EFS through the function's VPC (give VpcConfig with SubnetIds and SecurityGroupIds, or FileSystemConfigs [] to remove the file system)",
+        ));
+    }
     Ok(())
+}
+
+/// `VpcConfig`, checked against Lambda's limits; empty lists (how a function leaves its
+/// VPC) give `None`.
+fn vpc_settings(value: &Value) -> Result<Option<VpcSettings>, ApiError> {
+    let vpc: VpcSettings = serde_json::from_value(value.clone()).map_err(|e| {
+        ApiError::invalid_parameter(format!(
+            "VpcConfig must be {{\"SubnetIds\": [...], \"SecurityGroupIds\": [...], \"Ipv6AllowedForDualStack\": bool}}: {e}"
+        ))
+    })?;
+    if vpc.subnet_ids.len() > 16 || vpc.security_group_ids.len() > 5 {
+        return Err(ApiError::invalid_parameter(format!(
+            "VpcConfig has {} SubnetIds and {} SecurityGroupIds; Lambda allows at most 16 and 5",
+            vpc.subnet_ids.len(),
+            vpc.security_group_ids.len()
+        )));
+    }
+    if vpc.subnet_ids.is_empty() != vpc.security_group_ids.is_empty() {
+        return Err(ApiError::invalid_parameter(
+            "VpcConfig needs both SubnetIds and SecurityGroupIds (or both empty, to leave the VPC)",
+        ));
+    }
+    Ok((!vpc.subnet_ids.is_empty()).then_some(vpc))
+}
+
+/// `FileSystemConfigs`, checked as Lambda checks them: at most one, an EFS access point's
+/// ARN, mounted under `/mnt/`.
+fn file_system_settings(value: &Value) -> Result<Vec<FileSystemSettings>, ApiError> {
+    let list: Vec<FileSystemSettings> = serde_json::from_value(value.clone()).map_err(|e| {
+        ApiError::invalid_parameter(format!(
+            "FileSystemConfigs must be a list of {{\"Arn\": ..., \"LocalMountPath\": ...}}: {e}"
+        ))
+    })?;
+    if list.len() > 1 {
+        return Err(ApiError::invalid_parameter(format!(
+            "FileSystemConfigs has {} entries; Lambda allows one",
+            list.len()
+        )));
+    }
+    for fs in &list {
+        if !(fs.arn.starts_with("arn:aws")
+            && fs.arn.contains(":elasticfilesystem:")
+            && fs.arn.contains(":access-point/fsap-"))
+        {
+            return Err(ApiError::invalid_parameter(format!(
+                "FileSystemConfigs Arn {:?} is not an EFS access point's ARN (arn:aws:elasticfilesystem:REGION:ACCOUNT:access-point/fsap-...)",
+                fs.arn
+            )));
+        }
+        let name = fs.local_mount_path.strip_prefix("/mnt/").unwrap_or("");
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            return Err(ApiError::invalid_parameter(format!(
+                "FileSystemConfigs LocalMountPath {:?} must be /mnt/ followed by letters, digits, '-', '_' or '.'",
+                fs.local_mount_path
+            )));
+        }
+    }
+    Ok(list)
 }
 
 /// Variables Lambda sets itself and refuses from users.

@@ -130,6 +130,8 @@ impl Server {
                 tracing_mode: "Active".to_owned(),
                 architectures: vec![std::env::consts::ARCH.replace("aarch64", "arm64")],
                 ephemeral_storage_mb: 512,
+                vpc_config: None,
+                file_system_configs: Vec::new(),
             };
             functions.insert(
                 spec.name.clone(),
@@ -305,6 +307,8 @@ async fn create_function(State(server): State<Server>, body: Bytes) -> Result<Re
         tracing_mode: "PassThrough".to_owned(),
         architectures: vec!["x86_64".to_owned()],
         ephemeral_storage_mb: 512,
+        vpc_config: None,
+        file_system_configs: Vec::new(),
     };
     if let Err(err) = registry::apply_configuration(&mut revision, &body) {
         let _ = std::fs::remove_dir_all(server.shared.options.store_dir.join(&name));

@@ -454,3 +454,119 @@ async fn rie_post(url: &str, path: &str, body: &str) -> String {
     stream.read_to_string(&mut response).await.unwrap();
     response
 }
+
+/// `VpcConfig` and `FileSystemConfigs` are kept and returned in botocore's shapes, checked
+/// as Lambda checks them, and removable; serve attaches no ENI and mounts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vpc_and_file_system_settings_are_kept_returned_and_removed() {
+    use aws_sdk_lambda::error::ProvideErrorMetadata as _;
+    use aws_sdk_lambda::types::{FileSystemConfig, VpcConfig};
+    let served = serve(2, Duration::from_secs(300)).await;
+    let client = lambda(&served.url);
+    let vpc = VpcConfig::builder()
+        .subnet_ids("subnet-0a1b")
+        .subnet_ids("subnet-2c3d")
+        .security_group_ids("sg-0e4f")
+        .build();
+    let efs = FileSystemConfig::builder()
+        .arn("arn:aws:elasticfilesystem:eu-west-1:123456789012:access-point/fsap-0123456789abcdef0")
+        .local_mount_path("/mnt/data")
+        .build()
+        .unwrap();
+    let creating = |name: &str| {
+        client
+            .create_function()
+            .function_name(name)
+            .runtime(Runtime::Python311)
+            .role("arn:aws:iam::000000000000:role/test")
+            .handler("handler.handle")
+            .code(FunctionCode::builder().zip_file(Blob::new(package())).build())
+    };
+    // EFS without a VPC is refused, as on Lambda.
+    let err = creating("lonely")
+        .file_system_configs(efs.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameterValueException"));
+    assert!(err.message().unwrap().contains("need a VpcConfig"), "{err:?}");
+
+    creating("vpc")
+        .vpc_config(vpc.clone())
+        .file_system_configs(efs.clone())
+        .send()
+        .await
+        .unwrap();
+    client
+        .wait_until_function_active_v2()
+        .function_name("vpc")
+        .wait(Duration::from_secs(60))
+        .await
+        .unwrap();
+    let config = client
+        .get_function_configuration()
+        .function_name("vpc")
+        .send()
+        .await
+        .unwrap();
+    let returned = config.vpc_config().expect("VpcConfig returned");
+    assert_eq!(returned.subnet_ids(), ["subnet-0a1b", "subnet-2c3d"]);
+    assert_eq!(returned.security_group_ids(), ["sg-0e4f"]);
+    assert_eq!(config.file_system_configs(), std::slice::from_ref(&efs));
+    let (pid, cold) = invoke(&client, "vpc", &serde_json::json!({})).await;
+    assert!(pid > 0 && cold, "it runs as any function does");
+
+    // Leaving the VPC while the file system stays is refused; both at once is allowed.
+    let empty = VpcConfig::builder()
+        .set_subnet_ids(Some(Vec::new()))
+        .set_security_group_ids(Some(Vec::new()))
+        .build();
+    let err = client
+        .update_function_configuration()
+        .function_name("vpc")
+        .vpc_config(empty.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.message().unwrap().contains("need a VpcConfig"), "{err:?}");
+    client
+        .update_function_configuration()
+        .function_name("vpc")
+        .vpc_config(empty)
+        .set_file_system_configs(Some(Vec::new()))
+        .send()
+        .await
+        .unwrap();
+    client
+        .wait_until_function_updated_v2()
+        .function_name("vpc")
+        .wait(Duration::from_secs(60))
+        .await
+        .unwrap();
+    let config = client
+        .get_function_configuration()
+        .function_name("vpc")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        config.vpc_config().is_none() && config.file_system_configs().is_empty(),
+        "{config:?}"
+    );
+
+    // What Lambda's limits refuse, serve refuses, naming the value.
+    let bad = FileSystemConfig::builder()
+        .arn("arn:aws:s3:::bucket")
+        .local_mount_path("/data")
+        .build()
+        .unwrap();
+    let err = client
+        .update_function_configuration()
+        .function_name("vpc")
+        .vpc_config(vpc)
+        .file_system_configs(bad)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.message().unwrap().contains("arn:aws:s3:::bucket"), "{err:?}");
+}

@@ -34,6 +34,10 @@ Examples:
   coldfront run control --cold-starts 30 30 cold starts of the bundled control function
   coldfront run api --config coldfront.toml --memory 1024 --invokes 3
   coldfront run wiki --json > summary.json
+  coldfront run --backend aws my-api -n 20 --region eu-west-1   forced cold starts on AWS Lambda
+  coldfront run --backend aws api-1 api-2 --parallel 2           two named functions at once
+  coldfront run --backend aws my-api --parallel 4 -n 25          my-api and 3 copies coldfront
+                                          makes from its code (deleted at the end unless --keep)
 
 Samples are appended to a JSONL file (one line per cold start, flushed as each completes),
 so an interrupted run keeps everything it measured.")]
@@ -54,7 +58,7 @@ when it ends (idle reclaim, a change to the function, or shutdown), the same sam
 `coldfront run` writes, so `coldfront report` works on served traffic. Ctrl-C or SIGTERM
 ends every environment and writes its sample before exiting.")]
     Serve(ServeArgs),
-    /// Maintenance of the AWS backend (restoring functions a run left changed)
+    /// Maintenance of the AWS backend (restoring functions a run left changed, deleting those it left behind)
     Aws(AwsCommand),
     /// List the functions that can be run
     #[command(after_help = "Examples:\n  coldfront functions\n  coldfront functions --config coldfront.toml --json")]
@@ -198,12 +202,29 @@ pub(crate) struct RunArgs {
     pub aws: AwsArgs,
     #[command(flatten)]
     pub invoke: AwsInvokeArgs,
-    /// On AWS, force cold starts on this many of the named functions at once, e.g.
-    /// `--parallel 4 api-1 api-2 api-3 api-4` (copies of one function deployed alike)
+    /// On AWS, force this many cold starts at once: on K of the named functions
+    /// (`--parallel 4 api-1 api-2 api-3 api-4`, copies deployed alike), or, with one
+    /// function named, on it and K-1 copies coldfront makes of it from its own code and
+    /// deletes at the end (`--parallel 4 api`)
     #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub parallel: u32,
     #[command(flatten)]
     pub cost: CostArgs,
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+}
+
+/// Functions coldfront creates on AWS for one run and deletes at its end.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DeployArgs {
+    /// On AWS, the execution role (ARN) of the functions coldfront creates, e.g.
+    /// `--role arn:aws:iam::123456789012:role/lambda-basic` [copies: the function's own]
+    #[arg(long, value_name = "ARN")]
+    pub role: Option<String>,
+    /// On AWS, leave the functions coldfront created in place at the end (their names are
+    /// printed; delete them yourself)
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// The AWS backend's spending guard.
@@ -273,7 +294,8 @@ pub(crate) struct AwsCommand {
 
 #[derive(Debug, Clone, Subcommand)]
 pub(crate) enum AwsAction {
-    /// Put back every function a run changed and could not restore (after a SIGKILL, a crash)
+    /// Put back every function a run changed and could not restore, and delete the functions
+    /// a run created and could not delete (after a SIGKILL, a crash)
     #[command(
         after_help = "Examples:\n  coldfront aws restore\n  coldfront aws restore --region eu-west-1 --journal-dir coldfront-runs/aws-journal"
     )]

@@ -498,7 +498,7 @@ fn the_aws_backend_refuses_what_it_cannot_do() {
         (vec!["run", "--backend", "aws", "f", "--event", "{nope"], "--event"),
         (
             vec!["run", "--backend", "aws", "f", "g", "--parallel", "3"],
-            "--parallel 3: name at least 3 functions",
+            "--parallel 3: name one function (coldfront runs it beside 2 copies it makes of it) or at least 3",
         ),
         (
             vec!["trace", "--backend", "aws", "--subject", "f", "--control", "f"],
@@ -514,4 +514,364 @@ fn the_aws_backend_refuses_what_it_cannot_do() {
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
+}
+
+/// The names ListFunctions gives, with a bare HTTP request.
+fn function_names(url: &str) -> Vec<String> {
+    let address = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET /2015-03-31/functions/ HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let body: serde_json::Value = serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap();
+    body["Functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["FunctionName"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/coldfront-test";
+
+fn deploy_control_trace(url: &str, journal: &Path, run: &Path, cold_starts: &str) -> Command {
+    let mut command = coldfront();
+    command
+        .args([
+            "trace",
+            "--backend",
+            "aws",
+            "--subject",
+            "wiki",
+            "--control",
+            "none",
+            "--deploy-control",
+            "--role",
+            ROLE,
+            "-n",
+            cold_starts,
+            "--warmup",
+            "0",
+            "--xray-wait-s",
+            "0",
+            "--yes",
+            "--json",
+            "--out",
+        ])
+        .arg(run)
+        .args(aws_args(url, journal));
+    command
+}
+
+#[test]
+fn deploy_control_creates_the_control_runs_it_beside_the_subject_and_deletes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    let functions_before = function_names(&server.url);
+    let before = configuration_of(&server.url, "wiki");
+    let journal = dir.path().join("journal");
+    let run = dir.path().join("run");
+    let output = deploy_control_trace(&server.url, &journal, &run, "2").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let samples: Vec<serde_json::Value> = std::fs::read_to_string(run.join("samples.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let seen: Vec<(&str, &str)> = samples
+        .iter()
+        .map(|s| (s["function"].as_str().unwrap(), s["labels"]["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    let control = seen[1].0;
+    assert!(control.starts_with("wiki-cfctl-"), "{seen:?}");
+    assert_eq!(
+        seen,
+        [
+            ("wiki", "subject"),
+            (control, "control"),
+            ("wiki", "subject"),
+            (control, "control")
+        ]
+    );
+    assert!(
+        samples.iter().all(|s| s["memory_size_mb"] == 512),
+        "the control runs at the subject's memory size"
+    );
+    assert!(
+        stderr.contains(&format!("Created {control} (the bundled control for wiki)")),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("Deleted {control}")), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(!summary["comparisons"].as_array().unwrap().is_empty(), "{summary}");
+    assert_eq!(function_names(&server.url), functions_before, "the control is gone");
+    assert_eq!(configuration_of(&server.url, "wiki"), before);
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
+}
+
+#[test]
+fn kill_9_with_a_deployed_control_then_aws_restore_deletes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    let functions_before = function_names(&server.url);
+    let before = configuration_of(&server.url, "wiki");
+    let journal = dir.path().join("journal");
+    let run = dir.path().join("run");
+    let mut child = deploy_control_trace(&server.url, &journal, &run, "500")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let samples = run.join("samples.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::fs::read_to_string(&samples).map_or(0, |t| t.lines().count()) < 3 {
+        assert!(Instant::now() < deadline, "no cold start of the control was recorded");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left: Vec<String> = function_names(&server.url)
+        .into_iter()
+        .filter(|f| !functions_before.contains(f))
+        .collect();
+    assert_eq!(left.len(), 1, "killed mid-run, the control is still there: {left:?}");
+    assert!(left[0].starts_with("wiki-cfctl-"), "{left:?}");
+
+    let restore = coldfront()
+        .args(["aws", "restore"])
+        .args(aws_args(&server.url, &journal))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&restore.stdout);
+    assert_eq!(
+        restore.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&restore.stderr)
+    );
+    assert!(stdout.contains("Restored: wiki"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("Deleted (created by an interrupted run): {}", left[0])),
+        "{stdout}"
+    );
+    assert_eq!(function_names(&server.url), functions_before, "the control is gone");
+    assert_eq!(configuration_of(&server.url, "wiki"), before);
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0);
+}
+
+#[test]
+fn deploy_control_refuses_what_it_cannot_do() {
+    for (args, expected) in [
+        (
+            vec!["trace", "--backend", "aws", "--subject", "f", "--deploy-control"],
+            "--role",
+        ),
+        (
+            vec!["trace", "--backend", "aws", "--subject", "f", "--keep"],
+            "add --deploy-control",
+        ),
+        (vec!["trace", "--deploy-control", "--role", ROLE], "add --backend aws"),
+        (
+            vec!["run", "--backend", "aws", "f", "--keep"],
+            "--keep and --role are for the copies coldfront makes",
+        ),
+    ] {
+        let output = coldfront().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn parallel_with_one_function_runs_copies_of_it_and_deletes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    let functions_before = function_names(&server.url);
+    let before = configuration(&server.url);
+    let journal = dir.path().join("journal");
+    let out = dir.path().join("aws.jsonl");
+    let output = coldfront()
+        .args([
+            "run",
+            "--backend",
+            "aws",
+            "control",
+            "--parallel",
+            "3",
+            "-n",
+            "2",
+            "--json",
+            "--out",
+        ])
+        .arg(&out)
+        .args(aws_args(&server.url, &journal))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let functions: Vec<String> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|s| {
+            assert!(
+                s["invokes"][0]["cold"] == true && s["invokes"][0]["status"] == "success",
+                "{s}"
+            );
+            s["function"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(functions.len(), 6, "{functions:?}");
+    assert_eq!(
+        functions[..3],
+        functions[3..],
+        "each round covers the function and its copies"
+    );
+    assert_eq!(functions[0], "control");
+    assert!(
+        functions[1].starts_with("control-cfcopy1-") && functions[2].starts_with("control-cfcopy2-"),
+        "{functions:?}"
+    );
+    for copy in &functions[1..3] {
+        assert!(stderr.contains(&format!("Created {copy}")), "{stderr}");
+        assert!(stderr.contains(&format!("Deleted {copy}")), "{stderr}");
+    }
+    assert_eq!(function_names(&server.url), functions_before, "the copies are gone");
+    assert_eq!(configuration(&server.url), before);
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
+}
+
+/// Sends UpdateFunctionConfiguration with a bare HTTP request and waits (polling, with a
+/// deadline) until the change is in effect.
+fn update_configuration(url: &str, function: &str, body: &serde_json::Value) {
+    let address = url.trim_start_matches("http://");
+    let body = body.to_string();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "PUT /2015-03-31/functions/{function}/configuration HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        write!(
+            stream,
+            "GET /2015-03-31/functions/{function}/configuration HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        if response.contains("\"LastUpdateStatus\":\"Successful\"") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the change did not take effect: {response}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn vpc_variants_report_network_and_storage_as_differences_and_are_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    update_configuration(
+        &server.url,
+        "control",
+        &serde_json::json!({
+            "VpcConfig": {"SubnetIds": ["subnet-0a1b"], "SecurityGroupIds": ["sg-0e4f"]},
+            "FileSystemConfigs": [{
+                "Arn": "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0",
+                "LocalMountPath": "/mnt/data"
+            }]
+        }),
+    );
+    let functions_before = function_names(&server.url);
+    let journal = dir.path().join("journal");
+    let run = dir.path().join("run");
+    let output = coldfront()
+        .args([
+            "trace",
+            "--backend",
+            "aws",
+            "--subject",
+            "control",
+            "--control",
+            "none",
+            "--vpc-variants",
+            "-n",
+            "3",
+            "--warmup",
+            "0",
+            "--xray-wait-s",
+            "0",
+            "--yes",
+            "--json",
+            "--out",
+        ])
+        .arg(&run)
+        .args(aws_args(&server.url, &journal))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let functions: Vec<String> = std::fs::read_to_string(run.join("samples.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["function"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(functions.len(), 9, "{functions:?}");
+    assert_eq!(functions[..3], functions[3..6], "interleaved: {functions:?}");
+    assert!(
+        functions[1].starts_with("control-cfnoefs-") && functions[2].starts_with("control-cfnovpc-"),
+        "{functions:?}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("differences.json")).unwrap()).unwrap();
+    let found = report["differences"].as_array().unwrap();
+    let names: Vec<&str> = found.iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["storage mount", "network setup"]);
+    assert_eq!(found[0]["with"], "control");
+    assert_eq!(found[0]["without"], functions[1].as_str());
+    assert_eq!(found[1]["with"], functions[1].as_str());
+    assert_eq!(found[1]["without"], functions[2].as_str());
+    for d in found {
+        assert_eq!(
+            (d["n_with"].as_u64(), d["n_without"].as_u64()),
+            (Some(3), Some(3)),
+            "{d}"
+        );
+        let (low, high) = (
+            d["ci95_ms"]["low"].as_f64().unwrap(),
+            d["ci95_ms"]["high"].as_f64().unwrap(),
+        );
+        let median = d["median_diff_ms"].as_f64().unwrap();
+        assert!(low <= median && median <= high, "{d}");
+    }
+    assert!(
+        report["caveat"].as_str().unwrap().contains("not AWS Lambda")
+            && stderr.contains("coldfront serve does neither"),
+        "{report} {stderr}"
+    );
+    assert!(
+        stderr.contains("network setup: ") && stderr.contains("storage mount: "),
+        "{stderr}"
+    );
+    assert_eq!(function_names(&server.url), functions_before, "the variants are gone");
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
 }

@@ -4,10 +4,11 @@
 
 use std::path::PathBuf;
 
+use aws_backend::deploy::{self, Created, Plan, RunId, Subject};
 use aws_backend::{ColdStarts, Target};
 use init_trace::local::cancel_pair;
 
-use crate::cli::{AwsAction, AwsArgs, AwsCommand, CostArgs, RunArgs};
+use crate::cli::{AwsAction, AwsArgs, AwsCommand, CostArgs, DeployArgs, RunArgs};
 use crate::output::outln;
 
 pub(super) fn target(args: &AwsArgs) -> Target {
@@ -31,12 +32,24 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     if args.invokes.is_some_and(|n| n > 1) {
         anyhow::bail!("--invokes: the AWS backend runs one invoke per forced cold start");
     }
-    if args.parallel as usize > args.functions.len() {
+    // One function named with --parallel K: coldfront makes K-1 copies of it.
+    let copies = if args.functions.len() == 1 {
+        args.parallel as usize - 1
+    } else {
+        0
+    };
+    if args.parallel as usize > args.functions.len() && copies == 0 {
         anyhow::bail!(
-            "--parallel {}: name at least {} functions (deploy copies of yours alike and name them all); \
-             two cold starts of one function at once would retire each other's environments",
+            "--parallel {}: name one function (coldfront runs it beside {} copies it makes of it) or at least {} \
+             deployed alike; two cold starts of one function at once would retire each other's environments",
             args.parallel,
+            args.parallel - 1,
             args.parallel
+        );
+    }
+    if copies == 0 && (args.deploy.keep || args.deploy.role.is_some()) {
+        anyhow::bail!(
+            "--keep and --role are for the copies coldfront makes: name one function with --parallel K (K > 1)"
         );
     }
     args.invoke.check_event()?;
@@ -51,23 +64,49 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
         "finishing the current cold start, restoring every function, then stopping",
     );
 
+    // Declared before the runs, so that on a panic the runs are restored (the copies'
+    // among them) before the copies are deleted.
+    let mut created: Vec<Created> = Vec::new();
+    let plans = if copies > 0 {
+        plan_copies(&client, &args.functions[0], copies, &args.deploy, &args.aws).await?
+    } else {
+        Vec::new()
+    };
     let runs = prepare_all(&args.functions, &client, &xray, &args.aws, args.invoke.xray_wait_s).await?;
-    let work = runs
+    let mut work = runs
         .iter()
         .map(|run| run.work(u64::from(args.cold_starts), args.memory))
         .collect::<Vec<_>>();
-    let runs = within_budget(runs, &work, &args.cost).await?;
-    let mut writer = match super::samples_file(&out) {
-        Ok(writer) => writer,
+    // The copies are created only once the estimate is accepted; until then each is
+    // estimated as what it will be, the function's twin.
+    for plan in &plans {
+        work.push(aws_backend::cost::Work {
+            function: plan.name().to_owned(),
+            ..runs[0].work(u64::from(args.cold_starts), args.memory)
+        });
+    }
+    let mut runs = within_budget(runs, &work, &args.cost).await?;
+    match create_all(&client, &xray, &plans, &args.aws, args.invoke.xray_wait_s).await {
+        Ok((made, made_runs)) => {
+            created.extend(made);
+            runs.extend(made_runs);
+        }
         Err(err) => {
             discard_all(runs).await;
             return Err(err);
         }
+    }
+    let mut writer = match super::samples_file(&out) {
+        Ok(writer) => writer,
+        Err(err) => {
+            discard_all(runs).await;
+            finish_created(created, false).await;
+            return Err(err);
+        }
     };
-    let mut runs = runs;
     let total = u64::from(args.cold_starts) * runs.len() as u64;
     let progress = super::cold_start_progress(total, args.json);
-    let width = args.functions.iter().map(String::len).max().unwrap_or(8);
+    let width = runs.iter().map(|run| run.original().function.len()).max().unwrap_or(8);
     let mut samples = Vec::new();
     let mut failure = None;
     let parallel = args.parallel.max(1) as usize;
@@ -118,17 +157,97 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<u8> {
         }
     }
     progress.finish_and_clear();
-    let restored = restore_all(runs).await;
+    let mut restored = restore_all(runs).await;
+    restored &= finish_created(created, args.deploy.keep).await;
     if let Some(err) = failure {
         return Err(err);
     }
     if !restored {
         anyhow::bail!(
-            "some functions could not be restored; their journals are in {}",
+            "some functions could not be restored or deleted; their journals are in {} (`coldfront aws restore` retries)",
             args.aws.journal_dir.display()
         );
     }
     super::run::report(&args, &out, &samples, cancel.is_cancelled(), total)
+}
+
+/// Reads `function`, deletes what an interrupted run left for it, and plans `count`
+/// copies of it from its own code; nothing is created yet.
+async fn plan_copies(
+    client: &aws_backend::LambdaClient,
+    function: &str,
+    count: usize,
+    deploy: &DeployArgs,
+    aws: &AwsArgs,
+) -> anyhow::Result<Vec<Plan>> {
+    let subject = Subject::describe(client, function).await?;
+    left_behind(client, aws, subject.name()).await?;
+    Ok(subject.copies(count, deploy.role.as_deref(), &RunId::new()).await?)
+}
+
+/// Deletes what an interrupted run created from `subject` and left behind, saying so.
+pub(super) async fn left_behind(
+    client: &aws_backend::LambdaClient,
+    aws: &AwsArgs,
+    subject: &str,
+) -> anyhow::Result<()> {
+    for name in deploy::delete_left_behind(client, &aws.journal_dir, subject).await? {
+        eprintln!("Deleted {name}, left behind by an interrupted run");
+    }
+    Ok(())
+}
+
+/// Creates every planned function, waiting until each is Active, and prepares its cold
+/// starts; on an error, those already created are deleted before it returns.
+pub(super) async fn create_all(
+    client: &aws_backend::LambdaClient,
+    xray: &aws_backend::XrayClient,
+    plans: &[Plan],
+    aws: &AwsArgs,
+    xray_wait_s: u64,
+) -> anyhow::Result<(Vec<Created>, Vec<ColdStarts>)> {
+    let mut created = Vec::new();
+    for plan in plans {
+        match Created::create(client.clone(), plan, &aws.journal_dir).await {
+            Ok(function) => {
+                eprintln!("Created {} ({})", function.name(), function.purpose());
+                created.push(function);
+            }
+            Err(err) => {
+                finish_created(created, false).await;
+                return Err(err.into());
+            }
+        }
+    }
+    let names: Vec<String> = created.iter().map(|c| c.name().to_owned()).collect();
+    match prepare_all(&names, client, xray, aws, xray_wait_s).await {
+        Ok(runs) => Ok((created, runs)),
+        Err(err) => {
+            finish_created(created, false).await;
+            Err(err)
+        }
+    }
+}
+
+/// Deletes the functions coldfront created (or, with `keep`, leaves them and says so);
+/// returns false, having said why, when one could not be.
+pub(super) async fn finish_created(created: Vec<Created>, keep: bool) -> bool {
+    let mut all = true;
+    for function in created {
+        let name = function.name().to_owned();
+        let outcome = if keep {
+            function.keep().map(|name| {
+                eprintln!("Kept {name} (--keep); delete it with `aws lambda delete-function --function-name {name}`");
+            })
+        } else {
+            function.delete().await.map(|()| eprintln!("Deleted {name}"))
+        };
+        if let Err(err) = outcome {
+            eprintln!("error: {name}: {err}");
+            all = false;
+        }
+    }
+    all
 }
 
 /// Journals every function before the first change; from then on, whatever happens,
@@ -206,11 +325,18 @@ pub(crate) async fn maintain(command: AwsCommand) -> anyhow::Result<u8> {
     match command.action {
         AwsAction::Restore(args) => {
             let client = aws_backend::client(&target(&args)).await;
-            let restored = aws_backend::restore_journals(&client, &args.journal_dir).await?;
-            if restored.is_empty() {
+            let cleanup = aws_backend::restore_journals(&client, &args.journal_dir).await?;
+            if cleanup.restored.is_empty() && cleanup.deleted.is_empty() {
                 outln!("Nothing to restore: no journal in {}", args.journal_dir.display());
-            } else {
-                outln!("Restored: {}", restored.join(", "));
+            }
+            if !cleanup.restored.is_empty() {
+                outln!("Restored: {}", cleanup.restored.join(", "));
+            }
+            if !cleanup.deleted.is_empty() {
+                outln!(
+                    "Deleted (created by an interrupted run): {}",
+                    cleanup.deleted.join(", ")
+                );
             }
             Ok(crate::exit::OK)
         }

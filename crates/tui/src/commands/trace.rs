@@ -14,7 +14,7 @@ use init_trace::sample::{ColdStartSample, SampleWriter, Throttling, read_samples
 use init_trace::spec::SpecSet;
 use init_trace::stats::{format_ms, one_decimal};
 
-use crate::cli::{AwsArgs, AwsInvokeArgs, Backend, CostArgs, SpecArgs};
+use crate::cli::{AwsArgs, AwsInvokeArgs, Backend, CostArgs, DeployArgs, SpecArgs};
 use crate::exit;
 use crate::output::outln;
 
@@ -27,6 +27,8 @@ Examples:
   coldfront trace --cold-starts 10 --json > summary.json
   coldfront trace --backend aws --subject my-api --control my-minimal --region eu-west-1
   coldfront trace --backend aws --subject wiki --endpoint-url http://127.0.0.1:9001   against coldfront serve
+  coldfront trace --backend aws --subject my-api --deploy-control --role arn:aws:iam::123456789012:role/lambda-basic
+  coldfront trace --backend aws --subject my-vpc-api --vpc-variants   what the VPC and EFS add to INIT
 
 Writes DIR/samples.jsonl (appended per sample), DIR/summary.json, DIR/report.md,
 DIR/breakdown.svg and DIR/init-duration.hlog. Ctrl-C stops and still writes the reports
@@ -35,7 +37,13 @@ from everything measured.
 With --backend aws the subject and controls are Lambda functions (names or ARNs): each
 cold start is forced by a configuration change, INIT comes from the REPORT line and is
 split by the function's own X-Ray subsegments inside Lambda's Initialization span; the
-page lists what AWS does not expose. Every function is restored at the end.";
+page lists what AWS does not expose. Every function is restored at the end.
+--deploy-control creates the bundled control (a minimal Python handler) with the
+subject's runtime, architecture, memory size, timeout, tracing, VPC and EFS settings and
+the --role given, and deletes it at the end unless --keep; a run killed before that
+leaves it journaled, and `coldfront aws restore` (or the next run with that subject)
+deletes it. --vpc-variants does the same with copies of the subject without its EFS
+file system and without its VPC, and writes DIR/differences.json.";
 
 #[derive(Debug, Clone, Args)]
 #[command(after_help = TRACE_EXAMPLES)]
@@ -85,6 +93,24 @@ pub(crate) struct TraceArgs {
     pub invoke: AwsInvokeArgs,
     #[command(flatten)]
     pub cost: CostArgs,
+    #[command(flatten)]
+    pub control: DeployControlArgs,
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+}
+
+/// The functions `trace` can create on AWS, apart from its other switches.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DeployControlArgs {
+    /// On AWS, create the bundled control deployed like the subject (needs --role), run it
+    /// as a control, and delete it at the end
+    #[arg(long, requires = "role")]
+    pub deploy_control: bool,
+    /// On AWS, create copies of the subject without its EFS file system and without its
+    /// VPC, run them interleaved with it, report "storage mount" and "network setup" as
+    /// differences of median INIT with 95% intervals, and delete them at the end
+    #[arg(long)]
+    pub vpc_variants: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -212,7 +238,13 @@ pub(crate) fn print_summary(summary: &RunSummary, dir: &Path) {
 
 pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     if args.backend == Backend::Aws {
-        return super::trace_aws::trace(args).await;
+        // Boxed: the AWS run's state is large, and the local path need not carry it.
+        return Box::pin(super::trace_aws::trace(args)).await;
+    }
+    if args.control.deploy_control || args.control.vpc_variants || args.deploy.keep {
+        bail!(
+            "--deploy-control, --vpc-variants and --keep create functions on AWS: add --backend aws (the local backend's default control is already the bundled one)"
+        );
     }
     let specs = super::load_specs(&args.spec)?;
     let subject = specs.get(&args.subject)?.clone();

@@ -187,11 +187,11 @@ async fn writes_outside_tmp_fail_as_on_lambda_and_leave_the_host_untouched() {
     require_isolation(&emulator);
     let name = unique_name("escape");
     let dir = python_function(&format!(
-        "import errno, json, os\n\
+        "import errno, grp, json, os, pwd\n\
          {ATTEMPT_WRITE}\
          RESULTS = {{p: attempt(p) for p in ['/var/task/{name}', '/root/{name}', '/etc/{name}', '/tmp/{name}']}}\n\
          def handle(event, context):\n    \
-             return json.dumps({{'writes': RESULTS, 'uid': os.getuid(), 'gid': os.getgid(), 'cwd': os.getcwd(), 'task_root': os.environ['LAMBDA_TASK_ROOT'], 'handler_seen': os.path.exists('/var/task/handler.py')}})\n"
+             return json.dumps({{'writes': RESULTS, 'uid': os.getuid(), 'gid': os.getgid(), 'cwd': os.getcwd(), 'task_root': os.environ['LAMBDA_TASK_ROOT'], 'handler_seen': os.path.exists('/var/task/handler.py'), 'user': pwd.getpwuid(os.getuid()).pw_name, 'group': grp.getgrgid(os.getgid()).gr_name}})\n"
     ));
     let spec = python("escape", dir.path());
     let sample = emulator
@@ -211,6 +211,14 @@ async fn writes_outside_tmp_fail_as_on_lambda_and_leave_the_host_untouched() {
     assert_eq!(response["writes"][format!("/tmp/{name}")], "written");
     assert_eq!(response["uid"], user.uid);
     assert_eq!(response["gid"], user.gid);
+    // Named, as Lambda's sandbox user is, without the host's account files changing.
+    assert_eq!(response["user"], init_trace::local::SANDBOX_USER_NAME);
+    assert_eq!(response["group"], init_trace::local::SANDBOX_USER_NAME);
+    let host_passwd = std::fs::read_to_string("/etc/passwd").expect("the host's passwd");
+    assert!(
+        !host_passwd.contains(init_trace::local::SANDBOX_USER_NAME),
+        "{host_passwd}"
+    );
     assert_eq!(response["cwd"], "/var/task");
     assert_eq!(response["task_root"], "/var/task");
     assert_eq!(response["handler_seen"], true);

@@ -56,6 +56,7 @@ enum Step {
     ReadOnlyHost,
     TaskRoot,
     Layers,
+    Accounts,
     Tmp,
     User,
     DeathSignal,
@@ -64,7 +65,7 @@ enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 17] = [
+    const ALL: [Step; 18] = [
         Step::ExecAt,
         Step::Stdin,
         Step::Stdout,
@@ -77,6 +78,7 @@ impl Step {
         Step::ReadOnlyHost,
         Step::TaskRoot,
         Step::Layers,
+        Step::Accounts,
         Step::Tmp,
         Step::User,
         Step::DeathSignal,
@@ -107,6 +109,7 @@ impl Step {
             Step::ReadOnlyHost => "turn the host's mounts read-only",
             Step::TaskRoot => "bind the task root at /var/task",
             Step::Layers => "mount its layers at /opt",
+            Step::Accounts => "bind the account files naming its user over /etc/passwd and /etc/group",
             Step::Tmp => "mount its /tmp",
             Step::User => "become the unprivileged sandbox user",
             Step::DeathSignal => "set its parent-death signal",
@@ -141,6 +144,10 @@ struct ChildArgs {
     /// read-only overlay of several.
     layers_bind: *const libc::c_char,
     layers_overlay: *const libc::c_char,
+    /// The account files naming the sandbox user, to bind over `/etc/passwd` and
+    /// `/etc/group`, or null.
+    passwd: *const libc::c_char,
+    group: *const libc::c_char,
     uid: libc::uid_t,
     gid: libc::gid_t,
 }
@@ -409,6 +416,14 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
             {
                 fail(args.report, Step::Layers);
             }
+            // The account files live in the host's temporary directory too.
+            for (file, target) in [(args.passwd, c"/etc/passwd"), (args.group, c"/etc/group")] {
+                if !file.is_null()
+                    && libc::mount(file, target.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null()) != 0
+                {
+                    fail(args.report, Step::Accounts);
+                }
+            }
             if libc::mount(
                 c"tmpfs".as_ptr(),
                 c"/tmp".as_ptr(),
@@ -495,6 +510,13 @@ pub(crate) fn launch(
             (None, Some(c_string(options.as_bytes(), "the layers' overlay options")?))
         }
     };
+    let accounts = setup.view.as_ref().and_then(|view| view.accounts.as_ref());
+    let passwd = accounts
+        .map(|files| c_string(files.passwd.as_os_str().as_bytes(), "the passwd file"))
+        .transpose()?;
+    let group = accounts
+        .map(|files| c_string(files.group.as_os_str().as_bytes(), "the group file"))
+        .transpose()?;
     let program = c_string(program_path.as_os_str().as_bytes(), "the program path")?;
     // argv[0] is the program as it was written, as a shell or execvp would pass it.
     let argv: Vec<CString> = std::iter::once(c_string(argv0.as_os_str().as_bytes(), "the program"))
@@ -542,6 +564,8 @@ pub(crate) fn launch(
         tmp_options: tmp_options.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
         layers_bind: layers_bind.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
         layers_overlay: layers_overlay.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
+        passwd: passwd.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
+        group: group.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
         uid: setup.view.as_ref().map_or(0, |v| v.user.uid),
         gid: setup.view.as_ref().map_or(0, |v| v.user.gid),
     };

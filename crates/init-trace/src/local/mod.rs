@@ -28,7 +28,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub use cgroup::{CgroupSupport, MB_PER_VCPU, cpu_cores_for};
-pub use isolation::{SandboxUser, TASK_ROOT_IN_SANDBOX};
+pub use isolation::{SANDBOX_USER_NAME, SandboxUser, TASK_ROOT_IN_SANDBOX};
 pub use launch::{BareRun, run_bare};
 pub use process::{LOG_TAIL_BYTES, LaunchCommand};
 pub use runtime_api::MAX_RESPONSE_BYTES;
@@ -198,6 +198,9 @@ pub struct LocalEmulator {
     /// Finished sandboxes' `/tmp`s to remove during the next teardown, not while the next
     /// runtime starts.
     doomed_tmp: std::sync::Mutex<Vec<SandboxTmpDir>>,
+    /// The account files that name the sandbox user, written when the first sandbox gets
+    /// Lambda's filesystem view, in a directory of their own that goes with the emulator.
+    accounts: std::sync::OnceLock<Option<(SandboxTmpDir, isolation::AccountFiles)>>,
 }
 
 /// Kills the sandbox's process group if a cold start is abandoned half-way (its future
@@ -364,6 +367,7 @@ impl Drop for LocalEmulator {
         if let Ok(doomed) = self.doomed_tmp.get_mut() {
             doomed.clear();
         }
+        drop(self.accounts.take());
         if let Some(cleaner) = cleaner() {
             let (done_tx, done) = std::sync::mpsc::channel();
             if cleaner.send(Cleanup::Flush(done_tx)).is_ok() {
@@ -472,6 +476,7 @@ impl LocalEmulator {
             spare_kit: std::sync::Mutex::new(None),
             spare_tmp: std::sync::Mutex::new(None),
             doomed_tmp: std::sync::Mutex::new(Vec::new()),
+            accounts: std::sync::OnceLock::new(),
         }
     }
 
@@ -606,7 +611,27 @@ impl LocalEmulator {
             tmp_size_mb: spec.ephemeral_storage_mb,
             layers: spec.layers.clone(),
             user: self.options.sandbox_user,
+            accounts: self.account_files(),
         })
+    }
+
+    /// The account files naming the sandbox user, written once. Without them the sandbox
+    /// still runs: the user is then unnamed, and looking it up costs what
+    /// [`AccountFiles`](isolation::AccountFiles) says.
+    fn account_files(&self) -> Option<isolation::AccountFiles> {
+        self.accounts
+            .get_or_init(|| {
+                let written = SandboxTmpDir::create().and_then(|dir| {
+                    let files = isolation::AccountFiles::write(dir.path(), Path::new("/etc"), self.options.sandbox_user)?;
+                    Ok(files.map(|files| (dir, files)))
+                });
+                written.unwrap_or_else(|err| {
+                    tracing::warn!("the sandbox user has no name inside sandboxes (its account files could not be written: {err}); looking it up will be slower than on Lambda");
+                    None
+                })
+            })
+            .as_ref()
+            .map(|(_, files)| files.clone())
     }
 
     /// What a process starting sandboxes must be, done once, when the first starts: the

@@ -195,3 +195,63 @@ fn signature_checks_agree_with_jsonwebtoken() {
         assert!(validator.verify_jws(&format!("{input}.{good}")).is_ok(), "{alg}");
     }
 }
+
+/// A thread remembers the last header it accepted; the verdict on a token must not depend
+/// on which tokens or validators came before it on the thread. Each token is judged after
+/// one with the very same header segment (so the remembered header is used) and, as the
+/// reference, on a fresh thread that has seen nothing.
+#[test]
+fn a_remembered_header_changes_no_decision() {
+    use common::{HOST, claims, header, sign_raw};
+    let rs = Validator::new(keyset(Algorithm::RS256), policy());
+    let hs = Validator::new(keyset(Algorithm::HS256), policy());
+    // The HS256 set has a `k1` too, but pinned to HS256; an empty set has no key at all.
+    let empty = Validator::new(edge_auth::KeySet::new(), policy());
+    let good_claims = claims().to_string();
+    let rs_header = header(Algorithm::RS256, "k1");
+    let tokens = [
+        sign_raw(Algorithm::RS256, "k1", &rs_header, &good_claims),
+        // Same header, claims that are not JSON: the claims' reason, not the key's.
+        sign_raw(Algorithm::RS256, "k1", &rs_header, "{not json"),
+        // Same header, signed by the other key: a bad signature.
+        sign_raw(Algorithm::RS256, "k2", &rs_header, &good_claims),
+        // Same header, expired.
+        sign_raw(
+            Algorithm::RS256,
+            "k1",
+            &rs_header,
+            &serde_json::json!({"sub": "ann", "iss": "https://login.example", "aud": "wiki", "tenant": "acme", "exp": NOW_S as u64 - 600}).to_string(),
+        ),
+    ];
+    let fresh = |validator: &Validator, token: &str| {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| validator.validate(token, Some(HOST), NOW_S))
+                .join()
+                .expect("the thread runs")
+        })
+    };
+    for validator in [&rs, &hs, &empty] {
+        for token in &tokens {
+            // Prime the thread with the header (through any validator), then judge.
+            let _ = rs.validate(&tokens[0], Some(HOST), NOW_S);
+            let remembered = validator.validate(token, Some(HOST), NOW_S);
+            let reference = fresh(validator, token);
+            assert_eq!(remembered.reason(), reference.reason(), "{token}");
+            assert_eq!(remembered.is_allow(), reference.is_allow(), "{token}");
+        }
+    }
+    // The reasons themselves, as a fresh thread gives them.
+    let reasons: Vec<_> = tokens.iter().map(|t| fresh(&rs, t).reason()).collect();
+    assert_eq!(
+        reasons,
+        [
+            None,
+            Some(DenyReason::BadClaims),
+            Some(DenyReason::BadSignature),
+            Some(DenyReason::Expired)
+        ]
+    );
+    assert_eq!(fresh(&hs, &tokens[0]).reason(), Some(DenyReason::AlgMismatch));
+    assert_eq!(fresh(&empty, &tokens[0]).reason(), Some(DenyReason::UnknownKid));
+}

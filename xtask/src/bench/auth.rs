@@ -225,10 +225,25 @@ pub(crate) fn run(
     measures.insert("auth_rs256_validations_per_s".into(), Measure::info(best_rs256, "1/s"));
     let best_raw = raw_rounds.iter().copied().fold(0.0, f64::max);
     measures.insert("auth_awslc_rsa2048_verify_per_s".into(), Measure::info(best_raw, "1/s"));
-    // Everything around the signature (base64, JSON, claims) should cost under 5 %.
+    // Everything around the signature (base64, JSON, claims) should cost under 5 %. The
+    // two rates differ by a few per cent while rounds seconds apart differ by up to 25 %
+    // on this shared machine, so the ratio comes from short bursts of each, alternated,
+    // one ratio per pair, and their median.
+    let pairs = if options.quick { 10 } else { 40 };
+    let burst = Duration::from_millis(100);
+    let mut pair_ratios = Vec::with_capacity(pairs);
+    for _ in 0..pairs {
+        let full_per_s = rate(&validator, rs256_token, burst)?;
+        let raw_per_s = raw_rsa_verify_rate(rs256_token, &rsa_pub, burst)?;
+        pair_ratios.push(full_per_s / raw_per_s);
+    }
     measures.insert(
         "auth_rs256_vs_raw_verify_ratio".into(),
-        Measure::at_least(best_rs256 / best_raw, "ratio", 0.95),
+        Measure::at_least(init_trace::stats::median(&pair_ratios), "ratio", 0.95),
+    );
+    details.insert(
+        "auth_rs256_vs_raw_verify".into(),
+        json!({"pairs": pairs, "burst_ms": burst.as_millis() as u64, "ratios": pair_ratios, "best_rounds_ratio": best_rs256 / best_raw}),
     );
     match openssl_error {
         None => {

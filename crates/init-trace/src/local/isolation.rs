@@ -613,8 +613,8 @@ mod tests {
             std::fs::read_to_string(&files.group).expect("read"),
             "root:x:0:\nsbx_user:x:4343:\n"
         );
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&files.passwd).expect("there").permissions().mode();
+        let mode =
+            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&files.passwd).expect("there").permissions());
         assert_eq!(mode & 0o777, 0o644);
         // A host that already names both has nothing to bind.
         let named = SandboxUser { uid: 0, gid: 0 };

@@ -11,8 +11,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 pub(crate) fn decode(segment: &str) -> Option<Vec<u8>> {
     // The engine alone is strict enough: its URL-safe alphabet has no `+` or `/` (nor
     // whitespace or any non-ASCII byte), `NO_PAD` refuses `=`, and it rejects a length of
-    // 1 mod 4 and non-zero trailing bits. The tests below hold it to each of these.
-    URL_SAFE_NO_PAD.decode(segment).ok()
+    // 1 mod 4 and non-zero trailing bits. The tests below hold it to each of these, and to
+    // deciding exactly as the `base64` crate's strict engine does.
+    base64_simd::URL_SAFE_NO_PAD.decode_to_vec(segment).ok()
 }
 
 /// Encodes bytes as unpadded base64url.
@@ -38,5 +39,28 @@ mod tests {
         assert!(decode("YWJj/A").is_none());
         assert!(decode("YWJ\u{e9}").is_none(), "non-ASCII");
         assert_eq!(decode("").as_deref(), Some(&b""[..]));
+    }
+
+    proptest::proptest! {
+        /// Any text over the alphabet plus the characters lenient decoders allow, of any
+        /// length: the same bytes or the same refusal as the `base64` crate's strict engine.
+        #[test]
+        fn decides_as_the_base64_crates_strict_engine(
+            text in "[A-Za-z0-9_\\-+/= \n\u{e9}]{0,80}",
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+        ) {
+            proptest::prop_assert_eq!(decode(&text), URL_SAFE_NO_PAD.decode(&text).ok());
+            // Every canonical encoding decodes back, whatever its length.
+            let encoded = encode(&bytes);
+            proptest::prop_assert_eq!(decode(&encoded), Some(bytes.clone()));
+            // Mostly-valid text: the canonical encoding with one character changed.
+            if !encoded.is_empty() {
+                let mut chars: Vec<char> = encoded.chars().collect();
+                let at = bytes.len() % chars.len();
+                chars[at] = if chars[at] == 'A' { 'B' } else { 'A' };
+                let changed: String = chars.into_iter().collect();
+                proptest::prop_assert_eq!(decode(&changed), URL_SAFE_NO_PAD.decode(&changed).ok());
+            }
+        }
     }
 }

@@ -235,27 +235,19 @@ pub(crate) async fn run(
         Measure::at_least(rate_ratio, "ratio", 0.85),
     );
     // Paired differences can be negative, so their medians are taken exactly.
-    measures.insert(
-        "isolation_filesystem_cost_ms".to_owned(),
-        Measure::info(init_trace::stats::median(&filesystem_cost_ms), "ms"),
-    );
-    measures.insert(
-        "isolation_network_cost_ms".to_owned(),
-        Measure::info(init_trace::stats::median(&network_cost_ms), "ms"),
-    );
-    measures.insert(
-        "isolation_filesystem_init_cost_ms".to_owned(),
-        Measure::info(init_trace::stats::median(&filesystem_init_cost_ms), "ms"),
-    );
-    measures.insert(
-        "isolation_network_init_cost_ms".to_owned(),
-        Measure::info(init_trace::stats::median(&network_init_cost_ms), "ms"),
-    );
-    if !import_end_to_next_ms.is_empty() {
-        measures.insert(
-            "emulator_import_end_to_next_ms".to_owned(),
-            Measure::info(init_trace::stats::median(&import_end_to_next_ms), "ms"),
-        );
+    for (name, values_ms) in [
+        ("isolation_filesystem_cost_ms", &filesystem_cost_ms),
+        ("isolation_network_cost_ms", &network_cost_ms),
+        ("isolation_filesystem_init_cost_ms", &filesystem_init_cost_ms),
+        ("isolation_network_init_cost_ms", &network_init_cost_ms),
+        ("emulator_import_end_to_next_ms", &import_end_to_next_ms),
+    ] {
+        if !values_ms.is_empty() {
+            measures.insert(
+                name.to_owned(),
+                Measure::info(init_trace::stats::median(values_ms), "ms"),
+            );
+        }
     }
     measures.insert(
         "emulator_cold_starts_per_s".to_owned(),

@@ -18,6 +18,8 @@ use aws_sdk_lambda::error::ProvideErrorMetadata as _;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, FunctionConfiguration, Runtime, TracingConfig, VpcConfig};
 
+use init_trace::sample::VariantKind;
+
 use crate::journal::{Creation, Journal};
 use crate::{ATTEMPTS, AwsError, UPDATE_DEADLINE, api_error, backoff, retryable};
 
@@ -93,6 +95,7 @@ impl Subject {
             copies_environment: false,
             vpc: true,
             file_systems: true,
+            variant: None,
         })
     }
 }
@@ -117,6 +120,7 @@ impl Subject {
                 copies_environment: true,
                 vpc: true,
                 file_systems: true,
+                variant: None,
             })
             .collect())
     }
@@ -141,16 +145,18 @@ impl Subject {
         if !self.configuration.file_system_configs().is_empty() {
             plans.push(Plan {
                 name: created_name(&self.name, "cfnoefs", &run.0),
-                purpose: format!("{} without its file system", self.name),
+                purpose: format!("{} {}", self.name, VariantKind::WithoutEfs.describe()),
                 file_systems: false,
+                variant: Some(VariantKind::WithoutEfs),
                 ..base.clone()
             });
         }
         plans.push(Plan {
             name: created_name(&self.name, "cfnovpc", &run.0),
-            purpose: format!("{} without its VPC", self.name),
+            purpose: format!("{} {}", self.name, VariantKind::WithoutVpc.describe()),
             vpc: false,
             file_systems: false,
+            variant: Some(VariantKind::WithoutVpc),
             ..base
         });
         Ok(plans)
@@ -260,6 +266,8 @@ pub struct Plan {
     vpc: bool,
     /// Whether the subject's `FileSystemConfigs` come along.
     file_systems: bool,
+    /// Which differential variant of the subject it is, if one.
+    variant: Option<VariantKind>,
 }
 
 impl Plan {
@@ -271,6 +279,11 @@ impl Plan {
     /// What it is for, e.g. `the bundled control for wiki`.
     pub fn purpose(&self) -> &str {
         &self.purpose
+    }
+
+    /// Which differential variant of the subject it is; none for the control and copies.
+    pub fn variant(&self) -> Option<VariantKind> {
+        self.variant
     }
 
     /// The `Description` it is created with, by which a left-behind one is recognised.

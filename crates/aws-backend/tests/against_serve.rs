@@ -660,7 +660,7 @@ mod variants {
             seen,
             [
                 (
-                    "control without its file system".to_owned(),
+                    "control without its EFS file system".to_owned(),
                     Some(vec!["subnet-0a1b".to_owned()]),
                     Vec::new()
                 ),

@@ -869,9 +869,43 @@ fn vpc_variants_report_network_and_storage_as_differences_and_are_deleted() {
         "{report} {stderr}"
     );
     assert!(
-        stderr.contains("network setup: ") && stderr.contains("storage mount: "),
+        stderr.contains("network setup @ ") && stderr.contains("storage mount @ "),
         "{stderr}"
     );
+    // The report pages carry them too: summary.json (also on stdout) and report.md.
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary, written);
+    assert_eq!(&summary["differences"], &report["differences"], "{summary}");
+    assert!(
+        summary["comparisons"].as_array().unwrap().is_empty(),
+        "the variants are not controls: {summary}"
+    );
+    let page = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(
+        page.contains("## What only AWS has: network setup and storage mount"),
+        "{page}"
+    );
+    for d in found {
+        let row = format!(
+            "| {} | {} MB | `{}` | `{}` | {:+.1} ms |",
+            d["name"].as_str().unwrap(),
+            d["memory_mb"],
+            d["with"].as_str().unwrap(),
+            d["without"].as_str().unwrap(),
+            d["median_diff_ms"].as_f64().unwrap()
+        );
+        assert!(page.contains(&row), "{row} in {page}");
+    }
+    assert!(page.contains("**Caveat**: measured against http://"), "{page}");
+    // `coldfront report` re-renders them from the samples alone.
+    std::fs::remove_file(run.join("report.md")).unwrap();
+    let rerendered = coldfront().arg("report").arg(&run).arg("--json").output().unwrap();
+    assert_eq!(rerendered.status.code(), Some(0));
+    let again: serde_json::Value = serde_json::from_slice(&rerendered.stdout).unwrap();
+    assert_eq!(again["differences"], summary["differences"]);
+    assert_eq!(std::fs::read_to_string(run.join("report.md")).unwrap(), page);
     assert_eq!(function_names(&server.url), functions_before, "the variants are gone");
     assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
 }

@@ -263,10 +263,14 @@ pub(super) async fn prepare_all(
     let mut runs = Vec::new();
     for function in functions {
         match ColdStarts::prepare(client.clone(), function, &aws.journal_dir).await {
-            Ok(prepared) if xray_wait_s > 0 => {
-                runs.push(prepared.with_xray(xray.clone(), std::time::Duration::from_secs(xray_wait_s)));
+            Ok(prepared) => {
+                let prepared = prepared.with_endpoint(aws.endpoint_url.clone());
+                runs.push(if xray_wait_s > 0 {
+                    prepared.with_xray(xray.clone(), std::time::Duration::from_secs(xray_wait_s))
+                } else {
+                    prepared
+                });
             }
-            Ok(prepared) => runs.push(prepared),
             Err(err) => {
                 discard_all(runs).await;
                 return Err(err.into());

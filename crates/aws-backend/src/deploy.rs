@@ -125,24 +125,43 @@ impl Subject {
             .collect())
     }
 
+    /// Whether it is attached to a VPC (has subnets).
+    pub fn in_vpc(&self) -> bool {
+        self.configuration
+            .vpc_config()
+            .is_some_and(|v| !v.subnet_ids().is_empty())
+    }
+
+    /// Whether it mounts a file system (EFS).
+    pub fn mounts_file_systems(&self) -> bool {
+        !self.configuration.file_system_configs().is_empty()
+    }
+
     /// The differential variants of this function (item 4 of the AWS backend's issue): a
     /// copy without its file systems (still in its VPC), when it has any, and a copy
-    /// without its VPC (and so without file systems, which need one). Their INIT against
+    /// without its VPC (and so without file systems, which need one); those of the kinds
+    /// in `named` (functions the user named instead) are left out. Their INIT against
     /// the subject's gives what the EFS mount and the VPC's network set-up add. Refused,
     /// naming why, for a function in no VPC.
-    pub async fn variants(&self, role: Option<&str>, run: &RunId) -> Result<Vec<Plan>, AwsError> {
-        let in_vpc = self
-            .configuration
-            .vpc_config()
-            .is_some_and(|v| !v.subnet_ids().is_empty());
-        if !in_vpc {
+    pub async fn variants(
+        &self,
+        role: Option<&str>,
+        run: &RunId,
+        named: &[VariantKind],
+    ) -> Result<Vec<Plan>, AwsError> {
+        if !self.in_vpc() {
             return Err(AwsError::NoVariants {
                 function: self.name.clone(),
             });
         }
+        let wanted = |kind| !named.contains(&kind);
         let mut plans = Vec::new();
+        let without_efs = self.mounts_file_systems() && wanted(VariantKind::WithoutEfs);
+        if !without_efs && !wanted(VariantKind::WithoutVpc) {
+            return Ok(plans);
+        }
         let base = self.copies(1, role, run).await?.remove(0);
-        if !self.configuration.file_system_configs().is_empty() {
+        if without_efs {
             plans.push(Plan {
                 name: created_name(&self.name, "cfnoefs", &run.0),
                 purpose: format!("{} {}", self.name, VariantKind::WithoutEfs.describe()),
@@ -150,6 +169,9 @@ impl Subject {
                 variant: Some(VariantKind::WithoutEfs),
                 ..base.clone()
             });
+        }
+        if !wanted(VariantKind::WithoutVpc) {
+            return Ok(plans);
         }
         plans.push(Plan {
             name: created_name(&self.name, "cfnovpc", &run.0),
@@ -160,6 +182,86 @@ impl Subject {
             ..base
         });
         Ok(plans)
+    }
+
+    /// Checks that `variant`, a function the user named, can stand as this function's
+    /// variant `kind`: deployed from the same code (`CodeSha256`) with the same handler,
+    /// runtime, architecture and memory size, and lacking exactly the part `kind` names.
+    /// The error names the field that differs, with both values.
+    pub fn check_variant(&self, variant: &Subject, kind: VariantKind) -> Result<(), AwsError> {
+        if !self.in_vpc() {
+            return Err(AwsError::NoVariants {
+                function: self.name.clone(),
+            });
+        }
+        let (a, b) = (&self.configuration, &variant.configuration);
+        let text = |value: Option<&str>| value.unwrap_or("(none)").to_owned();
+        let fields: [(&'static str, String, String); 5] = [
+            ("CodeSha256", text(a.code_sha256()), text(b.code_sha256())),
+            ("Handler", text(a.handler()), text(b.handler())),
+            (
+                "Runtime",
+                text(a.runtime().map(Runtime::as_str)),
+                text(b.runtime().map(Runtime::as_str)),
+            ),
+            (
+                "Architectures",
+                format!(
+                    "{:?}",
+                    a.architectures()
+                        .iter()
+                        .map(aws_sdk_lambda::types::Architecture::as_str)
+                        .collect::<Vec<_>>()
+                ),
+                format!(
+                    "{:?}",
+                    b.architectures()
+                        .iter()
+                        .map(aws_sdk_lambda::types::Architecture::as_str)
+                        .collect::<Vec<_>>()
+                ),
+            ),
+            (
+                "MemorySize",
+                a.memory_size()
+                    .map_or_else(|| "(none)".to_owned(), |m| format!("{m} MB")),
+                b.memory_size()
+                    .map_or_else(|| "(none)".to_owned(), |m| format!("{m} MB")),
+            ),
+        ];
+        if let Some((field, subject_value, variant_value)) = fields.into_iter().find(|(_, a, b)| a != b) {
+            return Err(AwsError::VariantMismatch {
+                variant: variant.name.clone(),
+                subject: self.name.clone(),
+                kind,
+                field,
+                subject_value,
+                variant_value,
+            });
+        }
+        let shape = |reason: String| AwsError::VariantShape {
+            variant: variant.name.clone(),
+            subject: self.name.clone(),
+            kind,
+            reason,
+        };
+        match kind {
+            VariantKind::WithoutEfs if !self.mounts_file_systems() => Err(shape(format!(
+                "{} mounts no EFS file system, so there is no storage mount to measure",
+                self.name
+            ))),
+            VariantKind::WithoutEfs if variant.mounts_file_systems() => {
+                Err(shape("it mounts a file system (FileSystemConfigs)".to_owned()))
+            }
+            VariantKind::WithoutEfs if !variant.in_vpc() => Err(shape(
+                "it is in no VPC, so its difference would hold the network set-up too".to_owned(),
+            )),
+            VariantKind::WithoutVpc if variant.in_vpc() => Err(shape(format!(
+                "it is in a VPC (subnets {})",
+                b.vpc_config().map(|v| v.subnet_ids().join(", ")).unwrap_or_default()
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// The function's deployment package, from GetFunction's `Code.Location`: a
@@ -629,6 +731,77 @@ mod tests {
         assert_eq!(name.len(), 64);
         assert!(name.ends_with("-cfctl-0a1b2c3d"), "{name}");
         assert_eq!(RunId::new().0.len(), 8);
+    }
+
+    #[test]
+    fn a_named_variant_must_match_the_subject_field_by_field() {
+        use aws_sdk_lambda::types::{Architecture, FileSystemConfig};
+        let function = |name: &str, sha: &str, runtime: Runtime, arch: Architecture, vpc: bool, efs: bool| {
+            let mut config = FunctionConfiguration::builder()
+                .function_name(name)
+                .code_sha256(sha)
+                .handler("app.handle")
+                .runtime(runtime)
+                .architectures(arch)
+                .memory_size(512);
+            if vpc {
+                config = config.vpc_config(
+                    aws_sdk_lambda::types::VpcConfigResponse::builder()
+                        .subnet_ids("subnet-0a1b")
+                        .build(),
+                );
+            }
+            if efs {
+                config = config.file_system_configs(
+                    FileSystemConfig::builder()
+                        .arn("arn:aws:elasticfilesystem:eu-west-1:123456789012:access-point/fsap-0")
+                        .local_mount_path("/mnt/data")
+                        .build()
+                        .unwrap(),
+                );
+            }
+            Subject {
+                configuration: config.build(),
+                name: name.to_owned(),
+                code_location: None,
+            }
+        };
+        let (py, x86) = (Runtime::Python312, Architecture::X8664);
+        let subject = function("api", "c2hh", py.clone(), x86.clone(), true, true);
+        let no_vpc = function("api-novpc", "c2hh", py.clone(), x86.clone(), false, false);
+        let no_efs = function("api-noefs", "c2hh", py.clone(), x86.clone(), true, false);
+        subject.check_variant(&no_vpc, VariantKind::WithoutVpc).unwrap();
+        subject.check_variant(&no_efs, VariantKind::WithoutEfs).unwrap();
+        let err = |variant: &Subject, kind| subject.check_variant(variant, kind).unwrap_err().to_string();
+        let other_code = function("api-novpc", "b3RoZXI=", py.clone(), x86.clone(), false, false);
+        assert!(
+            err(&other_code, VariantKind::WithoutVpc).starts_with(
+                "api-novpc cannot stand for api without its VPC: its CodeSha256 is b3RoZXI=, api's is c2hh;"
+            ),
+            "{}",
+            err(&other_code, VariantKind::WithoutVpc)
+        );
+        let other_runtime = function("api-novpc", "c2hh", Runtime::Nodejs22x, x86.clone(), false, false);
+        assert!(
+            err(&other_runtime, VariantKind::WithoutVpc).contains("its Runtime is nodejs22.x, api's is python3.12")
+        );
+        let arm = function("api-novpc", "c2hh", py.clone(), Architecture::Arm64, false, false);
+        assert!(err(&arm, VariantKind::WithoutVpc).contains("its Architectures is [\"arm64\"], api's is [\"x86_64\"]"));
+        assert!(err(&no_efs, VariantKind::WithoutVpc).contains("it is in a VPC (subnets subnet-0a1b)"));
+        assert!(err(&subject, VariantKind::WithoutEfs).contains("it mounts a file system"));
+        // A subject without EFS has no storage mount to measure; one in no VPC, nothing.
+        let plain = function("api", "c2hh", py.clone(), x86.clone(), true, false);
+        let e = plain
+            .check_variant(&no_efs, VariantKind::WithoutEfs)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("api mounts no EFS file system"), "{e}");
+        let nowhere = function("api", "c2hh", py, x86, false, false);
+        let e = nowhere
+            .check_variant(&no_vpc, VariantKind::WithoutVpc)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("api is in no VPC"), "{e}");
     }
 
     #[test]

@@ -678,6 +678,10 @@ fn deploy_control_refuses_what_it_cannot_do() {
         ),
         (vec!["trace", "--deploy-control", "--role", ROLE], "add --backend aws"),
         (
+            vec!["trace", "--no-vpc-variant", "f-novpc"],
+            "--no-vpc-variant names a Lambda function: add --backend aws",
+        ),
+        (
             vec!["run", "--backend", "aws", "f", "--keep"],
             "--keep and --role are for the copies coldfront makes",
         ),
@@ -907,5 +911,187 @@ fn vpc_variants_report_network_and_storage_as_differences_and_are_deleted() {
     assert_eq!(again["differences"], summary["differences"]);
     assert_eq!(std::fs::read_to_string(run.join("report.md")).unwrap(), page);
     assert_eq!(function_names(&server.url), functions_before, "the variants are gone");
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
+}
+
+/// Functions of one code directory (the bundled control's), for variants the user names:
+/// `api` (put in a VPC with EFS by the test), `api-noefs`, `api-novpc`, and `api-big`,
+/// which differs in memory size.
+fn variant_functions(dir: &Path) -> std::path::PathBuf {
+    let control = Path::new(env!("CARGO_MANIFEST_DIR")).join("../init-trace/fixtures/control");
+    let spec = dir.join("coldfront.toml");
+    let mut text = String::new();
+    for (name, memory) in [("api", 512), ("api-noefs", 512), ("api-novpc", 512), ("api-big", 1024)] {
+        text.push_str(&format!(
+            "[functions.{name}]\nruntime = \"python\"\ncode = {:?}\nhandler = \"handler.handle\"\nmemory_mb = {memory}\n\n",
+            control.display().to_string()
+        ));
+    }
+    std::fs::write(&spec, text).unwrap();
+    spec
+}
+
+/// `GetFunctionConfiguration` of `function`, whole.
+fn whole_configuration(url: &str, function: &str) -> serde_json::Value {
+    let address = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET /2015-03-31/functions/{function}/configuration HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let mut body: serde_json::Value = serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap();
+    // What serve changes on every update, not a setting.
+    for volatile in ["LastModified", "RevisionId"] {
+        body.as_object_mut().unwrap().remove(volatile);
+    }
+    body
+}
+
+#[test]
+fn variants_named_by_the_user_are_checked_run_and_left_as_they_were() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = variant_functions(dir.path());
+    let server = serve_with(dir.path(), &["--config".as_ref(), spec.as_os_str()]);
+    let vpc = serde_json::json!({"SubnetIds": ["subnet-0a1b"], "SecurityGroupIds": ["sg-0e4f"]});
+    update_configuration(
+        &server.url,
+        "api",
+        &serde_json::json!({
+            "VpcConfig": vpc,
+            "FileSystemConfigs": [{
+                "Arn": "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0",
+                "LocalMountPath": "/mnt/data"
+            }]
+        }),
+    );
+    update_configuration(&server.url, "api-noefs", &serde_json::json!({"VpcConfig": vpc}));
+    let names = ["api", "api-noefs", "api-novpc", "api-big"];
+    let snapshot = || -> Vec<serde_json::Value> { names.iter().map(|n| whole_configuration(&server.url, n)).collect() };
+    let before = snapshot();
+    let functions_before = function_names(&server.url);
+    let journal = dir.path().join("journal");
+    let trace = |run: &Path, variants: &[&str]| {
+        coldfront()
+            .args([
+                "trace",
+                "--backend",
+                "aws",
+                "--subject",
+                "api",
+                "--control",
+                "none",
+                "-n",
+                "3",
+                "--warmup",
+                "0",
+                "--xray-wait-s",
+                "0",
+                "--yes",
+                "--json",
+                "--out",
+            ])
+            .arg(run)
+            .args(variants)
+            .args(aws_args(&server.url, &journal))
+            .output()
+            .unwrap()
+    };
+
+    // Refused, naming the field or the part at fault, before anything is changed.
+    for (variants, expected) in [
+        (
+            vec!["--no-vpc-variant", "api-big"],
+            "--no-vpc-variant api-big: api-big cannot stand for api without its VPC: its MemorySize is 1024 MB, api's is 512 MB",
+        ),
+        (
+            vec!["--no-vpc-variant", "api-noefs", "--no-efs-variant", "api-novpc"],
+            "api-novpc cannot stand for api without its EFS file system: it is in no VPC",
+        ),
+        (
+            vec!["--no-vpc-variant", "api-noefs"],
+            "api-noefs cannot stand for api without its VPC: it is in a VPC (subnets subnet-0a1b)",
+        ),
+        (
+            vec!["--no-vpc-variant", "api-novpc"],
+            "--no-vpc-variant api-novpc: api mounts an EFS file system, so its INIT against api-novpc's holds the storage mount too",
+        ),
+        (
+            vec!["--no-vpc-variant", "api", "--no-efs-variant", "api-noefs"],
+            "--no-vpc-variant \"api\" is already the subject",
+        ),
+        (vec!["--no-efs-variant", "nope"], "--no-efs-variant nope"),
+    ] {
+        let output = trace(&dir.path().join("refused"), &variants);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{variants:?}: {stderr}");
+        assert!(stderr.contains(expected), "{variants:?}: {stderr}");
+        assert_eq!(snapshot(), before, "{variants:?} changed nothing");
+    }
+    assert!(!journal.exists() || std::fs::read_dir(&journal).unwrap().count() == 0);
+
+    let run = dir.path().join("run");
+    let output = trace(
+        &run,
+        &["--no-efs-variant", "api-noefs", "--no-vpc-variant", "api-novpc"],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let seen: Vec<(String, String, Option<String>)> = std::fs::read_to_string(run.join("samples.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|s| {
+            (
+                s["function"].as_str().unwrap().to_owned(),
+                s["labels"]["role"].as_str().unwrap().to_owned(),
+                s["labels"]["variant"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    let round = [
+        ("api".to_owned(), "subject".to_owned(), None),
+        (
+            "api-noefs".to_owned(),
+            "variant".to_owned(),
+            Some("without_efs".to_owned()),
+        ),
+        (
+            "api-novpc".to_owned(),
+            "variant".to_owned(),
+            Some("without_vpc".to_owned()),
+        ),
+    ];
+    assert_eq!(seen, [round.clone(), round.clone(), round].concat());
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let found: Vec<(&str, &str, &str, u64)> = summary["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap(),
+                d["with"].as_str().unwrap(),
+                d["without"].as_str().unwrap(),
+                d["n_with"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("storage mount", "api", "api-noefs", 3),
+            ("network setup", "api-noefs", "api-novpc", 3)
+        ]
+    );
+    assert!(!stderr.contains("Created ") && !stderr.contains("Deleted "), "{stderr}");
+    assert_eq!(
+        function_names(&server.url),
+        functions_before,
+        "nothing created or deleted"
+    );
+    assert_eq!(snapshot(), before, "every function is as it was");
     assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
 }

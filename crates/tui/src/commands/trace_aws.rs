@@ -61,6 +61,12 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     if args.invokes.is_some_and(|n| n > 1) {
         bail!("--invokes: the AWS backend runs one invoke per forced cold start");
     }
+    let named = args.control.named_variants();
+    for (i, (flag, name, _)) in named.iter().enumerate() {
+        if *name == args.subject || controls.contains(name) || named[..i].iter().any(|(_, n, _)| n == name) {
+            bail!("{flag} {name:?} is already the subject, a control or the other variant; name a function of its own");
+        }
+    }
     let creates = args.control.deploy_control || args.control.vpc_variants;
     if !creates && (args.deploy.keep || args.deploy.role.is_some()) {
         bail!("--keep and --role are for the functions coldfront creates: add --deploy-control or --vpc-variants");
@@ -83,13 +89,17 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     // among them) before the control is deleted.
     let mut deployed: Vec<Created> = Vec::new();
     let plans = plan_created(&client, &args).await?;
+    // The order runs take: the subject, what coldfront creates, the variants the user
+    // named, the controls.
     let mut functions = vec![args.subject.clone()];
     functions.extend(plans.iter().map(|p| p.name().to_owned()));
+    functions.extend(named.iter().map(|(_, name, _)| name.clone()));
     functions.extend(controls.iter().cloned());
     // The created variants are neither subject nor control: their differences from the
     // subject are reported as what only AWS has.
     let variants: Vec<Option<VariantKind>> = std::iter::once(None)
         .chain(plans.iter().map(Plan::variant))
+        .chain(named.iter().map(|(_, _, kind)| Some(*kind)))
         .chain(controls.iter().map(|_| None))
         .collect();
     let roles: Vec<Role> = variants
@@ -110,6 +120,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     // until then each is estimated as what it will be, the subject's twin.
     let created = plans.len();
     let existing: Vec<String> = std::iter::once(args.subject.clone())
+        .chain(named.iter().map(|(_, name, _)| name.clone()))
         .chain(controls.iter().cloned())
         .collect();
     let runs = prepare_all(&existing, &client, &xray, &args.aws, args.invoke.xray_wait_s).await?;
@@ -215,14 +226,40 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     Ok(exit::for_samples(interrupted, &samples))
 }
 
-/// Reads the subject, deletes what an interrupted run left for it, and plans what this
-/// run creates: the bundled control deployed like it (`--deploy-control`), then its
-/// variants without EFS and without VPC (`--vpc-variants`); nothing is created yet.
+/// Reads the subject, checks the variants the user named against it, deletes what an
+/// interrupted run left for it, and plans what this run creates: the bundled control
+/// deployed like it (`--deploy-control`), then its variants without EFS and without VPC
+/// that the user did not name (`--vpc-variants`); nothing is created yet.
 async fn plan_created(client: &aws_backend::LambdaClient, args: &TraceArgs) -> anyhow::Result<Vec<Plan>> {
-    if !args.control.deploy_control && !args.control.vpc_variants {
+    let named = args.control.named_variants();
+    let creates = args.control.deploy_control || args.control.vpc_variants;
+    if !creates && named.is_empty() {
         return Ok(Vec::new());
     }
     let subject = Subject::describe(client, &args.subject).await?;
+    for (flag, name, kind) in &named {
+        let variant = Subject::describe(client, name)
+            .await
+            .with_context(|| format!("{flag} {name}"))?;
+        if let Err(err) = subject.check_variant(&variant, *kind) {
+            bail!("{flag} {name}: {err}");
+        }
+    }
+    let kinds: Vec<VariantKind> = named.iter().map(|(_, _, kind)| *kind).collect();
+    if let Some((_, name, _)) = named.iter().find(|(_, _, kind)| *kind == VariantKind::WithoutVpc)
+        && subject.mounts_file_systems()
+        && !kinds.contains(&VariantKind::WithoutEfs)
+        && !args.control.vpc_variants
+    {
+        bail!(
+            "--no-vpc-variant {name}: {} mounts an EFS file system, so its INIT against {name}'s holds the storage mount too; \
+             name its variant without EFS with --no-efs-variant, or add --vpc-variants to have coldfront create it",
+            subject.name()
+        );
+    }
+    if !creates {
+        return Ok(Vec::new());
+    }
     left_behind(client, &args.aws, subject.name()).await?;
     let run = RunId::new();
     let mut plans = Vec::new();
@@ -230,7 +267,7 @@ async fn plan_created(client: &aws_backend::LambdaClient, args: &TraceArgs) -> a
         plans.push(subject.control(role, &run)?);
     }
     if args.control.vpc_variants {
-        plans.extend(subject.variants(args.deploy.role.as_deref(), &run).await?);
+        plans.extend(subject.variants(args.deploy.role.as_deref(), &run, &kinds).await?);
     }
     Ok(plans)
 }

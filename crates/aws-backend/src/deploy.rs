@@ -4,7 +4,8 @@
 //! function named), made from its own code, so K cold starts can run at once without
 //! retiring each other's environments.
 //!
-//! Each creation is journaled (a [`Creation`] in the journal directory) before
+//! A run's functions are created together, a few at a time ([`create_together`]). Each
+//! creation is journaled (a [`Creation`] in the journal directory) before its
 //! `CreateFunction` is sent, with a `Description` unique to the run. The function is
 //! deleted by [`Created::delete`], or, when a run drops it undeleted (a panic, an early
 //! return), by its `Drop`; a run killed before that leaves the journal, and
@@ -652,6 +653,66 @@ impl Drop for Created {
     }
 }
 
+/// How many functions [`create_together`] creates at once: enough that K copies take
+/// about one creation's time for small K, few enough to stay under Lambda's control-plane
+/// rate limits (which are retried with backoff anyway).
+pub const CREATE_CONCURRENCY: usize = 4;
+
+/// Creates every plan with [`Created::create`], at most `concurrency` (at least 1) at a
+/// time; each is journaled before its own `CreateFunction` is sent, so a run killed
+/// while some are being created leaves a journal for every one that may exist. Returns
+/// the outcomes in the plans' order. A panic in one creation is resumed here once the
+/// others have finished; those created are then deleted by their drop.
+pub async fn create_together(
+    client: &aws_sdk_lambda::Client,
+    plans: &[Plan],
+    journal_dir: &Path,
+    concurrency: usize,
+) -> Vec<Result<Created, AwsError>> {
+    bounded(plans.len(), concurrency, |i| {
+        let (client, plan, journal_dir) = (client.clone(), plans[i].clone(), journal_dir.to_owned());
+        async move { Created::create(client, &plan, &journal_dir).await }
+    })
+    .await
+}
+
+/// Runs `start(i)` for every `i` below `count` as tasks, no more than `concurrency` (and
+/// at least one) at a time, and returns their outputs in `i`'s order. A panic in one is
+/// resumed once the others have finished (their outputs dropped).
+async fn bounded<T, F, Fut>(count: usize, concurrency: usize, start: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..count {
+        let (work, permits) = (start(i), permits.clone());
+        tasks.spawn(async move {
+            // Never closed, so acquiring cannot fail; the permit is held until the work
+            // is done (for a creation: the function is Active, or cleaned up).
+            let _permit = permits.acquire_owned().await;
+            (i, work.await)
+        });
+    }
+    let mut done = Vec::with_capacity(count);
+    let mut panic = None;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(finished) => done.push(finished),
+            Err(err) if err.is_panic() => panic = Some(err.into_panic()),
+            Err(err) => panic = Some(Box::new(err.to_string())),
+        }
+    }
+    if let Some(payload) = panic {
+        drop(done);
+        std::panic::resume_unwind(payload);
+    }
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, output)| output).collect()
+}
+
 /// Deletes what an earlier run created from `subject` and left behind (killed before it
 /// could delete them), as the next run with that subject starts: returns their names.
 pub async fn delete_left_behind(
@@ -731,6 +792,35 @@ mod tests {
         assert_eq!(name.len(), 64);
         assert!(name.ends_with("-cfctl-0a1b2c3d"), "{name}");
         assert_eq!(RunId::new().0.len(), 8);
+    }
+
+    /// On a current-thread runtime tasks run in turn: each here counts itself in, then
+    /// yields, so every task started beside it runs before it counts itself out. Without
+    /// the bound all 5 would be counted in together.
+    #[tokio::test(flavor = "current_thread")]
+    async fn bounded_runs_at_most_the_bound_at_once_and_keeps_the_order() {
+        use std::sync::{Arc, Mutex};
+        for (bound, expected) in [(2, 2), (1, 1), (0, 1), (9, 5)] {
+            let counts = Arc::new(Mutex::new((0_usize, 0_usize)));
+            let outputs = bounded(5, bound, |i| {
+                let counts = counts.clone();
+                async move {
+                    {
+                        let mut c = counts.lock().unwrap();
+                        c.0 += 1;
+                        c.1 = c.1.max(c.0);
+                    }
+                    for _ in 0..3 {
+                        tokio::task::yield_now().await;
+                    }
+                    counts.lock().unwrap().0 -= 1;
+                    i * 10
+                }
+            })
+            .await;
+            assert_eq!(outputs, [0, 10, 20, 30, 40]);
+            assert_eq!(counts.lock().unwrap().1, expected, "bound {bound}");
+        }
     }
 
     #[test]

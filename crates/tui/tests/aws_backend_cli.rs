@@ -3,7 +3,8 @@
 //! `kill -9` mid-run followed by `coldfront aws restore` leaving the function as it was;
 //! `coldfront trace --backend aws` writing the local backend's report pages from what
 //! AWS exposes (the REPORT line, Lambda's X-Ray Initialization span and the function's
-//! own subsegments).
+//! own subsegments); the functions a run creates (copies, the control, variants) and the
+//! variants the user names, including `kill -9` while they exist.
 
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::path::Path;
@@ -1093,5 +1094,200 @@ fn variants_named_by_the_user_are_checked_run_and_left_as_they_were() {
         "nothing created or deleted"
     );
     assert_eq!(snapshot(), before, "every function is as it was");
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
+}
+
+#[test]
+fn kill_9_with_parallel_copies_then_aws_restore_deletes_them_and_restores_the_function() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    let functions_before = function_names(&server.url);
+    let before = whole_configuration(&server.url, "control");
+    assert_ne!(before["MemorySize"], 1024, "the run's memory size must be a change");
+    let journal = dir.path().join("journal");
+    let out = dir.path().join("aws.jsonl");
+    let mut child = coldfront()
+        .args([
+            "run",
+            "--backend",
+            "aws",
+            "control",
+            "--parallel",
+            "3",
+            "-n",
+            "500",
+            "--memory",
+            "1024",
+            "--yes",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .args(aws_args(&server.url, &journal))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Until the copies exist and a first round of cold starts (the function's among them)
+    // is recorded: by then every function has been changed.
+    let copies = || -> Vec<String> {
+        function_names(&server.url)
+            .into_iter()
+            .filter(|f| !functions_before.contains(f))
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while copies().len() < 2 || std::fs::read_to_string(&out).map_or(0, |t| t.lines().count()) < 3 {
+        assert!(Instant::now() < deadline, "no copies and first round: {:?}", copies());
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = copies();
+    assert_eq!(left.len(), 2, "killed mid-run, the copies are still there: {left:?}");
+    assert!(left.iter().all(|f| f.starts_with("control-cfcopy")), "{left:?}");
+    assert_eq!(
+        whole_configuration(&server.url, "control")["MemorySize"],
+        1024,
+        "killed mid-run, the function is still changed"
+    );
+
+    let restore = coldfront()
+        .args(["aws", "restore"])
+        .args(aws_args(&server.url, &journal))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&restore.stdout);
+    assert_eq!(
+        restore.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&restore.stderr)
+    );
+    assert!(stdout.contains("Restored: control"), "{stdout}");
+    for copy in &left {
+        assert!(stdout.contains(copy.as_str()), "{copy} deleted: {stdout}");
+    }
+    assert_eq!(function_names(&server.url), functions_before, "every copy is gone");
+    assert_eq!(
+        whole_configuration(&server.url, "control"),
+        before,
+        "the configuration equals the journaled original"
+    );
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
+}
+
+#[test]
+fn kill_9_with_variants_then_aws_restore_deletes_the_created_one_and_restores_the_named_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = variant_functions(dir.path());
+    let server = serve_with(dir.path(), &["--config".as_ref(), spec.as_os_str()]);
+    let vpc = serde_json::json!({"SubnetIds": ["subnet-0a1b"], "SecurityGroupIds": ["sg-0e4f"]});
+    update_configuration(
+        &server.url,
+        "api",
+        &serde_json::json!({
+            "VpcConfig": vpc,
+            "FileSystemConfigs": [{
+                "Arn": "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0",
+                "LocalMountPath": "/mnt/data"
+            }]
+        }),
+    );
+    update_configuration(&server.url, "api-noefs", &serde_json::json!({"VpcConfig": vpc}));
+    let functions_before = function_names(&server.url);
+    let before = [
+        whole_configuration(&server.url, "api"),
+        whole_configuration(&server.url, "api-noefs"),
+    ];
+    let journal = dir.path().join("journal");
+    let run = dir.path().join("run");
+    let mut child = coldfront()
+        .args([
+            "trace",
+            "--backend",
+            "aws",
+            "--subject",
+            "api",
+            "--control",
+            "none",
+            "--vpc-variants",
+            "--no-efs-variant",
+            "api-noefs",
+            "-n",
+            "500",
+            "--warmup",
+            "0",
+            "--xray-wait-s",
+            "0",
+            "--yes",
+            "--json",
+            "--out",
+        ])
+        .arg(&run)
+        .args(aws_args(&server.url, &journal))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Until a whole round (subject, created variant, named variant) is recorded: by then
+    // the created one exists and every function has been changed.
+    let samples = run.join("samples.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::fs::read_to_string(&samples).map_or(0, |t| t.lines().count()) < 3 {
+        assert!(Instant::now() < deadline, "no round of cold starts was recorded");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let created: Vec<String> = function_names(&server.url)
+        .into_iter()
+        .filter(|f| !functions_before.contains(f))
+        .collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert!(
+        created[0].starts_with("api-cfnovpc-"),
+        "only the unnamed variant was created: {created:?}"
+    );
+    let changed = whole_configuration(&server.url, "api-noefs");
+    assert_ne!(
+        changed["Environment"], before[1]["Environment"],
+        "killed mid-run, it is still changed"
+    );
+
+    let restore = coldfront()
+        .args(["aws", "restore"])
+        .args(aws_args(&server.url, &journal))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&restore.stdout);
+    assert_eq!(
+        restore.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&restore.stderr)
+    );
+    assert!(
+        stdout.contains("Restored: api, api-noefs") || stdout.contains("Restored: api-noefs, api"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("Deleted (created by an interrupted run): {}", created[0])),
+        "{stdout}"
+    );
+    assert_eq!(
+        function_names(&server.url),
+        functions_before,
+        "the created variant is gone, the named one is not"
+    );
+    assert_eq!(
+        [
+            whole_configuration(&server.url, "api"),
+            whole_configuration(&server.url, "api-noefs")
+        ],
+        before
+    );
     assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
 }

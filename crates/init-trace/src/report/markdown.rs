@@ -445,7 +445,9 @@ pub fn render(summary: &RunSummary) -> String {
             out,
             "Lambda reports no segment for attaching the function to its VPC or mounting its EFS file system; \
              each is measured as a difference of median Init Duration between the subject (or its variant) with \
-             the part and a variant of the same code and configuration without it, run interleaved.\n"
+             the part and a variant of the same code and configuration without it, run interleaved. Lambda's \
+             Init Duration leaves out the creation of the sandbox, so whatever part of attaching the VPC or \
+             mounting EFS happens there is not in these differences.\n"
         );
         let _ = writeln!(
             out,

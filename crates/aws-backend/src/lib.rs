@@ -279,8 +279,9 @@ impl ColdStarts {
         let function = &self.original.function;
         let started_at = chrono::Utc::now();
         let mut attempt = 0;
-        let output = loop {
+        let (output, round_trip) = loop {
             attempt += 1;
+            let sent = std::time::Instant::now();
             match self
                 .client
                 .invoke()
@@ -290,7 +291,7 @@ impl ColdStarts {
                 .send()
                 .await
             {
-                Ok(output) => break output,
+                Ok(output) => break (output, sent.elapsed()),
                 Err(err) if retryable(&err) && attempt < ATTEMPTS => tokio::time::sleep(backoff(attempt)).await,
                 Err(err) => return Err(api_error("Invoke", function, &err)),
             }
@@ -429,6 +430,7 @@ impl ColdStarts {
                 xray_found,
                 proactive_initialization: proactive,
                 endpoint_url: self.endpoint_url.clone(),
+                invoke_round_trip_ms: Some(round_trip.as_secs_f64() * 1000.0),
             }),
         })
     }

@@ -102,6 +102,11 @@ pub struct AwsRecord {
     /// coldfront serve, moto, LocalStack), whose VPC and EFS settings attach nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
+    /// The cold invoke's round trip as coldfront timed it (the successful attempt, from
+    /// sending the request to its response): unlike Init Duration it holds the sandbox's
+    /// creation, and the network between coldfront and Lambda.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoke_round_trip_ms: Option<f64>,
 }
 
 /// Where a sample belongs in an experiment.

@@ -867,6 +867,13 @@ fn vpc_variants_report_network_and_storage_as_differences_and_are_deleted() {
         );
         let median = d["median_diff_ms"].as_f64().unwrap();
         assert!(low <= median && median <= high, "{d}");
+        // coldfront timed each cold invoke's round trip too.
+        let (low, high) = (
+            d["round_trip_ci95_ms"]["low"].as_f64().unwrap(),
+            d["round_trip_ci95_ms"]["high"].as_f64().unwrap(),
+        );
+        let median = d["round_trip_median_diff_ms"].as_f64().unwrap();
+        assert!(low <= median && median <= high, "{d}");
     }
     assert!(
         report["caveat"].as_str().unwrap().contains("not AWS Lambda")

@@ -447,17 +447,19 @@ pub fn render(summary: &RunSummary) -> String {
              each is measured as a difference of median Init Duration between the subject (or its variant) with \
              the part and a variant of the same code and configuration without it, run interleaved. Lambda's \
              Init Duration leaves out the creation of the sandbox, so whatever part of attaching the VPC or \
-             mounting EFS happens there is not in these differences.\n"
+             mounting EFS happens there is not in that difference; the cold invoke's round trip, as coldfront \
+             timed it, holds the sandbox's creation (and the network's jitter between coldfront and Lambda), \
+             and its difference is the last two columns.\n"
         );
         let _ = writeln!(
             out,
-            "| Segment | Memory | With | Without | Δ median INIT | 95% CI of Δ | n (with/without) |"
+            "| Segment | Memory | With | Without | Δ median INIT | 95% CI of Δ | n (with/without) | Δ median round trip | 95% CI of Δ |"
         );
-        let _ = writeln!(out, "|---|---:|---|---|---:|---:|---:|");
+        let _ = writeln!(out, "|---|---:|---|---|---:|---:|---:|---:|---:|");
         for d in &summary.differences {
             let _ = writeln!(
                 out,
-                "| {} | {} MB | `{}` | `{}` | {:+.1} ms | {} | {}/{} |",
+                "| {} | {} MB | `{}` | `{}` | {:+.1} ms | {} | {}/{} | {} | {} |",
                 d.name,
                 d.memory_mb,
                 d.with,
@@ -465,7 +467,10 @@ pub fn render(summary: &RunSummary) -> String {
                 d.median_diff_ms,
                 ci(d.ci95_ms.as_ref()),
                 d.n_with,
-                d.n_without
+                d.n_without,
+                d.round_trip_median_diff_ms
+                    .map_or_else(|| "–".to_owned(), |ms| format!("{ms:+.1} ms")),
+                ci(d.round_trip_ci95_ms.as_ref())
             );
         }
         let _ = writeln!(out);

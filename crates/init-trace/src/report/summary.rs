@@ -294,6 +294,14 @@ pub struct Difference {
     pub n_with: usize,
     /// See `n_with`.
     pub n_without: usize,
+    /// The same difference of the cold invokes' round trips as coldfront timed them, which
+    /// hold the sandbox's creation (left out of Init Duration) and the network's jitter;
+    /// none when the samples lack them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_trip_median_diff_ms: Option<f64>,
+    /// Its 95% bootstrap interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_trip_ci95_ms: Option<Interval>,
     /// Why the difference may not be AWS's: it was measured on another Lambda API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caveat: Option<String>,
@@ -340,8 +348,16 @@ fn differences(samples: &[ColdStartSample]) -> Vec<Difference> {
                  (coldfront serve does neither), these differences are not AWS's"
             )
         });
+        let round_trips_of = |function: &str| -> Vec<f64> {
+            at.iter()
+                .filter(|s| s.function == function)
+                .filter_map(|s| s.aws.as_ref()?.invoke_round_trip_ms)
+                .collect()
+        };
         let mut difference = |name: &str, with: &ColdStartSample, without: &ColdStartSample| {
             let (a, b) = (init_of(&with.function), init_of(&without.function));
+            let (c, d) = (round_trips_of(&with.function), round_trips_of(&without.function));
+            let timed = !c.is_empty() && !d.is_empty();
             out.push(Difference {
                 name: name.to_owned(),
                 memory_mb,
@@ -351,6 +367,13 @@ fn differences(samples: &[ColdStartSample]) -> Vec<Difference> {
                 ci95_ms: bootstrap_diff_ci(&a, &b, median, seed_of(&format!("{name}@{memory_mb}"))),
                 n_with: a.len(),
                 n_without: b.len(),
+                round_trip_median_diff_ms: timed.then(|| median(&c) - median(&d)),
+                round_trip_ci95_ms: bootstrap_diff_ci(
+                    &c,
+                    &d,
+                    median,
+                    seed_of(&format!("{name}@{memory_mb} round trip")),
+                ),
                 caveat: caveat.clone(),
             });
         };
@@ -919,6 +942,12 @@ mod tests {
     use super::*;
 
     fn aws_sample(function: &str, labels: serde_json::Value, memory_mb: u32, init_ms: f64) -> ColdStartSample {
+        // What the sandbox's creation adds outside Init Duration, seen in the round trip.
+        let sandbox_ms = match function {
+            "api" => 60.0,
+            "api-noefs" => 40.0,
+            _ => 0.0,
+        };
         let text = serde_json::json!({
             "schema_version": 1, "function": function, "handler": "handler.handle", "sample_index": 0,
             "started_at": "2026-11-27T09:00:00Z", "memory_size_mb": memory_mb, "backend": "aws",
@@ -934,7 +963,7 @@ mod tests {
             "stdout": {"text": "", "total_bytes": 0, "truncated": false}, "stderr": {"text": "", "total_bytes": 0, "truncated": false},
             "aws": {"region": "us-east-1", "account_id_masked": "********9012", "function_arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{function}"),
                     "version": "$LATEST", "runtime": "python3.12", "architecture": "x86_64", "xray_found": false, "proactive_initialization": false,
-                    "endpoint_url": "http://127.0.0.1:9001"},
+                    "endpoint_url": "http://127.0.0.1:9001", "invoke_round_trip_ms": init_ms + 1000.0 + sandbox_ms},
         });
         serde_json::from_value(text).expect("a valid sample")
     }
@@ -997,7 +1026,15 @@ mod tests {
                 ("network setup", 1024, "api-noefs", "api-novpc", 150.0, 5, 5),
             ]
         );
+        let round_trips: Vec<Option<f64>> = summary
+            .differences
+            .iter()
+            .map(|d| d.round_trip_median_diff_ms)
+            .collect();
+        assert_eq!(round_trips, [Some(120.0), Some(240.0), Some(120.0), Some(190.0)]);
         for d in &summary.differences {
+            let ci = d.round_trip_ci95_ms.expect("five values each");
+            assert!(ci.contains(d.round_trip_median_diff_ms.unwrap()), "{d:?}");
             let ci = d.ci95_ms.expect("five values each");
             assert!(ci.contains(d.median_diff_ms) && ci.high - ci.low < 10.0, "{d:?}");
             assert!(
@@ -1012,7 +1049,8 @@ mod tests {
         );
         assert!(
             page.contains("| storage mount | 512 MB | `api` | `api-noefs` | +100.0 ms |")
-                && page.contains("| network setup | 1024 MB | `api-noefs` | `api-novpc` | +150.0 ms |"),
+                && page.contains("| network setup | 1024 MB | `api-noefs` | `api-novpc` | +150.0 ms |")
+                && page.contains("| 5/5 | +190.0 ms |"),
             "{page}"
         );
         assert_eq!(

@@ -285,8 +285,14 @@ fn report_differences(dir: &std::path::Path, found: &[Difference]) -> anyhow::Re
             || "no interval: fewer than 2 cold starts".to_owned(),
             |ci| format!("95% CI {:.1} to {:.1} ms", ci.low, ci.high),
         );
+        let round_trip = d.round_trip_median_diff_ms.map_or_else(String::new, |ms| {
+            let interval = d
+                .round_trip_ci95_ms
+                .map_or_else(String::new, |ci| format!(", 95% CI {:.1} to {:.1} ms", ci.low, ci.high));
+            format!("; {ms:+.1} ms median cold invoke round trip{interval}")
+        });
         eprintln!(
-            "{} @ {} MB: {:+.1} ms median INIT ({} − {}, {interval}; n = {}/{})",
+            "{} @ {} MB: {:+.1} ms median INIT ({} − {}, {interval}; n = {}/{}){round_trip}",
             d.name, d.memory_mb, d.median_diff_ms, d.with, d.without, d.n_with, d.n_without
         );
     }

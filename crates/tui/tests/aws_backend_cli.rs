@@ -1031,6 +1031,10 @@ fn variants_named_by_the_user_are_checked_run_and_left_as_they_were() {
             "--no-vpc-variant \"api\" is already the subject",
         ),
         (vec!["--no-efs-variant", "nope"], "--no-efs-variant nope"),
+        (
+            vec!["--no-efs-variant", "arn:aws:lambda:us-east-1:123456789012:function:api"],
+            "--no-efs-variant arn:aws:lambda:us-east-1:123456789012:function:api is api, already the subject",
+        ),
     ] {
         let output = trace(&dir.path().join("refused"), &variants);
         let stderr = String::from_utf8_lossy(&output.stderr);

@@ -113,8 +113,10 @@ pub(crate) struct DeployControlArgs {
     #[arg(long, requires = "role")]
     pub deploy_control: bool,
     /// On AWS, create copies of the subject without its EFS file system and without its
-    /// VPC, run them interleaved with it, report "storage mount" and "network setup" as
-    /// differences of median INIT with 95% intervals, and delete them at the end
+    /// VPC (those not named with --no-efs-variant / --no-vpc-variant), run them
+    /// interleaved with it, report "storage mount" and "network setup" as differences of
+    /// median INIT (and of the cold invoke's round trip) with 95% intervals, and delete
+    /// them at the end
     #[arg(long)]
     pub vpc_variants: bool,
     /// On AWS, a function of yours to run as the subject's variant without its EFS file

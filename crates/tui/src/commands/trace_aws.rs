@@ -237,10 +237,19 @@ async fn plan_created(client: &aws_backend::LambdaClient, args: &TraceArgs) -> a
         return Ok(Vec::new());
     }
     let subject = Subject::describe(client, &args.subject).await?;
+    let mut seen = vec![subject.name().to_owned()];
     for (flag, name, kind) in &named {
         let variant = Subject::describe(client, name)
             .await
             .with_context(|| format!("{flag} {name}"))?;
+        // A name and an ARN can be one function.
+        if seen.iter().any(|n| n == variant.name()) {
+            bail!(
+                "{flag} {name} is {}, already the subject or the other variant; name a function of its own",
+                variant.name()
+            );
+        }
+        seen.push(variant.name().to_owned());
         if let Err(err) = subject.check_variant(&variant, *kind) {
             bail!("{flag} {name}: {err}");
         }

@@ -4,7 +4,8 @@
 //! function named), made from its own code, so K cold starts can run at once without
 //! retiring each other's environments.
 //!
-//! Each creation is journaled (a [`Creation`] in the journal directory) before
+//! A run's functions are created together, a few at a time ([`create_together`]). Each
+//! creation is journaled (a [`Creation`] in the journal directory) before its
 //! `CreateFunction` is sent, with a `Description` unique to the run. The function is
 //! deleted by [`Created::delete`], or, when a run drops it undeleted (a panic, an early
 //! return), by its `Drop`; a run killed before that leaves the journal, and
@@ -17,6 +18,8 @@ use std::path::Path;
 use aws_sdk_lambda::error::ProvideErrorMetadata as _;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, FunctionConfiguration, Runtime, TracingConfig, VpcConfig};
+
+use init_trace::sample::VariantKind;
 
 use crate::journal::{Creation, Journal};
 use crate::{ATTEMPTS, AwsError, UPDATE_DEADLINE, api_error, backoff, retryable};
@@ -93,6 +96,7 @@ impl Subject {
             copies_environment: false,
             vpc: true,
             file_systems: true,
+            variant: None,
         })
     }
 }
@@ -117,43 +121,148 @@ impl Subject {
                 copies_environment: true,
                 vpc: true,
                 file_systems: true,
+                variant: None,
             })
             .collect())
     }
 
+    /// Whether it is attached to a VPC (has subnets).
+    pub fn in_vpc(&self) -> bool {
+        self.configuration
+            .vpc_config()
+            .is_some_and(|v| !v.subnet_ids().is_empty())
+    }
+
+    /// Whether it mounts a file system (EFS).
+    pub fn mounts_file_systems(&self) -> bool {
+        !self.configuration.file_system_configs().is_empty()
+    }
+
     /// The differential variants of this function (item 4 of the AWS backend's issue): a
     /// copy without its file systems (still in its VPC), when it has any, and a copy
-    /// without its VPC (and so without file systems, which need one). Their INIT against
+    /// without its VPC (and so without file systems, which need one); those of the kinds
+    /// in `named` (functions the user named instead) are left out. Their INIT against
     /// the subject's gives what the EFS mount and the VPC's network set-up add. Refused,
     /// naming why, for a function in no VPC.
-    pub async fn variants(&self, role: Option<&str>, run: &RunId) -> Result<Vec<Plan>, AwsError> {
-        let in_vpc = self
-            .configuration
-            .vpc_config()
-            .is_some_and(|v| !v.subnet_ids().is_empty());
-        if !in_vpc {
+    pub async fn variants(
+        &self,
+        role: Option<&str>,
+        run: &RunId,
+        named: &[VariantKind],
+    ) -> Result<Vec<Plan>, AwsError> {
+        if !self.in_vpc() {
             return Err(AwsError::NoVariants {
                 function: self.name.clone(),
             });
         }
+        let wanted = |kind| !named.contains(&kind);
         let mut plans = Vec::new();
+        let without_efs = self.mounts_file_systems() && wanted(VariantKind::WithoutEfs);
+        if !without_efs && !wanted(VariantKind::WithoutVpc) {
+            return Ok(plans);
+        }
         let base = self.copies(1, role, run).await?.remove(0);
-        if !self.configuration.file_system_configs().is_empty() {
+        if without_efs {
             plans.push(Plan {
                 name: created_name(&self.name, "cfnoefs", &run.0),
-                purpose: format!("{} without its file system", self.name),
+                purpose: format!("{} {}", self.name, VariantKind::WithoutEfs.describe()),
                 file_systems: false,
+                variant: Some(VariantKind::WithoutEfs),
                 ..base.clone()
             });
         }
+        if !wanted(VariantKind::WithoutVpc) {
+            return Ok(plans);
+        }
         plans.push(Plan {
             name: created_name(&self.name, "cfnovpc", &run.0),
-            purpose: format!("{} without its VPC", self.name),
+            purpose: format!("{} {}", self.name, VariantKind::WithoutVpc.describe()),
             vpc: false,
             file_systems: false,
+            variant: Some(VariantKind::WithoutVpc),
             ..base
         });
         Ok(plans)
+    }
+
+    /// Checks that `variant`, a function the user named, can stand as this function's
+    /// variant `kind`: deployed from the same code (`CodeSha256`) with the same handler,
+    /// runtime, architecture and memory size, and lacking exactly the part `kind` names.
+    /// The error names the field that differs, with both values.
+    pub fn check_variant(&self, variant: &Subject, kind: VariantKind) -> Result<(), AwsError> {
+        if !self.in_vpc() {
+            return Err(AwsError::NoVariants {
+                function: self.name.clone(),
+            });
+        }
+        let (a, b) = (&self.configuration, &variant.configuration);
+        let text = |value: Option<&str>| value.unwrap_or("(none)").to_owned();
+        let fields: [(&'static str, String, String); 5] = [
+            ("CodeSha256", text(a.code_sha256()), text(b.code_sha256())),
+            ("Handler", text(a.handler()), text(b.handler())),
+            (
+                "Runtime",
+                text(a.runtime().map(Runtime::as_str)),
+                text(b.runtime().map(Runtime::as_str)),
+            ),
+            (
+                "Architectures",
+                format!(
+                    "{:?}",
+                    a.architectures()
+                        .iter()
+                        .map(aws_sdk_lambda::types::Architecture::as_str)
+                        .collect::<Vec<_>>()
+                ),
+                format!(
+                    "{:?}",
+                    b.architectures()
+                        .iter()
+                        .map(aws_sdk_lambda::types::Architecture::as_str)
+                        .collect::<Vec<_>>()
+                ),
+            ),
+            (
+                "MemorySize",
+                a.memory_size()
+                    .map_or_else(|| "(none)".to_owned(), |m| format!("{m} MB")),
+                b.memory_size()
+                    .map_or_else(|| "(none)".to_owned(), |m| format!("{m} MB")),
+            ),
+        ];
+        if let Some((field, subject_value, variant_value)) = fields.into_iter().find(|(_, a, b)| a != b) {
+            return Err(AwsError::VariantMismatch {
+                variant: variant.name.clone(),
+                subject: self.name.clone(),
+                kind,
+                field,
+                subject_value,
+                variant_value,
+            });
+        }
+        let shape = |reason: String| AwsError::VariantShape {
+            variant: variant.name.clone(),
+            subject: self.name.clone(),
+            kind,
+            reason,
+        };
+        match kind {
+            VariantKind::WithoutEfs if !self.mounts_file_systems() => Err(shape(format!(
+                "{} mounts no EFS file system, so there is no storage mount to measure",
+                self.name
+            ))),
+            VariantKind::WithoutEfs if variant.mounts_file_systems() => {
+                Err(shape("it mounts a file system (FileSystemConfigs)".to_owned()))
+            }
+            VariantKind::WithoutEfs if !variant.in_vpc() => Err(shape(
+                "it is in no VPC, so its difference would hold the network set-up too".to_owned(),
+            )),
+            VariantKind::WithoutVpc if variant.in_vpc() => Err(shape(format!(
+                "it is in a VPC (subnets {})",
+                b.vpc_config().map(|v| v.subnet_ids().join(", ")).unwrap_or_default()
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// The function's deployment package, from GetFunction's `Code.Location`: a
@@ -260,6 +369,8 @@ pub struct Plan {
     vpc: bool,
     /// Whether the subject's `FileSystemConfigs` come along.
     file_systems: bool,
+    /// Which differential variant of the subject it is, if one.
+    variant: Option<VariantKind>,
 }
 
 impl Plan {
@@ -271,6 +382,11 @@ impl Plan {
     /// What it is for, e.g. `the bundled control for wiki`.
     pub fn purpose(&self) -> &str {
         &self.purpose
+    }
+
+    /// Which differential variant of the subject it is; none for the control and copies.
+    pub fn variant(&self) -> Option<VariantKind> {
+        self.variant
     }
 
     /// The `Description` it is created with, by which a left-behind one is recognised.
@@ -537,6 +653,66 @@ impl Drop for Created {
     }
 }
 
+/// How many functions [`create_together`] creates at once: enough that K copies take
+/// about one creation's time for small K, few enough to stay under Lambda's control-plane
+/// rate limits (which are retried with backoff anyway).
+pub const CREATE_CONCURRENCY: usize = 4;
+
+/// Creates every plan with [`Created::create`], at most `concurrency` (at least 1) at a
+/// time; each is journaled before its own `CreateFunction` is sent, so a run killed
+/// while some are being created leaves a journal for every one that may exist. Returns
+/// the outcomes in the plans' order. A panic in one creation is resumed here once the
+/// others have finished; those created are then deleted by their drop.
+pub async fn create_together(
+    client: &aws_sdk_lambda::Client,
+    plans: &[Plan],
+    journal_dir: &Path,
+    concurrency: usize,
+) -> Vec<Result<Created, AwsError>> {
+    bounded(plans.len(), concurrency, |i| {
+        let (client, plan, journal_dir) = (client.clone(), plans[i].clone(), journal_dir.to_owned());
+        async move { Created::create(client, &plan, &journal_dir).await }
+    })
+    .await
+}
+
+/// Runs `start(i)` for every `i` below `count` as tasks, no more than `concurrency` (and
+/// at least one) at a time, and returns their outputs in `i`'s order. A panic in one is
+/// resumed once the others have finished (their outputs dropped).
+async fn bounded<T, F, Fut>(count: usize, concurrency: usize, start: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..count {
+        let (work, permits) = (start(i), permits.clone());
+        tasks.spawn(async move {
+            // Never closed, so acquiring cannot fail; the permit is held until the work
+            // is done (for a creation: the function is Active, or cleaned up).
+            let _permit = permits.acquire_owned().await;
+            (i, work.await)
+        });
+    }
+    let mut done = Vec::with_capacity(count);
+    let mut panic = None;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(finished) => done.push(finished),
+            Err(err) if err.is_panic() => panic = Some(err.into_panic()),
+            Err(err) => panic = Some(Box::new(err.to_string())),
+        }
+    }
+    if let Some(payload) = panic {
+        drop(done);
+        std::panic::resume_unwind(payload);
+    }
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, output)| output).collect()
+}
+
 /// Deletes what an earlier run created from `subject` and left behind (killed before it
 /// could delete them), as the next run with that subject starts: returns their names.
 pub async fn delete_left_behind(
@@ -616,6 +792,106 @@ mod tests {
         assert_eq!(name.len(), 64);
         assert!(name.ends_with("-cfctl-0a1b2c3d"), "{name}");
         assert_eq!(RunId::new().0.len(), 8);
+    }
+
+    /// On a current-thread runtime tasks run in turn: each here counts itself in, then
+    /// yields, so every task started beside it runs before it counts itself out. Without
+    /// the bound all 5 would be counted in together.
+    #[tokio::test(flavor = "current_thread")]
+    async fn bounded_runs_at_most_the_bound_at_once_and_keeps_the_order() {
+        use std::sync::{Arc, Mutex};
+        for (bound, expected) in [(2, 2), (1, 1), (0, 1), (9, 5)] {
+            let counts = Arc::new(Mutex::new((0_usize, 0_usize)));
+            let outputs = bounded(5, bound, |i| {
+                let counts = counts.clone();
+                async move {
+                    {
+                        let mut c = counts.lock().unwrap();
+                        c.0 += 1;
+                        c.1 = c.1.max(c.0);
+                    }
+                    for _ in 0..3 {
+                        tokio::task::yield_now().await;
+                    }
+                    counts.lock().unwrap().0 -= 1;
+                    i * 10
+                }
+            })
+            .await;
+            assert_eq!(outputs, [0, 10, 20, 30, 40]);
+            assert_eq!(counts.lock().unwrap().1, expected, "bound {bound}");
+        }
+    }
+
+    #[test]
+    fn a_named_variant_must_match_the_subject_field_by_field() {
+        use aws_sdk_lambda::types::{Architecture, FileSystemConfig};
+        let function = |name: &str, sha: &str, runtime: Runtime, arch: Architecture, vpc: bool, efs: bool| {
+            let mut config = FunctionConfiguration::builder()
+                .function_name(name)
+                .code_sha256(sha)
+                .handler("app.handle")
+                .runtime(runtime)
+                .architectures(arch)
+                .memory_size(512);
+            if vpc {
+                config = config.vpc_config(
+                    aws_sdk_lambda::types::VpcConfigResponse::builder()
+                        .subnet_ids("subnet-0a1b")
+                        .build(),
+                );
+            }
+            if efs {
+                config = config.file_system_configs(
+                    FileSystemConfig::builder()
+                        .arn("arn:aws:elasticfilesystem:eu-west-1:123456789012:access-point/fsap-0")
+                        .local_mount_path("/mnt/data")
+                        .build()
+                        .unwrap(),
+                );
+            }
+            Subject {
+                configuration: config.build(),
+                name: name.to_owned(),
+                code_location: None,
+            }
+        };
+        let (py, x86) = (Runtime::Python312, Architecture::X8664);
+        let subject = function("api", "c2hh", py.clone(), x86.clone(), true, true);
+        let no_vpc = function("api-novpc", "c2hh", py.clone(), x86.clone(), false, false);
+        let no_efs = function("api-noefs", "c2hh", py.clone(), x86.clone(), true, false);
+        subject.check_variant(&no_vpc, VariantKind::WithoutVpc).unwrap();
+        subject.check_variant(&no_efs, VariantKind::WithoutEfs).unwrap();
+        let err = |variant: &Subject, kind| subject.check_variant(variant, kind).unwrap_err().to_string();
+        let other_code = function("api-novpc", "b3RoZXI=", py.clone(), x86.clone(), false, false);
+        assert!(
+            err(&other_code, VariantKind::WithoutVpc).starts_with(
+                "api-novpc cannot stand for api without its VPC: its CodeSha256 is b3RoZXI=, api's is c2hh;"
+            ),
+            "{}",
+            err(&other_code, VariantKind::WithoutVpc)
+        );
+        let other_runtime = function("api-novpc", "c2hh", Runtime::Nodejs22x, x86.clone(), false, false);
+        assert!(
+            err(&other_runtime, VariantKind::WithoutVpc).contains("its Runtime is nodejs22.x, api's is python3.12")
+        );
+        let arm = function("api-novpc", "c2hh", py.clone(), Architecture::Arm64, false, false);
+        assert!(err(&arm, VariantKind::WithoutVpc).contains("its Architectures is [\"arm64\"], api's is [\"x86_64\"]"));
+        assert!(err(&no_efs, VariantKind::WithoutVpc).contains("it is in a VPC (subnets subnet-0a1b)"));
+        assert!(err(&subject, VariantKind::WithoutEfs).contains("it mounts a file system"));
+        // A subject without EFS has no storage mount to measure; one in no VPC, nothing.
+        let plain = function("api", "c2hh", py.clone(), x86.clone(), true, false);
+        let e = plain
+            .check_variant(&no_efs, VariantKind::WithoutEfs)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("api mounts no EFS file system"), "{e}");
+        let nowhere = function("api", "c2hh", py, x86, false, false);
+        let e = nowhere
+            .check_variant(&no_vpc, VariantKind::WithoutVpc)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("api is in no VPC"), "{e}");
     }
 
     #[test]

@@ -110,6 +110,39 @@ pub enum AwsError {
         /// Why.
         reason: String,
     },
+    /// A function the user named as a variant differs from the subject in more than the
+    /// variant's part.
+    #[error(
+        "{variant} cannot stand for {subject} {}: its {field} is {variant_value}, {subject}'s is {subject_value}; name a function deployed from the same code with the same handler, runtime, architecture and memory size",
+        .kind.describe()
+    )]
+    VariantMismatch {
+        /// The function named as the variant.
+        variant: String,
+        /// The subject.
+        subject: String,
+        /// What the variant lacks.
+        kind: init_trace::sample::VariantKind,
+        /// The configuration field that differs, e.g. `MemorySize`.
+        field: &'static str,
+        /// The subject's value.
+        subject_value: String,
+        /// The variant's value.
+        variant_value: String,
+    },
+    /// A function the user named as a variant does not lack what the variant must (or
+    /// lacks more), or the subject has no such part.
+    #[error("{variant} cannot stand for {subject} {}: {reason}", .kind.describe())]
+    VariantShape {
+        /// The function named as the variant.
+        variant: String,
+        /// The subject.
+        subject: String,
+        /// What the variant lacks.
+        kind: init_trace::sample::VariantKind,
+        /// Why not.
+        reason: String,
+    },
     /// A function in no VPC has no network or storage variants to compare.
     #[error(
         "{function} is in no VPC, so there is no network set-up (or EFS mount, which needs a VPC) to measure by difference; give it a VpcConfig first"

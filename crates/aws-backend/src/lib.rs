@@ -150,6 +150,8 @@ pub struct ColdStarts {
     nonce: String,
     /// Where to fetch each cold start's trace, and how long to wait for it.
     xray: Option<(aws_sdk_xray::Client, Duration)>,
+    /// The Lambda API when it is not AWS's own, recorded in every sample.
+    endpoint_url: Option<String>,
 }
 
 impl ColdStarts {
@@ -201,7 +203,17 @@ impl ColdStarts {
             restored: false,
             nonce: format!("{}", chrono::Utc::now().timestamp_micros()),
             xray: None,
+            endpoint_url: None,
         })
+    }
+
+    /// Records in every sample that the cold starts ran on another Lambda API than AWS's
+    /// (`--endpoint-url`: coldfront serve, moto, LocalStack), so reports can say that what
+    /// only AWS does (attaching a VPC, mounting EFS) was not done.
+    #[must_use]
+    pub fn with_endpoint(mut self, endpoint_url: Option<String>) -> Self {
+        self.endpoint_url = endpoint_url;
+        self
     }
 
     /// Fetches each cold start's X-Ray trace (named by the `XRAY TraceId` line of its
@@ -267,8 +279,9 @@ impl ColdStarts {
         let function = &self.original.function;
         let started_at = chrono::Utc::now();
         let mut attempt = 0;
-        let output = loop {
+        let (output, round_trip) = loop {
             attempt += 1;
+            let sent = std::time::Instant::now();
             match self
                 .client
                 .invoke()
@@ -278,7 +291,7 @@ impl ColdStarts {
                 .send()
                 .await
             {
-                Ok(output) => break output,
+                Ok(output) => break (output, sent.elapsed()),
                 Err(err) if retryable(&err) && attempt < ATTEMPTS => tokio::time::sleep(backoff(attempt)).await,
                 Err(err) => return Err(api_error("Invoke", function, &err)),
             }
@@ -416,6 +429,8 @@ impl ColdStarts {
                 architecture: self.architecture.clone(),
                 xray_found,
                 proactive_initialization: proactive,
+                endpoint_url: self.endpoint_url.clone(),
+                invoke_round_trip_ms: Some(round_trip.as_secs_f64() * 1000.0),
             }),
         })
     }

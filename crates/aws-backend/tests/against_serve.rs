@@ -597,6 +597,7 @@ mod variants {
     use super::*;
     use aws_backend::deploy::{Created, RunId, Subject};
     use aws_sdk_lambda::types::{FileSystemConfig, VpcConfig};
+    use init_trace::sample::VariantKind;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn variants_drop_the_file_system_then_the_vpc_and_are_deleted() {
@@ -606,7 +607,7 @@ mod variants {
         let err = Subject::describe(&client, "control")
             .await
             .unwrap()
-            .variants(None, &RunId::new())
+            .variants(None, &RunId::new(), &[])
             .await
             .unwrap_err()
             .to_string();
@@ -637,7 +638,22 @@ mod variants {
             .await
             .unwrap();
         let subject = Subject::describe(&client, "control").await.unwrap();
-        let plans = subject.variants(None, &RunId::new()).await.unwrap();
+        let plans = subject.variants(None, &RunId::new(), &[]).await.unwrap();
+        // A variant the user named is not created.
+        let purposes = |plans: Vec<aws_backend::deploy::Plan>| -> Vec<String> {
+            plans.iter().map(|p| p.purpose().to_owned()).collect()
+        };
+        let run = RunId::new();
+        assert_eq!(
+            purposes(subject.variants(None, &run, &[VariantKind::WithoutEfs]).await.unwrap()),
+            ["control without its VPC"]
+        );
+        assert_eq!(
+            purposes(subject.variants(None, &run, &[VariantKind::WithoutVpc]).await.unwrap()),
+            ["control without its EFS file system"]
+        );
+        let both = [VariantKind::WithoutEfs, VariantKind::WithoutVpc];
+        assert!(subject.variants(None, &run, &both).await.unwrap().is_empty());
         let mut created = Vec::new();
         for plan in &plans {
             created.push(Created::create(client.clone(), plan, &journals).await.unwrap());
@@ -660,7 +676,7 @@ mod variants {
             seen,
             [
                 (
-                    "control without its file system".to_owned(),
+                    "control without its EFS file system".to_owned(),
                     Some(vec!["subnet-0a1b".to_owned()]),
                     Vec::new()
                 ),

@@ -23,14 +23,18 @@ pub enum Role {
     Subject,
     /// A baseline whose INIT is subtracted from the subject's.
     Control,
+    /// On AWS, the subject less one part (see [`crate::sample::VariantKind`]): compared
+    /// with the subject as a difference of that part, never as a control.
+    Variant,
 }
 
 impl Role {
-    /// `subject` or `control`.
+    /// `subject`, `control` or `variant`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Subject => "subject",
             Self::Control => "control",
+            Self::Variant => "variant",
         }
     }
 }

@@ -98,6 +98,15 @@ pub struct AwsRecord {
     /// The invoke met an environment Lambda had initialised before it (proactive
     /// initialisation): its REPORT has no Init Duration, so the sample carries none.
     pub proactive_initialization: bool,
+    /// The Lambda API the cold start ran on when it is not AWS's own (`--endpoint-url`:
+    /// coldfront serve, moto, LocalStack), whose VPC and EFS settings attach nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
+    /// The cold invoke's round trip as coldfront timed it (the successful attempt, from
+    /// sending the request to its response): unlike Init Duration it holds the sandbox's
+    /// creation, and the network between coldfront and Lambda.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoke_round_trip_ms: Option<f64>,
 }
 
 /// Where a sample belongs in an experiment.
@@ -113,6 +122,33 @@ pub struct SampleLabels {
     /// headline, its twin's evidence the breakdown.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub uninstrumented: bool,
+    /// On AWS, a differential variant of the subject: its code and configuration less one
+    /// part, so that the subject's INIT against the variant's is what that part adds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<VariantKind>,
+}
+
+/// What a differential variant of the subject lacks (AWS only: VPC networking and EFS
+/// mounts exist only there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VariantKind {
+    /// The subject without its EFS file system, still in its VPC: the storage mount's
+    /// difference.
+    WithoutEfs,
+    /// The subject without its VPC (and so without EFS, which needs one): the network
+    /// set-up's difference.
+    WithoutVpc,
+}
+
+impl VariantKind {
+    /// How the variant is described, e.g. `without its VPC`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::WithoutEfs => "without its EFS file system",
+            Self::WithoutVpc => "without its VPC",
+        }
+    }
 }
 
 /// Which runtime ran and how it was started.

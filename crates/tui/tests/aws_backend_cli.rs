@@ -3,7 +3,8 @@
 //! `kill -9` mid-run followed by `coldfront aws restore` leaving the function as it was;
 //! `coldfront trace --backend aws` writing the local backend's report pages from what
 //! AWS exposes (the REPORT line, Lambda's X-Ray Initialization span and the function's
-//! own subsegments).
+//! own subsegments); the functions a run creates (copies, the control, variants) and the
+//! variants the user names, including `kill -9` while they exist.
 
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::path::Path;
@@ -678,6 +679,10 @@ fn deploy_control_refuses_what_it_cannot_do() {
         ),
         (vec!["trace", "--deploy-control", "--role", ROLE], "add --backend aws"),
         (
+            vec!["trace", "--no-vpc-variant", "f-novpc"],
+            "--no-vpc-variant names a Lambda function: add --backend aws",
+        ),
+        (
             vec!["run", "--backend", "aws", "f", "--keep"],
             "--keep and --role are for the copies coldfront makes",
         ),
@@ -862,6 +867,13 @@ fn vpc_variants_report_network_and_storage_as_differences_and_are_deleted() {
         );
         let median = d["median_diff_ms"].as_f64().unwrap();
         assert!(low <= median && median <= high, "{d}");
+        // coldfront timed each cold invoke's round trip too.
+        let (low, high) = (
+            d["round_trip_ci95_ms"]["low"].as_f64().unwrap(),
+            d["round_trip_ci95_ms"]["high"].as_f64().unwrap(),
+        );
+        let median = d["round_trip_median_diff_ms"].as_f64().unwrap();
+        assert!(low <= median && median <= high, "{d}");
     }
     assert!(
         report["caveat"].as_str().unwrap().contains("not AWS Lambda")
@@ -869,9 +881,424 @@ fn vpc_variants_report_network_and_storage_as_differences_and_are_deleted() {
         "{report} {stderr}"
     );
     assert!(
-        stderr.contains("network setup: ") && stderr.contains("storage mount: "),
+        stderr.contains("network setup @ ") && stderr.contains("storage mount @ "),
         "{stderr}"
     );
+    // The report pages carry them too: summary.json (also on stdout) and report.md.
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary, written);
+    assert_eq!(&summary["differences"], &report["differences"], "{summary}");
+    assert!(
+        summary["comparisons"].as_array().unwrap().is_empty(),
+        "the variants are not controls: {summary}"
+    );
+    let page = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(
+        page.contains("## What only AWS has: network setup and storage mount"),
+        "{page}"
+    );
+    for d in found {
+        let row = format!(
+            "| {} | {} MB | `{}` | `{}` | {:+.1} ms |",
+            d["name"].as_str().unwrap(),
+            d["memory_mb"],
+            d["with"].as_str().unwrap(),
+            d["without"].as_str().unwrap(),
+            d["median_diff_ms"].as_f64().unwrap()
+        );
+        assert!(page.contains(&row), "{row} in {page}");
+    }
+    assert!(page.contains("**Caveat**: measured against http://"), "{page}");
+    // `coldfront report` re-renders them from the samples alone.
+    std::fs::remove_file(run.join("report.md")).unwrap();
+    let rerendered = coldfront().arg("report").arg(&run).arg("--json").output().unwrap();
+    assert_eq!(rerendered.status.code(), Some(0));
+    let again: serde_json::Value = serde_json::from_slice(&rerendered.stdout).unwrap();
+    assert_eq!(again["differences"], summary["differences"]);
+    assert_eq!(std::fs::read_to_string(run.join("report.md")).unwrap(), page);
     assert_eq!(function_names(&server.url), functions_before, "the variants are gone");
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
+}
+
+/// Functions of one code directory (the bundled control's), for variants the user names:
+/// `api` (put in a VPC with EFS by the test), `api-noefs`, `api-novpc`, and `api-big`,
+/// which differs in memory size.
+fn variant_functions(dir: &Path) -> std::path::PathBuf {
+    let control = Path::new(env!("CARGO_MANIFEST_DIR")).join("../init-trace/fixtures/control");
+    let spec = dir.join("coldfront.toml");
+    let mut text = String::new();
+    for (name, memory) in [("api", 512), ("api-noefs", 512), ("api-novpc", 512), ("api-big", 1024)] {
+        text.push_str(&format!(
+            "[functions.{name}]\nruntime = \"python\"\ncode = {:?}\nhandler = \"handler.handle\"\nmemory_mb = {memory}\n\n",
+            control.display().to_string()
+        ));
+    }
+    std::fs::write(&spec, text).unwrap();
+    spec
+}
+
+/// `GetFunctionConfiguration` of `function`, whole.
+fn whole_configuration(url: &str, function: &str) -> serde_json::Value {
+    let address = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET /2015-03-31/functions/{function}/configuration HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let mut body: serde_json::Value = serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap();
+    // What serve changes on every update, not a setting.
+    for volatile in ["LastModified", "RevisionId"] {
+        body.as_object_mut().unwrap().remove(volatile);
+    }
+    body
+}
+
+#[test]
+fn variants_named_by_the_user_are_checked_run_and_left_as_they_were() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = variant_functions(dir.path());
+    let server = serve_with(dir.path(), &["--config".as_ref(), spec.as_os_str()]);
+    let vpc = serde_json::json!({"SubnetIds": ["subnet-0a1b"], "SecurityGroupIds": ["sg-0e4f"]});
+    update_configuration(
+        &server.url,
+        "api",
+        &serde_json::json!({
+            "VpcConfig": vpc,
+            "FileSystemConfigs": [{
+                "Arn": "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0",
+                "LocalMountPath": "/mnt/data"
+            }]
+        }),
+    );
+    update_configuration(&server.url, "api-noefs", &serde_json::json!({"VpcConfig": vpc}));
+    let names = ["api", "api-noefs", "api-novpc", "api-big"];
+    let snapshot = || -> Vec<serde_json::Value> { names.iter().map(|n| whole_configuration(&server.url, n)).collect() };
+    let before = snapshot();
+    let functions_before = function_names(&server.url);
+    let journal = dir.path().join("journal");
+    let trace = |run: &Path, variants: &[&str]| {
+        coldfront()
+            .args([
+                "trace",
+                "--backend",
+                "aws",
+                "--subject",
+                "api",
+                "--control",
+                "none",
+                "-n",
+                "3",
+                "--warmup",
+                "0",
+                "--xray-wait-s",
+                "0",
+                "--yes",
+                "--json",
+                "--out",
+            ])
+            .arg(run)
+            .args(variants)
+            .args(aws_args(&server.url, &journal))
+            .output()
+            .unwrap()
+    };
+
+    // Refused, naming the field or the part at fault, before anything is changed.
+    for (variants, expected) in [
+        (
+            vec!["--no-vpc-variant", "api-big"],
+            "--no-vpc-variant api-big: api-big cannot stand for api without its VPC: its MemorySize is 1024 MB, api's is 512 MB",
+        ),
+        (
+            vec!["--no-vpc-variant", "api-noefs", "--no-efs-variant", "api-novpc"],
+            "api-novpc cannot stand for api without its EFS file system: it is in no VPC",
+        ),
+        (
+            vec!["--no-vpc-variant", "api-noefs"],
+            "api-noefs cannot stand for api without its VPC: it is in a VPC (subnets subnet-0a1b)",
+        ),
+        (
+            vec!["--no-vpc-variant", "api-novpc"],
+            "--no-vpc-variant api-novpc: api mounts an EFS file system, so its INIT against api-novpc's holds the storage mount too",
+        ),
+        (
+            vec!["--no-vpc-variant", "api", "--no-efs-variant", "api-noefs"],
+            "--no-vpc-variant \"api\" is already the subject",
+        ),
+        (vec!["--no-efs-variant", "nope"], "--no-efs-variant nope"),
+        (
+            vec!["--no-efs-variant", "arn:aws:lambda:us-east-1:123456789012:function:api"],
+            "--no-efs-variant arn:aws:lambda:us-east-1:123456789012:function:api is api, already the subject",
+        ),
+    ] {
+        let output = trace(&dir.path().join("refused"), &variants);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{variants:?}: {stderr}");
+        assert!(stderr.contains(expected), "{variants:?}: {stderr}");
+        assert_eq!(snapshot(), before, "{variants:?} changed nothing");
+    }
+    assert!(!journal.exists() || std::fs::read_dir(&journal).unwrap().count() == 0);
+
+    let run = dir.path().join("run");
+    let output = trace(
+        &run,
+        &["--no-efs-variant", "api-noefs", "--no-vpc-variant", "api-novpc"],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let seen: Vec<(String, String, Option<String>)> = std::fs::read_to_string(run.join("samples.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|s| {
+            (
+                s["function"].as_str().unwrap().to_owned(),
+                s["labels"]["role"].as_str().unwrap().to_owned(),
+                s["labels"]["variant"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    let round = [
+        ("api".to_owned(), "subject".to_owned(), None),
+        (
+            "api-noefs".to_owned(),
+            "variant".to_owned(),
+            Some("without_efs".to_owned()),
+        ),
+        (
+            "api-novpc".to_owned(),
+            "variant".to_owned(),
+            Some("without_vpc".to_owned()),
+        ),
+    ];
+    assert_eq!(seen, [round.clone(), round.clone(), round].concat());
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let found: Vec<(&str, &str, &str, u64)> = summary["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap(),
+                d["with"].as_str().unwrap(),
+                d["without"].as_str().unwrap(),
+                d["n_with"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("storage mount", "api", "api-noefs", 3),
+            ("network setup", "api-noefs", "api-novpc", 3)
+        ]
+    );
+    assert!(!stderr.contains("Created ") && !stderr.contains("Deleted "), "{stderr}");
+    assert_eq!(
+        function_names(&server.url),
+        functions_before,
+        "nothing created or deleted"
+    );
+    assert_eq!(snapshot(), before, "every function is as it was");
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
+}
+
+#[test]
+fn kill_9_with_parallel_copies_then_aws_restore_deletes_them_and_restores_the_function() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    let functions_before = function_names(&server.url);
+    let before = whole_configuration(&server.url, "control");
+    assert_ne!(before["MemorySize"], 1024, "the run's memory size must be a change");
+    let journal = dir.path().join("journal");
+    let out = dir.path().join("aws.jsonl");
+    let mut child = coldfront()
+        .args([
+            "run",
+            "--backend",
+            "aws",
+            "control",
+            "--parallel",
+            "3",
+            "-n",
+            "500",
+            "--memory",
+            "1024",
+            "--yes",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .args(aws_args(&server.url, &journal))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Until the copies exist and a first round of cold starts (the function's among them)
+    // is recorded: by then every function has been changed.
+    let copies = || -> Vec<String> {
+        function_names(&server.url)
+            .into_iter()
+            .filter(|f| !functions_before.contains(f))
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while copies().len() < 2 || std::fs::read_to_string(&out).map_or(0, |t| t.lines().count()) < 3 {
+        assert!(Instant::now() < deadline, "no copies and first round: {:?}", copies());
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = copies();
+    assert_eq!(left.len(), 2, "killed mid-run, the copies are still there: {left:?}");
+    assert!(left.iter().all(|f| f.starts_with("control-cfcopy")), "{left:?}");
+    assert_eq!(
+        whole_configuration(&server.url, "control")["MemorySize"],
+        1024,
+        "killed mid-run, the function is still changed"
+    );
+
+    let restore = coldfront()
+        .args(["aws", "restore"])
+        .args(aws_args(&server.url, &journal))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&restore.stdout);
+    assert_eq!(
+        restore.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&restore.stderr)
+    );
+    assert!(stdout.contains("Restored: control"), "{stdout}");
+    for copy in &left {
+        assert!(stdout.contains(copy.as_str()), "{copy} deleted: {stdout}");
+    }
+    assert_eq!(function_names(&server.url), functions_before, "every copy is gone");
+    assert_eq!(
+        whole_configuration(&server.url, "control"),
+        before,
+        "the configuration equals the journaled original"
+    );
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
+}
+
+#[test]
+fn kill_9_with_variants_then_aws_restore_deletes_the_created_one_and_restores_the_named_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = variant_functions(dir.path());
+    let server = serve_with(dir.path(), &["--config".as_ref(), spec.as_os_str()]);
+    let vpc = serde_json::json!({"SubnetIds": ["subnet-0a1b"], "SecurityGroupIds": ["sg-0e4f"]});
+    update_configuration(
+        &server.url,
+        "api",
+        &serde_json::json!({
+            "VpcConfig": vpc,
+            "FileSystemConfigs": [{
+                "Arn": "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0",
+                "LocalMountPath": "/mnt/data"
+            }]
+        }),
+    );
+    update_configuration(&server.url, "api-noefs", &serde_json::json!({"VpcConfig": vpc}));
+    let functions_before = function_names(&server.url);
+    let before = [
+        whole_configuration(&server.url, "api"),
+        whole_configuration(&server.url, "api-noefs"),
+    ];
+    let journal = dir.path().join("journal");
+    let run = dir.path().join("run");
+    let mut child = coldfront()
+        .args([
+            "trace",
+            "--backend",
+            "aws",
+            "--subject",
+            "api",
+            "--control",
+            "none",
+            "--vpc-variants",
+            "--no-efs-variant",
+            "api-noefs",
+            "-n",
+            "500",
+            "--warmup",
+            "0",
+            "--xray-wait-s",
+            "0",
+            "--yes",
+            "--json",
+            "--out",
+        ])
+        .arg(&run)
+        .args(aws_args(&server.url, &journal))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Until a whole round (subject, created variant, named variant) is recorded: by then
+    // the created one exists and every function has been changed.
+    let samples = run.join("samples.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::fs::read_to_string(&samples).map_or(0, |t| t.lines().count()) < 3 {
+        assert!(Instant::now() < deadline, "no round of cold starts was recorded");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let created: Vec<String> = function_names(&server.url)
+        .into_iter()
+        .filter(|f| !functions_before.contains(f))
+        .collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert!(
+        created[0].starts_with("api-cfnovpc-"),
+        "only the unnamed variant was created: {created:?}"
+    );
+    let changed = whole_configuration(&server.url, "api-noefs");
+    assert_ne!(
+        changed["Environment"], before[1]["Environment"],
+        "killed mid-run, it is still changed"
+    );
+
+    let restore = coldfront()
+        .args(["aws", "restore"])
+        .args(aws_args(&server.url, &journal))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&restore.stdout);
+    assert_eq!(
+        restore.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&restore.stderr)
+    );
+    assert!(
+        stdout.contains("Restored: api, api-noefs") || stdout.contains("Restored: api-noefs, api"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("Deleted (created by an interrupted run): {}", created[0])),
+        "{stdout}"
+    );
+    assert_eq!(
+        function_names(&server.url),
+        functions_before,
+        "the created variant is gone, the named one is not"
+    );
+    assert_eq!(
+        [
+            whole_configuration(&server.url, "api"),
+            whole_configuration(&server.url, "api-noefs")
+        ],
+        before
+    );
     assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0, "no journal left");
 }

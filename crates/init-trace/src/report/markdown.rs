@@ -439,6 +439,48 @@ pub fn render(summary: &RunSummary) -> String {
         }
     }
 
+    if !summary.differences.is_empty() {
+        let _ = writeln!(out, "## What only AWS has: network setup and storage mount\n");
+        let _ = writeln!(
+            out,
+            "Lambda reports no segment for attaching the function to its VPC or mounting its EFS file system; \
+             each is measured as a difference of median Init Duration between the subject (or its variant) with \
+             the part and a variant of the same code and configuration without it, run interleaved. Lambda's \
+             Init Duration leaves out the creation of the sandbox, so whatever part of attaching the VPC or \
+             mounting EFS happens there is not in that difference; the cold invoke's round trip, as coldfront \
+             timed it, holds the sandbox's creation (and the network's jitter between coldfront and Lambda), \
+             and its difference is the last two columns.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| Segment | Memory | With | Without | Δ median INIT | 95% CI of Δ | n (with/without) | Δ median round trip | 95% CI of Δ |"
+        );
+        let _ = writeln!(out, "|---|---:|---|---|---:|---:|---:|---:|---:|");
+        for d in &summary.differences {
+            let _ = writeln!(
+                out,
+                "| {} | {} MB | `{}` | `{}` | {:+.1} ms | {} | {}/{} | {} | {} |",
+                d.name,
+                d.memory_mb,
+                d.with,
+                d.without,
+                d.median_diff_ms,
+                ci(d.ci95_ms.as_ref()),
+                d.n_with,
+                d.n_without,
+                d.round_trip_median_diff_ms
+                    .map_or_else(|| "–".to_owned(), |ms| format!("{ms:+.1} ms")),
+                ci(d.round_trip_ci95_ms.as_ref())
+            );
+        }
+        let _ = writeln!(out);
+        let mut caveats: Vec<&str> = summary.differences.iter().filter_map(|d| d.caveat.as_deref()).collect();
+        caveats.dedup();
+        for caveat in caveats {
+            let _ = writeln!(out, "**Caveat**: {caveat}.\n");
+        }
+    }
+
     if let Some(group) = subject.filter(|g| g.init.is_some()) {
         let _ = writeln!(
             out,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::attribution::{Attribution, NotObservable, attribute};
 use crate::evidence::importtime::ParseStats;
 use crate::recommend::{Recommendation, recommend};
-use crate::sample::{ColdStartSample, InvokeStatus, Isolation, Throttling};
+use crate::sample::{ColdStartSample, InvokeStatus, Isolation, Throttling, VariantKind};
 use crate::stats::{Interval, Summary, bootstrap_ci, bootstrap_diff_ci, mean, median, outlier_floor, slow_outliers};
 
 /// Version of the summary layout.
@@ -273,6 +273,120 @@ fn mismatch(subject: &GroupSummary, control: &GroupSummary) -> Vec<String> {
     out
 }
 
+/// A part of INIT only AWS has, measured as a difference: the subject's median Init
+/// Duration against that of a variant without the part (see [`VariantKind`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Difference {
+    /// `storage mount` or `network setup`.
+    pub name: String,
+    /// The memory size both ran at.
+    pub memory_mb: u32,
+    /// The function with the part…
+    pub with: String,
+    /// …and the one without it.
+    pub without: String,
+    /// Median Init Duration of `with` minus that of `without`.
+    pub median_diff_ms: f64,
+    /// Its 95% bootstrap interval (independent resamples of the two groups); none with
+    /// fewer than 2 cold starts of either.
+    pub ci95_ms: Option<Interval>,
+    /// Measured cold starts (warm-ups left out) with an Init Duration, of each.
+    pub n_with: usize,
+    /// See `n_with`.
+    pub n_without: usize,
+    /// The same difference of the cold invokes' round trips as coldfront timed them, which
+    /// hold the sandbox's creation (left out of Init Duration) and the network's jitter;
+    /// none when the samples lack them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_trip_median_diff_ms: Option<f64>,
+    /// Its 95% bootstrap interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_trip_ci95_ms: Option<Interval>,
+    /// Why the difference may not be AWS's: it was measured on another Lambda API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caveat: Option<String>,
+}
+
+/// "storage mount" (the subject against its variant without EFS) and "network setup"
+/// (the variant without EFS — or the subject, when it has none — against the variant
+/// without VPC), per memory size, from the measured cold starts' Init Durations. Only
+/// runs whose samples carry variant labels (`coldfront trace --backend aws` with
+/// variants) have any.
+fn differences(samples: &[ColdStartSample]) -> Vec<Difference> {
+    let measured: Vec<&ColdStartSample> = samples
+        .iter()
+        .filter(|s| !s.labels.warmup && s.init.duration_ms.is_some())
+        .collect();
+    let mut sizes: Vec<u32> = Vec::new();
+    for s in samples {
+        if !sizes.contains(&s.memory_size_mb) {
+            sizes.push(s.memory_size_mb);
+        }
+    }
+    let mut out = Vec::new();
+    for memory_mb in sizes {
+        let at: Vec<&ColdStartSample> = measured
+            .iter()
+            .copied()
+            .filter(|s| s.memory_size_mb == memory_mb)
+            .collect();
+        let find = |wanted: &dyn Fn(&ColdStartSample) -> bool| at.iter().find(|s| wanted(s)).copied();
+        let Some(subject) = find(&|s| s.labels.role.as_deref() == Some("subject") && s.labels.variant.is_none()) else {
+            continue;
+        };
+        let no_efs = find(&|s| s.labels.variant == Some(VariantKind::WithoutEfs));
+        let no_vpc = find(&|s| s.labels.variant == Some(VariantKind::WithoutVpc));
+        let init_of = |function: &str| -> Vec<f64> {
+            at.iter()
+                .filter(|s| s.function == function)
+                .filter_map(|s| s.init.duration_ms)
+                .collect()
+        };
+        let caveat = subject.aws.as_ref().and_then(|a| a.endpoint_url.as_ref()).map(|url| {
+            format!(
+                "measured against {url}, not AWS Lambda: unless that API attaches network interfaces and mounts EFS \
+                 (coldfront serve does neither), these differences are not AWS's"
+            )
+        });
+        let round_trips_of = |function: &str| -> Vec<f64> {
+            at.iter()
+                .filter(|s| s.function == function)
+                .filter_map(|s| s.aws.as_ref()?.invoke_round_trip_ms)
+                .collect()
+        };
+        let mut difference = |name: &str, with: &ColdStartSample, without: &ColdStartSample| {
+            let (a, b) = (init_of(&with.function), init_of(&without.function));
+            let (c, d) = (round_trips_of(&with.function), round_trips_of(&without.function));
+            let timed = !c.is_empty() && !d.is_empty();
+            out.push(Difference {
+                name: name.to_owned(),
+                memory_mb,
+                with: with.function.clone(),
+                without: without.function.clone(),
+                median_diff_ms: median(&a) - median(&b),
+                ci95_ms: bootstrap_diff_ci(&a, &b, median, seed_of(&format!("{name}@{memory_mb}"))),
+                n_with: a.len(),
+                n_without: b.len(),
+                round_trip_median_diff_ms: timed.then(|| median(&c) - median(&d)),
+                round_trip_ci95_ms: bootstrap_diff_ci(
+                    &c,
+                    &d,
+                    median,
+                    seed_of(&format!("{name}@{memory_mb} round trip")),
+                ),
+                caveat: caveat.clone(),
+            });
+        };
+        if let Some(no_efs) = no_efs {
+            difference("storage mount", subject, no_efs);
+        }
+        if let Some(no_vpc) = no_vpc {
+            difference("network setup", no_efs.unwrap_or(subject), no_vpc);
+        }
+    }
+    out
+}
+
 /// Everything a run's reports show.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
@@ -293,6 +407,10 @@ pub struct RunSummary {
     /// The machine, when the caller recorded it.
     #[serde(default)]
     pub environment: Option<super::Environment>,
+    /// On AWS, what only AWS has (network setup, storage mount), as differences between
+    /// the subject and its variants; empty without variants.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<Difference>,
 }
 
 fn seed_of(text: &str) -> u64 {
@@ -814,6 +932,7 @@ impl RunSummary {
             recommendations,
             truncated_tail,
             environment: None,
+            differences: differences(samples),
         }
     }
 }
@@ -821,6 +940,149 @@ impl RunSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn aws_sample(function: &str, labels: serde_json::Value, memory_mb: u32, init_ms: f64) -> ColdStartSample {
+        // What the sandbox's creation adds outside Init Duration, seen in the round trip.
+        let sandbox_ms = match function {
+            "api" => 60.0,
+            "api-noefs" => 40.0,
+            _ => 0.0,
+        };
+        let text = serde_json::json!({
+            "schema_version": 1, "function": function, "handler": "handler.handle", "sample_index": 0,
+            "started_at": "2026-11-27T09:00:00Z", "memory_size_mb": memory_mb, "backend": "aws",
+            "labels": labels,
+            "runtime": {"kind": "python", "program": "python3.12", "args": [], "interpreter_version": null, "runtime_version": "python3.12"},
+            "init": {"status": "success", "duration_ms": init_ms, "elapsed_ms": init_ms, "error": null, "spawn_monotonic_ns": 1,
+                     "ready_monotonic_ns": 2, "marks": {}},
+            "invokes": [{"request_id": "r", "trace_header": "t", "cold": true, "status": "success", "duration_ms": 2.0, "billed_duration_ms": 3,
+                         "max_memory_used_mb": 30, "response_bytes": 2, "response_preview": "ok", "error": null}],
+            "platform_log": [], "telemetry": [], "xray_documents": [],
+            "process": {"pid": 1, "exit_code": null, "exit_signal": null, "killed_by_emulator": false, "peak_rss_kb": 30000, "peak_rss_source": "", "user_cpu_ms": 1.0, "system_cpu_ms": 1.0, "leftover_processes_killed": 0},
+            "sandbox": {"throttling": {"state": "applied"}, "cgroup": null}, "runtime_api_problems": [],
+            "stdout": {"text": "", "total_bytes": 0, "truncated": false}, "stderr": {"text": "", "total_bytes": 0, "truncated": false},
+            "aws": {"region": "us-east-1", "account_id_masked": "********9012", "function_arn": format!("arn:aws:lambda:us-east-1:123456789012:function:{function}"),
+                    "version": "$LATEST", "runtime": "python3.12", "architecture": "x86_64", "xray_found": false, "proactive_initialization": false,
+                    "endpoint_url": "http://127.0.0.1:9001", "invoke_round_trip_ms": init_ms + 1000.0 + sandbox_ms},
+        });
+        serde_json::from_value(text).expect("a valid sample")
+    }
+
+    #[test]
+    fn variants_give_storage_and_network_differences_per_memory_size() {
+        let mut run = Vec::new();
+        // A warm-up far off, which must not count.
+        run.push(aws_sample(
+            "api",
+            serde_json::json!({"role": "subject", "warmup": true}),
+            512,
+            9000.0,
+        ));
+        for (i, offset) in [0.0, 1.0, 2.0, 3.0, 4.0].iter().enumerate() {
+            for memory in [512, 1024] {
+                let fast = if memory == 1024 { 50.0 } else { 0.0 };
+                run.push(aws_sample(
+                    "api",
+                    serde_json::json!({"role": "subject"}),
+                    memory,
+                    400.0 + offset - fast,
+                ));
+                run.push(aws_sample(
+                    "api-noefs",
+                    serde_json::json!({"role": "variant", "variant": "without_efs"}),
+                    memory,
+                    300.0 + offset - fast,
+                ));
+                run.push(aws_sample(
+                    "api-novpc",
+                    serde_json::json!({"role": "variant", "variant": "without_vpc"}),
+                    memory,
+                    100.0 + offset + (i % 2) as f64,
+                ));
+            }
+        }
+        let summary = RunSummary::from_samples(&run, None);
+        let short: Vec<(&str, u32, &str, &str, f64, usize, usize)> = summary
+            .differences
+            .iter()
+            .map(|d| {
+                (
+                    d.name.as_str(),
+                    d.memory_mb,
+                    d.with.as_str(),
+                    d.without.as_str(),
+                    d.median_diff_ms,
+                    d.n_with,
+                    d.n_without,
+                )
+            })
+            .collect();
+        assert_eq!(
+            short,
+            [
+                ("storage mount", 512, "api", "api-noefs", 100.0, 5, 5),
+                ("network setup", 512, "api-noefs", "api-novpc", 200.0, 5, 5),
+                ("storage mount", 1024, "api", "api-noefs", 100.0, 5, 5),
+                ("network setup", 1024, "api-noefs", "api-novpc", 150.0, 5, 5),
+            ]
+        );
+        let round_trips: Vec<Option<f64>> = summary
+            .differences
+            .iter()
+            .map(|d| d.round_trip_median_diff_ms)
+            .collect();
+        assert_eq!(round_trips, [Some(120.0), Some(240.0), Some(120.0), Some(190.0)]);
+        for d in &summary.differences {
+            let ci = d.round_trip_ci95_ms.expect("five values each");
+            assert!(ci.contains(d.round_trip_median_diff_ms.unwrap()), "{d:?}");
+            let ci = d.ci95_ms.expect("five values each");
+            assert!(ci.contains(d.median_diff_ms) && ci.high - ci.low < 10.0, "{d:?}");
+            assert!(
+                d.caveat.as_deref().is_some_and(|c| c.contains("not AWS Lambda")),
+                "{d:?}"
+            );
+        }
+        let page = crate::report::markdown::render(&summary);
+        assert!(
+            page.contains("## What only AWS has: network setup and storage mount"),
+            "{page}"
+        );
+        assert!(
+            page.contains("| storage mount | 512 MB | `api` | `api-noefs` | +100.0 ms |")
+                && page.contains("| network setup | 1024 MB | `api-noefs` | `api-novpc` | +150.0 ms |")
+                && page.contains("| 5/5 | +190.0 ms |"),
+            "{page}"
+        );
+        assert_eq!(
+            page.matches("**Caveat**: measured against http://127.0.0.1:9001")
+                .count(),
+            1,
+            "{page}"
+        );
+        // Variants are never taken for controls.
+        assert!(summary.comparisons.is_empty(), "{:?}", summary.comparisons);
+        // It survives the round trip `coldfront report` makes through summary.json.
+        let text = serde_json::to_string(&summary).unwrap();
+        assert_eq!(serde_json::from_str::<RunSummary>(&text).unwrap(), summary);
+
+        // Without a variant without EFS, the network is the subject against the one without VPC.
+        let no_efs_less: Vec<ColdStartSample> = run
+            .iter()
+            .filter(|s| s.function != "api-noefs" && s.memory_size_mb == 512)
+            .cloned()
+            .collect();
+        let found = RunSummary::from_samples(&no_efs_less, None).differences;
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            (found[0].name.as_str(), found[0].with.as_str()),
+            ("network setup", "api")
+        );
+        // Without variants there is nothing, and summary.json does not mention them.
+        let plain: Vec<ColdStartSample> = run.iter().filter(|s| s.function == "api").cloned().collect();
+        let summary = RunSummary::from_samples(&plain, None);
+        assert!(summary.differences.is_empty());
+        assert!(!serde_json::to_string(&summary).unwrap().contains("differences"));
+    }
 
     #[test]
     fn a_group_state_is_claimed_only_when_every_cold_start_had_it() {

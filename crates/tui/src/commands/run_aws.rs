@@ -197,8 +197,9 @@ pub(super) async fn left_behind(
     Ok(())
 }
 
-/// Creates every planned function, waiting until each is Active, and prepares its cold
-/// starts; on an error, those already created are deleted before it returns.
+/// Creates every planned function, a few at a time (each journaled before it is
+/// created), waiting until each is Active, and prepares its cold starts; on an error,
+/// those created are deleted before it returns.
 pub(super) async fn create_all(
     client: &aws_backend::LambdaClient,
     xray: &aws_backend::XrayClient,
@@ -207,17 +208,21 @@ pub(super) async fn create_all(
     xray_wait_s: u64,
 ) -> anyhow::Result<(Vec<Created>, Vec<ColdStarts>)> {
     let mut created = Vec::new();
-    for plan in plans {
-        match Created::create(client.clone(), plan, &aws.journal_dir).await {
+    let mut failure = None;
+    for outcome in deploy::create_together(client, plans, &aws.journal_dir, deploy::CREATE_CONCURRENCY).await {
+        match outcome {
             Ok(function) => {
                 eprintln!("Created {} ({})", function.name(), function.purpose());
                 created.push(function);
             }
-            Err(err) => {
-                finish_created(created, false).await;
-                return Err(err.into());
-            }
+            // The first is returned; any other is said here.
+            Err(err) if failure.is_none() => failure = Some(err),
+            Err(err) => eprintln!("error: {err}"),
         }
+    }
+    if let Some(err) = failure {
+        finish_created(created, false).await;
+        return Err(err.into());
     }
     let names: Vec<String> = created.iter().map(|c| c.name().to_owned()).collect();
     match prepare_all(&names, client, xray, aws, xray_wait_s).await {
@@ -263,10 +268,14 @@ pub(super) async fn prepare_all(
     let mut runs = Vec::new();
     for function in functions {
         match ColdStarts::prepare(client.clone(), function, &aws.journal_dir).await {
-            Ok(prepared) if xray_wait_s > 0 => {
-                runs.push(prepared.with_xray(xray.clone(), std::time::Duration::from_secs(xray_wait_s)));
+            Ok(prepared) => {
+                let prepared = prepared.with_endpoint(aws.endpoint_url.clone());
+                runs.push(if xray_wait_s > 0 {
+                    prepared.with_xray(xray.clone(), std::time::Duration::from_secs(xray_wait_s))
+                } else {
+                    prepared
+                });
             }
-            Ok(prepared) => runs.push(prepared),
             Err(err) => {
                 discard_all(runs).await;
                 return Err(err.into());

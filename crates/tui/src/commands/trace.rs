@@ -10,7 +10,7 @@ use init_trace::experiment::{self, Controls, Plan, Role, Variant};
 use init_trace::local::{EmulatorOptions, LocalEmulator, cancel_pair};
 use init_trace::report::summary::RunSummary;
 use init_trace::report::{Environment, hdr, markdown, svg};
-use init_trace::sample::{ColdStartSample, SampleWriter, Throttling, read_samples};
+use init_trace::sample::{ColdStartSample, SampleWriter, Throttling, VariantKind, read_samples};
 use init_trace::spec::SpecSet;
 use init_trace::stats::{format_ms, one_decimal};
 
@@ -29,6 +29,7 @@ Examples:
   coldfront trace --backend aws --subject wiki --endpoint-url http://127.0.0.1:9001   against coldfront serve
   coldfront trace --backend aws --subject my-api --deploy-control --role arn:aws:iam::123456789012:role/lambda-basic
   coldfront trace --backend aws --subject my-vpc-api --vpc-variants   what the VPC and EFS add to INIT
+  coldfront trace --backend aws --subject my-vpc-api --no-vpc-variant my-api-novpc --no-efs-variant my-api-noefs
 
 Writes DIR/samples.jsonl (appended per sample), DIR/summary.json, DIR/report.md,
 DIR/breakdown.svg and DIR/init-duration.hlog. Ctrl-C stops and still writes the reports
@@ -43,7 +44,12 @@ subject's runtime, architecture, memory size, timeout, tracing, VPC and EFS sett
 the --role given, and deletes it at the end unless --keep; a run killed before that
 leaves it journaled, and `coldfront aws restore` (or the next run with that subject)
 deletes it. --vpc-variants does the same with copies of the subject without its EFS
-file system and without its VPC, and writes DIR/differences.json.";
+file system and without its VPC, and reports what those two add to INIT (storage
+mount, network setup, with 95% intervals) in report.md, summary.json and
+DIR/differences.json. --no-efs-variant and --no-vpc-variant name functions of yours to
+use as those variants instead (checked against the subject: same code, handler,
+runtime, architecture and memory size); they are restored like the subject, never
+deleted.";
 
 #[derive(Debug, Clone, Args)]
 #[command(after_help = TRACE_EXAMPLES)]
@@ -107,10 +113,35 @@ pub(crate) struct DeployControlArgs {
     #[arg(long, requires = "role")]
     pub deploy_control: bool,
     /// On AWS, create copies of the subject without its EFS file system and without its
-    /// VPC, run them interleaved with it, report "storage mount" and "network setup" as
-    /// differences of median INIT with 95% intervals, and delete them at the end
+    /// VPC (those not named with --no-efs-variant / --no-vpc-variant), run them
+    /// interleaved with it, report "storage mount" and "network setup" as differences of
+    /// median INIT (and of the cold invoke's round trip) with 95% intervals, and delete
+    /// them at the end
     #[arg(long)]
     pub vpc_variants: bool,
+    /// On AWS, a function of yours to run as the subject's variant without its EFS file
+    /// system: the subject's code, handler, runtime, architecture and memory size, in its
+    /// VPC, no file system. coldfront forces its cold starts and restores it, never deletes
+    /// it; with --vpc-variants, it is not created
+    #[arg(long, value_name = "NAME|ARN")]
+    pub no_efs_variant: Option<String>,
+    /// On AWS, a function of yours to run as the subject's variant without its VPC (and
+    /// EFS): otherwise as --no-efs-variant
+    #[arg(long, value_name = "NAME|ARN")]
+    pub no_vpc_variant: Option<String>,
+}
+
+impl DeployControlArgs {
+    /// The variants the user named, with the flag that named each.
+    pub(crate) fn named_variants(&self) -> Vec<(&'static str, String, VariantKind)> {
+        [
+            ("--no-efs-variant", &self.no_efs_variant, VariantKind::WithoutEfs),
+            ("--no-vpc-variant", &self.no_vpc_variant, VariantKind::WithoutVpc),
+        ]
+        .into_iter()
+        .filter_map(|(flag, name, kind)| name.clone().map(|name| (flag, name, kind)))
+        .collect()
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -245,6 +276,9 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         bail!(
             "--deploy-control, --vpc-variants and --keep create functions on AWS: add --backend aws (the local backend's default control is already the bundled one)"
         );
+    }
+    if let Some((flag, _, _)) = args.control.named_variants().first() {
+        bail!("{flag} names a Lambda function: add --backend aws (VPC and EFS exist only there)");
     }
     let specs = super::load_specs(&args.spec)?;
     let subject = specs.get(&args.subject)?.clone();

@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use init_trace::experiment::Role;
 use init_trace::local::cancel_pair;
-use init_trace::report::summary::RunSummary;
+use init_trace::report::summary::{Difference, RunSummary};
 use init_trace::sample::SampleWriter;
+use init_trace::sample::VariantKind;
 
 use aws_backend::deploy::{Created, Plan, RunId, Subject};
 
@@ -60,6 +61,12 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     if args.invokes.is_some_and(|n| n > 1) {
         bail!("--invokes: the AWS backend runs one invoke per forced cold start");
     }
+    let named = args.control.named_variants();
+    for (i, (flag, name, _)) in named.iter().enumerate() {
+        if *name == args.subject || controls.contains(name) || named[..i].iter().any(|(_, n, _)| n == name) {
+            bail!("{flag} {name:?} is already the subject, a control or the other variant; name a function of its own");
+        }
+    }
     let creates = args.control.deploy_control || args.control.vpc_variants;
     if !creates && (args.deploy.keep || args.deploy.role.is_some()) {
         bail!("--keep and --role are for the functions coldfront creates: add --deploy-control or --vpc-variants");
@@ -82,11 +89,27 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     // among them) before the control is deleted.
     let mut deployed: Vec<Created> = Vec::new();
     let plans = plan_created(&client, &args).await?;
+    // The order runs take: the subject, what coldfront creates, the variants the user
+    // named, the controls.
     let mut functions = vec![args.subject.clone()];
     functions.extend(plans.iter().map(|p| p.name().to_owned()));
+    functions.extend(named.iter().map(|(_, name, _)| name.clone()));
     functions.extend(controls.iter().cloned());
-    let roles: Vec<Role> = std::iter::once(Role::Subject)
-        .chain(functions[1..].iter().map(|_| Role::Control))
+    // The created variants are neither subject nor control: their differences from the
+    // subject are reported as what only AWS has.
+    let variants: Vec<Option<VariantKind>> = std::iter::once(None)
+        .chain(plans.iter().map(Plan::variant))
+        .chain(named.iter().map(|(_, _, kind)| Some(*kind)))
+        .chain(controls.iter().map(|_| None))
+        .collect();
+    let roles: Vec<Role> = variants
+        .iter()
+        .enumerate()
+        .map(|(i, variant)| match (i, variant) {
+            (0, _) => Role::Subject,
+            (_, Some(_)) => Role::Variant,
+            (_, None) => Role::Control,
+        })
         .collect();
     let (cancel_handle, cancel) = cancel_pair();
     super::cancel_on_ctrl_c(
@@ -97,6 +120,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     // until then each is estimated as what it will be, the subject's twin.
     let created = plans.len();
     let existing: Vec<String> = std::iter::once(args.subject.clone())
+        .chain(named.iter().map(|(_, name, _)| name.clone()))
         .chain(controls.iter().cloned())
         .collect();
     let runs = prepare_all(&existing, &client, &xray, &args.aws, args.invoke.xray_wait_s).await?;
@@ -152,6 +176,7 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         {
             Ok(mut sample) => {
                 sample.labels.role = Some(roles[step.function].as_str().to_owned());
+                sample.labels.variant = variants[step.function];
                 sample.labels.warmup = step.warmup;
                 if let Err(err) = writer.write(&sample) {
                     failure = Some(anyhow::Error::from(err));
@@ -180,13 +205,13 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     let mut restored = restore_all(runs).await;
     restored &= finish_created(deployed, args.deploy.keep).await;
     let interrupted = cancel.is_cancelled();
-    if args.control.vpc_variants && !samples.is_empty() {
-        report_differences(&dir, &samples, &args, &plans)?;
-    }
     // Whatever was measured is reported, also when a cold start failed mid-run.
     if !samples.is_empty() {
         // The host's description (CPU, kernel) says nothing about where AWS ran them.
         let summary = RunSummary::from_samples(&samples, None);
+        if variants.iter().any(Option::is_some) {
+            report_differences(&dir, &summary.differences)?;
+        }
         finish(&dir, &samples, &summary, args.json, interrupted.then_some(total))?;
     }
     if let Some(err) = failure {
@@ -201,14 +226,49 @@ pub(crate) async fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     Ok(exit::for_samples(interrupted, &samples))
 }
 
-/// Reads the subject, deletes what an interrupted run left for it, and plans what this
-/// run creates: the bundled control deployed like it (`--deploy-control`), then its
-/// variants without EFS and without VPC (`--vpc-variants`); nothing is created yet.
+/// Reads the subject, checks the variants the user named against it, deletes what an
+/// interrupted run left for it, and plans what this run creates: the bundled control
+/// deployed like it (`--deploy-control`), then its variants without EFS and without VPC
+/// that the user did not name (`--vpc-variants`); nothing is created yet.
 async fn plan_created(client: &aws_backend::LambdaClient, args: &TraceArgs) -> anyhow::Result<Vec<Plan>> {
-    if !args.control.deploy_control && !args.control.vpc_variants {
+    let named = args.control.named_variants();
+    let creates = args.control.deploy_control || args.control.vpc_variants;
+    if !creates && named.is_empty() {
         return Ok(Vec::new());
     }
     let subject = Subject::describe(client, &args.subject).await?;
+    let mut seen = vec![subject.name().to_owned()];
+    for (flag, name, kind) in &named {
+        let variant = Subject::describe(client, name)
+            .await
+            .with_context(|| format!("{flag} {name}"))?;
+        // A name and an ARN can be one function.
+        if seen.iter().any(|n| n == variant.name()) {
+            bail!(
+                "{flag} {name} is {}, already the subject or the other variant; name a function of its own",
+                variant.name()
+            );
+        }
+        seen.push(variant.name().to_owned());
+        if let Err(err) = subject.check_variant(&variant, *kind) {
+            bail!("{flag} {name}: {err}");
+        }
+    }
+    let kinds: Vec<VariantKind> = named.iter().map(|(_, _, kind)| *kind).collect();
+    if let Some((_, name, _)) = named.iter().find(|(_, _, kind)| *kind == VariantKind::WithoutVpc)
+        && subject.mounts_file_systems()
+        && !kinds.contains(&VariantKind::WithoutEfs)
+        && !args.control.vpc_variants
+    {
+        bail!(
+            "--no-vpc-variant {name}: {} mounts an EFS file system, so its INIT against {name}'s holds the storage mount too; \
+             name its variant without EFS with --no-efs-variant, or add --vpc-variants to have coldfront create it",
+            subject.name()
+        );
+    }
+    if !creates {
+        return Ok(Vec::new());
+    }
     left_behind(client, &args.aws, subject.name()).await?;
     let run = RunId::new();
     let mut plans = Vec::new();
@@ -216,108 +276,33 @@ async fn plan_created(client: &aws_backend::LambdaClient, args: &TraceArgs) -> a
         plans.push(subject.control(role, &run)?);
     }
     if args.control.vpc_variants {
-        plans.extend(subject.variants(args.deploy.role.as_deref(), &run).await?);
+        plans.extend(subject.variants(args.deploy.role.as_deref(), &run, &kinds).await?);
     }
     Ok(plans)
 }
 
-/// One difference of INIT the variants measure.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-struct Difference {
-    /// `network setup` or `storage mount`.
-    name: &'static str,
-    /// The function with the part…
-    with: String,
-    /// …and the one without it.
-    without: String,
-    /// Median Init Duration of `with` minus that of `without`.
-    median_diff_ms: f64,
-    /// Its 95% bootstrap interval (independent resamples of the two groups).
-    ci95_ms: Option<init_trace::stats::Interval>,
-    /// Measured cold starts of each.
-    n_with: usize,
-    n_without: usize,
-}
-
-/// "storage mount" (the subject against its copy without EFS, when it has one) and
-/// "network setup" (the copy still in the VPC — or the subject, without EFS — against
-/// the copy without VPC), from `(function, Init Duration ms)` of measured cold starts.
-fn differences(init_ms: &[(String, f64)], subject: &str, no_efs: Option<&str>, no_vpc: &str) -> Vec<Difference> {
-    let of = |function: &str| -> Vec<f64> {
-        init_ms
-            .iter()
-            .filter(|(f, _)| f == function)
-            .map(|(_, ms)| *ms)
-            .collect()
-    };
-    let difference = |name: &'static str, with: &str, without: &str| {
-        let (a, b) = (of(with), of(without));
-        // A fixed seed per difference, so re-runs on the same samples print the same interval.
-        let seed = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-        Difference {
-            name,
-            with: with.to_owned(),
-            without: without.to_owned(),
-            median_diff_ms: init_trace::stats::median(&a) - init_trace::stats::median(&b),
-            ci95_ms: init_trace::stats::bootstrap_diff_ci(&a, &b, init_trace::stats::median, seed),
-            n_with: a.len(),
-            n_without: b.len(),
-        }
-    };
-    let mut out = Vec::new();
-    if let Some(no_efs) = no_efs {
-        out.push(difference("storage mount", subject, no_efs));
-    }
-    out.push(difference("network setup", no_efs.unwrap_or(subject), no_vpc));
-    out
-}
-
-/// Writes DIR/differences.json and prints each difference on stderr (stdout may carry
-/// the JSON summary).
-fn report_differences(
-    dir: &std::path::Path,
-    samples: &[init_trace::sample::ColdStartSample],
-    args: &TraceArgs,
-    plans: &[Plan],
-) -> anyhow::Result<()> {
-    let name_of = |suffix: &str| {
-        plans
-            .iter()
-            .find(|p| p.purpose().ends_with(suffix))
-            .map(|p| p.name().to_owned())
-    };
-    let Some(no_vpc) = name_of("without its VPC") else {
-        return Ok(());
-    };
-    let no_efs = name_of("without its file system");
-    let init_ms: Vec<(String, f64)> = samples
-        .iter()
-        .filter(|s| !s.labels.warmup)
-        .filter_map(|s| Some((s.function.clone(), s.init.duration_ms?)))
-        .collect();
-    let subject = samples.first().map_or(args.subject.as_str(), |s| s.function.as_str());
-    let found = differences(&init_ms, subject, no_efs.as_deref(), &no_vpc);
-    // Another Lambda API (coldfront serve, moto) keeps VpcConfig and FileSystemConfigs
-    // without attaching an ENI or mounting EFS: what it measures is not AWS's.
-    let caveat = args.aws.endpoint_url.as_ref().map(|url| {
-        format!(
-            "measured against {url}, not AWS Lambda: unless that API attaches network interfaces and mounts EFS (coldfront serve does neither), these differences are not AWS's"
-        )
-    });
+/// Writes DIR/differences.json (the summary's differences, also in summary.json and
+/// report.md) and prints each difference on stderr (stdout may carry the JSON summary).
+fn report_differences(dir: &std::path::Path, found: &[Difference]) -> anyhow::Result<()> {
+    let caveat = found.iter().find_map(|d| d.caveat.clone());
     let path = dir.join("differences.json");
     let body = serde_json::json!({"differences": found, "caveat": caveat});
     std::fs::write(&path, serde_json::to_string_pretty(&body)? + "\n")
         .with_context(|| format!("cannot write {}", path.display()))?;
-    for d in &found {
+    for d in found {
         let interval = d.ci95_ms.map_or_else(
             || "no interval: fewer than 2 cold starts".to_owned(),
             |ci| format!("95% CI {:.1} to {:.1} ms", ci.low, ci.high),
         );
+        let round_trip = d.round_trip_median_diff_ms.map_or_else(String::new, |ms| {
+            let interval = d
+                .round_trip_ci95_ms
+                .map_or_else(String::new, |ci| format!(", 95% CI {:.1} to {:.1} ms", ci.low, ci.high));
+            format!("; {ms:+.1} ms median cold invoke round trip{interval}")
+        });
         eprintln!(
-            "{}: {:+.1} ms median INIT ({} − {}, {interval}; n = {}/{})",
-            d.name, d.median_diff_ms, d.with, d.without, d.n_with, d.n_without
+            "{} @ {} MB: {:+.1} ms median INIT ({} − {}, {interval}; n = {}/{}){round_trip}",
+            d.name, d.memory_mb, d.median_diff_ms, d.with, d.without, d.n_with, d.n_without
         );
     }
     if let Some(caveat) = caveat {
@@ -328,38 +313,7 @@ fn report_differences(
 
 #[cfg(test)]
 mod tests {
-    use super::{Step, differences, schedule};
-
-    #[test]
-    fn storage_and_network_are_differences_of_median_init_with_intervals() {
-        let mut init = Vec::new();
-        for (i, offset) in [0.0, 1.0, 2.0, 3.0, 4.0].iter().enumerate() {
-            init.push(("api".to_owned(), 400.0 + offset));
-            init.push(("api-noefs".to_owned(), 300.0 + offset));
-            init.push(("api-novpc".to_owned(), 100.0 + offset + (i % 2) as f64));
-        }
-        let found = differences(&init, "api", Some("api-noefs"), "api-novpc");
-        let short: Vec<(&str, &str, &str, f64, usize)> = found
-            .iter()
-            .map(|d| (d.name, d.with.as_str(), d.without.as_str(), d.median_diff_ms, d.n_with))
-            .collect();
-        assert_eq!(
-            short,
-            [
-                ("storage mount", "api", "api-noefs", 100.0, 5),
-                ("network setup", "api-noefs", "api-novpc", 200.0, 5)
-            ]
-        );
-        for d in &found {
-            let ci = d.ci95_ms.expect("five values each");
-            assert!(ci.contains(d.median_diff_ms) && ci.high - ci.low < 10.0, "{d:?}");
-        }
-        // Without EFS, the network is the subject against its copy without VPC.
-        let found = differences(&init, "api", None, "api-novpc");
-        assert_eq!(found.len(), 1);
-        assert_eq!((found[0].name, found[0].with.as_str()), ("network setup", "api"));
-        assert!(differences(&[], "api", None, "api-novpc")[0].ci95_ms.is_none());
-    }
+    use super::{Step, schedule};
 
     #[test]
     fn the_schedule_interleaves_functions_within_each_size_with_warmups_first() {

@@ -430,7 +430,12 @@ impl ColdStarts {
                 xray_found,
                 proactive_initialization: proactive,
                 endpoint_url: self.endpoint_url.clone(),
-                invoke_round_trip_ms: Some(round_trip.as_secs_f64() * 1000.0),
+                // Whole nanoseconds over a power of ten, as every other ms figure: such a
+                // value survives the JSONL file exactly, so a report re-rendered from the
+                // file equals the one written from memory (a product such as
+                // `secs_f64 * 1000` can need 17 digits, which serde_json may read back
+                // one unit in the last place away).
+                invoke_round_trip_ms: Some(round_trip.as_nanos() as f64 / 1_000_000.0),
             }),
         })
     }

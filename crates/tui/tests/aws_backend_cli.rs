@@ -74,20 +74,64 @@ fn configuration(url: &str) -> (serde_json::Value, u64) {
 }
 
 fn configuration_of(url: &str, function: &str) -> (serde_json::Value, u64) {
-    let address = url.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET /2015-03-31/functions/{function}/configuration HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let body: serde_json::Value = serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap();
+    let body = lambda_api(url, "GET", &format!("functions/{function}/configuration"), None).1;
     (
         body["Environment"]["Variables"].clone(),
         body["MemorySize"].as_u64().unwrap(),
     )
+}
+
+/// One Lambda API request to serve over bare HTTP (not the SDK under test): the status
+/// line and the JSON body.
+fn lambda_api(url: &str, method: &str, path: &str, body: Option<&serde_json::Value>) -> (String, serde_json::Value) {
+    let address = url.trim_start_matches("http://");
+    let body = body.map(serde_json::Value::to_string).unwrap_or_default();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "{method} /2015-03-31/{path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.lines().next().unwrap_or_default().to_owned();
+    (status, serde_json::from_str(body).unwrap())
+}
+
+/// Waits (polling, with a two-minute deadline) until `done`, while `child` runs.
+fn wait_while_running(child: &mut Child, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !done() {
+        assert!(Instant::now() < deadline, "not reached in time: {what}");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended early, before {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// How many lines a file has (0 before it exists).
+fn line_count(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+/// `coldfront aws restore` with the run's journal; it must succeed. Its standard output.
+fn aws_restore(url: &str, journal: &Path) -> String {
+    let restore = coldfront()
+        .args(["aws", "restore"])
+        .args(aws_args(url, journal))
+        .output()
+        .unwrap();
+    assert_eq!(
+        restore.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&restore.stderr)
+    );
+    String::from_utf8_lossy(&restore.stdout).into_owned()
 }
 
 fn aws_args<'a>(url: &'a str, journal: &'a Path) -> Vec<&'a std::ffi::OsStr> {
@@ -171,41 +215,21 @@ fn kill_9_mid_run_then_aws_restore_puts_the_function_back() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while std::fs::read_to_string(&out).map_or(0, |t| t.lines().count()) < 2 {
-        assert!(Instant::now() < deadline, "no cold start was recorded");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_while_running(&mut run, "a cold start is recorded", || line_count(&out) >= 2);
     run.kill().unwrap();
     run.wait().unwrap();
     let (_, memory) = configuration(&server.url);
     assert_eq!(memory, 1024, "killed mid-run, the function is still changed");
     assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 1, "its journal is left");
 
-    let restore = coldfront()
-        .args(["aws", "restore"])
-        .args(aws_args(&server.url, &journal))
-        .output()
-        .unwrap();
-    assert_eq!(
-        restore.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&restore.stderr)
-    );
-    assert!(String::from_utf8_lossy(&restore.stdout).contains("Restored: control"));
+    assert!(aws_restore(&server.url, &journal).contains("Restored: control"));
     assert_eq!(
         configuration(&server.url),
         before,
         "the configuration equals the journaled original"
     );
     assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0);
-    let again = coldfront()
-        .args(["aws", "restore"])
-        .args(aws_args(&server.url, &journal))
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&again.stdout).contains("Nothing to restore"));
+    assert!(aws_restore(&server.url, &journal).contains("Nothing to restore"));
 }
 
 /// A Python function that times a block of its INIT with coldfront's `segment()`, which
@@ -519,17 +543,7 @@ fn the_aws_backend_refuses_what_it_cannot_do() {
 
 /// The names ListFunctions gives, with a bare HTTP request.
 fn function_names(url: &str) -> Vec<String> {
-    let address = url.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET /2015-03-31/functions/ HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let body: serde_json::Value = serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap();
-    body["Functions"]
+    lambda_api(url, "GET", "functions/", None).1["Functions"]
         .as_array()
         .unwrap()
         .iter()
@@ -630,11 +644,9 @@ fn kill_9_with_a_deployed_control_then_aws_restore_deletes_it() {
         .spawn()
         .unwrap();
     let samples = run.join("samples.jsonl");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while std::fs::read_to_string(&samples).map_or(0, |t| t.lines().count()) < 3 {
-        assert!(Instant::now() < deadline, "no cold start of the control was recorded");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_while_running(&mut child, "a cold start of the control is recorded", || {
+        line_count(&samples) >= 3
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     let left: Vec<String> = function_names(&server.url)
@@ -644,18 +656,7 @@ fn kill_9_with_a_deployed_control_then_aws_restore_deletes_it() {
     assert_eq!(left.len(), 1, "killed mid-run, the control is still there: {left:?}");
     assert!(left[0].starts_with("wiki-cfctl-"), "{left:?}");
 
-    let restore = coldfront()
-        .args(["aws", "restore"])
-        .args(aws_args(&server.url, &journal))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&restore.stdout);
-    assert_eq!(
-        restore.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&restore.stderr)
-    );
+    let stdout = aws_restore(&server.url, &journal);
     assert!(stdout.contains("Restored: wiki"), "{stdout}");
     assert!(
         stdout.contains(&format!("Deleted (created by an interrupted run): {}", left[0])),
@@ -756,32 +757,19 @@ fn parallel_with_one_function_runs_copies_of_it_and_deletes_them() {
 /// Sends UpdateFunctionConfiguration with a bare HTTP request and waits (polling, with a
 /// deadline) until the change is in effect.
 fn update_configuration(url: &str, function: &str, body: &serde_json::Value) {
-    let address = url.trim_start_matches("http://");
-    let body = body.to_string();
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "PUT /2015-03-31/functions/{function}/configuration HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let path = format!("functions/{function}/configuration");
+    let (status, response) = lambda_api(url, "PUT", &path, Some(body));
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}: {response}");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let mut stream = std::net::TcpStream::connect(address).unwrap();
-        write!(
-            stream,
-            "GET /2015-03-31/functions/{function}/configuration HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        if response.contains("\"LastUpdateStatus\":\"Successful\"") {
+        let (_, configuration) = lambda_api(url, "GET", &path, None);
+        if configuration["LastUpdateStatus"] == "Successful" {
             return;
         }
-        assert!(Instant::now() < deadline, "the change did not take effect: {response}");
+        assert!(
+            Instant::now() < deadline,
+            "the change did not take effect: {configuration}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -939,30 +927,11 @@ fn variant_functions(dir: &Path) -> std::path::PathBuf {
     spec
 }
 
-/// `GetFunctionConfiguration` of `function`, whole.
-fn whole_configuration(url: &str, function: &str) -> serde_json::Value {
-    let address = url.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET /2015-03-31/functions/{function}/configuration HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let mut body: serde_json::Value = serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap();
-    // What serve changes on every update, not a setting.
-    for volatile in ["LastModified", "RevisionId"] {
-        body.as_object_mut().unwrap().remove(volatile);
-    }
-    body
-}
-
-#[test]
-fn variants_named_by_the_user_are_checked_run_and_left_as_they_were() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = variant_functions(dir.path());
-    let server = serve_with(dir.path(), &["--config".as_ref(), spec.as_os_str()]);
+/// Serve with the variant functions: `api` in a VPC with an EFS mount, `api-noefs` in the
+/// same VPC without one, `api-novpc` in none, `api-big` with another memory size.
+fn serve_variants(dir: &Path) -> Serve {
+    let spec = variant_functions(dir);
+    let server = serve_with(dir, &["--config".as_ref(), spec.as_os_str()]);
     let vpc = serde_json::json!({"SubnetIds": ["subnet-0a1b"], "SecurityGroupIds": ["sg-0e4f"]});
     update_configuration(
         &server.url,
@@ -976,6 +945,23 @@ fn variants_named_by_the_user_are_checked_run_and_left_as_they_were() {
         }),
     );
     update_configuration(&server.url, "api-noefs", &serde_json::json!({"VpcConfig": vpc}));
+    server
+}
+
+/// `GetFunctionConfiguration` of `function`, whole.
+fn whole_configuration(url: &str, function: &str) -> serde_json::Value {
+    let mut body = lambda_api(url, "GET", &format!("functions/{function}/configuration"), None).1;
+    // What serve changes on every update, not a setting.
+    for volatile in ["LastModified", "RevisionId"] {
+        body.as_object_mut().unwrap().remove(volatile);
+    }
+    body
+}
+
+#[test]
+fn variants_named_by_the_user_are_checked_run_and_left_as_they_were() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_variants(dir.path());
     let names = ["api", "api-noefs", "api-novpc", "api-big"];
     let snapshot = || -> Vec<serde_json::Value> { names.iter().map(|n| whole_configuration(&server.url, n)).collect() };
     let before = snapshot();
@@ -1147,12 +1133,9 @@ fn kill_9_with_parallel_copies_then_aws_restore_deletes_them_and_restores_the_fu
             .filter(|f| !functions_before.contains(f))
             .collect()
     };
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while copies().len() < 2 || std::fs::read_to_string(&out).map_or(0, |t| t.lines().count()) < 3 {
-        assert!(Instant::now() < deadline, "no copies and first round: {:?}", copies());
-        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_while_running(&mut child, "two copies and a first round", || {
+        copies().len() >= 2 && line_count(&out) >= 3
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     let left = copies();
@@ -1164,18 +1147,7 @@ fn kill_9_with_parallel_copies_then_aws_restore_deletes_them_and_restores_the_fu
         "killed mid-run, the function is still changed"
     );
 
-    let restore = coldfront()
-        .args(["aws", "restore"])
-        .args(aws_args(&server.url, &journal))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&restore.stdout);
-    assert_eq!(
-        restore.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&restore.stderr)
-    );
+    let stdout = aws_restore(&server.url, &journal);
     assert!(stdout.contains("Restored: control"), "{stdout}");
     for copy in &left {
         assert!(stdout.contains(copy.as_str()), "{copy} deleted: {stdout}");
@@ -1192,21 +1164,7 @@ fn kill_9_with_parallel_copies_then_aws_restore_deletes_them_and_restores_the_fu
 #[test]
 fn kill_9_with_variants_then_aws_restore_deletes_the_created_one_and_restores_the_named_one() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = variant_functions(dir.path());
-    let server = serve_with(dir.path(), &["--config".as_ref(), spec.as_os_str()]);
-    let vpc = serde_json::json!({"SubnetIds": ["subnet-0a1b"], "SecurityGroupIds": ["sg-0e4f"]});
-    update_configuration(
-        &server.url,
-        "api",
-        &serde_json::json!({
-            "VpcConfig": vpc,
-            "FileSystemConfigs": [{
-                "Arn": "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0",
-                "LocalMountPath": "/mnt/data"
-            }]
-        }),
-    );
-    update_configuration(&server.url, "api-noefs", &serde_json::json!({"VpcConfig": vpc}));
+    let server = serve_variants(dir.path());
     let functions_before = function_names(&server.url);
     let before = [
         whole_configuration(&server.url, "api"),
@@ -1245,12 +1203,7 @@ fn kill_9_with_variants_then_aws_restore_deletes_the_created_one_and_restores_th
     // Until a whole round (subject, created variant, named variant) is recorded: by then
     // the created one exists and every function has been changed.
     let samples = run.join("samples.jsonl");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while std::fs::read_to_string(&samples).map_or(0, |t| t.lines().count()) < 3 {
-        assert!(Instant::now() < deadline, "no round of cold starts was recorded");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_while_running(&mut child, "a round of cold starts", || line_count(&samples) >= 3);
     child.kill().unwrap();
     child.wait().unwrap();
     let created: Vec<String> = function_names(&server.url)
@@ -1268,18 +1221,7 @@ fn kill_9_with_variants_then_aws_restore_deletes_the_created_one_and_restores_th
         "killed mid-run, it is still changed"
     );
 
-    let restore = coldfront()
-        .args(["aws", "restore"])
-        .args(aws_args(&server.url, &journal))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&restore.stdout);
-    assert_eq!(
-        restore.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&restore.stderr)
-    );
+    let stdout = aws_restore(&server.url, &journal);
     assert!(
         stdout.contains("Restored: api, api-noefs") || stdout.contains("Restored: api-noefs, api"),
         "{stdout}"

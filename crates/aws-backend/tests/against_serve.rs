@@ -67,6 +67,16 @@ async fn environment(client: &aws_sdk_lambda::Client) -> (HashMap<String, String
     )
 }
 
+/// Waits, as the SDK's waiter does, until `function`'s last update is in effect.
+async fn updated(client: &aws_sdk_lambda::Client, function: &str) {
+    client
+        .wait_until_function_updated_v2()
+        .function_name(function)
+        .wait(Duration::from_secs(60))
+        .await
+        .unwrap();
+}
+
 async fn set_keep(client: &aws_sdk_lambda::Client) {
     client
         .update_function_configuration()
@@ -75,12 +85,7 @@ async fn set_keep(client: &aws_sdk_lambda::Client) {
         .send()
         .await
         .unwrap();
-    client
-        .wait_until_function_updated_v2()
-        .function_name("control")
-        .wait(Duration::from_secs(60))
-        .await
-        .unwrap();
+    updated(client, "control").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,12 +272,7 @@ async fn each_cold_starts_trace_is_fetched_or_said_missing() {
         .send()
         .await
         .unwrap();
-    client
-        .wait_until_function_updated_v2()
-        .function_name("control")
-        .wait(Duration::from_secs(60))
-        .await
-        .unwrap();
+    updated(&client, "control").await;
     let mut runs = ColdStarts::prepare(client.clone(), "control", &journals)
         .await
         .unwrap()
@@ -334,12 +334,7 @@ mod deployed {
             .send()
             .await
             .unwrap();
-        client
-            .wait_until_function_updated_v2()
-            .function_name("wiki")
-            .wait(Duration::from_secs(60))
-            .await
-            .unwrap();
+        updated(client, "wiki").await;
         Subject::describe(client, "wiki").await.unwrap()
     }
 
@@ -492,12 +487,7 @@ mod deployed {
             .send()
             .await
             .unwrap();
-        client
-            .wait_until_function_updated_v2()
-            .function_name("wiki")
-            .wait(Duration::from_secs(60))
-            .await
-            .unwrap();
+        updated(&client, "wiki").await;
         let err = Subject::describe(&client, "wiki")
             .await
             .unwrap()
@@ -631,12 +621,7 @@ mod variants {
             .send()
             .await
             .unwrap();
-        client
-            .wait_until_function_updated_v2()
-            .function_name("control")
-            .wait(Duration::from_secs(60))
-            .await
-            .unwrap();
+        updated(&client, "control").await;
         let subject = Subject::describe(&client, "control").await.unwrap();
         let plans = subject.variants(None, &RunId::new(), &[]).await.unwrap();
         // A variant the user named is not created.

@@ -792,28 +792,7 @@ fn vpc_variants_report_network_and_storage_as_differences_and_are_deleted() {
     let functions_before = function_names(&server.url);
     let journal = dir.path().join("journal");
     let run = dir.path().join("run");
-    let output = coldfront()
-        .args([
-            "trace",
-            "--backend",
-            "aws",
-            "--subject",
-            "control",
-            "--control",
-            "none",
-            "--vpc-variants",
-            "-n",
-            "3",
-            "--warmup",
-            "0",
-            "--xray-wait-s",
-            "0",
-            "--yes",
-            "--json",
-            "--out",
-        ])
-        .arg(&run)
-        .args(aws_args(&server.url, &journal))
+    let output = variant_trace(&server.url, &journal, &run, "control", "3", &["--vpc-variants"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -948,6 +927,42 @@ fn serve_variants(dir: &Path) -> Serve {
     server
 }
 
+/// `coldfront trace --backend aws` of `subject` against variants only (no control), with
+/// its run directory and journal.
+fn variant_trace(
+    url: &str,
+    journal: &Path,
+    run: &Path,
+    subject: &str,
+    cold_starts: &str,
+    variants: &[&str],
+) -> Command {
+    let mut command = coldfront();
+    command
+        .args([
+            "trace",
+            "--backend",
+            "aws",
+            "--subject",
+            subject,
+            "--control",
+            "none",
+            "-n",
+            cold_starts,
+            "--warmup",
+            "0",
+            "--xray-wait-s",
+            "0",
+            "--yes",
+            "--json",
+            "--out",
+        ])
+        .arg(run)
+        .args(variants)
+        .args(aws_args(url, journal));
+    command
+}
+
 /// `GetFunctionConfiguration` of `function`, whole.
 fn whole_configuration(url: &str, function: &str) -> serde_json::Value {
     let mut body = lambda_api(url, "GET", &format!("functions/{function}/configuration"), None).1;
@@ -968,28 +983,7 @@ fn variants_named_by_the_user_are_checked_run_and_left_as_they_were() {
     let functions_before = function_names(&server.url);
     let journal = dir.path().join("journal");
     let trace = |run: &Path, variants: &[&str]| {
-        coldfront()
-            .args([
-                "trace",
-                "--backend",
-                "aws",
-                "--subject",
-                "api",
-                "--control",
-                "none",
-                "-n",
-                "3",
-                "--warmup",
-                "0",
-                "--xray-wait-s",
-                "0",
-                "--yes",
-                "--json",
-                "--out",
-            ])
-            .arg(run)
-            .args(variants)
-            .args(aws_args(&server.url, &journal))
+        variant_trace(&server.url, &journal, run, "api", "3", variants)
             .output()
             .unwrap()
     };
@@ -1172,34 +1166,18 @@ fn kill_9_with_variants_then_aws_restore_deletes_the_created_one_and_restores_th
     ];
     let journal = dir.path().join("journal");
     let run = dir.path().join("run");
-    let mut child = coldfront()
-        .args([
-            "trace",
-            "--backend",
-            "aws",
-            "--subject",
-            "api",
-            "--control",
-            "none",
-            "--vpc-variants",
-            "--no-efs-variant",
-            "api-noefs",
-            "-n",
-            "500",
-            "--warmup",
-            "0",
-            "--xray-wait-s",
-            "0",
-            "--yes",
-            "--json",
-            "--out",
-        ])
-        .arg(&run)
-        .args(aws_args(&server.url, &journal))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = variant_trace(
+        &server.url,
+        &journal,
+        &run,
+        "api",
+        "500",
+        &["--vpc-variants", "--no-efs-variant", "api-noefs"],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
     // Until a whole round (subject, created variant, named variant) is recorded: by then
     // the created one exists and every function has been changed.
     let samples = run.join("samples.jsonl");

@@ -629,7 +629,7 @@ impl Created {
 impl Drop for Created {
     /// A run that ends without [`Created::delete`] or [`Created::keep`] (a panic unwinding
     /// through it, an early return) still deletes the function, through
-    /// [`crate::block_on_detached`]. If that fails too, the journal stays and the message
+    /// `block_on_detached`. If that fails too, the journal stays and the message
     /// names it.
     fn drop(&mut self) {
         if self.settled {

@@ -459,7 +459,7 @@ impl ColdStarts {
 
 impl Drop for ColdStarts {
     /// A run that ends without [`ColdStarts::restore`] (a panic unwinding through it, an
-    /// early return) still puts the function back, through [`block_on_detached`]. If that
+    /// early return) still puts the function back, through `block_on_detached`. If that
     /// fails too, the journal stays and the message names it.
     fn drop(&mut self) {
         if self.restored {

@@ -669,48 +669,11 @@ pub async fn create_together(
     journal_dir: &Path,
     concurrency: usize,
 ) -> Vec<Result<Created, AwsError>> {
-    bounded(plans.len(), concurrency, |i| {
-        let (client, plan, journal_dir) = (client.clone(), plans[i].clone(), journal_dir.to_owned());
+    let works = plans.iter().map(|plan| {
+        let (client, plan, journal_dir) = (client.clone(), plan.clone(), journal_dir.to_owned());
         async move { Created::create(client, &plan, &journal_dir).await }
-    })
-    .await
-}
-
-/// Runs `start(i)` for every `i` below `count` as tasks, no more than `concurrency` (and
-/// at least one) at a time, and returns their outputs in `i`'s order. A panic in one is
-/// resumed once the others have finished (their outputs dropped).
-async fn bounded<T, F, Fut>(count: usize, concurrency: usize, start: F) -> Vec<T>
-where
-    F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = T> + Send + 'static,
-    T: Send + 'static,
-{
-    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..count {
-        let (work, permits) = (start(i), permits.clone());
-        tasks.spawn(async move {
-            // Never closed, so acquiring cannot fail; the permit is held until the work
-            // is done (for a creation: the function is Active, or cleaned up).
-            let _permit = permits.acquire_owned().await;
-            (i, work.await)
-        });
-    }
-    let mut done = Vec::with_capacity(count);
-    let mut panic = None;
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(finished) => done.push(finished),
-            Err(err) if err.is_panic() => panic = Some(err.into_panic()),
-            Err(err) => panic = Some(Box::new(err.to_string())),
-        }
-    }
-    if let Some(payload) = panic {
-        drop(done);
-        std::panic::resume_unwind(payload);
-    }
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, output)| output).collect()
+    });
+    crate::together(works, concurrency).await
 }
 
 /// Deletes what an earlier run created from `subject` and left behind (killed before it
@@ -798,11 +761,11 @@ mod tests {
     /// yields, so every task started beside it runs before it counts itself out. Without
     /// the bound all 5 would be counted in together.
     #[tokio::test(flavor = "current_thread")]
-    async fn bounded_runs_at_most_the_bound_at_once_and_keeps_the_order() {
+    async fn together_runs_at_most_the_bound_at_once_and_keeps_the_order() {
         use std::sync::{Arc, Mutex};
         for (bound, expected) in [(2, 2), (1, 1), (0, 1), (9, 5)] {
             let counts = Arc::new(Mutex::new((0_usize, 0_usize)));
-            let outputs = bounded(5, bound, |i| {
+            let works = (0..5).map(|i| {
                 let counts = counts.clone();
                 async move {
                     {
@@ -816,8 +779,8 @@ mod tests {
                     counts.lock().unwrap().0 -= 1;
                     i * 10
                 }
-            })
-            .await;
+            });
+            let outputs = crate::together(works, bound).await;
             assert_eq!(outputs, [0, 10, 20, 30, 40]);
             assert_eq!(counts.lock().unwrap().1, expected, "bound {bound}");
         }

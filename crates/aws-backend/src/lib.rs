@@ -532,12 +532,35 @@ pub async fn cold_starts_together(
     event: &str,
     memory_mb: Option<u32>,
 ) -> (Vec<ColdStarts>, Vec<Result<ColdStartSample, AwsError>>) {
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, mut run) in runs.into_iter().enumerate() {
+    let count = runs.len();
+    let works = runs.into_iter().enumerate().map(|(i, mut run)| {
         let event = event.to_owned();
-        tasks.spawn(async move {
+        async move {
             let outcome = run.cold_start_at(first_index + i as u64, &event, memory_mb).await;
-            (i, run, outcome)
+            (run, outcome)
+        }
+    });
+    together(works, count).await.into_iter().unzip()
+}
+
+/// Runs `works` as tasks, no more than `concurrency` (and at least one) at a time, and
+/// returns their outputs in `works`' order. A panic in one is resumed once the others
+/// have finished, their outputs dropped first (a `ColdStarts` restores its function, a
+/// `Created` deletes its function, as it drops).
+pub(crate) async fn together<T, Fut>(works: impl IntoIterator<Item = Fut>, concurrency: usize) -> Vec<T>
+where
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, work) in works.into_iter().enumerate() {
+        let permits = permits.clone();
+        tasks.spawn(async move {
+            // Never closed, so acquiring cannot fail; the permit is held until the work
+            // is done (for a creation: the function is Active, or cleaned up).
+            let _permit = permits.acquire_owned().await;
+            (i, work.await)
         });
     }
     let mut done = Vec::new();
@@ -549,13 +572,12 @@ pub async fn cold_starts_together(
             Err(err) => panic = Some(Box::new(err.to_string())),
         }
     }
-    done.sort_by_key(|(i, _, _)| *i);
-    let (runs, outcomes) = done.into_iter().map(|(_, run, outcome)| (run, outcome)).unzip();
     if let Some(payload) = panic {
-        drop::<Vec<ColdStarts>>(runs);
+        drop(done);
         std::panic::resume_unwind(payload);
     }
-    (runs, outcomes)
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, output)| output).collect()
 }
 
 /// Sets the environment and memory, retrying conflicts and throttling, and waits with the

@@ -554,32 +554,14 @@ fn function_names(url: &str) -> Vec<String> {
 const ROLE: &str = "arn:aws:iam::123456789012:role/coldfront-test";
 
 fn deploy_control_trace(url: &str, journal: &Path, run: &Path, cold_starts: &str) -> Command {
-    let mut command = coldfront();
-    command
-        .args([
-            "trace",
-            "--backend",
-            "aws",
-            "--subject",
-            "wiki",
-            "--control",
-            "none",
-            "--deploy-control",
-            "--role",
-            ROLE,
-            "-n",
-            cold_starts,
-            "--warmup",
-            "0",
-            "--xray-wait-s",
-            "0",
-            "--yes",
-            "--json",
-            "--out",
-        ])
-        .arg(run)
-        .args(aws_args(url, journal));
-    command
+    aws_trace(
+        url,
+        journal,
+        run,
+        "wiki",
+        cold_starts,
+        &["--deploy-control", "--role", ROLE],
+    )
 }
 
 #[test]
@@ -792,7 +774,7 @@ fn vpc_variants_report_network_and_storage_as_differences_and_are_deleted() {
     let functions_before = function_names(&server.url);
     let journal = dir.path().join("journal");
     let run = dir.path().join("run");
-    let output = variant_trace(&server.url, &journal, &run, "control", "3", &["--vpc-variants"])
+    let output = aws_trace(&server.url, &journal, &run, "control", "3", &["--vpc-variants"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -927,16 +909,10 @@ fn serve_variants(dir: &Path) -> Serve {
     server
 }
 
-/// `coldfront trace --backend aws` of `subject` against variants only (no control), with
-/// its run directory and journal.
-fn variant_trace(
-    url: &str,
-    journal: &Path,
-    run: &Path,
-    subject: &str,
-    cold_starts: &str,
-    variants: &[&str],
-) -> Command {
+/// `coldfront trace --backend aws` of `subject` with no control of the user's, `extra`
+/// saying what it runs beside (variants, a deployed control), with its run directory and
+/// journal.
+fn aws_trace(url: &str, journal: &Path, run: &Path, subject: &str, cold_starts: &str, extra: &[&str]) -> Command {
     let mut command = coldfront();
     command
         .args([
@@ -958,7 +934,7 @@ fn variant_trace(
             "--out",
         ])
         .arg(run)
-        .args(variants)
+        .args(extra)
         .args(aws_args(url, journal));
     command
 }
@@ -983,7 +959,7 @@ fn variants_named_by_the_user_are_checked_run_and_left_as_they_were() {
     let functions_before = function_names(&server.url);
     let journal = dir.path().join("journal");
     let trace = |run: &Path, variants: &[&str]| {
-        variant_trace(&server.url, &journal, run, "api", "3", variants)
+        aws_trace(&server.url, &journal, run, "api", "3", variants)
             .output()
             .unwrap()
     };
@@ -1166,7 +1142,7 @@ fn kill_9_with_variants_then_aws_restore_deletes_the_created_one_and_restores_th
     ];
     let journal = dir.path().join("journal");
     let run = dir.path().join("run");
-    let mut child = variant_trace(
+    let mut child = aws_trace(
         &server.url,
         &journal,
         &run,

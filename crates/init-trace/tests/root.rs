@@ -134,10 +134,21 @@ def attempt(path):\n    \
     except OSError as e:\n        \
         return errno.errorcode.get(e.errno, str(e.errno))\n";
 
-/// The handler's answer: a JSON document it returned as a JSON string.
-fn handler_json(sample: &ColdStartSample) -> serde_json::Value {
+/// One cold start that must succeed, and the handler's answer: a JSON document it
+/// returned as a JSON string.
+async fn answered(
+    emulator: &LocalEmulator,
+    spec: &init_trace::spec::FunctionSpec,
+    index: u64,
+) -> (ColdStartSample, serde_json::Value) {
+    let sample = emulator
+        .cold_start(spec, index, init_trace::local::Cancel::never())
+        .await
+        .expect("the sandbox starts");
+    assert!(sample.succeeded(), "cold start {index}: {}", sample.stderr.text);
     let text: String = serde_json::from_str(&sample.invokes[0].response_preview).expect("a JSON string");
-    serde_json::from_str(&text).expect("the handler's JSON")
+    let response = serde_json::from_str(&text).expect("the handler's JSON");
+    (sample, response)
 }
 
 /// A name no other run uses, for files a function must not be able to leave on the host.
@@ -164,13 +175,8 @@ async fn tmp_written_at_init_is_gone_on_the_next_cold_start() {
     ));
     let spec = python("tmp_cache", dir.path());
     for round in 0..3 {
-        let sample = emulator
-            .cold_start(&spec, round, init_trace::local::Cancel::never())
-            .await
-            .expect("the sandbox starts");
-        assert!(sample.succeeded(), "round {round}: {}", sample.stderr.text);
+        let (sample, response) = answered(&emulator, &spec, round).await;
         assert_eq!(sample.sandbox.filesystem, Isolation::Applied);
-        let response = handler_json(&sample);
         assert_eq!(
             response,
             serde_json::json!({"found_at_init": false, "tmpdir": "/tmp", "there_now": true}),
@@ -194,12 +200,7 @@ async fn writes_outside_tmp_fail_as_on_lambda_and_leave_the_host_untouched() {
              return json.dumps({{'writes': RESULTS, 'uid': os.getuid(), 'gid': os.getgid(), 'cwd': os.getcwd(), 'task_root': os.environ['LAMBDA_TASK_ROOT'], 'handler_seen': os.path.exists('/var/task/handler.py'), 'user': pwd.getpwuid(os.getuid()).pw_name, 'group': grp.getgrgid(os.getgid()).gr_name}})\n"
     ));
     let spec = python("escape", dir.path());
-    let sample = emulator
-        .cold_start(&spec, 0, init_trace::local::Cancel::never())
-        .await
-        .expect("the sandbox starts");
-    assert!(sample.succeeded(), "{}", sample.stderr.text);
-    let response = handler_json(&sample);
+    let (_, response) = answered(&emulator, &spec, 0).await;
     let user = init_trace::local::SandboxUser::default();
     for path in ["/var/task", "/root", "/etc"] {
         let result = response["writes"][format!("{path}/{name}")].as_str().expect("a result");
@@ -259,12 +260,7 @@ async fn layers_appear_merged_and_read_only_at_opt() {
     ));
     let mut spec = python("layers", dir.path());
     spec.layers = vec![base.clone(), top.clone()];
-    let sample = emulator
-        .cold_start(&spec, 0, init_trace::local::Cancel::never())
-        .await
-        .expect("the sandbox starts");
-    assert!(sample.succeeded(), "{}", sample.stderr.text);
-    let response = handler_json(&sample);
+    let (_, response) = answered(&emulator, &spec, 0).await;
     assert_eq!(response["which"], "top", "the later layer's file wins");
     assert_eq!(response["imports"], serde_json::json!(["ok", "ok"]));
     assert_eq!(response["from"], "/opt/python/from_base/__init__.py");

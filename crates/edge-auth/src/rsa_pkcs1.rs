@@ -166,9 +166,9 @@ impl Pkcs1Sha256Key {
             let Some(encoded) = self.encrypt(scratch, signature) else {
                 return false;
             };
-            encoded.len() == modulus_len
-                && encoded[..self.encoding_prefix.len()] == self.encoding_prefix[..]
-                && encoded[self.encoding_prefix.len()..] == *hash.as_ref()
+            // `encrypt` gives exactly `modulus_len` bytes: the prefix, then the hash.
+            let (prefix, rest) = encoded.split_at(self.encoding_prefix.len());
+            prefix == self.encoding_prefix && rest == hash.as_ref()
         })
     }
 

@@ -1,0 +1,352 @@
+//! The common case of [`super::read`] without serde: a JSON object whose strings have no
+//! escapes or control characters and whose numbers are non-negative integers of at most
+//! 18 digits, which is every header and claims set a real issuer mints.
+//!
+//! The scanner only ever accepts. Anything outside that common case (an escape, a
+//! fraction, a sign, deep nesting) or anything wrong (bad syntax, a duplicated member,
+//! trailing text) makes it give up, and the serde reader decides the document instead, so
+//! every refusal and its reason still come from one place. What it accepts it reads
+//! exactly as the serde reader would (a property test holds the two together).
+//!
+//! It exists for `auth_rs256_vs_raw_verify_ratio` (`cargo xtask bench`): everything around
+//! an RS256 signature check should cost under 5 % of it, and serde's visitor machinery
+//! was half of what remained.
+
+use std::borrow::Cow;
+
+use super::{Member, Members};
+
+/// Deeper documents are left to serde, whose own limit is 128.
+const MAX_DEPTH: usize = 32;
+
+/// Member names an object holds before their duplicate check spills to the heap.
+const SEEN_INLINE: usize = 16;
+
+/// Reads the members `names` (and `extra`) of the object in `text`, or `None` when the
+/// document is outside the common case or is refused.
+#[inline]
+pub(super) fn read<'de>(
+    text: &'de str,
+    names: &'static [&'static str],
+    extra: Option<&'de str>,
+) -> Option<Members<'de>> {
+    let mut scanner = Scanner {
+        bytes: text.as_bytes(),
+        text,
+        at: 0,
+    };
+    let mut members = Members::empty(names, extra);
+    scanner.skip_whitespace();
+    scanner.object(0, |name, value| {
+        let slot = names
+            .iter()
+            .position(|n| same(n, name))
+            .or_else(|| extra.is_some_and(|e| same(e, name)).then_some(names.len()));
+        if let Some(slot) = slot {
+            members.values[slot] = Some(value);
+        }
+    })?;
+    scanner.skip_whitespace();
+    (scanner.at == scanner.bytes.len()).then_some(members)
+}
+
+/// String equality without a call to `memcmp` for short strings: JWT member names are
+/// mostly three letters, and a call costs more than comparing them.
+pub(super) fn same(a: &str, b: &str) -> bool {
+    const SHORT: usize = 8;
+    a.len() == b.len()
+        && if a.len() <= SHORT {
+            a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+        } else {
+            a == b
+        }
+}
+
+struct Scanner<'de> {
+    text: &'de str,
+    bytes: &'de [u8],
+    at: usize,
+}
+
+impl<'de> Scanner<'de> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    /// Consumes `byte`, or gives up.
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.peek() == Some(byte)).then(|| self.at += 1)
+    }
+
+    /// A string without escapes or control characters, borrowed. The text is UTF-8 and
+    /// `"` is ASCII, so both ends are character boundaries.
+    fn string(&mut self) -> Option<&'de str> {
+        self.expect(b'"')?;
+        let start = self.at;
+        // One tight loop over the slice, then one look at the byte that ended it.
+        let length = self.bytes[start..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        self.at = start + length;
+        self.expect(b'"')?;
+        Some(&self.text[start..start + length])
+    }
+
+    /// A non-negative integer of at most 18 digits (so it fits a `u64`), as serde reads
+    /// it: the `u64` converted to `f64`.
+    fn integer(&mut self) -> Option<f64> {
+        let start = self.at;
+        let mut value = 0u64;
+        while let Some(digit @ b'0'..=b'9') = self.peek() {
+            value = value * 10 + u64::from(digit - b'0');
+            self.at += 1;
+            if self.at - start > 18 {
+                return None;
+            }
+        }
+        // A leading zero before more digits is invalid JSON; a fraction or an exponent is
+        // serde's to read.
+        let leading_zero = self.bytes[start] == b'0' && self.at - start > 1;
+        if leading_zero || matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "serde converts a u64 claim to f64 the same way"
+        )]
+        Some(value as f64)
+    }
+
+    fn literal(&mut self, word: &[u8], member: Member<'de>) -> Option<Member<'de>> {
+        self.bytes[self.at..].starts_with(word).then(|| {
+            self.at += word.len();
+            member
+        })
+    }
+
+    /// Any value, kept as [`super::MemberSeed`] keeps it.
+    fn value(&mut self, depth: usize) -> Option<Member<'de>> {
+        match self.peek()? {
+            b'"' => self.string().map(|s| Member::Str(Cow::Borrowed(s))),
+            b'0'..=b'9' => self.integer().map(Member::Num),
+            b't' => self.literal(b"true", Member::True),
+            b'f' => self.literal(b"false", Member::Other),
+            b'n' => self.literal(b"null", Member::Other),
+            b'[' => self.array(depth + 1),
+            b'{' => self.object(depth + 1, |_, _| {}).map(|()| Member::Other),
+            _ => None,
+        }
+    }
+
+    /// An array: the list of its strings when every element is one, `Other` otherwise.
+    fn array(&mut self, depth: usize) -> Option<Member<'de>> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.expect(b'[')?;
+        self.skip_whitespace();
+        let mut strings = Some(Vec::new());
+        if self.peek() == Some(b']') {
+            self.at += 1;
+            return strings.map(Member::Strings);
+        }
+        loop {
+            match (self.value(depth)?, strings.as_mut()) {
+                (Member::Str(s), Some(list)) => list.push(s),
+                _ => strings = None,
+            }
+            self.skip_whitespace();
+            match self.peek()? {
+                b',' => {
+                    self.at += 1;
+                    self.skip_whitespace();
+                }
+                b']' => {
+                    self.at += 1;
+                    return Some(strings.map_or(Member::Other, Member::Strings));
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// An object, handing each member to `member`; gives up on a duplicated name.
+    fn object(&mut self, depth: usize, mut member: impl FnMut(&'de str, Member<'de>)) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.expect(b'{')?;
+        self.skip_whitespace();
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            return Some(());
+        }
+        let mut seen = [""; SEEN_INLINE];
+        let mut seen_count = 0;
+        let mut spilled: Vec<&'de str> = Vec::new();
+        loop {
+            let name = self.string()?;
+            let inline = &seen[..seen_count.min(SEEN_INLINE)];
+            if inline.iter().any(|s| same(s, name)) || spilled.iter().any(|s| same(s, name)) {
+                return None;
+            }
+            if seen_count < SEEN_INLINE {
+                seen[seen_count] = name;
+            } else {
+                spilled.push(name);
+            }
+            seen_count += 1;
+            self.skip_whitespace();
+            self.expect(b':')?;
+            self.skip_whitespace();
+            let value = self.value(depth)?;
+            member(name, value);
+            self.skip_whitespace();
+            match self.peek()? {
+                b',' => {
+                    self.at += 1;
+                    self.skip_whitespace();
+                }
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::super::{JsonProblem, MAX_MEMBERS, read_with_serde};
+    use super::*;
+
+    const NAMES: &[&str] = &["exp", "nbf", "iat", "iss", "aud"];
+
+    type Values<'de> = [Option<Member<'de>>; MAX_MEMBERS];
+
+    fn fast(text: &str) -> Option<Values<'_>> {
+        read(text, NAMES, Some("tenant")).map(|m| m.values)
+    }
+
+    fn serde(text: &str) -> Result<Values<'_>, JsonProblem> {
+        read_with_serde(text.as_bytes(), NAMES, Some("tenant")).map(|m| m.values)
+    }
+
+    #[test]
+    fn reads_what_real_issuers_mint() {
+        for text in [
+            r#"{"sub":"ann","iss":"https://login.example","aud":"wiki","tenant":"acme","exp":1700000600,"iat":1700000000}"#,
+            " {\n\t\"aud\" : [ \"wiki\" , \"api\" ] ,\r\"exp\":0, \"tenant\":\"é\" } \n",
+            r#"{"realm_access":{"roles":["a","b"]},"email_verified":true,"x":null,"y":false,"z":[1,{"a":[]}],"exp":123456789012345678}"#,
+            "{}",
+        ] {
+            let read = fast(text).unwrap_or_else(|| panic!("the scanner gave up on {text}"));
+            assert_eq!(Ok(read), serde(text), "{text}");
+        }
+        let values = fast(r#"{"aud":["a","b"],"exp":5,"tenant":"acme","iss":"i"}"#).unwrap();
+        assert_eq!(values[1 - 1], Some(Member::Num(5.0)));
+        assert_eq!(values[3], Some(Member::Str("i".into())));
+        assert_eq!(values[4], Some(Member::Strings(vec!["a".into(), "b".into()])));
+        assert_eq!(values[5], Some(Member::Str("acme".into())));
+    }
+
+    #[test]
+    fn leaves_everything_else_to_serde() {
+        for text in [
+            r#"{"a":"\u0061"}"#,
+            r#"{"\u0061":1}"#,
+            "{\"a\":\"\u{1}\"}",
+            r#"{"a":-1}"#,
+            r#"{"a":1.5}"#,
+            r#"{"a":1e3}"#,
+            r#"{"a":01}"#,
+            r#"{"a":1234567890123456789}"#,
+            r#"{"a":1,"a":2}"#,
+            r#"{"x":{"a":1,"a":2}}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":[1,]}"#,
+            r#"{"a":tru}"#,
+            r#"{"a":1} x"#,
+            r#"[{"a":1}]"#,
+            "\"a\"",
+            "",
+            &format!("{{\"a\":{}1{}}}", "[".repeat(40), "]".repeat(40)),
+        ] {
+            assert_eq!(fast(text), None, "{text}");
+        }
+        // Seventeen distinct members overflow the inline duplicate check, and the
+        // seventeenth may still repeat an earlier one.
+        let many: Vec<String> = (0..17).map(|i| format!("\"m{i}\":{i}")).collect();
+        assert!(fast(&format!("{{{}}}", many.join(","))).is_some());
+        assert!(fast(&format!("{{{},\"m3\":0}}", many.join(","))).is_none());
+        assert!(fast(&format!("{{{},\"m16\":0}}", many.join(","))).is_none());
+    }
+
+    /// JSON values with the cases the scanner gives up on mixed in.
+    fn value() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            3 => "[a-zé ]{0,4}".prop_map(|s| format!("\"{s}\"")),
+            3 => (0u64..10_000_000_000).prop_map(|n| n.to_string()),
+            3 => prop::sample::select(vec!["true", "false", "null", "0", "999999999999999999"]).prop_map(str::to_owned),
+            1 => any::<u64>().prop_map(|n| n.to_string()),
+            1 => prop::sample::select(vec![
+                r#""a\"b""#, r#""\u0061""#, "\"\u{1}\"", "-1", "-0", "1.5", "1e3", "01", "1234567890123456789",
+            ])
+            .prop_map(str::to_owned),
+        ];
+        leaf.prop_recursive(4, 32, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(|v| format!("[{}]", v.join(","))),
+                object(inner),
+            ]
+        })
+    }
+
+    fn object(values: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
+        let name = prop::sample::select(vec![
+            "exp", "nbf", "iat", "iss", "aud", "tenant", "sub", "a", "b", "", "exp", "aud", "tenant", "\\u0061",
+        ]);
+        prop::collection::vec((name, values, prop::sample::select(vec!["", " ", "\n\t"])), 0..7).prop_map(|members| {
+            let members: Vec<String> = members
+                .into_iter()
+                .map(|(name, value, space)| format!("{space}\"{name}\"{space}:{space}{value}{space}"))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whatever the scanner accepts, serde accepts and reads the same; and with the
+        /// fallback, `read_str` decides every document (mutated ones too) as serde does.
+        #[test]
+        fn reads_exactly_what_serde_reads(
+            doc in object(value()),
+            edit in proptest::option::of((any::<prop::sample::Index>(), prop::sample::select(vec!["", ",", "}", "]", "\"", " ", "x", "1", "{", ":"]))),
+        ) {
+            let mut text = doc;
+            if let Some((at, insert)) = edit {
+                let mut chars: Vec<char> = text.chars().collect();
+                let at = at.index(chars.len());
+                if insert.is_empty() { chars.remove(at); } else { chars.splice(at..at, insert.chars()); }
+                text = chars.into_iter().collect();
+            }
+            if let Some(read) = fast(&text) {
+                prop_assert_eq!(Ok(read), serde(&text), "{}", text);
+            }
+            let read = super::super::read_str(&text, NAMES, Some("tenant")).map(|m| m.values);
+            prop_assert_eq!(read, serde(&text), "{}", text);
+        }
+    }
+}

@@ -4,6 +4,9 @@
 //! mint many spellings of one signature; the edge function applies the same rules, so both
 //! reject exactly the same segments.
 
+use std::borrow::Cow;
+use std::mem::MaybeUninit;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -14,6 +17,21 @@ pub(crate) fn decode(segment: &str) -> Option<Vec<u8>> {
     // 1 mod 4 and non-zero trailing bits. The tests below hold it to each of these, and to
     // deciding exactly as the `base64` crate's strict engine does.
     base64_simd::URL_SAFE_NO_PAD.decode_to_vec(segment).ok()
+}
+
+/// [`decode`] into `buffer` when the bytes fit, onto the heap when they do not.
+pub(crate) fn decode_into<'b>(segment: &str, buffer: &'b mut [MaybeUninit<u8>]) -> Option<Cow<'b, [u8]>> {
+    let engine = base64_simd::URL_SAFE_NO_PAD;
+    // Also refuses what `decode` refuses for its length alone, before the decoder (which
+    // panics on a short buffer) sees the segment.
+    let length = engine.decoded_length(segment.as_bytes()).ok()?;
+    if length > buffer.len() {
+        return decode(segment).map(Cow::Owned);
+    }
+    let decoded = engine
+        .decode(segment.as_bytes(), base64_simd::Out::from_uninit_slice(buffer))
+        .ok()?;
+    Some(Cow::Borrowed(decoded))
 }
 
 /// Encodes bytes as unpadded base64url.
@@ -50,6 +68,9 @@ mod tests {
             bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
         ) {
             proptest::prop_assert_eq!(decode(&text), URL_SAFE_NO_PAD.decode(&text).ok());
+            // Into a buffer that fits some decodings and not others: the same bytes.
+            let mut buffer = [MaybeUninit::uninit(); 24];
+            proptest::prop_assert_eq!(decode_into(&text, &mut buffer).map(Cow::into_owned), decode(&text));
             // Every canonical encoding decodes back, whatever its length.
             let encoded = encode(&bytes);
             proptest::prop_assert_eq!(decode(&encoded), Some(bytes.clone()));

@@ -1,10 +1,13 @@
 //! Splitting a compact JWS into its decoded parts, strictly.
 
+use std::borrow::Cow;
+use std::mem::MaybeUninit;
+
 use crate::b64;
 use crate::validate::DenyReason;
 
 /// A token's three segments, decoded.
-pub(crate) struct Jws<'t> {
+pub(crate) struct Jws<'t, 'b> {
     /// `header.payload`, the bytes the signature covers.
     pub signing_input: &'t str,
     /// The header segment as sent.
@@ -12,7 +15,20 @@ pub(crate) struct Jws<'t> {
     /// The header decoded; empty when the caller said it knows the header already.
     pub header: Vec<u8>,
     pub payload: Vec<u8>,
-    pub signature: Vec<u8>,
+    /// In the caller's buffer when it fits (every signature a supported key can make
+    /// does), so that a validation allocates for it only when it will fail anyway.
+    pub signature: Cow<'b, [u8]>,
+}
+
+/// Room for the longest signature a supported key makes: RSA-8192's 1,024 bytes.
+pub(crate) const SIGNATURE_BUFFER_BYTES: usize = 1024;
+
+/// Where [`split`] decodes a signature.
+pub(crate) type SignatureBuffer = [MaybeUninit<u8>; SIGNATURE_BUFFER_BYTES];
+
+/// An empty [`SignatureBuffer`]; nothing in it is read before the decoder writes it.
+pub(crate) const fn signature_buffer() -> SignatureBuffer {
+    [MaybeUninit::uninit(); SIGNATURE_BUFFER_BYTES]
 }
 
 /// The header segment of a token: everything before its first `.`.
@@ -20,18 +36,32 @@ pub(crate) fn header_segment(token: &str) -> &str {
     token.split_once('.').map_or(token, |(header, _)| header)
 }
 
-/// Splits a token and decodes its segments (the header only when `decode_header`, for a
-/// header segment the caller has seen decoded before); every failure is a deny reason.
-pub(crate) fn split(token: &str, decode_header: bool) -> Result<Jws<'_>, DenyReason> {
-    split_valid(token, decode_header).map_or_else(|| split_strictly(token, decode_header), Ok)
+/// Splits a token whose [`header_segment`] is `header_b64` and decodes its segments (the
+/// header only when `decode_header`, for a header segment the caller has seen decoded
+/// before; the signature into `buffer` when it fits); every failure is a deny reason.
+pub(crate) fn split<'t, 'b>(
+    token: &'t str,
+    header_b64: &'t str,
+    decode_header: bool,
+    buffer: &'b mut SignatureBuffer,
+) -> Result<Jws<'t, 'b>, DenyReason> {
+    // The quick split borrows the buffer only when it succeeds.
+    if let Some(jws) = split_valid(token, header_b64, decode_header) {
+        let (jws, signature_b64) = jws;
+        if let Some(signature) = b64::decode_into(signature_b64, buffer) {
+            return Ok(Jws { signature, ..jws });
+        }
+    }
+    split_strictly(token, decode_header)
 }
 
 /// The split of a well-formed token without looking for a fourth segment: the signature
-/// is everything after the second `.`, and a `.` in it fails its base64 decoding. Any
-/// failure is left to [`split_strictly`], which finds the reason in the order the edge
-/// function does. This saves scanning the 342 characters of an RS256 signature twice.
-fn split_valid(token: &str, decode_header: bool) -> Option<Jws<'_>> {
-    let (header_b64, rest) = token.split_once('.')?;
+/// is everything after the second `.`, and a `.` in it fails its base64 decoding (which
+/// the caller does last). Any failure is left to [`split_strictly`], which finds the
+/// reason in the order the edge function does. This saves scanning the 342 characters of
+/// an RS256 signature and the header twice.
+fn split_valid<'t>(token: &'t str, header_b64: &'t str, decode_header: bool) -> Option<(Jws<'t, 'static>, &'t str)> {
+    let rest = token.get(header_b64.len()..)?.strip_prefix('.')?;
     let (payload_b64, signature_b64) = rest.split_once('.')?;
     if signature_b64.is_empty() {
         return None;
@@ -41,17 +71,18 @@ fn split_valid(token: &str, decode_header: bool) -> Option<Jws<'_>> {
     } else {
         Vec::new()
     };
-    Some(Jws {
+    let jws = Jws {
         signing_input: &token[..header_b64.len() + 1 + payload_b64.len()],
         header_b64,
         header,
         payload: b64::decode(payload_b64)?,
-        signature: b64::decode(signature_b64)?,
-    })
+        signature: Cow::Borrowed(&[]),
+    };
+    Some((jws, signature_b64))
 }
 
 /// Splits a token and decodes its segments, checking each in turn.
-fn split_strictly(token: &str, decode_header: bool) -> Result<Jws<'_>, DenyReason> {
+fn split_strictly(token: &str, decode_header: bool) -> Result<Jws<'_, 'static>, DenyReason> {
     let mut parts = token.split('.');
     let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -68,7 +99,7 @@ fn split_strictly(token: &str, decode_header: bool) -> Result<Jws<'_>, DenyReaso
     if signature_b64.is_empty() {
         return Err(DenyReason::EmptySignature);
     }
-    let signature = b64::decode(signature_b64).ok_or(DenyReason::BadBase64)?;
+    let signature = Cow::Owned(b64::decode(signature_b64).ok_or(DenyReason::BadBase64)?);
     Ok(Jws {
         signing_input,
         header_b64,
@@ -84,8 +115,25 @@ mod tests {
 
     type Parts<'t> = Result<(&'t str, &'t str, Vec<u8>, Vec<u8>, Vec<u8>), DenyReason>;
 
-    fn parts(jws: Result<Jws<'_>, DenyReason>) -> Parts<'_> {
-        jws.map(|j| (j.signing_input, j.header_b64, j.header, j.payload, j.signature))
+    fn parts<'t>(jws: Result<Jws<'t, '_>, DenyReason>) -> Parts<'t> {
+        jws.map(|j| {
+            (
+                j.signing_input,
+                j.header_b64,
+                j.header,
+                j.payload,
+                j.signature.into_owned(),
+            )
+        })
+    }
+
+    fn quick(token: &str, decode_header: bool) -> Parts<'_> {
+        parts(split(
+            token,
+            header_segment(token),
+            decode_header,
+            &mut signature_buffer(),
+        ))
     }
 
     proptest::proptest! {
@@ -96,23 +144,36 @@ mod tests {
             token in "([A-Za-z0-9_\\-]{0,6}[.+=]?){0,5}",
             decode_header in proptest::prelude::any::<bool>(),
         ) {
-            proptest::prop_assert_eq!(parts(split(&token, decode_header)), parts(split_strictly(&token, decode_header)));
+            proptest::prop_assert_eq!(quick(&token, decode_header), parts(split_strictly(&token, decode_header)));
         }
     }
 
     #[test]
     fn takes_the_quick_path_for_a_valid_token_only() {
-        assert!(split_valid("eyJ9.e30.c2ln", true).is_some());
-        for token in [
-            "eyJ9.e30.c2ln.",
-            "eyJ9.e30.c2.ln",
-            "eyJ9.e30.",
-            "eyJ9.e30",
-            "eyJ9.e3=.c2ln",
-        ] {
-            assert!(split_valid(token, true).is_none(), "{token}");
+        let valid = |token| split_valid(token, header_segment(token), true).is_some();
+        assert!(valid("eyJ9.e30.c2ln"));
+        // The signature's own faults are found by its decoding, after the quick split.
+        assert!(valid("eyJ9.e30.c2ln.") && valid("eyJ9.e30.c2.ln"));
+        for token in ["eyJ9.e30.", "eyJ9.e30", "eyJ9.e3=.c2ln", "eyJ9"] {
+            assert!(!valid(token), "{token}");
         }
-        assert_eq!(split("a.b.c.d", true).err(), Some(DenyReason::WrongSegmentCount));
-        assert_eq!(split("eyJ9.e30.", true).err(), Some(DenyReason::EmptySignature));
+        assert_eq!(quick("a.b.c.d", true).err(), Some(DenyReason::WrongSegmentCount));
+        assert_eq!(quick("eyJ9.e30.c2ln.", true).err(), Some(DenyReason::WrongSegmentCount));
+        assert_eq!(quick("eyJ9.e30.", true).err(), Some(DenyReason::EmptySignature));
+        assert_eq!(quick("eyJ9.e30.c2l=", true).err(), Some(DenyReason::BadBase64));
+    }
+
+    #[test]
+    fn a_signature_too_long_for_the_buffer_is_decoded_on_the_heap() {
+        let long = b64::encode(&[7; SIGNATURE_BUFFER_BYTES + 1]);
+        let token = format!("eyJ9.e30.{long}");
+        let mut buffer = signature_buffer();
+        let jws = split(&token, "eyJ9", true, &mut buffer).unwrap();
+        assert!(matches!(jws.signature, Cow::Owned(_)));
+        assert_eq!(jws.signature.len(), SIGNATURE_BUFFER_BYTES + 1);
+        let fits = format!("eyJ9.e30.{}", b64::encode(&[7; SIGNATURE_BUFFER_BYTES]));
+        let jws = split(&fits, "eyJ9", true, &mut buffer).unwrap();
+        assert!(matches!(jws.signature, Cow::Borrowed(_)));
+        assert_eq!(*jws.signature, [7; SIGNATURE_BUFFER_BYTES]);
     }
 }

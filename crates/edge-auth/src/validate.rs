@@ -323,7 +323,8 @@ impl Validator {
         if token.len() > self.policy.max_token_bytes {
             return Err(DenyReason::Oversize);
         }
-        let jws = token::split(token, true)?;
+        let mut signature_buffer = token::signature_buffer();
+        let jws = token::split(token, token::header_segment(token), true, &mut signature_buffer)?;
         let header =
             fields::read(&jws.header, HEADER_MEMBERS, None).map_err(|p| json_reason(p, DenyReason::BadHeader))?;
         let (alg, kid) = header_names(&header)?;
@@ -346,7 +347,8 @@ impl Validator {
             Some((segment, names)) if segment == header_b64 => Some(self.key_for(names.alg, names.kid.as_deref())),
             _ => None,
         });
-        let jws = token::split(token, known_key.is_none())?;
+        let mut signature_buffer = token::signature_buffer();
+        let jws = token::split(token, header_b64, known_key.is_none(), &mut signature_buffer)?;
         let header = match known_key {
             Some(_) => None,
             None => Some(

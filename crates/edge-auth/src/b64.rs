@@ -71,9 +71,13 @@ mod tests {
             // Into a buffer that fits some decodings and not others: the same bytes.
             let mut buffer = [MaybeUninit::uninit(); 24];
             proptest::prop_assert_eq!(decode_into(&text, &mut buffer).map(Cow::into_owned), decode(&text));
-            // Every canonical encoding decodes back, whatever its length.
+            // Every canonical encoding decodes back, whatever its length, into the buffer
+            // or (longer than 24 bytes) onto the heap.
             let encoded = encode(&bytes);
             proptest::prop_assert_eq!(decode(&encoded), Some(bytes.clone()));
+            let into = decode_into(&encoded, &mut buffer);
+            proptest::prop_assert_eq!(matches!(into, Some(Cow::Borrowed(_))), bytes.len() <= 24);
+            proptest::prop_assert_eq!(into.map(Cow::into_owned), Some(bytes.clone()));
             // Mostly-valid text: the canonical encoding with one character changed.
             if !encoded.is_empty() {
                 let mut chars: Vec<char> = encoded.chars().collect();

@@ -45,6 +45,11 @@ pub(crate) fn split<'t, 'b>(
     decode_header: bool,
     buffer: &'b mut SignatureBuffer,
 ) -> Result<Jws<'t, 'b>, DenyReason> {
+    debug_assert_eq!(
+        header_b64,
+        header_segment(token),
+        "split needs the token's own header segment"
+    );
     // The quick split borrows the buffer only when it succeeds.
     if let Some(jws) = split_valid(token, header_b64, decode_header) {
         let (jws, signature_b64) = jws;

@@ -163,15 +163,19 @@ impl<'de> Members<'de> {
         }
     }
 
+    /// Where the value of `name` goes in `values`: its place among the names asked for,
+    /// or right after them for the extra name; `None` for a name not asked for.
+    fn slot(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| scan::same(n, name)).or_else(|| {
+            self.extra
+                .is_some_and(|extra| scan::same(extra, name))
+                .then_some(self.names.len())
+        })
+    }
+
     /// The value of `name` (which must be one of the names asked for, or the extra name).
     pub fn get(&self, name: &str) -> Option<&Member<'de>> {
-        if let Some(i) = self.names.iter().position(|n| scan::same(n, name)) {
-            return self.values[i].as_ref();
-        }
-        self.extra
-            .is_some_and(|extra| scan::same(extra, name))
-            .then(|| self.values[self.names.len()].as_ref())
-            .flatten()
+        self.values[self.slot(name)?].as_ref()
     }
 
     /// Whether `name` is present.
@@ -202,11 +206,7 @@ impl<'de> Visitor<'de> for ObjectSeed<'de> {
         // One allocation for the usual handful of members, not one per doubling.
         let mut seen: Vec<Cow<'de, str>> = Vec::with_capacity(8);
         while let Some(Text(name)) = map.next_key()? {
-            let slot = self
-                .names
-                .iter()
-                .position(|n| *n == name)
-                .or_else(|| (self.extra == Some(&*name)).then_some(self.names.len()));
+            let slot = members.slot(&name);
             check_unique(&mut seen, name)?;
             let value = map.next_value_seed(MemberSeed)?;
             if let Some(slot) = slot {

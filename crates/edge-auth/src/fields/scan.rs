@@ -38,11 +38,7 @@ pub(super) fn read<'de>(
     let mut members = Members::empty(names, extra);
     scanner.skip_whitespace();
     scanner.object(0, |name, value| {
-        let slot = names
-            .iter()
-            .position(|n| same(n, name))
-            .or_else(|| extra.is_some_and(|e| same(e, name)).then_some(names.len()));
-        if let Some(slot) = slot {
+        if let Some(slot) = members.slot(name) {
             members.values[slot] = Some(value);
         }
     })?;

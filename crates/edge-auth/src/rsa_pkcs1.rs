@@ -256,10 +256,15 @@ mod tests {
 
     use super::*;
 
-    fn key_pair() -> RsaKeyPair {
+    /// The test key's private key, DER.
+    fn private_der() -> Vec<u8> {
         let pem = include_str!("../tests/data/rsa2048.key.pem");
         let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body).unwrap();
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body).unwrap()
+    }
+
+    fn key_pair() -> RsaKeyPair {
+        let der = private_der();
         RsaKeyPair::from_pkcs8(&der)
             .or_else(|_| RsaKeyPair::from_der(&der))
             .unwrap()
@@ -302,9 +307,7 @@ mod tests {
     /// `encoded`^d mod n with the test key: a "signature" whose RSAVP1 is `encoded`,
     /// whatever its padding says.
     fn raw_sign(encoded: &[u8]) -> Vec<u8> {
-        let pem = include_str!("../tests/data/rsa2048.key.pem");
-        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body).unwrap();
+        let der = private_der();
         // SAFETY: a CBS over the DER bytes, which outlive it; the parsed key and its RSA
         // are freed here; `RSA_sign_raw` writes at most `out.len()` bytes.
         unsafe {
@@ -331,6 +334,17 @@ mod tests {
             out.truncate(out_len);
             out
         }
+    }
+
+    /// `00 01 FF…FF 00`, then `info` and `tail`, 256 bytes in all: EMSA-PKCS1-v1_5's
+    /// shape with any `DigestInfo` and whatever follows it.
+    fn emsa(info: &[u8], tail: &[u8]) -> Vec<u8> {
+        let mut em = vec![0x00, 0x01];
+        em.resize(256 - tail.len() - info.len() - 1, 0xFF);
+        em.push(0x00);
+        em.extend_from_slice(info);
+        em.extend_from_slice(tail);
+        em
     }
 
     /// Encodings that are almost EMSA-PKCS1-v1_5, each signed with the private key so
@@ -362,43 +376,19 @@ mod tests {
             ("a wrong hash", with(&|em| em[255] ^= 1), false),
             (
                 "DigestInfo without NULL parameters",
-                {
-                    let mut em = vec![0x00, 0x01];
-                    let info = [
+                emsa(
+                    &[
                         0x30, 0x2f, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x04,
                         0x20,
-                    ];
-                    em.resize(256 - 32 - info.len() - 1, 0xFF);
-                    em.push(0x00);
-                    em.extend_from_slice(&info);
-                    em.extend_from_slice(hash.as_ref());
-                    em
-                },
+                    ],
+                    hash.as_ref(),
+                ),
                 false,
             ),
-            (
-                "SHA-1 DigestInfo",
-                {
-                    let mut em = vec![0x00, 0x01];
-                    em.resize(256 - 20 - sha1_info.len() - 1, 0xFF);
-                    em.push(0x00);
-                    em.extend_from_slice(&sha1_info);
-                    em.extend_from_slice(&hash.as_ref()[..20]);
-                    em
-                },
-                false,
-            ),
+            ("SHA-1 DigestInfo", emsa(&sha1_info, &hash.as_ref()[..20]), false),
             (
                 "the hash moved left (garbage after it)",
-                {
-                    let mut em = vec![0x00, 0x01];
-                    em.resize(256 - 32 - 19 - 1 - 4, 0xFF);
-                    em.push(0x00);
-                    em.extend_from_slice(&SHA256_DIGEST_INFO);
-                    em.extend_from_slice(hash.as_ref());
-                    em.extend_from_slice(&[0; 4]);
-                    em
-                },
+                emsa(&SHA256_DIGEST_INFO, &[hash.as_ref(), &[0; 4]].concat()),
                 false,
             ),
         ];

@@ -118,6 +118,16 @@ fn line_count(path: &Path) -> usize {
     std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
 }
 
+/// A command that must have exited 0; its standard error says why when it did not.
+fn assert_succeeded(output: &std::process::Output) {
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// `coldfront aws restore` with the run's journal; it must succeed. Its standard output.
 fn aws_restore(url: &str, journal: &Path) -> String {
     let restore = coldfront()
@@ -125,12 +135,7 @@ fn aws_restore(url: &str, journal: &Path) -> String {
         .args(aws_args(url, journal))
         .output()
         .unwrap();
-    assert_eq!(
-        restore.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&restore.stderr)
-    );
+    assert_succeeded(&restore);
     String::from_utf8_lossy(&restore.stdout).into_owned()
 }
 
@@ -169,8 +174,7 @@ fn forced_cold_starts_through_the_sdk_are_summarised_like_local_ones() {
         .args(aws_args(&server.url, &journal))
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_succeeded(&output);
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["cold_starts"], 3, "{summary}");
     assert_eq!(summary["functions"][0]["memory_mb"], 256, "{summary}");
@@ -289,8 +293,7 @@ fn trace_on_aws_writes_the_local_report_pages_from_xray_and_says_what_aws_hides(
         .args(aws_args(&server.url, &journal))
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_succeeded(&output);
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     for name in ["summary.json", "report.md", "breakdown.svg", "init-duration.hlog"] {
         assert!(run.join(name).is_file(), "{name} written");
@@ -399,12 +402,7 @@ fn parallel_cold_starts_cover_every_named_function_and_restore_them_all() {
         .args(aws_args(&server.url, &journal))
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_succeeded(&output);
     let samples: Vec<(String, u64)> = std::fs::read_to_string(&out)
         .unwrap()
         .lines()
@@ -485,7 +483,7 @@ fn the_cost_estimate_comes_first_and_the_memory_sweep_is_restored() {
     assert_eq!(configuration(&server.url), before);
 
     let ran = trace(&["--yes"]);
-    assert_eq!(ran.status.code(), Some(0), "{}", String::from_utf8_lossy(&ran.stderr));
+    assert_succeeded(&ran);
     let memory: Vec<u64> = std::fs::read_to_string(run.join("samples.jsonl"))
         .unwrap()
         .lines()
@@ -573,8 +571,8 @@ fn deploy_control_creates_the_control_runs_it_beside_the_subject_and_deletes_it(
     let journal = dir.path().join("journal");
     let run = dir.path().join("run");
     let output = deploy_control_trace(&server.url, &journal, &run, "2").output().unwrap();
+    assert_succeeded(&output);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
     let samples: Vec<serde_json::Value> = std::fs::read_to_string(run.join("samples.jsonl"))
         .unwrap()
         .lines()
@@ -702,8 +700,8 @@ fn parallel_with_one_function_runs_copies_of_it_and_deletes_them() {
         .args(aws_args(&server.url, &journal))
         .output()
         .unwrap();
+    assert_succeeded(&output);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
     let functions: Vec<String> = std::fs::read_to_string(&out)
         .unwrap()
         .lines()
@@ -777,8 +775,8 @@ fn vpc_variants_report_network_and_storage_as_differences_and_are_deleted() {
     let output = aws_trace(&server.url, &journal, &run, "control", "3", &["--vpc-variants"])
         .output()
         .unwrap();
+    assert_succeeded(&output);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
     let functions: Vec<String> = std::fs::read_to_string(run.join("samples.jsonl"))
         .unwrap()
         .lines()
@@ -1005,8 +1003,8 @@ fn variants_named_by_the_user_are_checked_run_and_left_as_they_were() {
         &run,
         &["--no-efs-variant", "api-noefs", "--no-vpc-variant", "api-novpc"],
     );
+    assert_succeeded(&output);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
     let seen: Vec<(String, String, Option<String>)> = std::fs::read_to_string(run.join("samples.jsonl"))
         .unwrap()
         .lines()

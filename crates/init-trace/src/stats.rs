@@ -112,6 +112,18 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// The `q` quantile (0 to 1), interpolated between the two nearest ranks (NaN for no
+/// values). Exact for any value, signed ones included, unlike [`Summary::of`]'s
+/// histogram percentiles.
+pub fn percentile(values: &[f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    percentile_of_sorted(&sorted, q)
+}
+
 fn percentile_of_sorted(sorted: &[f64], q: f64) -> f64 {
     let rank = q * (sorted.len() - 1) as f64;
     let (low, high) = (rank.floor() as usize, rank.ceil() as usize);

@@ -88,29 +88,45 @@ fn fixtures() -> anyhow::Result<(Validator, Vec<(Algorithm, String)>)> {
     Ok((Validator::new(keys, policy), tokens))
 }
 
+/// Calls of `call` per second on this thread, for about `duration` (the clock read once
+/// per 64 calls).
+fn calls_per_s(duration: Duration, mut call: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    let mut count = 0u64;
+    while start.elapsed() < duration {
+        for _ in 0..64 {
+            call();
+        }
+        count += 64;
+    }
+    count as f64 / start.elapsed().as_secs_f64()
+}
+
 /// Full validations per second of one token on this thread, for about `duration`.
 fn rate(validator: &Validator, token: &str, duration: Duration) -> anyhow::Result<f64> {
     anyhow::ensure!(
         validator.validate(token, Some("acme.wiki.example"), NOW_S).is_allow(),
         "the benchmark token is not valid"
     );
-    let start = Instant::now();
-    let mut count = 0u64;
-    while start.elapsed() < duration {
-        for _ in 0..64 {
-            std::hint::black_box(validator.validate(std::hint::black_box(token), Some("acme.wiki.example"), NOW_S));
-        }
-        count += 64;
-    }
-    Ok(count as f64 / start.elapsed().as_secs_f64())
+    Ok(calls_per_s(duration, || {
+        std::hint::black_box(validator.validate(std::hint::black_box(token), Some("acme.wiki.example"), NOW_S));
+    }))
+}
+
+/// A token's signing input and its signature, decoded.
+fn signing_input_and_signature(token: &str) -> anyhow::Result<(&str, Vec<u8>)> {
+    use base64::Engine as _;
+    let (input, signature) = token.rsplit_once('.').context("a JWS has a signature")?;
+    Ok((
+        input,
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature)?,
+    ))
 }
 
 /// The RS256 key, signing input and decoded signature of `token`, for raw verifies: the
 /// key parsed once, exactly as a validation holds it.
 fn raw_verify_parts<'t>(token: &'t str, public_pem: &str) -> anyhow::Result<(Key, &'t str, Vec<u8>)> {
-    use base64::Engine as _;
-    let (input, signature) = token.rsplit_once('.').context("a JWS has a signature")?;
-    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature)?;
+    let (input, signature) = signing_input_and_signature(token)?;
     let key = Key::from_pem("raw", Algorithm::RS256, public_pem)?;
     anyhow::ensure!(key.verify(input.as_bytes(), &signature), "the raw verify fails");
     Ok((key, input, signature))
@@ -122,15 +138,9 @@ fn raw_verify_parts<'t>(token: &'t str, public_pem: &str) -> anyhow::Result<(Key
 /// validation can approach.
 fn raw_rsa_verify_rate(token: &str, public_pem: &str, duration: Duration) -> anyhow::Result<f64> {
     let (key, input, signature) = raw_verify_parts(token, public_pem)?;
-    let start = Instant::now();
-    let mut count = 0u64;
-    while start.elapsed() < duration {
-        for _ in 0..64 {
-            std::hint::black_box(key.verify(std::hint::black_box(input.as_bytes()), &signature));
-        }
-        count += 64;
-    }
-    Ok(count as f64 / start.elapsed().as_secs_f64())
+    Ok(calls_per_s(duration, || {
+        std::hint::black_box(key.verify(std::hint::black_box(input.as_bytes()), &signature));
+    }))
 }
 
 /// aws-lc's own RSA-2048 PKCS#1 v1.5 SHA-256 verify rate (per second) on the token's
@@ -138,10 +148,8 @@ fn raw_rsa_verify_rate(token: &str, public_pem: &str, duration: Duration) -> any
 /// The verify coldfront's RS256 check replaced, reported beside it.
 fn awslc_evp_verify_rate(token: &str, public_pem: &str, duration: Duration) -> anyhow::Result<f64> {
     use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
-    use base64::Engine as _;
     use jsonwebtoken::{DecodingKey, DecodingKeyKind};
-    let (input, signature) = token.rsplit_once('.').context("a JWS has a signature")?;
-    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature)?;
+    let (input, signature) = signing_input_and_signature(token)?;
     let decoding = DecodingKey::from_rsa_pem(public_pem.as_bytes())?;
     let DecodingKeyKind::SecretOrDer(der) = decoding.kind() else {
         anyhow::bail!("the RSA PEM did not give a DER key");
@@ -152,16 +160,10 @@ fn awslc_evp_verify_rate(token: &str, public_pem: &str, duration: Duration) -> a
         key.verify_sig(input.as_bytes(), &signature).is_ok(),
         "aws-lc's verify fails"
     );
-    let start = Instant::now();
-    let mut count = 0u64;
-    while start.elapsed() < duration {
-        for _ in 0..64 {
-            let verified = key.verify_sig(std::hint::black_box(input.as_bytes()), &signature);
-            std::hint::black_box(verified.is_ok());
-        }
-        count += 64;
-    }
-    Ok(count as f64 / start.elapsed().as_secs_f64())
+    Ok(calls_per_s(duration, || {
+        let verified = key.verify_sig(std::hint::black_box(input.as_bytes()), &signature);
+        std::hint::black_box(verified.is_ok());
+    }))
 }
 
 /// The time of each of `pairs` full validations and raw verifies (ns), timed call by call
@@ -204,13 +206,6 @@ fn interleaved_call_ns(
         }
     }
     Ok((full_ns, raw_ns))
-}
-
-/// The value at quantile `q` of `values`: the one at rank `round((n − 1)·q)` when sorted.
-fn quantile(values: &[f64], q: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
 /// OpenSSL's verify rates (per second) for rsa2048 and ecdsap256, from
@@ -332,7 +327,8 @@ pub(crate) fn run(
     // median raw verify over the median full validation, call by call.
     let pairs = if options.quick { 4_000 } else { 40_000 };
     let (full_ns, raw_ns) = interleaved_call_ns(&validator, rs256_token, &rsa_pub, pairs)?;
-    let quantile_ratio = |q: f64| quantile(&raw_ns, q) / quantile(&full_ns, q);
+    let quantile_ratio =
+        |q: f64| init_trace::stats::percentile(&raw_ns, q) / init_trace::stats::percentile(&full_ns, q);
     measures.insert(
         "auth_rs256_vs_raw_verify_ratio".into(),
         Measure::at_least(

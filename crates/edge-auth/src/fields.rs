@@ -139,10 +139,58 @@ fn check_unique<'de, E: de::Error>(seen: &mut Vec<Cow<'de, str>>, name: Cow<'de,
 /// How many names a [`read`] may ask for, the extra one included.
 pub(crate) const MAX_MEMBERS: usize = 10;
 
+/// A member name of at most [`SHORT_NAME_BYTES`] bytes as one integer: its bytes,
+/// little-endian, with its length in the top byte, so two short names are equal exactly
+/// when their keys are. JWT member names are mostly three letters, and comparing them is
+/// most of what finding a member's slot and refusing a duplicate costs.
+pub(crate) type NameKey = u64;
+
+/// The longest name with a key of its own.
+pub(crate) const SHORT_NAME_BYTES: usize = 7;
+
+/// The key of every longer name; such names are compared as text. No short name has it,
+/// because its top byte would say a length of 255.
+pub(crate) const LONG_NAME: NameKey = u64::MAX;
+
+/// The [`NameKey`] of `name`.
+pub(crate) const fn name_key(name: &str) -> NameKey {
+    let bytes = name.as_bytes();
+    if bytes.len() > SHORT_NAME_BYTES {
+        return LONG_NAME;
+    }
+    let mut key = (bytes.len() as u64) << 56;
+    let mut at = 0;
+    while at < bytes.len() {
+        key |= (bytes[at] as u64) << (8 * at);
+        at += 1;
+    }
+    key
+}
+
+/// The member names a [`read`] keeps, with their keys worked out once, at compile time.
+pub(crate) struct Names {
+    names: &'static [&'static str],
+    keys: [NameKey; MAX_MEMBERS],
+}
+
+impl Names {
+    /// At most `MAX_MEMBERS - 1` names: the extra one takes the last place.
+    pub(crate) const fn new(names: &'static [&'static str]) -> Self {
+        assert!(names.len() < MAX_MEMBERS, "too many names: the extra one needs a place");
+        let mut keys = [LONG_NAME; MAX_MEMBERS];
+        let mut at = 0;
+        while at < names.len() {
+            keys[at] = name_key(names[at]);
+            at += 1;
+        }
+        Names { names, keys }
+    }
+}
+
 /// The top-level members of an object, by name, for the names asked for.
 pub(crate) struct Members<'de> {
-    names: &'static [&'static str],
-    extra: Option<&'de str>,
+    names: &'static Names,
+    extra: Option<(&'de str, NameKey)>,
     /// Values of `names` (and `extra` right after them), `None` when absent. An array,
     /// not a `Vec`: one allocation less on every validation.
     pub values: [Option<Member<'de>>; MAX_MEMBERS],
@@ -150,32 +198,39 @@ pub(crate) struct Members<'de> {
 
 impl<'de> Members<'de> {
     /// No member read yet.
-    fn empty(names: &'static [&'static str], extra: Option<&'de str>) -> Self {
-        assert!(
-            names.len() < MAX_MEMBERS,
-            "at most {} names besides the extra one",
-            MAX_MEMBERS - 1
-        );
+    fn empty(names: &'static Names, extra: Option<&'de str>) -> Self {
         Members {
             names,
-            extra,
+            extra: extra.map(|extra| (extra, name_key(extra))),
             values: [const { None }; MAX_MEMBERS],
         }
     }
 
-    /// Where the value of `name` goes in `values`: its place among the names asked for,
-    /// or right after them for the extra name; `None` for a name not asked for.
-    fn slot(&self, name: &str) -> Option<usize> {
-        self.names.iter().position(|n| scan::same(n, name)).or_else(|| {
-            self.extra
-                .is_some_and(|extra| scan::same(extra, name))
-                .then_some(self.names.len())
-        })
+    /// Where the value of `name`, whose key is `key`, goes in `values`: its place among
+    /// the names asked for, or right after them for the extra name; `None` for a name not
+    /// asked for.
+    fn slot(&self, name: &str, key: NameKey) -> Option<usize> {
+        let count = self.names.names.len();
+        let same = |other: &str, other_key: NameKey| other_key == key && (key != LONG_NAME || other == name);
+        (0..count)
+            .find(|&at| same(self.names.names[at], self.names.keys[at]))
+            .or_else(|| {
+                self.extra
+                    .is_some_and(|(extra, extra_key)| same(extra, extra_key))
+                    .then_some(count)
+            })
     }
 
     /// The value of `name` (which must be one of the names asked for, or the extra name).
     pub fn get(&self, name: &str) -> Option<&Member<'de>> {
-        self.values[self.slot(name)?].as_ref()
+        self.values[self.slot(name, name_key(name))?].as_ref()
+    }
+
+    /// The value of the extra name, when one was asked for and is present (found by its
+    /// key: the extra name may also be one of the names).
+    pub fn extra(&self) -> Option<&Member<'de>> {
+        let (name, key) = self.extra?;
+        self.values[self.slot(name, key)?].as_ref()
     }
 
     /// Whether `name` is present.
@@ -185,7 +240,7 @@ impl<'de> Members<'de> {
 }
 
 struct ObjectSeed<'de> {
-    names: &'static [&'static str],
+    names: &'static Names,
     extra: Option<&'de str>,
 }
 
@@ -206,7 +261,7 @@ impl<'de> Visitor<'de> for ObjectSeed<'de> {
         // One allocation for the usual handful of members, not one per doubling.
         let mut seen: Vec<Cow<'de, str>> = Vec::with_capacity(8);
         while let Some(Text(name)) = map.next_key()? {
-            let slot = members.slot(&name);
+            let slot = members.slot(&name, name_key(&name));
             check_unique(&mut seen, name)?;
             let value = map.next_value_seed(MemberSeed)?;
             if let Some(slot) = slot {
@@ -243,7 +298,7 @@ impl<'de> Visitor<'de> for ObjectSeed<'de> {
 /// Reads the members `names` (and `extra`) of the JSON object in `bytes`.
 pub(crate) fn read<'de>(
     bytes: &'de [u8],
-    names: &'static [&'static str],
+    names: &'static Names,
     extra: Option<&'de str>,
 ) -> Result<Members<'de>, JsonProblem> {
     match std::str::from_utf8(bytes) {
@@ -257,7 +312,7 @@ pub(crate) fn read<'de>(
 #[inline]
 pub(crate) fn read_str<'de>(
     text: &'de str,
-    names: &'static [&'static str],
+    names: &'static Names,
     extra: Option<&'de str>,
 ) -> Result<Members<'de>, JsonProblem> {
     scan::read(text, names, extra).map_or_else(|| read_with_serde(text.as_bytes(), names, extra), Ok)
@@ -266,7 +321,7 @@ pub(crate) fn read_str<'de>(
 /// The reader that decides every document, including each refusal and its reason.
 fn read_with_serde<'de>(
     bytes: &'de [u8],
-    names: &'static [&'static str],
+    names: &'static Names,
     extra: Option<&'de str>,
 ) -> Result<Members<'de>, JsonProblem> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
@@ -285,9 +340,12 @@ mod tests {
 
     #[test]
     fn reads_members_and_refuses_duplicates_anywhere() {
+        const ALG_KID_AUD: Names = Names::new(&["alg", "kid", "aud"]);
+        const NONE: Names = Names::new(&[]);
+        const EXP: Names = Names::new(&["exp"]);
         let m = read(
             br#"{"alg":"HS256","kid":"k\u0031","x":{"a":[1,{"b":2}]},"aud":["a","b"]}"#,
-            &["alg", "kid", "aud"],
+            &ALG_KID_AUD,
             None,
         )
         .unwrap();
@@ -296,22 +354,44 @@ mod tests {
         assert_eq!(m.get("aud"), Some(&Member::Strings(vec!["a".into(), "b".into()])));
         assert!(!m.has("x"), "not asked for");
         assert_eq!(
-            read(br#"{"x":{"a":1,"a":2}}"#, &[], None).err(),
+            read(br#"{"x":{"a":1,"a":2}}"#, &NONE, None).err(),
             Some(JsonProblem::Duplicate)
         );
         assert_eq!(
-            read(br#"{"a":1,"\u0061":2}"#, &[], None).err(),
+            read(br#"{"a":1,"\u0061":2}"#, &NONE, None).err(),
             Some(JsonProblem::Duplicate)
         );
         assert_eq!(
-            read(br#"[{"a":1,"a":2}]"#, &[], None).err(),
+            read(br#"[{"a":1,"a":2}]"#, &NONE, None).err(),
             Some(JsonProblem::Duplicate)
         );
-        assert_eq!(read(b"[1]", &[], None).err(), Some(JsonProblem::NotObject));
-        assert_eq!(read(b"{} x", &[], None).err(), Some(JsonProblem::Syntax));
-        assert_eq!(read(b"{\"a\":\"\xff\"}", &[], None).err(), Some(JsonProblem::Syntax));
-        let m = read(br#"{"tenant":"acme","exp":1.5}"#, &["exp"], Some("tenant")).unwrap();
+        assert_eq!(read(b"[1]", &NONE, None).err(), Some(JsonProblem::NotObject));
+        assert_eq!(read(b"{} x", &NONE, None).err(), Some(JsonProblem::Syntax));
+        assert_eq!(read(b"{\"a\":\"\xff\"}", &NONE, None).err(), Some(JsonProblem::Syntax));
+        // Names longer than a key holds are compared as text.
+        assert_eq!(
+            read(br#"{"abcdefgh":1,"abcdefgh":2}"#, &NONE, None).err(),
+            Some(JsonProblem::Duplicate)
+        );
+        assert!(read(br#"{"abcdefgh":1,"abcdefgi":2,"abcdefg":3}"#, &NONE, None).is_ok());
+        let m = read(br#"{"tenant":"acme","exp":1.5}"#, &EXP, Some("tenant")).unwrap();
         assert_eq!(m.get("tenant"), Some(&Member::Str("acme".into())));
         assert_eq!(m.get("exp"), Some(&Member::Num(1.5)));
+        assert_eq!(m.extra(), Some(&Member::Str("acme".into())));
+        // An extra name that is also one of the names is found in the names' place.
+        let m = read(br#"{"exp":7}"#, &EXP, Some("exp")).unwrap();
+        assert_eq!(m.extra(), Some(&Member::Num(7.0)));
+    }
+
+    #[test]
+    fn name_keys_tell_short_names_apart() {
+        let names = ["", "a", "a\u{0}", "\u{0}", "ab", "ba", "abcdefg", "abcdefh", "\u{e9}"];
+        for (i, a) in names.iter().enumerate() {
+            assert_ne!(name_key(a), LONG_NAME, "{a:?}");
+            for b in &names[i + 1..] {
+                assert_ne!(name_key(a), name_key(b), "{a:?} and {b:?}");
+            }
+        }
+        assert_eq!(name_key("abcdefgh"), LONG_NAME);
     }
 }

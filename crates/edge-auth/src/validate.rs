@@ -8,7 +8,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::fields::{self, JsonProblem, Member, Members};
+use crate::fields::{self, JsonProblem, Member, Members, Names};
 use crate::keys::{Algorithm, Key, KeySet};
 use crate::token;
 
@@ -357,13 +357,13 @@ impl Validator {
         let claims_text = match String::from_utf8(jws.payload) {
             Ok(text) => text,
             Err(not_utf8) => {
-                let problem = fields::read(not_utf8.as_bytes(), CLAIM_MEMBERS, None)
+                let problem = fields::read(not_utf8.as_bytes(), &CLAIM_MEMBERS, None)
                     .err()
                     .unwrap_or(JsonProblem::Syntax);
                 return Err(json_reason(problem, DenyReason::BadClaims));
             }
         };
-        let claims = fields::read_str(&claims_text, CLAIM_MEMBERS, self.policy.tenant_claim.as_deref())
+        let claims = fields::read_str(&claims_text, &CLAIM_MEMBERS, self.policy.tenant_claim.as_deref())
             .map_err(|p| json_reason(p, DenyReason::BadClaims))?;
         let key = match header {
             Header::Remembered(key) => key?,
@@ -431,9 +431,9 @@ impl Validator {
         if !audience_ok {
             return Err(DenyReason::WrongAudience);
         }
-        if let Some(claim) = &self.policy.tenant_claim {
+        if self.policy.tenant_claim.is_some() {
             let label = tenant_label(host, self.policy.wiki_domain.as_deref()).ok_or(DenyReason::BadHost)?;
-            if !matches!(claims.get(claim), Some(Member::Str(t)) if is_tenant(t, label)) {
+            if !matches!(claims.extra(), Some(Member::Str(t)) if is_tenant(t, label)) {
                 return Err(DenyReason::WrongTenant);
             }
         }
@@ -442,10 +442,10 @@ impl Validator {
 }
 
 /// The header members the checks read.
-const HEADER_MEMBERS: &[&str] = &["alg", "kid", "crit", "b64", "cty", "jku", "x5u", "jwk", "x5c"];
+const HEADER_MEMBERS: Names = Names::new(&["alg", "kid", "crit", "b64", "cty", "jku", "x5u", "jwk", "x5c"]);
 /// The registered claims the checks read (the tenant claim is added from the policy).
 /// `check_claims` reads them by position: keep the two in step.
-const CLAIM_MEMBERS: &[&str] = &["exp", "nbf", "iat", "iss", "aud"];
+const CLAIM_MEMBERS: Names = Names::new(&["exp", "nbf", "iat", "iss", "aud"]);
 
 /// What a header that passed every check names.
 #[derive(Debug)]
@@ -476,7 +476,7 @@ enum Header<'k, 'h> {
 
 /// The header's JSON, read; a refusal is the header's deny reason.
 fn read_header(header: &[u8]) -> Result<Members<'_>, DenyReason> {
-    fields::read(header, HEADER_MEMBERS, None).map_err(|p| json_reason(p, DenyReason::BadHeader))
+    fields::read(header, &HEADER_MEMBERS, None).map_err(|p| json_reason(p, DenyReason::BadHeader))
 }
 
 /// Checks a header and says which algorithm and key id it names.

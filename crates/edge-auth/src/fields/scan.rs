@@ -14,7 +14,7 @@
 
 use std::borrow::Cow;
 
-use super::{Member, Members};
+use super::{LONG_NAME, Member, Members, NameKey, Names, SHORT_NAME_BYTES, name_key};
 
 /// Deeper documents are left to serde, whose own limit is 128.
 const MAX_DEPTH: usize = 32;
@@ -25,11 +25,7 @@ const SEEN_INLINE: usize = 16;
 /// Reads the members `names` (and `extra`) of the object in `text`, or `None` when the
 /// document is outside the common case or is refused.
 #[inline]
-pub(super) fn read<'de>(
-    text: &'de str,
-    names: &'static [&'static str],
-    extra: Option<&'de str>,
-) -> Option<Members<'de>> {
+pub(super) fn read<'de>(text: &'de str, names: &'static Names, extra: Option<&'de str>) -> Option<Members<'de>> {
     let mut scanner = Scanner {
         bytes: text.as_bytes(),
         text,
@@ -37,25 +33,13 @@ pub(super) fn read<'de>(
     };
     let mut members = Members::empty(names, extra);
     scanner.skip_whitespace();
-    scanner.object(0, |name, value| {
-        if let Some(slot) = members.slot(name) {
+    scanner.object(0, |name, key, value| {
+        if let Some(slot) = members.slot(name, key) {
             members.values[slot] = Some(value);
         }
     })?;
     scanner.skip_whitespace();
     (scanner.at == scanner.bytes.len()).then_some(members)
-}
-
-/// String equality without a call to `memcmp` for short strings: JWT member names are
-/// mostly three letters, and a call costs more than comparing them.
-pub(super) fn same(a: &str, b: &str) -> bool {
-    const SHORT: usize = 8;
-    a.len() == b.len()
-        && if a.len() <= SHORT {
-            a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
-        } else {
-            a == b
-        }
 }
 
 /// The length of the string text at the start of `bytes`: up to the first `"`, `\` or
@@ -118,6 +102,22 @@ impl<'de> Scanner<'de> {
         Some(&self.text[start..start + length])
     }
 
+    /// A member name and its [`NameKey`]. A short name's key is read as one word when
+    /// eight bytes of the text start with it, as they do but at the very end of a document.
+    fn name(&mut self) -> Option<(&'de str, NameKey)> {
+        let start = self.at + 1;
+        let name = self.string()?;
+        let key = match self.bytes.get(start..start + 8) {
+            Some(word) if name.len() <= SHORT_NAME_BYTES => {
+                let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+                let mask = (1u64 << (8 * name.len())) - 1;
+                (word & mask) | ((name.len() as u64) << 56)
+            }
+            _ => name_key(name),
+        };
+        Some((name, key))
+    }
+
     /// A non-negative integer of at most 18 digits (so it fits a `u64`), as serde reads
     /// it: the `u64` converted to `f64`.
     fn integer(&mut self) -> Option<f64> {
@@ -159,7 +159,7 @@ impl<'de> Scanner<'de> {
             b'f' => self.literal(b"false", Member::Other),
             b'n' => self.literal(b"null", Member::Other),
             b'[' => self.array(depth + 1),
-            b'{' => self.object(depth + 1, |_, _| {}).map(|()| Member::Other),
+            b'{' => self.object(depth + 1, |_, _, _| {}).map(|()| Member::Other),
             _ => None,
         }
     }
@@ -196,8 +196,9 @@ impl<'de> Scanner<'de> {
         }
     }
 
-    /// An object, handing each member to `member`; gives up on a duplicated name.
-    fn object(&mut self, depth: usize, mut member: impl FnMut(&'de str, Member<'de>)) -> Option<()> {
+    /// An object, handing each member's name, name key and value to `member`; gives up on
+    /// a duplicated name.
+    fn object(&mut self, depth: usize, mut member: impl FnMut(&'de str, NameKey, Member<'de>)) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -207,26 +208,28 @@ impl<'de> Scanner<'de> {
             self.at += 1;
             return Some(());
         }
-        let mut seen = [""; SEEN_INLINE];
+        let mut seen = [(LONG_NAME, ""); SEEN_INLINE];
         let mut seen_count = 0;
-        let mut spilled: Vec<&'de str> = Vec::new();
+        let mut spilled: Vec<(NameKey, &'de str)> = Vec::new();
         loop {
-            let name = self.string()?;
+            let (name, key) = self.name()?;
+            let same =
+                |&(seen_key, seen_name): &(NameKey, &str)| seen_key == key && (key != LONG_NAME || seen_name == name);
             let inline = &seen[..seen_count.min(SEEN_INLINE)];
-            if inline.iter().any(|s| same(s, name)) || spilled.iter().any(|s| same(s, name)) {
+            if inline.iter().any(same) || spilled.iter().any(same) {
                 return None;
             }
             if seen_count < SEEN_INLINE {
-                seen[seen_count] = name;
+                seen[seen_count] = (key, name);
             } else {
-                spilled.push(name);
+                spilled.push((key, name));
             }
             seen_count += 1;
             self.skip_whitespace();
             self.expect(b':')?;
             self.skip_whitespace();
             let value = self.value(depth)?;
-            member(name, value);
+            member(name, key, value);
             self.skip_whitespace();
             match self.peek()? {
                 b',' => {
@@ -250,16 +253,16 @@ mod tests {
     use super::super::{JsonProblem, MAX_MEMBERS, read_with_serde};
     use super::*;
 
-    const NAMES: &[&str] = &["exp", "nbf", "iat", "iss", "aud"];
+    const NAMES: Names = Names::new(&["exp", "nbf", "iat", "iss", "aud"]);
 
     type Values<'de> = [Option<Member<'de>>; MAX_MEMBERS];
 
     fn fast(text: &str) -> Option<Values<'_>> {
-        read(text, NAMES, Some("tenant")).map(|m| m.values)
+        read(text, &NAMES, Some("tenant")).map(|m| m.values)
     }
 
     fn serde(text: &str) -> Result<Values<'_>, JsonProblem> {
-        read_with_serde(text.as_bytes(), NAMES, Some("tenant")).map(|m| m.values)
+        read_with_serde(text.as_bytes(), &NAMES, Some("tenant")).map(|m| m.values)
     }
 
     #[test]
@@ -321,6 +324,20 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// A name's key read as one word is the key worked out byte by byte, however
+        /// close to the end of the text the name ends.
+        #[test]
+        fn name_keys_read_as_words_are_name_keys(name in "[a-z\u{e9}0-9_]{0,9}", rest in "[:0-9 ]{0,8}") {
+            let text = format!("\"{name}\"{rest}");
+            let mut scanner = Scanner { bytes: text.as_bytes(), text: &text, at: 0 };
+            let (read, key) = scanner.name().unwrap();
+            prop_assert_eq!(read, name.as_str());
+            prop_assert_eq!(key, name_key(&name));
+            prop_assert_eq!(key == LONG_NAME, name.len() > SHORT_NAME_BYTES);
+        }
+    }
+
     /// JSON values with the cases the scanner gives up on mixed in.
     fn value() -> impl Strategy<Value = String> {
         let leaf = prop_oneof![
@@ -344,6 +361,7 @@ mod tests {
     fn object(values: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
         let name = prop::sample::select(vec![
             "exp", "nbf", "iat", "iss", "aud", "tenant", "sub", "a", "b", "", "exp", "aud", "tenant", "\\u0061",
+            "abcdefg", "abcdefgh", "abcdefgi",
         ]);
         prop::collection::vec((name, values, prop::sample::select(vec!["", " ", "\n\t"])), 0..7).prop_map(|members| {
             let members: Vec<String> = members
@@ -374,7 +392,7 @@ mod tests {
             if let Some(read) = fast(&text) {
                 prop_assert_eq!(Ok(read), serde(&text), "{}", text);
             }
-            let read = super::super::read_str(&text, NAMES, Some("tenant")).map(|m| m.values);
+            let read = super::super::read_str(&text, &NAMES, Some("tenant")).map(|m| m.values);
             prop_assert_eq!(read, serde(&text), "{}", text);
         }
     }

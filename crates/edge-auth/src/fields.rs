@@ -136,9 +136,6 @@ fn check_unique<'de, E: de::Error>(seen: &mut Vec<Cow<'de, str>>, name: Cow<'de,
     Ok(())
 }
 
-/// How many names a [`read`] may ask for, the extra one included.
-pub(crate) const MAX_MEMBERS: usize = 10;
-
 /// A member name of at most [`SHORT_NAME_BYTES`] bytes as one integer: its bytes,
 /// little-endian, with its length in the top byte, so two short names are equal exactly
 /// when their keys are. JWT member names are mostly three letters, and comparing them is
@@ -167,17 +164,19 @@ pub(crate) const fn name_key(name: &str) -> NameKey {
     key
 }
 
-/// The member names a [`read`] keeps, with their keys worked out once, at compile time.
-pub(crate) struct Names {
+/// The member names a [`read`] keeps, with their keys worked out once, at compile time,
+/// for a read into `SLOTS` places: one per name and one for the extra name. Each caller
+/// sizes its own, because every place is set up, moved and dropped on every validation.
+pub(crate) struct Names<const SLOTS: usize> {
     names: &'static [&'static str],
-    keys: [NameKey; MAX_MEMBERS],
+    keys: [NameKey; SLOTS],
 }
 
-impl Names {
-    /// At most `MAX_MEMBERS - 1` names: the extra one takes the last place.
+impl<const SLOTS: usize> Names<SLOTS> {
+    /// At most `SLOTS - 1` names: the extra one takes the last place.
     pub(crate) const fn new(names: &'static [&'static str]) -> Self {
-        assert!(names.len() < MAX_MEMBERS, "too many names: the extra one needs a place");
-        let mut keys = [LONG_NAME; MAX_MEMBERS];
+        assert!(names.len() < SLOTS, "too many names: the extra one needs a place");
+        let mut keys = [LONG_NAME; SLOTS];
         let mut at = 0;
         while at < names.len() {
             keys[at] = name_key(names[at]);
@@ -188,21 +187,21 @@ impl Names {
 }
 
 /// The top-level members of an object, by name, for the names asked for.
-pub(crate) struct Members<'de> {
-    names: &'static Names,
+pub(crate) struct Members<'de, const SLOTS: usize> {
+    names: &'static Names<SLOTS>,
     extra: Option<(&'de str, NameKey)>,
     /// Values of `names` (and `extra` right after them), `None` when absent. An array,
     /// not a `Vec`: one allocation less on every validation.
-    pub values: [Option<Member<'de>>; MAX_MEMBERS],
+    pub values: [Option<Member<'de>>; SLOTS],
 }
 
-impl<'de> Members<'de> {
+impl<'de, const SLOTS: usize> Members<'de, SLOTS> {
     /// No member read yet.
-    fn empty(names: &'static Names, extra: Option<&'de str>) -> Self {
+    fn empty(names: &'static Names<SLOTS>, extra: Option<&'de str>) -> Self {
         Members {
             names,
             extra: extra.map(|extra| (extra, name_key(extra))),
-            values: [const { None }; MAX_MEMBERS],
+            values: [const { None }; SLOTS],
         }
     }
 
@@ -239,20 +238,20 @@ impl<'de> Members<'de> {
     }
 }
 
-struct ObjectSeed<'de> {
-    names: &'static Names,
+struct ObjectSeed<'de, const SLOTS: usize> {
+    names: &'static Names<SLOTS>,
     extra: Option<&'de str>,
 }
 
-impl<'de> DeserializeSeed<'de> for ObjectSeed<'de> {
-    type Value = Option<Members<'de>>;
+impl<'de, const SLOTS: usize> DeserializeSeed<'de> for ObjectSeed<'de, SLOTS> {
+    type Value = Option<Members<'de, SLOTS>>;
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for ObjectSeed<'de> {
-    type Value = Option<Members<'de>>;
+impl<'de, const SLOTS: usize> Visitor<'de> for ObjectSeed<'de, SLOTS> {
+    type Value = Option<Members<'de, SLOTS>>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
@@ -296,11 +295,11 @@ impl<'de> Visitor<'de> for ObjectSeed<'de> {
 }
 
 /// Reads the members `names` (and `extra`) of the JSON object in `bytes`.
-pub(crate) fn read<'de>(
+pub(crate) fn read<'de, const SLOTS: usize>(
     bytes: &'de [u8],
-    names: &'static Names,
+    names: &'static Names<SLOTS>,
     extra: Option<&'de str>,
-) -> Result<Members<'de>, JsonProblem> {
+) -> Result<Members<'de, SLOTS>, JsonProblem> {
     match std::str::from_utf8(bytes) {
         Ok(text) => read_str(text, names, extra),
         // Not UTF-8: serde refuses it and says where.
@@ -310,20 +309,20 @@ pub(crate) fn read<'de>(
 
 /// [`read`] for text already known to be UTF-8.
 #[inline]
-pub(crate) fn read_str<'de>(
+pub(crate) fn read_str<'de, const SLOTS: usize>(
     text: &'de str,
-    names: &'static Names,
+    names: &'static Names<SLOTS>,
     extra: Option<&'de str>,
-) -> Result<Members<'de>, JsonProblem> {
+) -> Result<Members<'de, SLOTS>, JsonProblem> {
     scan::read(text, names, extra).map_or_else(|| read_with_serde(text.as_bytes(), names, extra), Ok)
 }
 
 /// The reader that decides every document, including each refusal and its reason.
-fn read_with_serde<'de>(
+fn read_with_serde<'de, const SLOTS: usize>(
     bytes: &'de [u8],
-    names: &'static Names,
+    names: &'static Names<SLOTS>,
     extra: Option<&'de str>,
-) -> Result<Members<'de>, JsonProblem> {
+) -> Result<Members<'de, SLOTS>, JsonProblem> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let parsed = ObjectSeed { names, extra }.deserialize(&mut deserializer);
     match parsed.and_then(|members| deserializer.end().map(|()| members)) {
@@ -340,9 +339,9 @@ mod tests {
 
     #[test]
     fn reads_members_and_refuses_duplicates_anywhere() {
-        const ALG_KID_AUD: Names = Names::new(&["alg", "kid", "aud"]);
-        const NONE: Names = Names::new(&[]);
-        const EXP: Names = Names::new(&["exp"]);
+        const ALG_KID_AUD: Names<4> = Names::new(&["alg", "kid", "aud"]);
+        const NONE: Names<1> = Names::new(&[]);
+        const EXP: Names<2> = Names::new(&["exp"]);
         let m = read(
             br#"{"alg":"HS256","kid":"k\u0031","x":{"a":[1,{"b":2}]},"aud":["a","b"]}"#,
             &ALG_KID_AUD,

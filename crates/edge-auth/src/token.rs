@@ -33,7 +33,8 @@ pub(crate) const fn signature_buffer() -> SignatureBuffer {
 
 /// The header segment of a token: everything before its first `.`.
 pub(crate) fn header_segment(token: &str) -> &str {
-    token.split_once('.').map_or(token, |(header, _)| header)
+    // `.` is ASCII, so its index is a character boundary.
+    memchr::memchr(b'.', token.as_bytes()).map_or(token, |dot| &token[..dot])
 }
 
 /// Splits a token whose [`header_segment`] is `header_b64` and decodes its segments (the
@@ -68,7 +69,8 @@ fn split_valid<'t, 'b>(
     buffer: &'b mut SignatureBuffer,
 ) -> Option<Jws<'t, 'b>> {
     let rest = token.get(header_b64.len()..)?.strip_prefix('.')?;
-    let (payload_b64, signature_b64) = rest.split_once('.')?;
+    let dot = memchr::memchr(b'.', rest.as_bytes())?;
+    let (payload_b64, signature_b64) = (&rest[..dot], &rest[dot + 1..]);
     if signature_b64.is_empty() {
         return None;
     }

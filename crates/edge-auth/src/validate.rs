@@ -398,7 +398,12 @@ impl Validator {
         Ok(key)
     }
 
-    fn check_claims(&self, claims: &Members<'_>, host: Option<&str>, now_s: f64) -> Result<(), DenyReason> {
+    fn check_claims(
+        &self,
+        claims: &Members<'_, CLAIM_SLOTS>,
+        host: Option<&str>,
+        now_s: f64,
+    ) -> Result<(), DenyReason> {
         let leeway_s = self.policy.leeway_s as f64;
         // By position in CLAIM_MEMBERS: these are read on every request, so without a
         // search by name.
@@ -442,10 +447,14 @@ impl Validator {
 }
 
 /// The header members the checks read.
-const HEADER_MEMBERS: Names = Names::new(&["alg", "kid", "crit", "b64", "cty", "jku", "x5u", "jwk", "x5c"]);
+const HEADER_MEMBERS: Names<HEADER_SLOTS> =
+    Names::new(&["alg", "kid", "crit", "b64", "cty", "jku", "x5u", "jwk", "x5c"]);
 /// The registered claims the checks read (the tenant claim is added from the policy).
 /// `check_claims` reads them by position: keep the two in step.
-const CLAIM_MEMBERS: Names = Names::new(&["exp", "nbf", "iat", "iss", "aud"]);
+const CLAIM_MEMBERS: Names<CLAIM_SLOTS> = Names::new(&["exp", "nbf", "iat", "iss", "aud"]);
+/// Places for the header members, and for the claims and the tenant claim.
+const HEADER_SLOTS: usize = 10;
+const CLAIM_SLOTS: usize = 6;
 
 /// What a header that passed every check names.
 #[derive(Debug)]
@@ -471,16 +480,16 @@ thread_local! {
 )]
 enum Header<'k, 'h> {
     Remembered(Result<&'k Key, DenyReason>),
-    Read(Members<'h>),
+    Read(Members<'h, HEADER_SLOTS>),
 }
 
 /// The header's JSON, read; a refusal is the header's deny reason.
-fn read_header(header: &[u8]) -> Result<Members<'_>, DenyReason> {
+fn read_header(header: &[u8]) -> Result<Members<'_, HEADER_SLOTS>, DenyReason> {
     fields::read(header, &HEADER_MEMBERS, None).map_err(|p| json_reason(p, DenyReason::BadHeader))
 }
 
 /// Checks a header and says which algorithm and key id it names.
-fn header_names<'h>(header: &'h Members<'_>) -> Result<(Algorithm, Option<&'h str>), DenyReason> {
+fn header_names<'h>(header: &'h Members<'_, HEADER_SLOTS>) -> Result<(Algorithm, Option<&'h str>), DenyReason> {
     let Some(Member::Str(alg)) = header.get("alg") else {
         return Err(DenyReason::MissingAlg);
     };

@@ -25,7 +25,11 @@ const SEEN_INLINE: usize = 16;
 /// Reads the members `names` (and `extra`) of the object in `text`, or `None` when the
 /// document is outside the common case or is refused.
 #[inline]
-pub(super) fn read<'de>(text: &'de str, names: &'static Names, extra: Option<&'de str>) -> Option<Members<'de>> {
+pub(super) fn read<'de, const SLOTS: usize>(
+    text: &'de str,
+    names: &'static Names<SLOTS>,
+    extra: Option<&'de str>,
+) -> Option<Members<'de, SLOTS>> {
     let mut scanner = Scanner {
         bytes: text.as_bytes(),
         text,
@@ -45,6 +49,7 @@ pub(super) fn read<'de>(text: &'de str, names: &'static Names, extra: Option<&'d
 /// The length of the string text at the start of `bytes`: up to the first `"`, `\` or
 /// control character, or `None` when there is none. Eight bytes at a time, because the
 /// values worth reading are URLs and names.
+#[inline(always)]
 fn string_length(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
@@ -93,6 +98,7 @@ impl<'de> Scanner<'de> {
 
     /// A string without escapes or control characters, borrowed. The text is UTF-8 and
     /// `"` is ASCII, so both ends are character boundaries.
+    #[inline(always)]
     fn string(&mut self) -> Option<&'de str> {
         self.expect(b'"')?;
         let start = self.at;
@@ -104,6 +110,7 @@ impl<'de> Scanner<'de> {
 
     /// A member name and its [`NameKey`]. A short name's key is read as one word when
     /// eight bytes of the text start with it, as they do but at the very end of a document.
+    #[inline(always)]
     fn name(&mut self) -> Option<(&'de str, NameKey)> {
         let start = self.at + 1;
         let name = self.string()?;
@@ -120,6 +127,7 @@ impl<'de> Scanner<'de> {
 
     /// A non-negative integer of at most 18 digits (so it fits a `u64`), as serde reads
     /// it: the `u64` converted to `f64`.
+    #[inline(always)]
     fn integer(&mut self) -> Option<f64> {
         let start = self.at;
         let mut value = 0u64;
@@ -250,12 +258,12 @@ impl<'de> Scanner<'de> {
 mod tests {
     use proptest::prelude::*;
 
-    use super::super::{JsonProblem, MAX_MEMBERS, read_with_serde};
+    use super::super::{JsonProblem, read_with_serde};
     use super::*;
 
-    const NAMES: Names = Names::new(&["exp", "nbf", "iat", "iss", "aud"]);
+    const NAMES: Names<6> = Names::new(&["exp", "nbf", "iat", "iss", "aud"]);
 
-    type Values<'de> = [Option<Member<'de>>; MAX_MEMBERS];
+    type Values<'de> = [Option<Member<'de>>; 6];
 
     fn fast(text: &str) -> Option<Values<'_>> {
         read(text, &NAMES, Some("tenant")).map(|m| m.values)

@@ -538,17 +538,25 @@ pub fn tenant_from_host(host: Option<&str>, wiki_domain: Option<&str>) -> Option
 /// The tenant label of `host` under `wiki_domain` as the host spells it (any case), or
 /// `None`; [`tenant_from_host`] without its allocations, for the validation path.
 fn tenant_label<'h>(host: Option<&'h str>, wiki_domain: Option<&str>) -> Option<&'h str> {
-    let host = host?;
-    let domain = wiki_domain.filter(|d| !d.is_empty())?;
-    let name = host_name(host)?;
-    // `name` is ASCII, so any index into it is a character boundary.
-    let split = name.len().checked_sub(domain.len())?;
-    let (head, tail) = name.split_at(split);
-    if !tail.eq_ignore_ascii_case(domain) {
+    let domain = wiki_domain.filter(|d| !d.is_empty())?.as_bytes();
+    let name = host_name(host?)?;
+    let bytes = name.as_bytes();
+    // `<label>.<domain>`: the `.` is at `label_len`.
+    let label_len = bytes.len().checked_sub(domain.len() + 1)?;
+    if label_len == 0 || bytes[label_len] != b'.' {
         return None;
     }
-    let label = head.strip_suffix('.')?;
-    (!label.is_empty() && !label.bytes().any(|b| b == b'.')).then_some(label)
+    // Every byte of `name` is a host byte, and `| 0x20` lowercases those (letters) and
+    // leaves the rest (digits, `-`, `.`) as they are: one operation instead of a
+    // comparison and a select per byte.
+    let lowercase_host_byte = |b: u8| b | 0x20;
+    let in_domain = bytes[label_len + 1..]
+        .iter()
+        .zip(domain)
+        .all(|(&h, &d)| lowercase_host_byte(h) == d.to_ascii_lowercase());
+    let label = &bytes[..label_len];
+    // `name` is ASCII, so any index into it is a character boundary.
+    (in_domain && !label.contains(&b'.')).then(|| &name[..label_len])
 }
 
 /// The name of a `Host` header without its port, when it is a host name: not empty, and
@@ -578,12 +586,9 @@ static HOST_BYTES: [bool; 256] = {
 };
 
 /// Whether `claimed` equals `label` lowercased, as [`tenant_from_host`] gives it.
+/// `label` is a host label, so `| 0x20` lowercases it (see [`tenant_label`]).
 fn is_tenant(claimed: &str, label: &str) -> bool {
-    claimed.len() == label.len()
-        && claimed
-            .bytes()
-            .zip(label.bytes())
-            .all(|(c, l)| c == l.to_ascii_lowercase())
+    claimed.len() == label.len() && claimed.bytes().zip(label.bytes()).all(|(c, l)| c == l | 0x20)
 }
 
 #[cfg(test)]
@@ -600,7 +605,34 @@ mod tests {
         (!name.is_empty() && name.bytes().all(allowed)).then_some(name)
     }
 
+    /// The tenant rule spelled plainly: `tenant_label` is this in fewer instructions.
+    fn plain_tenant_label<'h>(host: Option<&'h str>, wiki_domain: Option<&str>) -> Option<&'h str> {
+        let domain = wiki_domain.filter(|d| !d.is_empty())?;
+        let name = plain_host_name(host?)?;
+        let split = name.len().checked_sub(domain.len())?;
+        let (head, tail) = name.split_at(split);
+        if !tail.eq_ignore_ascii_case(domain) {
+            return None;
+        }
+        let label = head.strip_suffix('.')?;
+        (!label.is_empty() && !label.contains('.')).then_some(label)
+    }
+
     proptest::proptest! {
+        #[test]
+        fn tenant_label_follows_the_plain_rule(
+            host in "[a-cA-C0-9.:_\\-\u{e9}\u{e}\u{d}]{0,6}(\\.wiki\\.example|\\.WIKI\\.eXample|wiki\\.example|\\.w\u{e}ki\\.example)?(:[0-9a]{0,3})?",
+            domain in proptest::option::of("(wiki\\.example|WIKI\\.example|wiki_example|w\\.ki\\.example|)"),
+            claimed in "[a-cA-C0-9.\\-]{0,4}",
+        ) {
+            let label = tenant_label(Some(&host), domain.as_deref());
+            proptest::prop_assert_eq!(label, plain_tenant_label(Some(&host), domain.as_deref()));
+            if let Some(label) = label {
+                proptest::prop_assert_eq!(is_tenant(&claimed, label), claimed == label.to_ascii_lowercase());
+                proptest::prop_assert!(is_tenant(&label.to_ascii_lowercase(), label));
+            }
+        }
+
         #[test]
         fn host_name_follows_the_plain_rule(
             host in "[a-cA-C0-9.:_\\-\u{e9}]{0,8}(\\.wiki\\.example|\\.WIKI\\.example|wiki\\.example)?(:[0-9a]{0,3})?:?",

@@ -155,7 +155,8 @@ enum Verifier {
 /// One key with its pinned algorithm.
 #[derive(Clone)]
 pub struct Key {
-    kid: String,
+    /// Shared, so that an allow decision names its key without copying the kid.
+    kid: Arc<str>,
     alg: Algorithm,
     verifier: Arc<Verifier>,
     material: Material,
@@ -201,7 +202,7 @@ impl Key {
             _ => hmac::HMAC_SHA256,
         };
         Ok(Self {
-            kid,
+            kid: kid.into(),
             alg,
             verifier: Arc::new(Verifier::Hmac(Box::new(hmac::Key::new(algorithm, secret)))),
             material: Material::Secret(secret.to_vec()),
@@ -273,7 +274,7 @@ impl Key {
             _ => Verifier::Public(parsed),
         };
         Ok(Self {
-            kid,
+            kid: kid.into(),
             alg,
             verifier: Arc::new(verifier),
             material,
@@ -302,6 +303,11 @@ impl Key {
     /// The key id.
     pub fn kid(&self) -> &str {
         &self.kid
+    }
+
+    /// The key id, shared.
+    pub(crate) fn shared_kid(&self) -> Arc<str> {
+        Arc::clone(&self.kid)
     }
 
     /// The algorithm this key is pinned to.
@@ -442,7 +448,7 @@ impl KeySet {
     pub fn insert(&mut self, key: Key) -> Result<(), Error> {
         match self.position(&key.kid) {
             Ok(_) => Err(Error::Key {
-                kid: key.kid,
+                kid: key.kid.to_string(),
                 message: "duplicate kid in the key set".to_owned(),
             }),
             Err(at) => {
@@ -454,7 +460,7 @@ impl KeySet {
 
     /// Where the key with this `kid` is, or where it would go.
     fn position(&self, kid: &str) -> Result<usize, usize> {
-        self.keys.binary_search_by(|key| key.kid.as_str().cmp(kid))
+        self.keys.binary_search_by(|key| (*key.kid).cmp(kid))
     }
 
     /// Builder form of [`KeySet::insert`].

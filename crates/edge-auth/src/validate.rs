@@ -138,8 +138,9 @@ impl Serialize for Claims {
 pub enum Decision {
     /// The token is valid for this wiki.
     Allow {
-        /// The key that verified it.
-        kid: String,
+        /// The key that verified it: the key set's own kid, shared, so that an allow
+        /// allocates nothing for it.
+        kid: std::sync::Arc<str>,
         /// Its algorithm.
         alg: Algorithm,
         /// The token's claims.
@@ -308,7 +309,7 @@ impl Validator {
     pub fn validate(&self, token: &str, host: Option<&str>, now_s: f64) -> Decision {
         match self.check(token, host, now_s) {
             Ok((key, claims)) => Decision::Allow {
-                kid: key.kid().to_owned(),
+                kid: key.shared_kid(),
                 alg: key.alg(),
                 claims,
             },

@@ -208,16 +208,22 @@ impl<'de, const SLOTS: usize> Members<'de, SLOTS> {
     /// Where the value of `name`, whose key is `key`, goes in `values`: its place among
     /// the names asked for, or right after them for the extra name; `None` for a name not
     /// asked for.
+    #[inline]
     fn slot(&self, name: &str, key: NameKey) -> Option<usize> {
         let count = self.names.names.len();
-        let same = |other: &str, other_key: NameKey| other_key == key && (key != LONG_NAME || other == name);
-        (0..count)
-            .find(|&at| same(self.names.names[at], self.names.keys[at]))
-            .or_else(|| {
+        if key != LONG_NAME {
+            // One integer comparison per name.
+            return self.names.keys[..count].iter().position(|&k| k == key).or_else(|| {
                 self.extra
-                    .is_some_and(|(extra, extra_key)| same(extra, extra_key))
+                    .is_some_and(|(_, extra_key)| extra_key == key)
                     .then_some(count)
-            })
+            });
+        }
+        self.names
+            .names
+            .iter()
+            .position(|&n| n == name)
+            .or_else(|| self.extra.is_some_and(|(extra, _)| extra == name).then_some(count))
     }
 
     /// The value of `name` (which must be one of the names asked for, or the extra name).

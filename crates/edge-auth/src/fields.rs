@@ -197,7 +197,7 @@ pub(crate) struct Members<'de, const SLOTS: usize> {
 
 impl<'de, const SLOTS: usize> Members<'de, SLOTS> {
     /// No member read yet.
-    fn empty(names: &'static Names<SLOTS>, extra: Option<&'de str>) -> Self {
+    pub(crate) fn new(names: &'static Names<SLOTS>, extra: Option<&'de str>) -> Self {
         Members {
             names,
             extra: extra.map(|extra| (extra, name_key(extra))),
@@ -262,7 +262,7 @@ impl<'de, const SLOTS: usize> Visitor<'de> for ObjectSeed<'de, SLOTS> {
         f.write_str("a JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut members = Members::empty(self.names, self.extra);
+        let mut members = Members::new(self.names, self.extra);
         // One allocation for the usual handful of members, not one per doubling.
         let mut seen: Vec<Cow<'de, str>> = Vec::with_capacity(8);
         while let Some(Text(name)) = map.next_key()? {
@@ -314,13 +314,28 @@ pub(crate) fn read<'de, const SLOTS: usize>(
 }
 
 /// [`read`] for text already known to be UTF-8.
-#[inline]
 pub(crate) fn read_str<'de, const SLOTS: usize>(
     text: &'de str,
     names: &'static Names<SLOTS>,
     extra: Option<&'de str>,
 ) -> Result<Members<'de, SLOTS>, JsonProblem> {
-    scan::read(text, names, extra).map_or_else(|| read_with_serde(text.as_bytes(), names, extra), Ok)
+    let mut members = Members::new(names, extra);
+    read_str_into(text, &mut members)?;
+    Ok(members)
+}
+
+/// [`read_str`] into `members` (new, as [`Members::new`] makes them), which a refusal
+/// leaves partly filled. The validation reads its claims this way: `Members` is a few
+/// hundred bytes, and returning it copies it at each step out.
+#[inline]
+pub(crate) fn read_str_into<'de, const SLOTS: usize>(
+    text: &'de str,
+    members: &mut Members<'de, SLOTS>,
+) -> Result<(), JsonProblem> {
+    if scan::read_into(text, members).is_none() {
+        *members = read_with_serde(text.as_bytes(), members.names, members.extra.map(|(extra, _)| extra))?;
+    }
+    Ok(())
 }
 
 /// The reader that decides every document, including each refusal and its reason.

@@ -364,8 +364,8 @@ impl Validator {
                 return Err(json_reason(problem, DenyReason::BadClaims));
             }
         };
-        let claims = fields::read_str(&claims_text, &CLAIM_MEMBERS, self.policy.tenant_claim.as_deref())
-            .map_err(|p| json_reason(p, DenyReason::BadClaims))?;
+        let mut claims = Members::new(&CLAIM_MEMBERS, self.policy.tenant_claim.as_deref());
+        fields::read_str_into(&claims_text, &mut claims).map_err(|p| json_reason(p, DenyReason::BadClaims))?;
         let key = match header {
             Header::Remembered(key) => key?,
             Header::Read(header) => {

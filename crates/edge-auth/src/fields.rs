@@ -231,13 +231,6 @@ impl<'de, const SLOTS: usize> Members<'de, SLOTS> {
         self.values[self.slot(name, name_key(name))?].as_ref()
     }
 
-    /// The value of the extra name, when one was asked for and is present (found by its
-    /// key: the extra name may also be one of the names).
-    pub fn extra(&self) -> Option<&Member<'de>> {
-        let (name, key) = self.extra?;
-        self.values[self.slot(name, key)?].as_ref()
-    }
-
     /// Whether `name` is present.
     pub fn has(&self, name: &str) -> bool {
         self.get(name).is_some()
@@ -397,10 +390,10 @@ mod tests {
         let m = read(br#"{"tenant":"acme","exp":1.5}"#, &EXP, Some("tenant")).unwrap();
         assert_eq!(m.get("tenant"), Some(&Member::Str("acme".into())));
         assert_eq!(m.get("exp"), Some(&Member::Num(1.5)));
-        assert_eq!(m.extra(), Some(&Member::Str("acme".into())));
-        // An extra name that is also one of the names is found in the names' place.
+        assert_eq!(m.values[1], Some(Member::Str("acme".into())), "the extra name's place");
+        // An extra name that is also one of the names is read into the names' place.
         let m = read(br#"{"exp":7}"#, &EXP, Some("exp")).unwrap();
-        assert_eq!(m.extra(), Some(&Member::Num(7.0)));
+        assert_eq!(m.values, [Some(Member::Num(7.0)), None]);
     }
 
     #[test]

@@ -277,12 +277,24 @@ impl<'a> EdgeRequest<'a> {
 pub struct Validator {
     keys: KeySet,
     policy: Policy,
+    /// Where the claims read puts the tenant claim's value: its place in [`CLAIM_NAMES`],
+    /// or right after them. Worked out once, not looked up by name on every request.
+    tenant_slot: usize,
 }
 
 impl Validator {
     /// A validator over these keys with this policy.
     pub fn new(keys: KeySet, policy: Policy) -> Self {
-        Self { keys, policy }
+        let tenant_slot = policy
+            .tenant_claim
+            .as_deref()
+            .and_then(|claim| CLAIM_NAMES.iter().position(|name| *name == claim))
+            .unwrap_or(CLAIM_NAMES.len());
+        Self {
+            keys,
+            policy,
+            tenant_slot,
+        }
     }
 
     /// The key set.
@@ -439,7 +451,7 @@ impl Validator {
         }
         if self.policy.tenant_claim.is_some() {
             let label = tenant_label(host, self.policy.wiki_domain.as_deref()).ok_or(DenyReason::BadHost)?;
-            if !matches!(claims.extra(), Some(Member::Str(t)) if is_tenant(t, label)) {
+            if !matches!(&claims.values[self.tenant_slot], Some(Member::Str(t)) if is_tenant(t, label)) {
                 return Err(DenyReason::WrongTenant);
             }
         }
@@ -452,7 +464,8 @@ const HEADER_MEMBERS: Names<HEADER_SLOTS> =
     Names::new(&["alg", "kid", "crit", "b64", "cty", "jku", "x5u", "jwk", "x5c"]);
 /// The registered claims the checks read (the tenant claim is added from the policy).
 /// `check_claims` reads them by position: keep the two in step.
-const CLAIM_MEMBERS: Names<CLAIM_SLOTS> = Names::new(&["exp", "nbf", "iat", "iss", "aud"]);
+const CLAIM_NAMES: &[&str] = &["exp", "nbf", "iat", "iss", "aud"];
+const CLAIM_MEMBERS: Names<CLAIM_SLOTS> = Names::new(CLAIM_NAMES);
 /// Places for the header members, and for the claims and the tenant claim.
 const HEADER_SLOTS: usize = 10;
 const CLAIM_SLOTS: usize = 6;
@@ -690,6 +703,36 @@ mod tests {
             .check()
             .is_ok()
         );
+    }
+
+    #[test]
+    fn the_tenant_claim_may_be_any_claim_registered_or_not() {
+        let claims = serde_json::json!({"exp": 2_000_000_000u64, "iss": "acme", "sub": "acme", "org": "beta"});
+        let token = crate::sign_hs(Algorithm::HS256, "k", &[7; 32], &claims).unwrap();
+        let keys = KeySet::new()
+            .with(Key::hmac("k", Algorithm::HS256, &[7; 32]).unwrap())
+            .unwrap();
+        let decide = |claim: &str, host: &str| {
+            let policy = Policy {
+                tenant_claim: Some(claim.to_owned()),
+                wiki_domain: Some("wiki.example".into()),
+                ..Policy::default()
+            };
+            Validator::new(keys.clone(), policy)
+                .validate(&token, Some(host), 1_700_000_000.0)
+                .reason()
+        };
+        // `iss` is read in its registered place, `sub` and `org` after the registered ones.
+        for claim in ["iss", "sub"] {
+            assert_eq!(decide(claim, "acme.wiki.example"), None, "{claim}");
+            assert_eq!(
+                decide(claim, "beta.wiki.example"),
+                Some(DenyReason::WrongTenant),
+                "{claim}"
+            );
+        }
+        assert_eq!(decide("org", "beta.wiki.example"), None);
+        assert_eq!(decide("nbf", "acme.wiki.example"), Some(DenyReason::WrongTenant));
     }
 
     #[test]

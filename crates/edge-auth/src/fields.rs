@@ -325,6 +325,10 @@ pub(crate) fn read_str_into<'de, const SLOTS: usize>(
     text: &'de str,
     members: &mut Members<'de, SLOTS>,
 ) -> Result<(), JsonProblem> {
+    debug_assert!(
+        members.values.iter().all(Option::is_none),
+        "read_str_into needs new Members: a value from an earlier read would stay"
+    );
     if scan::read_into(text, members).is_none() {
         *members = read_with_serde(text.as_bytes(), members.names, members.extra.map(|(extra, _)| extra))?;
     }
@@ -387,6 +391,14 @@ mod tests {
             Some(JsonProblem::Duplicate)
         );
         assert!(read(br#"{"abcdefgh":1,"abcdefgi":2,"abcdefg":3}"#, &NONE, None).is_ok());
+        // A long extra name asked for is found by text, beside a long name not asked for.
+        let m = read(
+            br#"{"tenant_id":"acme","tenant_idx":"beta","exp":1}"#,
+            &EXP,
+            Some("tenant_id"),
+        )
+        .unwrap();
+        assert_eq!(m.values, [Some(Member::Num(1.0)), Some(Member::Str("acme".into()))]);
         let m = read(br#"{"tenant":"acme","exp":1.5}"#, &EXP, Some("tenant")).unwrap();
         assert_eq!(m.get("tenant"), Some(&Member::Str("acme".into())));
         assert_eq!(m.get("exp"), Some(&Member::Num(1.5)));

@@ -707,7 +707,7 @@ mod tests {
 
     #[test]
     fn the_tenant_claim_may_be_any_claim_registered_or_not() {
-        let claims = serde_json::json!({"exp": 2_000_000_000u64, "iss": "acme", "sub": "acme", "org": "beta"});
+        let claims = serde_json::json!({"exp": 2_000_000_000u64, "iss": "acme", "sub": "acme", "org": "beta", "tenant_id": "acme", "tenant_idx": "beta"});
         let token = crate::sign_hs(Algorithm::HS256, "k", &[7; 32], &claims).unwrap();
         let keys = KeySet::new()
             .with(Key::hmac("k", Algorithm::HS256, &[7; 32]).unwrap())
@@ -722,8 +722,9 @@ mod tests {
                 .validate(&token, Some(host), 1_700_000_000.0)
                 .reason()
         };
-        // `iss` is read in its registered place, `sub` and `org` after the registered ones.
-        for claim in ["iss", "sub"] {
+        // `iss` is read in its registered place, the others after the registered ones; a
+        // claim name longer than seven bytes is matched as text.
+        for claim in ["iss", "sub", "tenant_id"] {
             assert_eq!(decide(claim, "acme.wiki.example"), None, "{claim}");
             assert_eq!(
                 decide(claim, "beta.wiki.example"),

@@ -112,7 +112,7 @@ impl<'de> Scanner<'de> {
     #[inline(always)]
     #[expect(
         clippy::inline_always,
-        reason = "LLVM keeps it out of line, and the calls cost 240 instructions a validation (callgrind)"
+        reason = "LLVM keeps it out of line; inlining the string, name and integer reads saved 240 instructions a validation between them (callgrind)"
     )]
     fn string(&mut self) -> Option<&'de str> {
         self.expect(b'"')?;
@@ -128,7 +128,7 @@ impl<'de> Scanner<'de> {
     #[inline(always)]
     #[expect(
         clippy::inline_always,
-        reason = "LLVM keeps it out of line, and the calls cost 240 instructions a validation (callgrind)"
+        reason = "LLVM keeps it out of line; inlining the string, name and integer reads saved 240 instructions a validation between them (callgrind)"
     )]
     fn name(&mut self) -> Option<(&'de str, NameKey)> {
         let start = self.at + 1;
@@ -149,7 +149,7 @@ impl<'de> Scanner<'de> {
     #[inline(always)]
     #[expect(
         clippy::inline_always,
-        reason = "LLVM keeps it out of line, and the calls cost 240 instructions a validation (callgrind)"
+        reason = "LLVM keeps it out of line; inlining the string, name and integer reads saved 240 instructions a validation between them (callgrind)"
     )]
     fn integer(&mut self) -> Option<f64> {
         let start = self.at;
@@ -353,6 +353,9 @@ mod tests {
             let read = fast(text).unwrap_or_else(|| panic!("the scanner gave up on {text}"));
             assert_eq!(Ok(read), serde(text), "{text}");
         }
+        // Long names that differ only past their eighth byte are not duplicates to the
+        // scanner either (serde would accept them, but only after the scanner gave up).
+        assert!(fast(r#"{"abcdefgh":1,"abcdefgi":2,"abcdefg":3,"tenant_idx":"x"}"#).is_some());
         let values = fast(r#"{"aud":["a","b"],"exp":5,"tenant":"acme","iss":"i"}"#).unwrap();
         assert_eq!(values[0], Some(Member::Num(5.0)));
         assert_eq!(values[3], Some(Member::Str("i".into())));

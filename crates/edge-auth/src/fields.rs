@@ -164,6 +164,13 @@ pub(crate) const fn name_key(name: &str) -> NameKey {
     key
 }
 
+/// Whether `a` (whose key is `a_key`) and `b` (key `b_key`) are the same name: one integer
+/// comparison for short names, the text for long ones.
+#[inline]
+pub(crate) fn same_name(a: &str, a_key: NameKey, b: &str, b_key: NameKey) -> bool {
+    a_key == b_key && (a_key != LONG_NAME || a == b)
+}
+
 /// The member names a [`read`] keeps, with their keys worked out once, at compile time,
 /// for a read into `SLOTS` places: one per name and one for the extra name. Each caller
 /// sizes its own, because every place is set up, moved and dropped on every validation.
@@ -183,6 +190,15 @@ impl<const SLOTS: usize> Names<SLOTS> {
             at += 1;
         }
         Names { names, keys }
+    }
+
+    /// Where a read puts the value of the extra name `extra`: in the place of the name it
+    /// equals, or right after the names (as [`Members`] does for every document).
+    pub(crate) fn extra_slot(&self, extra: &str) -> usize {
+        self.names
+            .iter()
+            .position(|name| *name == extra)
+            .unwrap_or(self.names.len())
     }
 }
 
@@ -211,19 +227,15 @@ impl<'de, const SLOTS: usize> Members<'de, SLOTS> {
     #[inline]
     fn slot(&self, name: &str, key: NameKey) -> Option<usize> {
         let count = self.names.names.len();
-        if key != LONG_NAME {
-            // One integer comparison per name.
-            return self.names.keys[..count].iter().position(|&k| k == key).or_else(|| {
+        let same = |other: &str, other_key: NameKey| same_name(name, key, other, other_key);
+        let mut names = self.names.names.iter().zip(&self.names.keys);
+        names
+            .position(|(&other, &other_key)| same(other, other_key))
+            .or_else(|| {
                 self.extra
-                    .is_some_and(|(_, extra_key)| extra_key == key)
+                    .is_some_and(|(extra, extra_key)| same(extra, extra_key))
                     .then_some(count)
-            });
-        }
-        self.names
-            .names
-            .iter()
-            .position(|&n| n == name)
-            .or_else(|| self.extra.is_some_and(|(extra, _)| extra == name).then_some(count))
+            })
     }
 
     /// The value of `name` (which must be one of the names asked for, or the extra name).

@@ -277,9 +277,9 @@ impl<'a> EdgeRequest<'a> {
 pub struct Validator {
     keys: KeySet,
     policy: Policy,
-    /// Where the claims read puts the tenant claim's value: its place in [`CLAIM_NAMES`],
-    /// or right after them. Worked out once, not looked up by name on every request.
-    tenant_slot: usize,
+    /// Where the claims read puts the tenant claim's value, when the policy names one.
+    /// Worked out once, not looked up by name on every request.
+    tenant_slot: Option<usize>,
 }
 
 impl Validator {
@@ -288,8 +288,7 @@ impl Validator {
         let tenant_slot = policy
             .tenant_claim
             .as_deref()
-            .and_then(|claim| CLAIM_NAMES.iter().position(|name| *name == claim))
-            .unwrap_or(CLAIM_NAMES.len());
+            .map(|claim| CLAIM_MEMBERS.extra_slot(claim));
         Self {
             keys,
             policy,
@@ -449,9 +448,9 @@ impl Validator {
         if !audience_ok {
             return Err(DenyReason::WrongAudience);
         }
-        if self.policy.tenant_claim.is_some() {
+        if let Some(tenant_slot) = self.tenant_slot {
             let label = tenant_label(host, self.policy.wiki_domain.as_deref()).ok_or(DenyReason::BadHost)?;
-            if !matches!(&claims.values[self.tenant_slot], Some(Member::Str(t)) if is_tenant(t, label)) {
+            if !matches!(&claims.values[tenant_slot], Some(Member::Str(t)) if is_tenant(t, label)) {
                 return Err(DenyReason::WrongTenant);
             }
         }
@@ -464,8 +463,7 @@ const HEADER_MEMBERS: Names<HEADER_SLOTS> =
     Names::new(&["alg", "kid", "crit", "b64", "cty", "jku", "x5u", "jwk", "x5c"]);
 /// The registered claims the checks read (the tenant claim is added from the policy).
 /// `check_claims` reads them by position: keep the two in step.
-const CLAIM_NAMES: &[&str] = &["exp", "nbf", "iat", "iss", "aud"];
-const CLAIM_MEMBERS: Names<CLAIM_SLOTS> = Names::new(CLAIM_NAMES);
+const CLAIM_MEMBERS: Names<CLAIM_SLOTS> = Names::new(&["exp", "nbf", "iat", "iss", "aud"]);
 /// Places for the header members, and for the claims and the tenant claim.
 const HEADER_SLOTS: usize = 10;
 const CLAIM_SLOTS: usize = 6;
@@ -560,10 +558,6 @@ fn tenant_label<'h>(host: Option<&'h str>, wiki_domain: Option<&str>) -> Option<
     if label_len == 0 || bytes[label_len] != b'.' {
         return None;
     }
-    // Every byte of `name` is a host byte, and `| 0x20` lowercases those (letters) and
-    // leaves the rest (digits, `-`, `.`) as they are: one operation instead of a
-    // comparison and a select per byte.
-    let lowercase_host_byte = |b: u8| b | 0x20;
     let in_domain = bytes[label_len + 1..]
         .iter()
         .zip(domain)
@@ -571,6 +565,13 @@ fn tenant_label<'h>(host: Option<&'h str>, wiki_domain: Option<&str>) -> Option<
     let label = &bytes[..label_len];
     // `name` is ASCII, so any index into it is a character boundary.
     (in_domain && !label.contains(&b'.')).then(|| &name[..label_len])
+}
+
+/// A host byte (ASCII letter, digit, `-` or `.`, as [`host_name`] admits) in lowercase:
+/// `| 0x20` lowercases the letters and leaves the others as they are, one operation instead
+/// of a comparison and a select per byte.
+fn lowercase_host_byte(byte: u8) -> u8 {
+    byte | 0x20
 }
 
 /// The name of a `Host` header without its port, when it is a host name: not empty, and
@@ -600,9 +601,12 @@ static HOST_BYTES: [bool; 256] = {
 };
 
 /// Whether `claimed` equals `label` lowercased, as [`tenant_from_host`] gives it.
-/// `label` is a host label, so `| 0x20` lowercases it (see [`tenant_label`]).
 fn is_tenant(claimed: &str, label: &str) -> bool {
-    claimed.len() == label.len() && claimed.bytes().zip(label.bytes()).all(|(c, l)| c == l | 0x20)
+    claimed.len() == label.len()
+        && claimed
+            .bytes()
+            .zip(label.bytes())
+            .all(|(c, l)| c == lowercase_host_byte(l))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 
 use std::borrow::Cow;
 
-use super::{LONG_NAME, Member, Members, NameKey, SHORT_NAME_BYTES, name_key};
+use super::{LONG_NAME, Member, Members, NameKey, SHORT_NAME_BYTES, name_key, same_name};
 
 /// Deeper documents are left to serde, whose own limit is 128.
 const MAX_DEPTH: usize = 32;
@@ -91,6 +91,10 @@ struct Scanner<'de> {
     at: usize,
 }
 
+#[expect(
+    clippy::inline_always,
+    reason = "LLVM keeps the string, name and integer reads out of line; inlining them saved 240 instructions a validation between them (callgrind)"
+)]
 impl<'de> Scanner<'de> {
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
@@ -110,10 +114,6 @@ impl<'de> Scanner<'de> {
     /// A string without escapes or control characters, borrowed. The text is UTF-8 and
     /// `"` is ASCII, so both ends are character boundaries.
     #[inline(always)]
-    #[expect(
-        clippy::inline_always,
-        reason = "LLVM keeps it out of line; inlining the string, name and integer reads saved 240 instructions a validation between them (callgrind)"
-    )]
     fn string(&mut self) -> Option<&'de str> {
         self.expect(b'"')?;
         let start = self.at;
@@ -126,10 +126,6 @@ impl<'de> Scanner<'de> {
     /// A member name and its [`NameKey`]. A short name's key is read as one word when
     /// eight bytes of the text start with it, as they do but at the very end of a document.
     #[inline(always)]
-    #[expect(
-        clippy::inline_always,
-        reason = "LLVM keeps it out of line; inlining the string, name and integer reads saved 240 instructions a validation between them (callgrind)"
-    )]
     fn name(&mut self) -> Option<(&'de str, NameKey)> {
         let start = self.at + 1;
         let name = self.string()?;
@@ -147,10 +143,6 @@ impl<'de> Scanner<'de> {
     /// A non-negative integer of at most 18 digits (so it fits a `u64`), as serde reads
     /// it: the `u64` converted to `f64`.
     #[inline(always)]
-    #[expect(
-        clippy::inline_always,
-        reason = "LLVM keeps it out of line; inlining the string, name and integer reads saved 240 instructions a validation between them (callgrind)"
-    )]
     fn integer(&mut self) -> Option<f64> {
         let start = self.at;
         let mut value = 0u64;
@@ -281,8 +273,7 @@ impl<'de> Scanner<'de> {
         let mut spilled: Vec<(NameKey, &'de str)> = Vec::new();
         loop {
             let (name, key) = self.name()?;
-            let same =
-                |&(seen_key, seen_name): &(NameKey, &str)| seen_key == key && (key != LONG_NAME || seen_name == name);
+            let same = |&(seen_key, seen_name): &(NameKey, &str)| same_name(name, key, seen_name, seen_key);
             let inline = &seen[..seen_count.min(SEEN_INLINE)];
             if inline.iter().any(same) || spilled.iter().any(same) {
                 return None;
